@@ -1,0 +1,15 @@
+# The application image: the `prism` CLI, which runs the Temporal worker (`prism worker`) or the HTTP API
+# (`prism api`). Sources are TypeScript run through tsx, as in development.
+FROM node:20.20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+COPY bin ./bin
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+COPY prisma ./prisma
+USER node
+ENTRYPOINT ["node", "bin/prism.js"]
+CMD ["--help"]

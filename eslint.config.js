@@ -1,0 +1,67 @@
+// Lint what the Temporal sandbox cannot forgive: workflow code must stay deterministic, so it may not import
+// Node built-ins or store clients; and an un-awaited promise anywhere loses errors.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const forbiddenInWorkflows = [
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+  'pg',
+  'ioredis',
+  'kafkajs',
+  'weaviate-client',
+  '@influxdata/influxdb-client',
+  '@prisma/client',
+  '@prisma/adapter-pg',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+  'prom-client',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'src/generated/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenInWorkflows.map((name) => ({
+            name,
+            message: 'Workflow code must be deterministic: do I/O in an activity (activities/) instead.',
+          })),
+          patterns: [
+            {
+              group: ['**/src/*', '**/activities/*'],
+              message: 'Workflows may import activity types only: use `import type`.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Use sleep() in a loop from @temporalio/workflow.' },
+        { name: 'process', message: 'Workflow code has no process: pass values as workflow arguments.' },
+      ],
+    },
+  },
+  {
+    files: ['bin/**/*.js', 'eslint.config.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+);

@@ -1,0 +1,25 @@
+// `prism`: the command line of PRISM Orchestration.
+import { Command, Option } from 'commander';
+import { ConfigError } from '../config.ts';
+import { registerStackCommands } from './stack.ts';
+
+const program = new Command('prism')
+  .description('PRISM Orchestration: durable task orchestration for autonomous-manufacturing AI agents')
+  .showHelpAfterError()
+  .configureHelp({ sortSubcommands: true });
+
+registerStackCommands(program);
+
+program.addOption(new Option('--debug', 'print stack traces on errors').env('PRISM_DEBUG'));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  const debug = program.opts().debug;
+  process.stderr.write(`prism: ${debug ? ((err as Error).stack ?? String(err)) : (err as Error).message}\n`);
+  process.exit(1);
+}

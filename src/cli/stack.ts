@@ -1,0 +1,102 @@
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config.ts';
+import type { ServiceHealth } from '../stack/health.ts';
+import { stackDown, stackStatus, stackUp, type StackMode } from '../stack/index.ts';
+import { nativeProcesses } from '../stack/native.ts';
+import { stackPaths } from '../stack/paths.ts';
+import { consoleProgress } from '../stack/progress.ts';
+import { ensureSecrets } from '../stack/secrets.ts';
+
+interface ModeFlags {
+  native?: boolean;
+  docker?: boolean;
+}
+
+function forcedMode(flags: ModeFlags): StackMode | undefined {
+  if (flags.native && flags.docker) throw new Error('--native and --docker exclude each other');
+  return flags.native ? 'native' : flags.docker ? 'docker' : undefined;
+}
+
+function table(services: ServiceHealth[]): string {
+  const rows = services.map((s) => [
+    s.name,
+    s.healthy ? 'healthy' : 'DOWN',
+    s.version ?? '-',
+    s.url,
+    s.error ?? '',
+  ]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function statusJson(services: ServiceHealth[]): string {
+  return JSON.stringify(
+    { services: services.map(({ name, url, healthy, version }) => ({ name, url, healthy, version })) },
+    null,
+    2,
+  );
+}
+
+const modeOptions = (cmd: Command) =>
+  cmd
+    .addOption(new Option('--native', 'run the services as local processes').conflicts('docker'))
+    .addOption(new Option('--docker', 'run the services with Docker Compose'));
+
+export function registerStackCommands(program: Command): void {
+  const stack = program
+    .command('stack')
+    .description('the services: PostgreSQL, Redis, Kafka, Weaviate, InfluxDB, Prometheus, Temporal');
+
+  modeOptions(stack.command('up'))
+    .description(
+      'install what is missing, start every service, and wait until each is ready (a no-op when all run)',
+    )
+    .option('--clean', 'start from empty data (stops the stack and deletes its service data first)')
+    .option('--json', 'print the final status as JSON')
+    .action(async (opts: ModeFlags & { clean?: boolean; json?: boolean }) => {
+      const generated = ensureSecrets();
+      const env = loadConfig();
+      const progress = consoleProgress();
+      if (generated.length > 0)
+        progress.step(`generated ${generated.join(', ')} (kept in the stack's secrets.env)`);
+      const started = Date.now();
+      const services = await stackUp(env, progress, { mode: forcedMode(opts), clean: opts.clean });
+      if (opts.json) process.stdout.write(`${statusJson(services)}\n`);
+      else process.stdout.write(`${table(services)}\n`);
+      progress.step(`up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      if (!services.every((s) => s.healthy)) process.exitCode = 1;
+    });
+
+  modeOptions(stack.command('down'))
+    .description('stop the services this stack started; their data stays')
+    .action(async (opts: ModeFlags) => {
+      await stackDown(loadConfig(), consoleProgress(), { mode: forcedMode(opts) });
+    });
+
+  modeOptions(stack.command('status'))
+    .description('ask every service whether it is ready, and its version')
+    .option('--json', 'print { "services": [ { "name", "url", "healthy", "version" } ] }')
+    .action(async (opts: ModeFlags & { json?: boolean }) => {
+      const env = loadConfig();
+      const services = await stackStatus(env, { mode: forcedMode(opts) });
+      if (opts.json) {
+        process.stdout.write(`${statusJson(services)}\n`);
+      } else {
+        process.stdout.write(`${table(services)}\n`);
+        const processes = nativeProcesses(env).filter((p) => p.pid !== null);
+        if (processes.length > 0) {
+          process.stdout.write(`\nnative processes (data and logs under ${stackPaths(env).data}):\n`);
+          for (const p of processes)
+            process.stdout.write(`  ${p.name.padEnd(10)} pid ${p.pid}  log ${p.logFile}\n`);
+        }
+      }
+      if (!services.every((s) => s.healthy)) process.exitCode = 1;
+    });
+}

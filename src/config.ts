@@ -1,0 +1,179 @@
+// Every setting of the product comes from an environment variable, validated once at start-up.
+// `.env.example` documents each one; a bad value stops the process with a message naming the variable.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const host = z.string().min(1);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+// Built binaries are a cache (rebuildable); service data is not. As root, data lives under /var/lib so that
+// PostgreSQL, which refuses to run as root, can reach its cluster as the `postgres` user.
+const defaultStackHome = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'prism-stack');
+const defaultStackData =
+  process.getuid?.() === 0
+    ? '/var/lib/prism-stack'
+    : join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'prism-stack');
+
+/** The environment variables, their defaults and their meaning. The keys are the variable names. */
+export const envSchema = z.object({
+  PRISM_BIND_ADDRESS: host.default('127.0.0.1'),
+  PRISM_STACK_HOME: z.string().min(1).default(defaultStackHome),
+  PRISM_STACK_DATA: z.string().min(1).optional(),
+  PRISM_STACK_MODE: z.enum(['auto', 'native', 'docker']).default('auto'),
+
+  POSTGRES_HOST: host.default('127.0.0.1'),
+  POSTGRES_PORT: port.default(15432),
+  POSTGRES_USER: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier')
+    .default('prism_user'),
+  POSTGRES_PASSWORD: z.string().min(8, 'at least 8 characters'),
+  POSTGRES_DB: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier')
+    .default('prism_orchestration'),
+
+  REDIS_HOST: host.default('127.0.0.1'),
+  REDIS_PORT: port.default(16379),
+  REDIS_PASSWORD: z.string().min(8, 'at least 8 characters'),
+  REDIS_MAXMEMORY: z
+    .string()
+    .regex(/^\d+(mb|gb)$/i, 'a size such as 512mb')
+    .default('512mb'),
+
+  KAFKA_PORT: port.default(19092),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'a comma-separated list of host:port')
+    .optional(),
+  KAFKA_CONTROLLER_PORT: port.default(19093),
+  KAFKA_CLIENT_ID: z.string().min(1).default('prism'),
+  KAFKA_HEAP: z
+    .string()
+    .regex(/^\d+[mg]$/, 'a JVM size such as 512m')
+    .default('512m'),
+
+  WEAVIATE_HOST: host.default('127.0.0.1'),
+  WEAVIATE_HTTP_PORT: port.default(18080),
+  WEAVIATE_GRPC_PORT: port.default(50051),
+  WEAVIATE_API_KEY: z.string().optional(),
+
+  INFLUX_PORT: port.default(18086),
+  INFLUX_URL: z.url().optional(),
+  INFLUX_TOKEN: z.string().min(8, 'at least 8 characters'),
+  INFLUX_ORG: z.string().min(1).default('prism'),
+  INFLUX_BUCKET: z.string().min(1).default('prism'),
+
+  PROMETHEUS_PORT: port.default(19090),
+  PROMETHEUS_URL: z.url().optional(),
+
+  GRAFANA_PORT: port.default(13000),
+  GRAFANA_ADMIN_USER: z.string().min(1).default('admin'),
+  GRAFANA_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').default('admin123'),
+
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'host:port')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_METRICS_PORT: port.default(17234),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('prism-orchestration'),
+
+  API_PORT: port.default(3000),
+  WORKER_METRICS_PORT: port.default(9464),
+
+  PRISM_DEBUG: bool.default(false),
+});
+
+type RawEnv = z.infer<typeof envSchema>;
+
+/**
+ * `*_PORT` is where the local stack (native or Compose) listens; `KAFKA_BROKERS`, `INFLUX_URL`,
+ * `PROMETHEUS_URL` and `TEMPORAL_ADDRESS` are where the application connects, by default that stack.
+ */
+export type Env = RawEnv & {
+  KAFKA_BROKERS: string;
+  INFLUX_URL: string;
+  PROMETHEUS_URL: string;
+  TEMPORAL_ADDRESS: string;
+};
+
+function withConnectionDefaults(env: RawEnv): Env {
+  return {
+    ...env,
+    KAFKA_BROKERS: env.KAFKA_BROKERS ?? `127.0.0.1:${env.KAFKA_PORT}`,
+    INFLUX_URL: (env.INFLUX_URL ?? `http://127.0.0.1:${env.INFLUX_PORT}`).replace(/\/$/, ''),
+    PROMETHEUS_URL: (env.PROMETHEUS_URL ?? `http://127.0.0.1:${env.PROMETHEUS_PORT}`).replace(/\/$/, ''),
+    TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`,
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; problem: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        issues.map((i) => `  ${i.variable}: ${i.problem}`).join('\n') +
+        '\nSet these environment variables (see .env.example), or fix them in .env.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a raw environment. Throws a ConfigError naming every bad variable. */
+export function parseConfig(raw: Record<string, string | undefined>): Env {
+  // An empty variable means "not set", as in Docker Compose.
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        problem:
+          issue.code === 'invalid_type' && issue.input === undefined ? 'required but not set' : issue.message,
+      })),
+    );
+  }
+  return withConnectionDefaults(result.data);
+}
+
+/** Where the native stack keeps data, logs, pid files and its generated secrets. */
+export function stackDataDir(env: Pick<Env, 'PRISM_STACK_DATA'>): string {
+  return resolve(env.PRISM_STACK_DATA ?? defaultStackData);
+}
+
+function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+}
+
+/** The file in which `prism stack up` keeps the secrets it generated for this machine's stack. */
+export function secretsFile(raw: Record<string, string | undefined> = process.env): string {
+  return join(resolve(raw.PRISM_STACK_DATA || defaultStackData), 'secrets.env');
+}
+
+/**
+ * The raw environment, in order of precedence: the process environment, then `.env` in the working
+ * directory, then the secrets the native stack generated on its first start (so a fresh machine needs no
+ * hand-written secrets, and none live in code).
+ */
+export function rawEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
+  const dotenv = readEnvFile(join(cwd, '.env'));
+  const merged = { ...dotenv, ...process.env };
+  return { ...readEnvFile(secretsFile(merged)), ...merged };
+}
+
+let cached: Env | undefined;
+
+/** The validated configuration of this process. */
+export function loadConfig(): Env {
+  cached ??= parseConfig(rawEnvironment());
+  return cached;
+}

@@ -1,0 +1,46 @@
+// `prism stack`: one entry point for both ways of running the services.
+import type { Env } from '../config.ts';
+import { composeServiceNames, dockerDown, dockerEngineAnswers, dockerUp } from './docker.ts';
+import { probeAll, type ServiceHealth } from './health.ts';
+import { nativeDown, nativeStackExists, nativeUp } from './native.ts';
+import type { Progress } from './progress.ts';
+import { serviceNames } from './versions.ts';
+
+export type StackMode = 'native' | 'docker';
+
+/** `--native` / `--docker` (or PRISM_STACK_MODE) force a mode; otherwise Docker wherever an engine answers. */
+export async function resolveMode(env: Env, forced?: StackMode): Promise<StackMode> {
+  const wanted = forced ?? (env.PRISM_STACK_MODE === 'auto' ? undefined : env.PRISM_STACK_MODE);
+  if (wanted === 'docker' && !(await dockerEngineAnswers())) {
+    throw new Error('--docker was asked for, but no Docker engine answers (`docker info` failed)');
+  }
+  if (wanted) return wanted;
+  // A native stack already set up on this machine keeps being used, so data never silently moves.
+  if (nativeStackExists(env)) return 'native';
+  return (await dockerEngineAnswers()) ? 'docker' : 'native';
+}
+
+export async function stackUp(
+  env: Env,
+  progress: Progress,
+  options: { mode?: StackMode; clean?: boolean } = {},
+): Promise<ServiceHealth[]> {
+  const mode = await resolveMode(env, options.mode);
+  progress.step(`mode: ${mode}`);
+  return mode === 'docker' ? dockerUp(env, progress, options) : nativeUp(env, progress, options);
+}
+
+export async function stackDown(
+  env: Env,
+  progress: Progress,
+  options: { mode?: StackMode } = {},
+): Promise<void> {
+  const mode = await resolveMode(env, options.mode);
+  if (mode === 'docker') await dockerDown(progress);
+  else await nativeDown(env, progress);
+}
+
+export async function stackStatus(env: Env, options: { mode?: StackMode } = {}): Promise<ServiceHealth[]> {
+  const mode = await resolveMode(env, options.mode);
+  return probeAll(mode === 'docker' ? composeServiceNames : serviceNames, env);
+}

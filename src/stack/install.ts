@@ -1,0 +1,241 @@
+// Installs every native service from the package registries this project may use (Debian apt, the Go
+// module proxy, crates.io, Maven Central) into the stack cache, keyed by version, so a second run is
+// instant and a new machine rebuilds by itself. See NATIVE-STACK notes in docs/native-stack.md.
+import {
+  existsSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  cpSync,
+  chmodSync,
+  writeFileSync,
+  readdirSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { run } from './process.ts';
+import { repoRoot, type StackPaths } from './paths.ts';
+import type { Progress } from './progress.ts';
+import { versions } from './versions.ts';
+
+export class InstallError extends Error {
+  constructor(
+    message: string,
+    readonly logFile?: string,
+  ) {
+    super(logFile ? `${message}\n  full log: ${logFile}` : message);
+    this.name = 'InstallError';
+  }
+}
+
+export const binaries = (paths: StackPaths) => ({
+  temporal: join(paths.bin, `temporal-${versions.temporalCli}`),
+  weaviate: join(paths.bin, `weaviate-server-${versions.weaviate}`),
+  influxd: join(paths.bin, `influxd-${versions.influxdb}`),
+  kafkaLib: join(paths.lib, `kafka-${versions.kafka}`),
+  postgresBin: `/usr/lib/postgresql/${versions.postgres}/bin`,
+  redis: '/usr/bin/redis-server',
+  prometheus: '/usr/bin/prometheus',
+});
+
+const aptPackages = [
+  `postgresql-${versions.postgres}`,
+  'redis-server',
+  'prometheus',
+  // needed to build InfluxDB's Flux engine (cgo + a Rust static library)
+  'build-essential',
+  'pkg-config',
+];
+
+async function commandExists(name: string): Promise<boolean> {
+  try {
+    await run('sh', ['-c', `command -v ${name}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a command with its output in a log file; on failure, the error quotes the log's tail. */
+async function logged(
+  logFile: string,
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<void> {
+  try {
+    await run('sh', ['-c', `exec "$0" "$@" >>'${logFile}' 2>&1`, command, ...args], options);
+  } catch {
+    const { stdout } = await run('tail', ['-n', '25', logFile]).catch(() => ({ stdout: '' }));
+    throw new InstallError(`${command} ${args.join(' ')} failed; its last lines:\n${stdout}`, logFile);
+  }
+}
+
+async function requireToolchain(name: string, hint: string): Promise<void> {
+  if (!(await commandExists(name))) {
+    throw new InstallError(`the ${name} toolchain is missing: ${hint}`);
+  }
+}
+
+function goEnv(paths: StackPaths, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  // The machine's own Go builds everything; never fetch another toolchain.
+  return { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-modcacherw', ...extra, GOBIN: undefined };
+}
+
+/** `go install module/cmd@version` into a private directory, then move the binary into place. */
+async function goInstall(
+  paths: StackPaths,
+  target: string,
+  pkg: string,
+  log: string,
+  options: { tags?: string } = {},
+) {
+  await requireToolchain('go', 'install Go 1.26 (https://go.dev/doc/install) and put it on PATH');
+  const tmp = mkdtempSync(join(paths.build, 'gobin-'));
+  try {
+    // Static, pure-Go binaries: no C toolchain needed and nothing to break when system libraries change.
+    await logged(log, 'go', ['install', ...(options.tags ? ['-tags', options.tags] : []), pkg], {
+      env: { ...goEnv(paths, { CGO_ENABLED: '0' }), GOBIN: tmp },
+    });
+    const built = readdirSync(tmp)[0];
+    if (!built) throw new InstallError(`go install ${pkg} produced no binary`, log);
+    renameSync(join(tmp, built), target);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function buildInfluxd(paths: StackPaths, target: string, log: string): Promise<void> {
+  await requireToolchain('go', 'install Go 1.26 and put it on PATH');
+  await requireToolchain(
+    'cargo',
+    'install Rust with rustup (stable) — InfluxDB’s Flux engine is written in Rust',
+  );
+  const module = `github.com/influxdata/influxdb@v${versions.influxdb}`;
+  const { stdout } = await run('go', ['mod', 'download', '-json', module], { env: goEnv(paths) });
+  const dir = (JSON.parse(stdout) as { Dir: string }).Dir;
+  const src = join(paths.build, `influxdb-${versions.influxdb}`);
+  rmSync(src, { recursive: true, force: true });
+  cpSync(dir, src, { recursive: true });
+  chmodSync(src, 0o755);
+  await run('chmod', ['-R', 'u+w', src]);
+  // InfluxDB's own build runs a pkg-config wrapper that builds libflux (Rust) with cargo. Flux pins an
+  // old Rust toolchain that cannot be downloaded here, so use the installed one and keep its newer lints
+  // from failing the old code.
+  const env = goEnv(paths, {
+    RUSTUP_TOOLCHAIN: process.env.RUSTUP_TOOLCHAIN ?? 'stable',
+    RUSTFLAGS: '--cap-lints=warn',
+    CGO_ENABLED: '1',
+  });
+  const pkgConfig = join(src, 'pkg-config-flux');
+  await logged(log, 'go', ['build', '-o', pkgConfig, 'github.com/influxdata/pkg-config'], { env, cwd: src });
+  // The version is stamped at link time, as InfluxDB's release build does (else /ping says "unknown").
+  const ldflags = `-X main.version=${versions.influxdb}`;
+  await logged(log, 'go', ['build', '-ldflags', ldflags, '-o', target, './cmd/influxd'], {
+    env: { ...env, PKG_CONFIG: pkgConfig },
+    cwd: src,
+  });
+  rmSync(src, { recursive: true, force: true });
+}
+
+async function installKafka(paths: StackPaths, target: string, log: string): Promise<void> {
+  await requireToolchain('java', 'install a Java 17 runtime (apt-get install openjdk-17-jre-headless)');
+  await requireToolchain('mvn', 'install Maven (apt-get install maven)');
+  const tmp = `${target}.partial`;
+  rmSync(tmp, { recursive: true, force: true });
+  await logged(log, 'mvn', [
+    '-B',
+    '-q',
+    '-f',
+    join(repoRoot, 'stack/kafka/pom.xml'),
+    `-Dkafka.version=${versions.kafka}`,
+    'dependency:copy-dependencies',
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${tmp}`,
+  ]);
+  rmSync(target, { recursive: true, force: true });
+  renameSync(tmp, target);
+  writeFileSync(join(target, '.complete'), `${versions.kafka}\n`);
+}
+
+async function installAptPackages(paths: StackPaths, log: string): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new InstallError(
+      `system packages are missing; install them once as root:\n  sudo apt-get install -y ${aptPackages.join(' ')}`,
+    );
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await logged(log, 'apt-get', ['update', '-q'], { env });
+  await logged(log, 'apt-get', ['install', '-y', '-q', '--no-install-recommends', ...aptPackages], { env });
+}
+
+interface Installer {
+  name: string;
+  installed: () => boolean;
+  install: () => Promise<void>;
+}
+
+/** Installs whatever is missing; returns the names of what it installed. */
+export async function installMissing(paths: StackPaths, progress: Progress): Promise<string[]> {
+  const bins = binaries(paths);
+  const log = (name: string) => join(paths.logs, `install-${name}.log`);
+  const apt: Installer = {
+    name: 'system packages (PostgreSQL, Redis, Prometheus, build tools)',
+    installed: () =>
+      existsSync(join(bins.postgresBin, 'postgres')) &&
+      existsSync(bins.redis) &&
+      existsSync(bins.prometheus) &&
+      existsSync('/usr/bin/pkg-config') &&
+      existsSync('/usr/bin/cc'),
+    install: () => installAptPackages(paths, log('apt')),
+  };
+  const builds: Installer[] = [
+    {
+      name: `Kafka ${versions.kafka} (Maven Central)`,
+      installed: () => existsSync(join(bins.kafkaLib, '.complete')),
+      install: () => installKafka(paths, bins.kafkaLib, log('kafka')),
+    },
+    {
+      name: `Temporal CLI ${versions.temporalCli} (Go build)`,
+      installed: () => existsSync(bins.temporal),
+      install: () =>
+        goInstall(
+          paths,
+          bins.temporal,
+          `github.com/temporalio/cli/cmd/temporal@v${versions.temporalCli}`,
+          log('temporal'),
+        ),
+    },
+    {
+      name: `Weaviate ${versions.weaviate} (Go build)`,
+      installed: () => existsSync(bins.weaviate),
+      install: () =>
+        goInstall(
+          paths,
+          bins.weaviate,
+          `github.com/weaviate/weaviate/cmd/weaviate-server@v${versions.weaviate}`,
+          log('weaviate'),
+          {
+            tags: 'netgo',
+          },
+        ),
+    },
+    {
+      name: `InfluxDB ${versions.influxdb} with Flux (Go + Rust build)`,
+      installed: () => existsSync(bins.influxd),
+      install: () => buildInfluxd(paths, bins.influxd, log('influxdb')),
+    },
+  ];
+  const done: string[] = [];
+  const runOne = async (i: Installer) => {
+    await progress.track(`Installing ${i.name}`, i.install);
+    done.push(i.name);
+  };
+  if (!apt.installed()) await runOne(apt);
+  // The builds are independent; running them together keeps both cores busy through link steps.
+  const results = await Promise.allSettled(builds.filter((b) => !b.installed()).map(runOne));
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0) {
+    throw new InstallError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
+  }
+  return done;
+}

@@ -1,0 +1,163 @@
+// The native stack: every service of docker-compose.yml as a local process with its own data directory,
+// log file and pid file, for machines without a Docker engine.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Env } from '../config.ts';
+import { probe, probeAll, type ServiceHealth } from './health.ts';
+import { installMissing } from './install.ts';
+import { ensureDirs, stackPaths, type StackPaths } from './paths.ts';
+import { ownedPid, portListener, removeFile, run, stopProcess } from './process.ts';
+import type { Progress } from './progress.ts';
+import { nativeServices, type NativeService, type ServiceContext } from './services.ts';
+import { serviceNames } from './versions.ts';
+
+export class StackError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackError';
+  }
+}
+
+const readyTimeoutMs = 180_000;
+
+function context(service: NativeService, env: Env, paths: StackPaths): ServiceContext {
+  return {
+    env,
+    paths,
+    dataDir: join(paths.data, service.name),
+    logFile: join(paths.logs, `${service.name}.log`),
+    pidFile: join(paths.run, `${service.name}.pid`),
+  };
+}
+
+async function logTail(file: string, lines = 30): Promise<string> {
+  if (!existsSync(file)) return '(no log written)';
+  const { stdout } = await run('tail', ['-n', String(lines), file]).catch(() => ({ stdout: '' }));
+  return stdout.trimEnd();
+}
+
+async function waitReady(service: NativeService, ctx: ServiceContext, pid: number): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  let last: ServiceHealth[] = [];
+  while (Date.now() < deadline) {
+    last = await Promise.all(service.serves.map((name) => probe(name, ctx.env)));
+    if (last.every((h) => h.healthy)) return;
+    if (ownedPid(ctx.pidFile, service.marker) !== pid) {
+      throw new StackError(
+        `${service.name} exited while starting. Last lines of ${ctx.logFile}:\n${await logTail(ctx.logFile)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const why = last.map((h) => `${h.name}: ${h.error ?? 'not healthy'}`).join('; ');
+  throw new StackError(
+    `${service.name} did not become ready within ${readyTimeoutMs / 1000}s (${why}). ` +
+      `Last lines of ${ctx.logFile}:\n${await logTail(ctx.logFile)}`,
+  );
+}
+
+export async function ensurePortsFree(service: NativeService, env: Env): Promise<void> {
+  for (const port of service.ports(env)) {
+    const listener = await portListener(port);
+    if (listener) {
+      throw new StackError(
+        `port ${port}, needed by ${service.name}, is already in use by ${listener.description}. ` +
+          `Stop that process, or point ${service.name} at another port (see .env.example).`,
+      );
+    }
+  }
+}
+
+export async function startService(
+  service: NativeService,
+  env: Env,
+  paths: StackPaths,
+  progress: Progress,
+): Promise<void> {
+  const ctx = context(service, env, paths);
+  let pid = ownedPid(ctx.pidFile, service.marker);
+  if (pid === null) {
+    removeFile(ctx.pidFile); // stale: its process is gone or is now something else
+    await ensurePortsFree(service, env);
+    progress.step(`starting ${service.name} (log: ${ctx.logFile})`);
+    try {
+      pid = await service.start(ctx);
+    } catch (err) {
+      throw new StackError(
+        `${service.name} failed to start: ${(err as Error).message}\nLast lines of ${ctx.logFile}:\n${await logTail(ctx.logFile)}`,
+      );
+    }
+  }
+  await waitReady(service, ctx, pid);
+  await service.afterReady?.(ctx);
+  progress.step(`${service.name} is ready (pid ${pid})`);
+}
+
+export interface UpOptions {
+  clean?: boolean;
+}
+
+export async function nativeUp(
+  env: Env,
+  progress: Progress,
+  options: UpOptions = {},
+): Promise<ServiceHealth[]> {
+  const paths = stackPaths(env);
+  ensureDirs(paths);
+  if (options.clean) {
+    await nativeDown(env, progress);
+    progress.step(`--clean: removing service data under ${paths.data}`);
+    for (const service of nativeServices)
+      rmSync(join(paths.data, service.name), { recursive: true, force: true });
+  } else {
+    const health = await probeAll(serviceNames, env);
+    const running = nativeServices.every((s) => ownedPid(context(s, env, paths).pidFile, s.marker) !== null);
+    if (running && health.every((h) => h.healthy)) return health;
+  }
+  await installMissing(paths, progress);
+  const results = await Promise.allSettled(nativeServices.map((s) => startService(s, env, paths, progress)));
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length > 0)
+    throw new StackError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
+  return probeAll(serviceNames, env);
+}
+
+/** Stops the processes this stack started (by their pid files), leaving their data in place. */
+export async function nativeDown(env: Env, progress: Progress): Promise<string[]> {
+  const paths = stackPaths(env);
+  if (!existsSync(paths.run)) return [];
+  const stopped: string[] = [];
+  await Promise.all(
+    nativeServices.map(async (service) => {
+      const ctx = context(service, env, paths);
+      const pid = ownedPid(ctx.pidFile, service.marker);
+      if (pid !== null) {
+        progress.step(`stopping ${service.name} (pid ${pid})`);
+        await stopProcess(pid, 30_000);
+        stopped.push(service.name);
+      }
+      removeFile(ctx.pidFile);
+    }),
+  );
+  return stopped;
+}
+
+export interface NativeProcess {
+  name: string;
+  pid: number | null;
+  logFile: string;
+}
+
+export function nativeProcesses(env: Env): NativeProcess[] {
+  const paths = stackPaths(env);
+  return nativeServices.map((s) => {
+    const ctx = context(s, env, paths);
+    return { name: s.name, pid: ownedPid(ctx.pidFile, s.marker), logFile: ctx.logFile };
+  });
+}
+
+/** True once the native stack has been started on this machine (it has a run directory with pid files). */
+export function nativeStackExists(env: Env): boolean {
+  const { run: runDir } = stackPaths(env);
+  return existsSync(runDir) && readdirSync(runDir).length > 0;
+}

@@ -1,0 +1,39 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stackDataDir, type Env } from '../config.ts';
+
+/** The repository root (for files the stack ships: the Kafka pom, the Prometheus config, compose). */
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export interface StackPaths {
+  /** Binaries and jars built for this machine, keyed by version (a cache: safe to delete). */
+  home: string;
+  bin: string;
+  lib: string;
+  build: string;
+  /** Service data, logs and pid files (not a cache: `up --clean` is the way to empty it). */
+  data: string;
+  logs: string;
+  run: string;
+}
+
+export function stackPaths(env: Pick<Env, 'PRISM_STACK_HOME' | 'PRISM_STACK_DATA'>): StackPaths {
+  const home = resolve(env.PRISM_STACK_HOME);
+  const data = stackDataDir(env);
+  return {
+    home,
+    bin: join(home, 'bin'),
+    lib: join(home, 'lib'),
+    build: join(home, 'build'),
+    data,
+    logs: join(data, 'logs'),
+    run: join(data, 'run'),
+  };
+}
+
+export function ensureDirs(paths: StackPaths): void {
+  for (const dir of [paths.bin, paths.lib, paths.build, paths.data, paths.logs, paths.run]) {
+    mkdirSync(dir, { recursive: true });
+  }
+}

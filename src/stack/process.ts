@@ -1,0 +1,134 @@
+// Process bookkeeping for the native stack: every service it starts has a pid file, and `down` stops only
+// processes whose pid file names them *and* whose command line is still that service (pids get reused
+// after a machine restart or a CI run that killed everything).
+import { spawn, execFile } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function commandLine(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return null;
+  }
+}
+
+export function readPidFile(file: string): number | null {
+  if (!existsSync(file)) return null;
+  const pid = Number.parseInt(readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** The pid in `file` if that process is alive and its command line contains `marker`; else null. */
+export function ownedPid(file: string, marker: string): number | null {
+  const pid = readPidFile(file);
+  if (pid === null || !isAlive(pid)) return null;
+  return commandLine(pid)?.includes(marker) ? pid : null;
+}
+
+export interface SpawnSpec {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logFile: string;
+  pidFile: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** Starts a long-running process detached from this one, its output appended to its log file. */
+export function spawnDetached(spec: SpawnSpec): number {
+  const out = openSync(spec.logFile, 'a');
+  try {
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', out, out],
+      uid: spec.uid,
+      gid: spec.gid,
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${spec.command}`);
+    child.unref();
+    writeFileSync(spec.pidFile, `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    closeSync(out);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM, then SIGKILL after `graceMs`. Resolves once the process is gone. */
+export async function stopProcess(pid: number, graceMs = 15_000): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    while (isAlive(pid)) await sleep(50);
+  }
+}
+
+export function removeFile(file: string): void {
+  rmSync(file, { force: true });
+}
+
+/** True when something accepts TCP connections on host:port. */
+export function portAnswers(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    const done = (result: boolean) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Who listens on a TCP port, as `name (pid N)`, when `ss` can tell; null when nobody does. */
+export async function portListener(
+  port: number,
+): Promise<{ pid: number | null; description: string } | null> {
+  try {
+    const { stdout } = await execFileAsync('ss', ['-Hltnp', `sport = :${port}`]);
+    const line = stdout.trim().split('\n')[0];
+    if (!line) return null;
+    const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(line);
+    if (!m) return { pid: null, description: 'an unknown process' };
+    return { pid: Number(m[2]), description: `${m[1]} (pid ${m[2]})` };
+  } catch {
+    return null;
+  }
+}
+
+export async function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(command, args, { ...options, maxBuffer: 64 * 1024 * 1024 });
+}

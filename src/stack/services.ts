@@ -1,0 +1,466 @@
+// How each service runs natively: its data directory, configuration, command line and one-time setup.
+// Ports and credentials come from the same variables docker-compose.yml uses.
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Env } from '../config.ts';
+import { binaries } from './install.ts';
+import type { StackPaths } from './paths.ts';
+import { commandLine, isAlive, readPidFile, run, spawnDetached, type SpawnSpec } from './process.ts';
+import type { ServiceName } from './versions.ts';
+
+export interface NativeService {
+  /** The process name, which is also the pid and log file name. */
+  name: string;
+  /** Names reported by `stack status` that this one process serves. */
+  serves: ServiceName[];
+  /** TCP ports it listens on (checked for conflicts before it starts). */
+  ports: (env: Env) => number[];
+  /** A string its command line contains: a pid file is only trusted when the process still matches it. */
+  marker: string;
+  /** Start it (detached). Returns its pid. */
+  start: (ctx: ServiceContext) => Promise<number>;
+  /** Signal for a quick, clean shutdown. */
+  stopSignal?: NodeJS.Signals;
+  /** One-time work after the first successful start (users, databases); must be idempotent. */
+  afterReady?: (ctx: ServiceContext) => Promise<void>;
+}
+
+export interface ServiceContext {
+  env: Env;
+  paths: StackPaths;
+  dataDir: string;
+  logFile: string;
+  pidFile: string;
+}
+
+function host(env: Env): string {
+  return env.PRISM_BIND_ADDRESS;
+}
+
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line)
+    throw new Error('PostgreSQL refuses to run as root and there is no `postgres` user to run it as');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+const postgres: NativeService = {
+  name: 'postgres',
+  serves: ['postgres'],
+  marker: 'postgres',
+  ports: (env) => [env.POSTGRES_PORT],
+  stopSignal: 'SIGINT', // "fast" shutdown: SIGTERM would wait for every client to disconnect
+  async start({ env, paths, dataDir, logFile, pidFile }) {
+    const bin = binaries(paths).postgresBin;
+    const owner = postgresUser();
+    const chown = (path: string) => owner && chownSync(path, owner.uid, owner.gid);
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chown(dataDir);
+    if (!existsSync(logFile)) writeFileSync(logFile, '');
+    chown(logFile);
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      const pwfile = join(dataDir, '..', `.pg-pw-${process.pid}`);
+      writeFileSync(pwfile, `${env.POSTGRES_PASSWORD}\n`, { mode: 0o600 });
+      chown(pwfile);
+      try {
+        await run(
+          join(bin, 'initdb'),
+          [
+            '-D',
+            dataDir,
+            '-U',
+            env.POSTGRES_USER,
+            `--pwfile=${pwfile}`,
+            '--auth=scram-sha-256',
+            '-E',
+            'UTF8',
+            '--locale=C.UTF-8',
+          ],
+          owner ?? {},
+        );
+      } finally {
+        rmSync(pwfile, { force: true });
+      }
+    }
+    // A postmaster.pid left by a killed server blocks a new one only when its pid is alive again as
+    // something else; remove it when it does not name a running postgres.
+    const lock = join(dataDir, 'postmaster.pid');
+    const stale = readPidFile(lock);
+    if (stale !== null && !(isAlive(stale) && commandLine(stale)?.includes('postgres')))
+      rmSync(lock, { force: true });
+    const options = [
+      `-p ${env.POSTGRES_PORT}`,
+      `-k ${dataDir}`,
+      `-c listen_addresses=${host(env)}`,
+      // spec section 7 tuning, sized for a 24 GiB machine shared with every other service
+      '-c shared_buffers=256MB',
+      '-c effective_cache_size=1GB',
+      '-c work_mem=8MB',
+      '-c maintenance_work_mem=64MB',
+      '-c max_connections=200',
+    ].join(' ');
+    await run(
+      join(bin, 'pg_ctl'),
+      ['-D', dataDir, '-l', logFile, '-o', options, '-w', '-t', '120', 'start'],
+      owner ?? {},
+    );
+    const pid = readPidFile(lock);
+    if (pid === null) throw new Error(`PostgreSQL started but wrote no ${lock}`);
+    writeFileSync(pidFile, `${pid}\n`);
+    return pid;
+  },
+  async afterReady({ env }) {
+    const client = new pg.Client({
+      host: env.POSTGRES_HOST,
+      port: env.POSTGRES_PORT,
+      user: env.POSTGRES_USER,
+      password: env.POSTGRES_PASSWORD,
+      database: 'postgres',
+    });
+    await client.connect();
+    try {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+        env.POSTGRES_DB,
+      ]);
+      if (!rowCount) await client.query(`CREATE DATABASE "${env.POSTGRES_DB}"`);
+    } finally {
+      await client.end();
+    }
+  },
+};
+
+const redis: NativeService = {
+  name: 'redis',
+  serves: ['redis'],
+  marker: 'redis-server',
+  ports: (env) => [env.REDIS_PORT],
+  async start({ env, paths, dataDir, logFile, pidFile }) {
+    mkdirSync(dataDir, { recursive: true });
+    // A config file, not arguments, so the password never shows in `ps`.
+    const conf = join(dataDir, 'redis.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${env.REDIS_PORT}`,
+        `bind ${host(env)}`,
+        `dir ${dataDir}`,
+        `requirepass ${env.REDIS_PASSWORD}`,
+        `maxmemory ${env.REDIS_MAXMEMORY}`,
+        'maxmemory-policy allkeys-lru',
+        'save 900 1',
+        'save 300 10',
+        'save 60 10000',
+        // RDB snapshots (the spec) plus an append-only file, so a killed server loses at most a second.
+        'appendonly yes',
+        'appendfsync everysec',
+        'notify-keyspace-events Ex',
+        'daemonize no',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    return spawnDetached(spec(binaries(paths).redis, [conf], { logFile, pidFile }));
+  },
+};
+
+function spec(command: string, args: string[], rest: Omit<SpawnSpec, 'command' | 'args'>): SpawnSpec {
+  return { command, args, ...rest };
+}
+
+const kafka: NativeService = {
+  name: 'kafka',
+  serves: ['kafka'],
+  marker: 'kafka.Kafka',
+  ports: (env) => [env.KAFKA_PORT, env.KAFKA_CONTROLLER_PORT],
+  async start({ env, paths, dataDir, logFile, pidFile }) {
+    const lib = binaries(paths).kafkaLib;
+    const logDir = join(dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const brokerPort = env.KAFKA_PORT;
+    const props = join(dataDir, 'server.properties');
+    writeFileSync(
+      props,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
+        `listeners=PLAINTEXT://${host(env)}:${brokerPort},CONTROLLER://${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
+        `advertised.listeners=PLAINTEXT://${host(env) === '0.0.0.0' ? '127.0.0.1' : host(env)}:${brokerPort}`,
+        'controller.listener.names=CONTROLLER',
+        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        'inter.broker.listener.name=PLAINTEXT',
+        `log.dirs=${logDir}`,
+        'num.partitions=3',
+        'default.replication.factor=1',
+        'offsets.topic.replication.factor=1',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        // Topics are created by `prism provision` with their partitions and retention, never by accident.
+        'auto.create.topics.enable=false',
+        'group.initial.rebalance.delay.ms=0',
+        'log.retention.hours=168',
+        '',
+      ].join('\n'),
+    );
+    const log4j = join(dataDir, 'log4j.properties');
+    writeFileSync(
+      log4j,
+      [
+        'log4j.rootLogger=WARN, stdout',
+        'log4j.logger.kafka=INFO',
+        'log4j.logger.org.apache.kafka=WARN',
+        'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+        'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        '',
+      ].join('\n'),
+    );
+    const classpath = `${lib}/*`;
+    const jvm = [
+      `-Xms${env.KAFKA_HEAP}`,
+      `-Xmx${env.KAFKA_HEAP}`,
+      '-XX:+UseG1GC',
+      `-Dlog4j.configuration=file:${log4j}`,
+    ];
+    if (!existsSync(join(logDir, 'meta.properties'))) {
+      const clusterId = randomBytes(16).toString('base64url');
+      await run('java', [
+        ...jvm,
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        props,
+        '--ignore-formatted',
+      ]);
+    }
+    return spawnDetached(
+      spec('java', [...jvm, `-Dkafka.logs.dir=${dataDir}`, '-cp', classpath, 'kafka.Kafka', props], {
+        logFile,
+        pidFile,
+      }),
+    );
+  },
+};
+
+const weaviate: NativeService = {
+  name: 'weaviate',
+  serves: ['weaviate'],
+  marker: 'weaviate-server',
+  ports: (env) => [env.WEAVIATE_HTTP_PORT, env.WEAVIATE_GRPC_PORT],
+  async start({ env, paths, dataDir, logFile, pidFile }) {
+    mkdirSync(dataDir, { recursive: true });
+    const auth: NodeJS.ProcessEnv = env.WEAVIATE_API_KEY
+      ? {
+          AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: 'false',
+          AUTHENTICATION_APIKEY_ENABLED: 'true',
+          AUTHENTICATION_APIKEY_ALLOWED_KEYS: env.WEAVIATE_API_KEY,
+          AUTHENTICATION_APIKEY_USERS: 'prism',
+        }
+      : { AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: 'true' };
+    const serviceEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      PERSISTENCE_DATA_PATH: join(dataDir, 'data'),
+      BACKUP_FILESYSTEM_PATH: join(dataDir, 'backups'),
+      DEFAULT_VECTORIZER_MODULE: 'none',
+      ENABLE_MODULES: 'backup-filesystem',
+      // Raft state is tied to the node name: it must never change between starts.
+      CLUSTER_HOSTNAME: 'node1',
+      CLUSTER_IN_LOCALHOST: 'true',
+      RAFT_BOOTSTRAP_EXPECT: '1',
+      GRPC_PORT: String(env.WEAVIATE_GRPC_PORT),
+      QUERY_DEFAULTS_LIMIT: '25',
+      DISABLE_TELEMETRY: 'true',
+      PROMETHEUS_MONITORING_ENABLED: 'true',
+      PROMETHEUS_MONITORING_PORT: '12112',
+      LIMIT_RESOURCES: 'true',
+      GOMEMLIMIT: '1GiB',
+      ...auth,
+    };
+    return spawnDetached(
+      spec(
+        binaries(paths).weaviate,
+        ['--scheme', 'http', '--host', host(env), '--port', String(env.WEAVIATE_HTTP_PORT)],
+        {
+          env: serviceEnv,
+          cwd: dataDir,
+          logFile,
+          pidFile,
+        },
+      ),
+    );
+  },
+};
+
+/** InfluxDB 1.x user/password for its v2-compatible API, taken from INFLUX_TOKEN (`user:password`). */
+export function influxCredentials(env: Env): { user: string; password: string } {
+  const i = env.INFLUX_TOKEN.indexOf(':');
+  return i > 0
+    ? { user: env.INFLUX_TOKEN.slice(0, i), password: env.INFLUX_TOKEN.slice(i + 1) }
+    : { user: 'prism', password: env.INFLUX_TOKEN };
+}
+
+const influxdb: NativeService = {
+  name: 'influxdb',
+  serves: ['influxdb'],
+  marker: 'influxd',
+  ports: (env) => [env.INFLUX_PORT],
+  async start({ env, paths, dataDir, logFile, pidFile }) {
+    mkdirSync(dataDir, { recursive: true });
+    const port = env.INFLUX_PORT;
+    const serviceEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      INFLUXDB_META_DIR: join(dataDir, 'meta'),
+      INFLUXDB_DATA_DIR: join(dataDir, 'data'),
+      INFLUXDB_DATA_WAL_DIR: join(dataDir, 'wal'),
+      INFLUXDB_HTTP_BIND_ADDRESS: `${host(env)}:${port}`,
+      INFLUXDB_BIND_ADDRESS: '127.0.0.1:18088',
+      INFLUXDB_HTTP_FLUX_ENABLED: 'true',
+      INFLUXDB_HTTP_AUTH_ENABLED: 'true',
+      INFLUXDB_HTTP_LOG_ENABLED: 'false',
+      INFLUXDB_DATA_QUERY_LOG_ENABLED: 'false',
+      INFLUXDB_REPORTING_DISABLED: 'true',
+      INFLUXDB_MONITOR_STORE_ENABLED: 'false',
+    };
+    return spawnDetached(
+      spec(binaries(paths).influxd, ['run'], { env: serviceEnv, cwd: dataDir, logFile, pidFile }),
+    );
+  },
+  // InfluxDB 1.x with auth on lets the first admin be created without credentials; after that, the admin
+  // (from INFLUX_TOKEN) creates the product's database — the 1.x form of a 2.x bucket.
+  async afterReady({ env }) {
+    const { user, password } = influxCredentials(env);
+    const query = async (q: string, auth: boolean) => {
+      const body = new URLSearchParams({ q });
+      const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+      if (auth) headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      const res = await fetch(`${env.INFLUX_URL}/query`, { method: 'POST', body, headers });
+      return { status: res.status, text: await res.text() };
+    };
+    const users = await query('SHOW USERS', true);
+    if (users.status === 401 || users.text.includes('create admin user first')) {
+      const created = await query(
+        `CREATE USER "${user}" WITH PASSWORD '${password.replaceAll("'", "\\'")}' WITH ALL PRIVILEGES`,
+        false,
+      );
+      if (created.status !== 200 || created.text.includes('"error"')) {
+        throw new Error(`could not create the InfluxDB admin from INFLUX_TOKEN: ${created.text}`);
+      }
+    }
+    const db = await query(`CREATE DATABASE "${env.INFLUX_BUCKET}"`, true);
+    if (db.status !== 200 || db.text.includes('"error"')) {
+      throw new Error(
+        `could not create the InfluxDB database ${env.INFLUX_BUCKET}: HTTP ${db.status} ${db.text}`,
+      );
+    }
+  },
+};
+
+/** Native Prometheus configuration; stack/prometheus/prometheus.yml is its Docker Compose twin. */
+export function nativePrometheusConfig(env: Env): string {
+  const jobs: [string, string, string?][] = [
+    ['prometheus', `127.0.0.1:${env.PROMETHEUS_PORT}`],
+    ['temporal', `127.0.0.1:${env.TEMPORAL_METRICS_PORT}`],
+    ['weaviate', '127.0.0.1:12112'],
+    ['influxdb', `127.0.0.1:${env.INFLUX_PORT}`],
+    ['prism-api', `127.0.0.1:${env.API_PORT}`],
+    ['prism-worker', `127.0.0.1:${env.WORKER_METRICS_PORT}`],
+  ];
+  return [
+    'global:',
+    '  scrape_interval: 15s',
+    '  evaluation_interval: 15s',
+    'scrape_configs:',
+    ...jobs.flatMap(([job, target]) => [
+      `  - job_name: ${job}`,
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+    ]),
+    '',
+  ].join('\n');
+}
+
+const prometheus: NativeService = {
+  name: 'prometheus',
+  serves: ['prometheus'],
+  marker: 'prometheus',
+  ports: (env) => [env.PROMETHEUS_PORT],
+  async start({ env, paths, dataDir, logFile, pidFile }) {
+    mkdirSync(join(dataDir, 'tsdb'), { recursive: true });
+    const conf = join(dataDir, 'prometheus.yml');
+    writeFileSync(conf, nativePrometheusConfig(env));
+    return spawnDetached(
+      spec(
+        binaries(paths).prometheus,
+        [
+          `--config.file=${conf}`,
+          `--storage.tsdb.path=${join(dataDir, 'tsdb')}`,
+          `--web.listen-address=${host(env)}:${env.PROMETHEUS_PORT}`,
+          '--storage.tsdb.retention.time=15d',
+          '--web.enable-lifecycle',
+        ],
+        { cwd: dataDir, logFile, pidFile },
+      ),
+    );
+  },
+};
+
+/** The custom search attributes that make task runs findable in the Temporal UI. */
+export const searchAttributes = {
+  TaskId: 'Keyword',
+  AgentType: 'Keyword',
+  TaskPriority: 'Keyword',
+  TaskStatus: 'Keyword',
+} as const;
+
+const temporal: NativeService = {
+  name: 'temporal',
+  serves: ['temporal', 'temporal-ui'],
+  marker: 'start-dev',
+  ports: (env) => [env.TEMPORAL_PORT, env.TEMPORAL_UI_PORT, env.TEMPORAL_METRICS_PORT],
+  async start({ env, paths, dataDir, logFile, pidFile }) {
+    mkdirSync(dataDir, { recursive: true });
+    const args = [
+      'server',
+      'start-dev',
+      '--ip',
+      host(env),
+      '--port',
+      String(env.TEMPORAL_PORT),
+      '--ui-port',
+      String(env.TEMPORAL_UI_PORT),
+      '--metrics-port',
+      String(env.TEMPORAL_METRICS_PORT),
+      '--db-filename',
+      join(dataDir, 'temporal.db'),
+      '--namespace',
+      env.TEMPORAL_NAMESPACE,
+      '--log-level',
+      'warn',
+      ...Object.entries(searchAttributes).flatMap(([name, type]) => [
+        '--search-attribute',
+        `${name}=${type}`,
+      ]),
+    ];
+    return spawnDetached(spec(binaries(paths).temporal, args, { cwd: dataDir, logFile, pidFile }));
+  },
+};
+
+export const nativeServices: NativeService[] = [
+  postgres,
+  redis,
+  kafka,
+  weaviate,
+  influxdb,
+  prometheus,
+  temporal,
+];

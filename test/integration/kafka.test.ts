@@ -1,0 +1,55 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { createKafka } from '../../src/clients/kafka.ts';
+import { env, testId } from '../helpers.ts';
+
+const { CompressionTypes } = kafkajs;
+
+describe('Kafka', () => {
+  const kafka = createKafka(env);
+  const admin = kafka.admin();
+  const topic = testId('topic');
+  afterAll(async () => {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('creates a topic with its partitions', async () => {
+    await admin.connect();
+    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).toBe(
+      true,
+    );
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(meta.topics[0]!.partitions).toHaveLength(3);
+  });
+
+  it('produces snappy-compressed messages and consumes them back in order per key', async () => {
+    const producer = kafka.producer({ idempotent: true });
+    const consumer = kafka.consumer({ groupId: testId('group') });
+    await Promise.all([producer.connect(), consumer.connect()]);
+    try {
+      const sent = Array.from({ length: 5 }, (_, i) => ({
+        key: 'line-1',
+        value: JSON.stringify({ seq: i }),
+      }));
+      await producer.send({ topic, compression: CompressionTypes.Snappy, messages: sent });
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const received: number[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`received only ${received.length} of 5`)), 30_000);
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            received.push((JSON.parse(message.value!.toString()) as { seq: number }).seq);
+            if (received.length === sent.length) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        });
+      });
+      expect(received).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      await Promise.all([producer.disconnect(), consumer.disconnect()]);
+    }
+  });
+});

@@ -1,0 +1,39 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPgPool } from '../../src/clients/postgres.ts';
+import { env, testId } from '../helpers.ts';
+
+describe('PostgreSQL', () => {
+  const pool = createPgPool(env);
+  const table = testId('pg');
+  afterAll(async () => {
+    await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    await pool.end();
+  });
+
+  it('answers queries as the configured user in the configured database', async () => {
+    const { rows } = await pool.query<{ user: string; db: string; version: string }>(
+      'SELECT current_user AS user, current_database() AS db, current_setting($1) AS version',
+      ['server_version_num'],
+    );
+    expect(rows[0]).toMatchObject({ user: env.POSTGRES_USER, db: env.POSTGRES_DB });
+    expect(Number(rows[0]!.version)).toBeGreaterThanOrEqual(150000);
+  });
+
+  it('stores rows and reads them back', async () => {
+    await pool.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, payload jsonb NOT NULL)`);
+    await pool.query(`INSERT INTO ${table} (payload) VALUES ($1), ($2)`, [
+      { line: 'A', rpm: 1200 },
+      { line: 'B', rpm: 900 },
+    ]);
+    const { rows } = await pool.query<{ line: string }>(
+      `SELECT payload->>'line' AS line FROM ${table} WHERE (payload->>'rpm')::int > 1000`,
+    );
+    expect(rows).toEqual([{ line: 'A' }]);
+  });
+
+  it('rejects a wrong password', async () => {
+    const bad = createPgPool({ ...env, POSTGRES_PASSWORD: 'definitely-wrong' }, { max: 1 });
+    await expect(bad.query('SELECT 1')).rejects.toThrow(/password authentication failed/);
+    await bad.end();
+  });
+});
