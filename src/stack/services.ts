@@ -152,7 +152,9 @@ const redis: NativeService = {
         `dir ${dataDir}`,
         `requirepass ${env.REDIS_PASSWORD}`,
         `maxmemory ${env.REDIS_MAXMEMORY}`,
-        'maxmemory-policy allkeys-lru',
+        // The spec's LRU eviction, limited to keys that carry a TTL (sessions, temporary state, metric
+        // counters): locks, queues and shared memory have none, so they are never evicted.
+        'maxmemory-policy volatile-lru',
         'save 900 1',
         'save 300 10',
         'save 60 10000',
