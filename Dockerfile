@@ -3,13 +3,15 @@
 FROM node:20.20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev
+COPY package.json package-lock.json prisma.config.ts ./
+COPY prisma ./prisma
+COPY scripts ./scripts
+# The full install generates the Prisma client (postinstall); then the dev tools go.
+RUN npm ci && npm prune --omit=dev
 COPY bin ./bin
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
-COPY prisma ./prisma
 USER node
 ENTRYPOINT ["node", "bin/prism.js"]
 CMD ["--help"]

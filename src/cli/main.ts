@@ -1,6 +1,7 @@
 // `prism`: the command line of PRISM Orchestration.
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.ts';
+import { registerMigrateCommand } from './migrate.ts';
 import { registerStackCommands } from './stack.ts';
 
 const program = new Command('prism')
@@ -9,6 +10,7 @@ const program = new Command('prism')
   .configureHelp({ sortSubcommands: true });
 
 registerStackCommands(program);
+registerMigrateCommand(program);
 
 program.addOption(new Option('--debug', 'print stack traces on errors').env('PRISM_DEBUG'));
 

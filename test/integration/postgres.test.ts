@@ -4,9 +4,11 @@ import { env, testId } from '../helpers.ts';
 
 describe('PostgreSQL', () => {
   const pool = createPgPool(env);
-  const table = testId('pg');
+  // A schema of its own: the product's tables live in `public`, which migrations manage.
+  const schema = testId('pg');
+  const table = `${schema}.readings`;
   afterAll(async () => {
-    await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await pool.end();
   });
 
@@ -20,6 +22,7 @@ describe('PostgreSQL', () => {
   });
 
   it('stores rows and reads them back', async () => {
+    await pool.query(`CREATE SCHEMA ${schema}`);
     await pool.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, payload jsonb NOT NULL)`);
     await pool.query(`INSERT INTO ${table} (payload) VALUES ($1), ($2)`, [
       { line: 'A', rpm: 1200 },

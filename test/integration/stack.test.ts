@@ -53,18 +53,21 @@ describe('prism stack', () => {
   });
 
   describe('after services were killed uncleanly', () => {
-    const table = testId('kill');
+    const schema = testId('kill');
+    const table = `${schema}.kept`;
     const key = testId('kill');
-    const pool = createPgPool(env);
     afterAll(async () => {
-      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+      const pool = createPgPool(env);
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await pool.end();
       const redis = createRedis(env);
       await redis.del(key);
       await redis.quit();
-      await pool.end();
     });
 
     it('up restarts them over their stale pid and lock files, with their data', async () => {
+      const pool = createPgPool(env);
+      await pool.query(`CREATE SCHEMA ${schema}`);
       await pool.query(`CREATE TABLE ${table} (v text)`);
       await pool.query(`INSERT INTO ${table} VALUES ('kept')`);
       const redis = createRedis(env);
@@ -90,7 +93,6 @@ describe('prism stack', () => {
       const redis2 = createRedis(env);
       expect(await redis2.get(key)).toBe('kept');
       await redis2.quit();
-      Object.assign(pool, createPgPool(env)); // for afterAll's cleanup
     });
   });
 

@@ -1,14 +1,18 @@
-// Starts the real services before any test runs, unless they already run (then this is a fast no-op).
+// Starts the real services before any test runs, unless they already run (then this is a fast no-op), and
+// brings the database schema up to date.
 import { loadConfig } from '../../src/config.ts';
+import { migrate } from '../../src/db/migrate.ts';
 import { stackUp } from '../../src/stack/index.ts';
 import { consoleProgress } from '../../src/stack/progress.ts';
 import { ensureSecrets } from '../../src/stack/secrets.ts';
 
 export default async function setup(): Promise<void> {
   ensureSecrets();
-  const services = await stackUp(loadConfig(), consoleProgress('test setup'));
+  const env = loadConfig();
+  const services = await stackUp(env, consoleProgress('test setup'));
   const down = services.filter((s) => !s.healthy);
   if (down.length > 0) {
     throw new Error(`services not healthy: ${down.map((s) => `${s.name} (${s.error})`).join(', ')}`);
   }
+  await migrate(env);
 }

@@ -1,0 +1,12 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { postgresUrl, type PgEnv } from '../clients/postgres.ts';
+import { PrismaClient } from '../generated/prisma/client.ts';
+
+export type { PrismaClient };
+export * as db from '../generated/prisma/client.ts';
+
+/** The typed PostgreSQL client of the product (Prisma 7 over the `pg` driver). Close it with `$disconnect()`. */
+export function createPrisma(env: PgEnv, options: { poolSize?: number } = {}): PrismaClient {
+  const adapter = new PrismaPg({ connectionString: postgresUrl(env), max: options.poolSize ?? 10 });
+  return new PrismaClient({ adapter });
+}
