@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { createKafka } from '../../src/clients/kafka.ts';
+import { waitForTopicLeaders } from '../../src/stores/kafka/provision.ts';
 import { env, testId } from '../helpers.ts';
 
 const { CompressionTypes } = kafkajs;
@@ -16,9 +17,9 @@ describe('Kafka', () => {
 
   it('creates a topic with its partitions', async () => {
     await admin.connect();
-    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).toBe(
-      true,
-    );
+    // kafkajs's own waitForLeaders can fail spuriously right after creation on a KRaft broker.
+    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] })).toBe(true);
+    await waitForTopicLeaders(admin, [{ name: topic, partitions: 3 }]);
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(meta.topics[0]!.partitions).toHaveLength(3);
   });

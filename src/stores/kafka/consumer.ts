@@ -1,0 +1,203 @@
+// Consuming envelopes at least once, with effects once: a message's offset is committed only after it
+// was handled (or dead-lettered), and handled ids are remembered so a redelivery is skipped.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  Consumer,
+  ConsumerConfig,
+  EachBatchPayload,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+  Producer,
+} from 'kafkajs';
+import { sendDeadLetter } from './dead-letter.ts';
+import type { DedupeStore } from './dedupe.ts';
+import { parseEnvelope, type Envelope } from './envelope.ts';
+import { deadLetterTopic } from './topics.ts';
+
+export interface MessageContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  headers: IHeaders;
+  /** 1 on the first try, up to `maxAttempts`. */
+  attempt: number;
+  /** Call during long work so the group does not consider this consumer dead. */
+  heartbeat(): Promise<void>;
+}
+
+export type EnvelopeHandler = (envelope: Envelope, context: MessageContext) => Promise<void>;
+
+interface Position {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export type MessageOutcome =
+  | (Position & { kind: 'processed'; id: string; attempts: number })
+  | (Position & { kind: 'duplicate'; id: string })
+  | (Position & { kind: 'dead-lettered'; id?: string; reason: string; deadLetterTopic: string });
+
+export interface RunConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: readonly string[];
+  handler: EnvelopeHandler;
+  dedupe: DedupeStore;
+  /** Writes dead letters; an idempotent producer (`createPublisher(kafka).producer`) is best. */
+  dlqProducer: Pick<Producer, 'send'>;
+  /** Tries per message before it is dead-lettered, so one bad message cannot block its partition. Default 3. */
+  maxAttempts?: number;
+  /** Wait before the second try, doubled before each further try. Default 500. */
+  retryDelayMs?: number;
+  /** Where a new group starts: true (default) reads what the topics retain, so nothing sent before is lost. */
+  fromBeginning?: boolean;
+  partitionsConsumedConcurrently?: number;
+  /** The dead-letter topic of a topic; default `<topic>.dlq`. */
+  deadLetterTopicFor?: (topic: string) => string;
+  consumerConfig?: Omit<Partial<ConsumerConfig>, 'groupId'>;
+  /** Called after each message, e.g. for metrics. Must not throw. */
+  onOutcome?: (outcome: MessageOutcome) => void;
+}
+
+export interface RunningConsumer {
+  readonly consumer: Consumer;
+  /** Finishes the message in hand, commits what was handled, and leaves the group. */
+  stop(): Promise<void>;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Subscribes, joins the group and starts consuming; resolves once the consumer has joined. */
+export async function runConsumer(options: RunConsumerOptions): Promise<RunningConsumer> {
+  const consumer = options.kafka.consumer({
+    // stop() waits for the fetch in flight: a 1 s long poll (kafkajs's default is 5 s) keeps shutdown quick
+    // for the cost of one empty fetch a second on an idle topic.
+    maxWaitTimeInMs: 1_000,
+    ...options.consumerConfig,
+    groupId: options.groupId,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      // Offsets are resolved one by one after each message is done, never for the whole batch up front.
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => consumeBatch(consumer, options, payload),
+    });
+  } catch (error) {
+    await consumer.disconnect();
+    throw error;
+  }
+  return { consumer, stop: () => consumer.disconnect() };
+}
+
+async function consumeBatch(
+  consumer: Consumer,
+  options: RunConsumerOptions,
+  payload: EachBatchPayload,
+): Promise<void> {
+  const { batch } = payload;
+  let nextOffset: string | undefined;
+  let failure: unknown;
+  try {
+    for (const message of batch.messages) {
+      if (!payload.isRunning() || payload.isStale()) break;
+      const outcome = await consumeMessage(consumer, options, payload, message);
+      // Stopped between retries: leave the offset uncommitted so the next owner handles the message.
+      if (!outcome) break;
+      payload.resolveOffset(message.offset);
+      nextOffset = (BigInt(message.offset) + 1n).toString();
+      options.onOutcome?.(outcome);
+      await payload.heartbeat();
+    }
+  } catch (error) {
+    // Redis or the DLQ is unreachable: kafkajs retries the batch from the first unresolved message.
+    failure = error;
+  }
+  if (nextOffset !== undefined) {
+    try {
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  if (failure !== undefined) throw failure;
+}
+
+async function consumeMessage(
+  consumer: Consumer,
+  options: RunConsumerOptions,
+  payload: EachBatchPayload,
+  message: KafkaMessage,
+): Promise<MessageOutcome | undefined> {
+  const position: Position = {
+    topic: payload.batch.topic,
+    partition: payload.batch.partition,
+    offset: message.offset,
+  };
+  const logger = consumer.logger();
+  const deadLetter = async (reason: string, id?: string): Promise<MessageOutcome> => {
+    const topic = (options.deadLetterTopicFor ?? deadLetterTopic)(position.topic);
+    await sendDeadLetter(
+      options.dlqProducer,
+      topic,
+      { ...position, message, groupId: options.groupId },
+      reason,
+    );
+    logger.warn('Message dead-lettered', { ...position, deadLetterTopic: topic, reason });
+    return { kind: 'dead-lettered', ...position, id, reason, deadLetterTopic: topic };
+  };
+
+  const parsed = parseEnvelope(message.value);
+  if (!parsed.ok) return deadLetter(parsed.reason);
+  const { envelope } = parsed;
+  if (await options.dedupe.seen(envelope.id)) return { kind: 'duplicate', ...position, id: envelope.id };
+
+  const maxAttempts = options.maxAttempts ?? 3;
+  const retryDelayMs = options.retryDelayMs ?? 500;
+  let attempt = 1;
+  for (; ; attempt++) {
+    try {
+      await options.handler(envelope, {
+        ...position,
+        key: message.key,
+        headers: message.headers ?? {},
+        attempt,
+        heartbeat: () => payload.heartbeat(),
+      });
+      break;
+    } catch (error) {
+      if (attempt >= maxAttempts) {
+        return deadLetter(`handler failed after ${attempt} attempts: ${errorMessage(error)}`, envelope.id);
+      }
+      logger.warn('Handler failed, retrying', {
+        ...position,
+        id: envelope.id,
+        attempt,
+        error: errorMessage(error),
+      });
+      await sleep(retryDelayMs * 2 ** (attempt - 1));
+      if (!payload.isRunning() || payload.isStale()) return undefined;
+      await payload.heartbeat();
+    }
+  }
+
+  try {
+    await options.dedupe.remember(envelope.id);
+  } catch (error) {
+    // The effect happened: committing is still right. Only a later redelivery could repeat it.
+    logger.error('Could not remember a handled message; a redelivery would handle it again', {
+      ...position,
+      id: envelope.id,
+      error: errorMessage(error),
+    });
+  }
+  return { kind: 'processed', ...position, id: envelope.id, attempts: attempt };
+}

@@ -1,0 +1,76 @@
+// The one message envelope of every topic. Producers validate before sending, consumers after receiving:
+// a message that fails goes to the topic's DLQ with the reason this module writes.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+export const agentTypes = ['MONITORING', 'PREDICTION', 'CONTROL', 'ANALYSIS', 'ORCHESTRATOR'] as const;
+export type AgentType = (typeof agentTypes)[number];
+
+const id = z.string().min(1);
+
+export const envelopeSchema = z.object({
+  /** Unique per message; consumers dedupe on it, so a re-sent message must keep its id. */
+  id: z.uuid(),
+  /** What the payload is, e.g. `task.command`; consumers dispatch on it. */
+  type: z.string().min(1),
+  taskId: id.optional(),
+  workflowId: id.optional(),
+  agentId: id.optional(),
+  agentType: z.enum(agentTypes).optional(),
+  payload: z.looseObject({}),
+  // Offsets are accepted: an agent in Seoul may send +09:00.
+  createdAt: z.iso.datetime({ offset: true }),
+  schemaVersion: z.literal(1),
+});
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+export type EnvelopeInput = Omit<Envelope, 'id' | 'createdAt' | 'schemaVersion'> &
+  Partial<Pick<Envelope, 'id' | 'createdAt'>>;
+
+export type EnvelopeCheck = { ok: true; envelope: Envelope } | { ok: false; reason: string };
+
+export class InvalidEnvelopeError extends Error {
+  constructor(readonly reason: string) {
+    super(`Invalid message envelope: ${reason}. Fix the message so that it matches envelopeSchema.`);
+    this.name = 'InvalidEnvelopeError';
+  }
+}
+
+/** Validates any value as an envelope; the reason names each failing field (`payload: expected object`). */
+export function checkEnvelope(value: unknown): EnvelopeCheck {
+  const result = envelopeSchema.safeParse(value);
+  if (result.success) return { ok: true, envelope: result.data };
+  const reason = result.error.issues
+    .map((issue) => {
+      const field = issue.path.length > 0 ? issue.path.join('.') : 'envelope';
+      const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
+      return `${field}: ${missing ? 'required' : issue.message.replace(/^Invalid input: /, '')}`;
+    })
+    .join('; ');
+  return { ok: false, reason };
+}
+
+/** Decodes a Kafka message value. Never throws: a bad message is a reason, not an exception. */
+export function parseEnvelope(raw: Buffer | string | null): EnvelopeCheck {
+  if (raw === null || raw.length === 0) return { ok: false, reason: 'empty message (no value)' };
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  return checkEnvelope(value);
+}
+
+/** A new, valid envelope: fills in id, createdAt and schemaVersion. Throws InvalidEnvelopeError. */
+export function createEnvelope(input: EnvelopeInput): Envelope {
+  const checked = checkEnvelope({
+    ...input,
+    id: input.id ?? randomUUID(),
+    createdAt: input.createdAt ?? new Date().toISOString(),
+    schemaVersion: 1,
+  });
+  if (!checked.ok) throw new InvalidEnvelopeError(checked.reason);
+  return checked.envelope;
+}

@@ -1,0 +1,176 @@
+// Brings the broker's topics in line with the spec: creates what is missing, grows partitions, aligns
+// topic configs. Never deletes a topic or reduces partitions (Kafka cannot), so it is safe to run on
+// every deploy; a second run reports everything unchanged.
+import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
+import { createKafka, type KafkaEnv } from '../../clients/kafka.ts';
+import type { Progress } from '../../stack/progress.ts';
+import { allTopicSpecs, type TopicSpec } from './topics.ts';
+
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
+
+export interface ProvisionOptions {
+  /** Provision these topics instead of the 28 spec and dead-letter topics. */
+  topics?: readonly TopicSpec[];
+  /** Prepended to every topic name, so tests can provision their own copies and delete them after. */
+  prefix?: string;
+  /** The client to use; by default one is made from `env`. */
+  kafka?: Kafka;
+}
+
+export interface ProvisionResult {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+}
+
+export async function provisionKafka(
+  env: KafkaEnv,
+  progress: Progress,
+  options: ProvisionOptions = {},
+): Promise<ProvisionResult> {
+  const prefix = options.prefix ?? '';
+  const wanted = (options.topics ?? allTopicSpecs).map((spec) => ({ ...spec, name: prefix + spec.name }));
+  const admin = (options.kafka ?? createKafka(env)).admin();
+  return progress.track(`Provisioning ${wanted.length} Kafka topics`, async () => {
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = wanted.filter((spec) => !existing.has(spec.name));
+      const present = wanted.filter((spec) => existing.has(spec.name));
+      await createTopics(admin, missing, progress);
+      const grown = await growPartitions(admin, present, progress);
+      const aligned = await alignConfigs(admin, present, progress);
+      const updated = present.filter((s) => grown.has(s.name) || aligned.has(s.name)).map((s) => s.name);
+      return {
+        created: missing.map((s) => s.name),
+        updated,
+        unchanged: present.map((s) => s.name).filter((name) => !updated.includes(name)),
+      };
+    } finally {
+      await admin.disconnect();
+    }
+  });
+}
+
+async function createTopics(admin: Admin, specs: TopicSpec[], progress: Progress): Promise<void> {
+  if (specs.length === 0) return;
+  await admin.createTopics({
+    // kafkajs's own wait gives up on the "unknown topic" a KRaft broker answers until it has applied the
+    // new topic's metadata; waitForTopicLeaders tolerates that.
+    waitForLeaders: false,
+    topics: specs.map((spec) => ({
+      topic: spec.name,
+      numPartitions: spec.partitions,
+      configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+    })),
+  });
+  await waitForTopicLeaders(admin, specs);
+  for (const spec of specs) progress.step(`created ${spec.name} (${spec.partitions} partitions)`);
+}
+
+/** The protocol error type of a kafkajs error, looking through its retry wrappers. */
+function kafkaErrorType(error: unknown): string | undefined {
+  for (let e = error as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.type) return e.type;
+  }
+  return undefined;
+}
+
+/**
+ * Waits until the broker serves every partition of these new (or grown) topics, so that what runs next
+ * (a producer, alterConfigs) does not meet "This server does not host this topic-partition".
+ */
+export async function waitForTopicLeaders(
+  admin: Admin,
+  topics: readonly Pick<TopicSpec, 'name' | 'partitions'>[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let lastError = 'partitions without a leader';
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) });
+      const ready = topics.every((topic) => {
+        const partitions = found.find((t) => t.name === topic.name)?.partitions ?? [];
+        return partitions.length >= topic.partitions && partitions.every((p) => p.leader >= 0);
+      });
+      if (ready) return;
+    } catch (error) {
+      const type = kafkaErrorType(error);
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+      lastError = (error as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Kafka did not serve topics ${topics.map((t) => t.name).join(', ')} within ${timeoutMs} ms ` +
+          `(${lastError}). Check the broker log and that the broker is healthy (prism stack status).`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+async function growPartitions(admin: Admin, specs: TopicSpec[], progress: Progress): Promise<Set<string>> {
+  if (specs.length === 0) return new Set();
+  const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+  const counts = new Map(topics.map((t) => [t.name, t.partitions.length]));
+  const toGrow = specs.filter((spec) => (counts.get(spec.name) ?? 0) < spec.partitions);
+  for (const spec of specs) {
+    const count = counts.get(spec.name) ?? 0;
+    if (count > spec.partitions) {
+      progress.step(
+        `${spec.name} has ${count} partitions, more than the ${spec.partitions} specified; ` +
+          'Kafka cannot remove partitions, so it is left as it is',
+      );
+    }
+  }
+  if (toGrow.length > 0) {
+    await admin.createPartitions({
+      topicPartitions: toGrow.map((spec) => ({ topic: spec.name, count: spec.partitions })),
+    });
+    await waitForTopicLeaders(admin, toGrow);
+  }
+  for (const spec of toGrow) {
+    progress.step(`grew ${spec.name} from ${counts.get(spec.name)} to ${spec.partitions} partitions`);
+  }
+  return new Set(toGrow.map((s) => s.name));
+}
+
+async function alignConfigs(admin: Admin, specs: TopicSpec[], progress: Progress): Promise<Set<string>> {
+  if (specs.length === 0) return new Set();
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: specs.map((spec) => ({ type: ConfigResourceTypes.TOPIC, name: spec.name })),
+  });
+  const overridesByTopic = new Map(
+    described.resources.map((resource) => [
+      resource.resourceName,
+      // Only the topic's own overrides: values inherited from the broker are not the topic's to keep.
+      new Map(
+        resource.configEntries
+          .filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG)
+          .map((entry) => [entry.configName, entry.configValue]),
+      ),
+    ]),
+  );
+  const resources = [];
+  for (const spec of specs) {
+    const overrides = overridesByTopic.get(spec.name) ?? new Map<string, string>();
+    const differing = Object.entries(spec.config).filter(([name, value]) => overrides.get(name) !== value);
+    if (differing.length === 0) continue;
+    progress.step(
+      `aligning ${spec.name}: ${differing.map(([name, value]) => `${name}=${value} (was ${overrides.get(name) ?? 'broker default'})`).join(', ')}`,
+    );
+    // kafkajs has only the legacy AlterConfigs, which replaces all of a topic's overrides: send the
+    // overrides someone else set too, so aligning ours does not silently drop theirs.
+    const merged = { ...Object.fromEntries(overrides), ...spec.config };
+    resources.push({
+      type: ConfigResourceTypes.TOPIC,
+      name: spec.name,
+      configEntries: Object.entries(merged).map(([name, value]) => ({ name, value })),
+    });
+  }
+  if (resources.length > 0) await admin.alterConfigs({ validateOnly: false, resources });
+  return new Set(resources.map((r) => r.name));
+}

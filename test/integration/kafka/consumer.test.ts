@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { createKafka } from '../../../src/clients/kafka.ts';
+import { createRedis } from '../../../src/clients/redis.ts';
+import { silentProgress } from '../../../src/stack/progress.ts';
+import { runConsumer, type MessageContext } from '../../../src/stores/kafka/consumer.ts';
+import { DeadLetterHeader } from '../../../src/stores/kafka/dead-letter.ts';
+import { dedupeKey, redisDedupeStore } from '../../../src/stores/kafka/dedupe.ts';
+import { createEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
+import { createPublisher, MessageHeader } from '../../../src/stores/kafka/producer.ts';
+import { provisionKafka } from '../../../src/stores/kafka/provision.ts';
+import { allTopicSpecs, Topic } from '../../../src/stores/kafka/topics.ts';
+import { env, testId } from '../../helpers.ts';
+import { committedCount, deleteTestTopics, header, outcomeRecorder, readTopic } from './support.ts';
+
+const { CompressionTypes } = kafkajs;
+
+describe('publishing and consuming envelopes', () => {
+  const kafka = createKafka(env);
+  const admin = kafka.admin();
+  const redis = createRedis(env);
+  const publisher = createPublisher(kafka);
+  const prefix = `${testId('kcons')}.`;
+  const topic = prefix + Topic.OrchestrationCommands;
+  const dlq = `${topic}.dlq`;
+  const groups: string[] = [];
+  const newGroup = () => {
+    const groupId = testId('kgroup');
+    groups.push(groupId);
+    return groupId;
+  };
+  // Every test uses a fresh group on the same topic, so it handles only the messages it published.
+  const published: Envelope[] = [];
+
+  beforeAll(async () => {
+    await Promise.all([admin.connect(), publisher.connect()]);
+    const specs = allTopicSpecs.filter((s) => s.name.startsWith(Topic.OrchestrationCommands));
+    await provisionKafka(env, silentProgress, { prefix, topics: specs });
+  });
+  afterAll(async () => {
+    await publisher.disconnect();
+    await admin.deleteGroups(groups).catch(() => undefined);
+    await deleteTestTopics(admin, prefix);
+    await admin.disconnect();
+    const keys = groups.flatMap((g) => published.map((e) => dedupeKey(g, e.id)));
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  async function publish(envelopes: Envelope[]) {
+    published.push(...envelopes);
+    await publisher.publish(topic, envelopes);
+  }
+
+  it('delivers envelopes with their headers, in order per task, and commits after handling', async () => {
+    const groupId = newGroup();
+    const commands = [1, 2, 3].map((step) =>
+      createEnvelope({
+        type: 'task.command',
+        taskId: `${groupId}-task`,
+        agentType: 'ORCHESTRATOR',
+        payload: { step },
+      }),
+    );
+    const other = createEnvelope({ type: 'task.command', taskId: `${groupId}-other`, payload: { step: 1 } });
+    await publish([...commands, other]);
+
+    const received: { envelope: Envelope; context: MessageContext }[] = [];
+    const recorder = outcomeRecorder();
+    const consumer = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      dedupe: redisDedupeStore(redis, { groupId }),
+      dlqProducer: publisher.producer,
+      onOutcome: recorder.onOutcome,
+      handler: async (envelope, context) => void received.push({ envelope, context }),
+    });
+    try {
+      await recorder.waitForCount(4);
+    } finally {
+      await consumer.stop();
+    }
+
+    expect(recorder.outcomes.map((o) => o.kind)).toEqual([
+      'processed',
+      'processed',
+      'processed',
+      'processed',
+    ]);
+    const sameTask = received.filter((r) => r.envelope.taskId === `${groupId}-task`);
+    expect(sameTask.map((r) => r.envelope)).toEqual(commands);
+    expect(new Set(sameTask.map((r) => r.context.partition)).size).toBe(1);
+    expect(received.find((r) => r.envelope.id === other.id)?.envelope).toEqual(other);
+    const first = sameTask[0]!.context;
+    expect(first.key?.toString()).toBe(`${groupId}-task`);
+    expect(first.headers[MessageHeader.id]?.toString()).toBe(commands[0]!.id);
+    expect(first.headers[MessageHeader.type]?.toString()).toBe('task.command');
+    expect(first.headers[MessageHeader.schemaVersion]?.toString()).toBe('1');
+    expect(await committedCount(admin, groupId, topic)).toBe(published.length);
+    expect(await redis.exists(dedupeKey(groupId, other.id))).toBe(1);
+  });
+
+  it('dead-letters invalid messages and handler failures with the reason, and goes on', async () => {
+    const groupId = newGroup();
+    const key = `${groupId}-line`; // one key, one partition: the outcomes come in publishing order
+    const ok1 = createEnvelope({ type: 'task.command', taskId: key, payload: { step: 1 } });
+    const poison = createEnvelope({ type: 'task.poison', taskId: key, payload: { step: 2 } });
+    const ok2 = createEnvelope({ type: 'task.command', taskId: key, payload: { step: 3 } });
+    const notJson = 'temperature=81.5';
+    const badPayload = JSON.stringify({ ...ok1, id: crypto.randomUUID(), payload: [81.5] });
+    // Earlier tests' messages are on the topic too; this group starts after them.
+    const start = await committedCountOfTopic();
+    const raw = publisher.producer;
+    await raw.send({
+      topic,
+      compression: CompressionTypes.Snappy,
+      messages: [
+        { key, value: notJson, headers: { 'x-trace': 'abc' } },
+        { key, value: badPayload },
+      ],
+    });
+    await publish([ok1, poison, ok2]);
+
+    const attempts: number[] = [];
+    const handled: string[] = [];
+    const recorder = outcomeRecorder();
+    const consumer = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      dedupe: redisDedupeStore(redis, { groupId }),
+      dlqProducer: publisher.producer,
+      maxAttempts: 3,
+      retryDelayMs: 20,
+      onOutcome: recorder.onOutcome,
+      handler: async (envelope, context) => {
+        if (envelope.type === 'task.poison') {
+          attempts.push(context.attempt);
+          throw new Error('press-3 is offline');
+        }
+        handled.push(envelope.id);
+      },
+    });
+    try {
+      await recorder.waitForCount(start + 5);
+    } finally {
+      await consumer.stop();
+    }
+
+    // This test's messages share one key, so one partition: the one the non-JSON message arrived on.
+    const notJsonOutcome = recorder.outcomes.find(
+      (o) => o.kind === 'dead-lettered' && o.reason.startsWith('not JSON'),
+    );
+    const mine = recorder.outcomes.filter((o) => o.partition === notJsonOutcome!.partition).slice(-5);
+    expect(mine.map((o) => o.kind)).toEqual([
+      'dead-lettered',
+      'dead-lettered',
+      'processed',
+      'dead-lettered',
+      'processed',
+    ]);
+    expect(handled).toContain(ok1.id);
+    expect(handled).toContain(ok2.id);
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(await redis.exists(dedupeKey(groupId, poison.id))).toBe(0);
+
+    const letters = await readTopic(kafka, admin, dlq, 3);
+    expect(letters.map((m) => header(m, DeadLetterHeader.reason))).toEqual([
+      expect.stringMatching(/^not JSON: /),
+      'payload: expected object, received array',
+      'handler failed after 3 attempts: press-3 is offline',
+    ]);
+    expect(letters[0]!.value?.toString()).toBe(notJson);
+    expect(letters[0]!.key?.toString()).toBe(key);
+    expect(header(letters[0]!, 'x-trace')).toBe('abc');
+    expect(letters[1]!.value?.toString()).toBe(badPayload);
+    expect(JSON.parse(letters[2]!.value!.toString())).toEqual(poison);
+    for (const [i, letter] of letters.entries()) {
+      expect(header(letter, DeadLetterHeader.topic)).toBe(topic);
+      expect(header(letter, DeadLetterHeader.partition)).toBe(String(mine[0]!.partition));
+      expect(header(letter, DeadLetterHeader.offset)).toBe([mine[0], mine[1], mine[3]][i]!.offset);
+      expect(header(letter, DeadLetterHeader.groupId)).toBe(groupId);
+    }
+    expect(await committedCount(admin, groupId, topic)).toBe(start + 5);
+  });
+
+  /** How many messages the topic holds now, over all partitions. */
+  async function committedCountOfTopic(): Promise<number> {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  }
+});

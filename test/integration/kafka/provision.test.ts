@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { createKafka } from '../../../src/clients/kafka.ts';
+import { silentProgress, type Progress } from '../../../src/stack/progress.ts';
+import { provisionKafka, waitForTopicLeaders } from '../../../src/stores/kafka/provision.ts';
+import { allTopicSpecs, Topic, topicSpecs, type TopicSpec } from '../../../src/stores/kafka/topics.ts';
+import { env, testId } from '../../helpers.ts';
+import { deleteTestTopics } from './support.ts';
+
+const { CompressionTypes, ConfigResourceTypes } = kafkajs;
+
+describe('provisionKafka', () => {
+  const kafka = createKafka(env);
+  const admin = kafka.admin();
+  const prefixes: string[] = [];
+  const newPrefix = () => {
+    const prefix = `${testId('kprov')}.`;
+    prefixes.push(prefix);
+    return prefix;
+  };
+  beforeAll(() => admin.connect());
+  afterAll(async () => {
+    for (const prefix of prefixes) await deleteTestTopics(admin, prefix);
+    await admin.disconnect();
+  });
+
+  async function topicConfigs(topics: string[]) {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['compression.type', 'retention.ms', 'cleanup.policy', 'max.message.bytes'],
+      })),
+    });
+    return new Map(
+      resources.map((r) => [
+        r.resourceName,
+        Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue])),
+      ]),
+    );
+  }
+
+  async function partitionCounts(topics: string[]) {
+    const meta = await admin.fetchTopicMetadata({ topics });
+    return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+  }
+
+  it('creates the 14 topics and their DLQs with partitions, snappy and retention; a second run changes nothing', async () => {
+    const prefix = newPrefix();
+    const names = allTopicSpecs.map((s) => prefix + s.name);
+
+    const first = await provisionKafka(env, silentProgress, { prefix });
+    expect(first.created.sort()).toEqual([...names].sort());
+    expect(first.updated).toEqual([]);
+    expect(first.unchanged).toEqual([]);
+
+    const counts = await partitionCounts(names);
+    const configs = await topicConfigs(names);
+    for (const spec of allTopicSpecs) {
+      expect(counts.get(prefix + spec.name), spec.name).toBe(spec.partitions);
+      expect(configs.get(prefix + spec.name), spec.name).toMatchObject({
+        'compression.type': 'snappy',
+        'cleanup.policy': 'delete',
+        'retention.ms': spec.config['retention.ms'],
+      });
+    }
+    expect(counts.get(prefix + Topic.MonitoringEvents)).toBe(5);
+    expect(counts.get(prefix + Topic.UserQueries)).toBe(3);
+    expect(counts.get(`${prefix}${Topic.UserQueries}.dlq`)).toBe(1);
+    expect(configs.get(prefix + Topic.SystemLogs)!['retention.ms']).toBe(String(3 * 24 * 3600 * 1000));
+
+    const second = await provisionKafka(env, silentProgress, { prefix });
+    expect(second.created).toEqual([]);
+    expect(second.updated).toEqual([]);
+    expect(second.unchanged.sort()).toEqual([...names].sort());
+  });
+
+  it('restores a config that drifted, and keeps the overrides it does not manage', async () => {
+    const prefix = newPrefix();
+    const spec = topicSpecs.find((s) => s.name === Topic.SystemLogs)!;
+    const name = prefix + spec.name;
+    await provisionKafka(env, silentProgress, { prefix, topics: [spec] });
+    // Someone shortened retention, dropped the compression override and raised the message size limit.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configEntries: [
+            { name: 'retention.ms', value: '60000' },
+            { name: 'cleanup.policy', value: 'delete' },
+            { name: 'max.message.bytes', value: '2000000' },
+          ],
+        },
+      ],
+    });
+    expect((await topicConfigs([name])).get(name)!['compression.type']).toBe('producer');
+
+    const steps: string[] = [];
+    const progress: Progress = { ...silentProgress, step: (message) => void steps.push(message) };
+    const result = await provisionKafka(env, progress, { prefix, topics: [spec] });
+    expect(result).toEqual({ created: [], updated: [name], unchanged: [] });
+    expect(steps.join('\n')).toMatch(/retention\.ms=259200000 \(was 60000\)/);
+    expect((await topicConfigs([name])).get(name)).toMatchObject({
+      'compression.type': 'snappy',
+      'retention.ms': spec.config['retention.ms'],
+      'max.message.bytes': '2000000',
+    });
+    expect(await provisionKafka(env, silentProgress, { prefix, topics: [spec] })).toEqual({
+      created: [],
+      updated: [],
+      unchanged: [name],
+    });
+  });
+
+  it('grows a topic with too few partitions without losing its data, and never shrinks one', async () => {
+    const prefix = newPrefix();
+    const spec: TopicSpec = { ...topicSpecs.find((s) => s.name === Topic.ControlActions)! };
+    const name = prefix + spec.name;
+    await admin.createTopics({ topics: [{ topic: name, numPartitions: 1 }] });
+    await waitForTopicLeaders(admin, [{ name, partitions: 1 }]);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: name,
+        compression: CompressionTypes.Snappy,
+        messages: ['open valve', 'close valve', 'open valve'].map((value) => ({ value })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
+
+    const result = await provisionKafka(env, silentProgress, { prefix, topics: [spec] });
+    expect(result).toEqual({ created: [], updated: [name], unchanged: [] });
+    expect((await partitionCounts([name])).get(name)).toBe(5);
+    const offsets = await admin.fetchTopicOffsets(name);
+    expect(offsets.find((o) => o.partition === 0)).toMatchObject({ low: '0', high: '3' });
+
+    const shrink = await provisionKafka(env, silentProgress, {
+      prefix,
+      topics: [{ ...spec, partitions: 3 }],
+    });
+    expect(shrink).toEqual({ created: [], updated: [], unchanged: [name] });
+    expect((await partitionCounts([name])).get(name)).toBe(5);
+  });
+});

@@ -1,0 +1,64 @@
+// Helpers shared by the Kafka integration tests: waiting for consumer outcomes, reading a topic back,
+// and removing exactly the topics and groups a test created.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { MessageOutcome } from '../../../src/stores/kafka/consumer.ts';
+import { testId } from '../../helpers.ts';
+
+/** Polls until `check` returns true; fails naming what was awaited. */
+export async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Collects a consumer's outcomes (pass `onOutcome` to runConsumer). */
+export function outcomeRecorder() {
+  const outcomes: MessageOutcome[] = [];
+  return {
+    outcomes,
+    onOutcome: (outcome: MessageOutcome) => void outcomes.push(outcome),
+    waitForCount: (count: number) =>
+      waitUntil(`${count} outcomes (have ${outcomes.length})`, () => outcomes.length >= count),
+  };
+}
+
+/** Reads the first `count` messages of a topic with a throw-away consumer group. */
+export async function readTopic(kafka: Kafka, admin: Admin, topic: string, count: number) {
+  const groupId = testId('kread');
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+    await waitUntil(
+      `${count} messages on ${topic} (have ${messages.length})`,
+      () => messages.length >= count,
+    );
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+  }
+  return messages;
+}
+
+/** The sum over partitions of the group's committed offsets on `topic` (0 when nothing is committed). */
+export async function committedCount(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+/** Deletes the topics whose names start with this test's unique prefix: never anyone else's. */
+export async function deleteTestTopics(admin: Admin, prefix: string): Promise<void> {
+  if (!prefix.startsWith('test_'))
+    throw new Error(`refusing to delete topics by a non-test prefix: ${prefix}`);
+  const topics = (await admin.listTopics()).filter((name) => name.startsWith(prefix));
+  if (topics.length > 0) await admin.deleteTopics({ topics });
+}
+
+export function header(message: KafkaMessage, name: string): string | undefined {
+  return message.headers?.[name]?.toString();
+}
