@@ -21,7 +21,7 @@ const forbiddenInWorkflows = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'src/generated/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'src/generated/', 'coverage/', 'scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -45,8 +45,15 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['**/src/*', '**/activities/*'],
-              message: 'Workflows may import activity types only: use `import type`.',
+              // Value imports from src/ are limited to the pure flow contracts (no I/O, no Node built-ins).
+              group: [
+                '**/activities/**',
+                '**/src/*.ts',
+                '**/src/{agents,api,cli,clients,db,generated,sdk,stack,stores}/**',
+                '**/src/flow/ids*',
+              ],
+              message:
+                'Workflows may import activity types and the pure src/flow contracts only (`import type` otherwise).',
               allowTypeImports: true,
             },
           ],
@@ -61,7 +68,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'eslint.config.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    files: ['bin/**/*.js', 'scripts/**/*.mjs', 'eslint.config.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );

@@ -2,7 +2,9 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.ts';
 import { registerMigrateCommand } from './migrate.ts';
+import { registerProvisionCommand } from './provision.ts';
 import { registerStackCommands } from './stack.ts';
+import { registerWorkerCommand } from './worker.ts';
 
 const program = new Command('prism')
   .description('PRISM Orchestration: durable task orchestration for autonomous-manufacturing AI agents')
@@ -11,6 +13,8 @@ const program = new Command('prism')
 
 registerStackCommands(program);
 registerMigrateCommand(program);
+registerProvisionCommand(program);
+registerWorkerCommand(program);
 
 program.addOption(new Option('--debug', 'print stack traces on errors').env('PRISM_DEBUG'));
 

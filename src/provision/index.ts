@@ -1,0 +1,49 @@
+// `prism provision`: everything the stores need besides the PostgreSQL tables (those are `prism migrate`):
+// Kafka topics, Weaviate collections, the InfluxDB bucket and its retention, and the roles and permissions
+// in PostgreSQL. Each part adds what is missing and never deletes data, so running it again changes nothing.
+import type { Env } from '../config.ts';
+import { connectWeaviate } from '../clients/weaviate.ts';
+import { createPrisma } from '../db/prisma.ts';
+import type { Progress } from '../stack/progress.ts';
+import { provisionInflux } from '../stores/influx/provision.ts';
+import { provisionKafka } from '../stores/kafka/provision.ts';
+import { provisionAccessControl } from '../stores/postgres/auth.ts';
+import { provisionWeaviate } from '../stores/weaviate/provision.ts';
+
+export interface ProvisionSummary {
+  kafka: { created: string[]; updated: string[]; unchanged: string[] };
+  weaviate: { created: string[]; updated: string[]; unchanged: string[] };
+  influx: { bucket: string; action: string; retention: string };
+  accessControl: { roles: number; permissions: number };
+}
+
+export async function provisionAll(env: Env, progress: Progress): Promise<ProvisionSummary> {
+  const kafka = await progress.track('Kafka topics', () => provisionKafka(env, progress));
+  const weaviateClient = await connectWeaviate(env);
+  let weaviate: ProvisionSummary['weaviate'];
+  try {
+    const report = await progress.track('Weaviate collections', () =>
+      provisionWeaviate(weaviateClient, progress),
+    );
+    weaviate = {
+      created: report.created,
+      updated: report.updated.map((u) => u.collection),
+      unchanged: report.unchanged,
+    };
+  } finally {
+    await weaviateClient.close();
+  }
+  const influx = await progress.track('InfluxDB bucket', () => provisionInflux(env, progress));
+  const prisma = createPrisma(env);
+  try {
+    const accessControl = await progress.track('Roles and permissions', () => provisionAccessControl(prisma));
+    return {
+      kafka,
+      weaviate,
+      influx: { bucket: influx.bucket, action: influx.action, retention: influx.retention },
+      accessControl,
+    };
+  } finally {
+    await prisma.$disconnect();
+  }
+}

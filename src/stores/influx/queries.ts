@@ -1,0 +1,212 @@
+// Flux queries over recent windows of PRISM's measurements. Every value that comes from a caller is either
+// a string escaped by the client's `flux` template, or checked against a strict pattern (durations) or a
+// fixed list (measurements, fields, tags) before it reaches the query text: no Flux injection.
+import { flux, fluxExpression, type ParameterizedQuery, type QueryApi } from '@influxdata/influxdb-client';
+import { measurements, type FieldOf, type Measurement, type TagOf } from './points.ts';
+
+/** Where to query: a QueryApi (`createInflux(env).getQueryApi(env.INFLUX_ORG)`) and the bucket. */
+export type FluxTarget = { queryApi: QueryApi; bucket: string };
+
+/** A relative start such as "-15m" or "-1h30m", or an absolute time. */
+export type Since = string | Date;
+
+const relativeDuration = /^-(\d+(ns|us|ms|s|mo|m|h|d|w|y))+$/;
+const windowDuration = /^(\d+(ns|us|ms|s|mo|m|h|d|w|y))+$/;
+
+function start(since: Since) {
+  if (since instanceof Date) {
+    if (Number.isNaN(since.getTime())) throw new Error('since is an invalid Date');
+    return fluxExpression(since.toISOString());
+  }
+  if (!relativeDuration.test(since)) {
+    throw new Error(
+      `since "${since}" is invalid: use a negative duration such as -15m, -2h or -7d, or a Date`,
+    );
+  }
+  return fluxExpression(since);
+}
+
+function every(duration: string) {
+  if (!windowDuration.test(duration)) {
+    throw new Error(`window "${duration}" is invalid: use a duration such as 30s, 1m or 1h`);
+  }
+  return fluxExpression(duration);
+}
+
+function known<T extends string>(kind: string, value: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T))
+    throw new Error(`unknown ${kind} "${value}": use one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+/** `and r["tag"] == "value"` for each tag, with names checked and values escaped. */
+function tagFilter<M extends Measurement>(measurement: M, tags: Partial<Record<TagOf<M>, string>>) {
+  const allowed = measurements[measurement].tags as readonly string[];
+  return Object.entries(tags)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => flux` and r[${known('tag', name, allowed)}] == ${value as string}`)
+    .map(String)
+    .join('');
+}
+
+const limit = (n: number) => {
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`limit must be 1 to 100000, got ${n}`);
+  return n;
+};
+
+export type SensorReadingRow = {
+  time: Date;
+  line: string;
+  machine: string;
+  sensorType: string;
+  value: number;
+  unit?: string;
+  quality: string;
+};
+
+/** The readings of one machine's sensor type since `since` (default the last 15 minutes), oldest first. */
+export async function recentSensorReadings(
+  target: FluxTarget,
+  options: { machine: string; sensorType: string; line?: string; since?: Since; limit?: number },
+): Promise<SensorReadingRow[]> {
+  const query = flux`from(bucket: ${target.bucket})
+  |> range(start: ${start(options.since ?? '-15m')})
+  |> filter(fn: (r) => r._measurement == "sensor_reading"${fluxExpression(
+    tagFilter('sensor_reading', {
+      machine: options.machine,
+      sensor_type: options.sensorType,
+      line: options.line,
+    }),
+  )})
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+  |> group()
+  |> sort(columns: ["_time"])
+  |> limit(n: ${limit(options.limit ?? 10_000)})`;
+  type Row = {
+    _time: string;
+    line: string;
+    machine: string;
+    sensor_type: string;
+    value: number;
+    unit?: string;
+    quality: string;
+  };
+  const rows = await target.queryApi.collectRows<Row>(query);
+  return rows.map((r) => ({
+    time: new Date(r._time),
+    line: r.line,
+    machine: r.machine,
+    sensorType: r.sensor_type,
+    value: r.value,
+    ...(r.unit ? { unit: r.unit } : {}),
+    quality: r.quality,
+  }));
+}
+
+/** The mean of a numeric field per time window (windows with no data are left out), oldest first. */
+export async function meanPerWindow<M extends Measurement>(
+  target: FluxTarget,
+  options: {
+    measurement: M;
+    field: FieldOf<M>;
+    every: string;
+    since?: Since;
+    tags?: Partial<Record<TagOf<M>, string>>;
+  },
+): Promise<{ time: Date; mean: number }[]> {
+  const measurement = known<M>('measurement', options.measurement, Object.keys(measurements) as M[]);
+  const field = known('field', options.field, measurements[measurement].fields as readonly string[]);
+  const query: ParameterizedQuery = flux`from(bucket: ${target.bucket})
+  |> range(start: ${start(options.since ?? '-15m')})
+  |> filter(fn: (r) => r._measurement == ${measurement} and r._field == ${field}${fluxExpression(
+    tagFilter(measurement, options.tags ?? {}),
+  )})
+  |> group()
+  |> aggregateWindow(every: ${every(options.every)}, fn: mean, createEmpty: false)
+  |> sort(columns: ["_time"])`;
+  const rows = await target.queryApi.collectRows<{ _time: string; _value: number }>(query);
+  return rows.map((r) => ({ time: new Date(r._time), mean: r._value }));
+}
+
+export type TaskPerformanceSummary = {
+  agentType: string;
+  step: string;
+  outcome: string;
+  count: number;
+  meanDurationMs: number;
+  maxDurationMs: number;
+};
+
+/** Per agent type, step and outcome since `since`: how many task steps, and their mean and max duration. */
+export async function taskPerformanceSummary(
+  target: FluxTarget,
+  options: { since?: Since; agentType?: string } = {},
+): Promise<TaskPerformanceSummary[]> {
+  const query = flux`from(bucket: ${target.bucket})
+  |> range(start: ${start(options.since ?? '-1h')})
+  |> filter(fn: (r) => r._measurement == "task_performance" and r._field == "duration_ms"${fluxExpression(
+    tagFilter('task_performance', { agent_type: options.agentType }),
+  )})
+  |> group(columns: ["agent_type", "step", "outcome"])
+  |> reduce(
+    identity: {count: 0, total: 0.0, max: 0.0},
+    fn: (r, accumulator) => ({
+      count: accumulator.count + 1,
+      total: accumulator.total + float(v: r._value),
+      max: if float(v: r._value) > accumulator.max then float(v: r._value) else accumulator.max,
+    }),
+  )
+  |> group()
+  |> sort(columns: ["agent_type", "step", "outcome"])`;
+  type Row = { agent_type: string; step: string; outcome: string; count: number; total: number; max: number };
+  const rows = await target.queryApi.collectRows<Row>(query);
+  return rows.map((r) => ({
+    agentType: r.agent_type,
+    step: r.step,
+    outcome: r.outcome,
+    count: r.count,
+    meanDurationMs: r.total / r.count,
+    maxDurationMs: r.max,
+  }));
+}
+
+export type TimelineEventRow = {
+  time: Date;
+  eventType: string;
+  severity: string;
+  source: string;
+  message: string;
+  taskId: string;
+};
+
+/** Timeline events since `since` (default the last hour), optionally of one type, severity or source. */
+export async function recentEvents(
+  target: FluxTarget,
+  options: { since?: Since; eventType?: string; severity?: string; source?: string; limit?: number } = {},
+): Promise<TimelineEventRow[]> {
+  const tags = { event_type: options.eventType, severity: options.severity, source: options.source };
+  const query = flux`from(bucket: ${target.bucket})
+  |> range(start: ${start(options.since ?? '-1h')})
+  |> filter(fn: (r) => r._measurement == "event_timeline"${fluxExpression(tagFilter('event_timeline', tags))})
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+  |> group()
+  |> sort(columns: ["_time"])
+  |> limit(n: ${limit(options.limit ?? 1000)})`;
+  type Row = {
+    _time: string;
+    event_type: string;
+    severity: string;
+    source: string;
+    message: string;
+    task_id: string;
+  };
+  const rows = await target.queryApi.collectRows<Row>(query);
+  return rows.map((r) => ({
+    time: new Date(r._time),
+    eventType: r.event_type,
+    severity: r.severity,
+    source: r.source,
+    message: r.message,
+    taskId: r.task_id,
+  }));
+}
