@@ -40,6 +40,17 @@ export type MessageOutcome =
   | (Position & { kind: 'duplicate'; id: string })
   | (Position & { kind: 'dead-lettered'; id?: string; reason: string; deadLetterTopic: string });
 
+/**
+ * Thrown by a handler for a message that can never succeed (its payload is invalid for this consumer):
+ * it goes to the dead-letter topic at once, with this message as the reason, instead of being retried.
+ */
+export class InvalidMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidMessageError';
+  }
+}
+
 export interface RunConsumerOptions {
   kafka: Kafka;
   groupId: string;
@@ -174,6 +185,7 @@ async function consumeMessage(
       });
       break;
     } catch (error) {
+      if (error instanceof InvalidMessageError) return deadLetter(error.message, envelope.id);
       if (attempt >= maxAttempts) {
         return deadLetter(`handler failed after ${attempt} attempts: ${errorMessage(error)}`, envelope.id);
       }

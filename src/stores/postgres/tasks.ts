@@ -26,6 +26,8 @@ export class InvalidTransitionError extends Error {
 }
 
 export interface NewTask {
+  /** Optional fixed id (derived from the request id by the workflow, so retries agree on it). */
+  id?: string;
   requestId: string;
   workflowId: string;
   userId?: string | null;
@@ -47,6 +49,7 @@ export async function createTask(prisma: PrismaClient, input: NewTask) {
     const task = await prisma.$transaction(async (tx) => {
       const task = await tx.task.create({
         data: {
+          ...(input.id ? { id: input.id } : {}),
           requestId: input.requestId,
           workflowId: input.workflowId,
           userId: input.userId ?? null,

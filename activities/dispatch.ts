@@ -1,0 +1,94 @@
+// Step 3 of the flow: find who serves the step's agent type, and send the command. Kafka agents get it on
+// `agent.orchestration.commands`; Temporal-native agents get it as an activity on their own task queue.
+import { agentTaskQueue, agentTypes, type AgentCommand, type PlanStep } from '../src/flow/contracts.ts';
+import { commandIdFor, subtaskIdFor } from '../src/flow/ids.ts';
+import { createEnvelope } from '../src/stores/kafka/envelope.ts';
+import { Topic } from '../src/stores/kafka/topics.ts';
+import { appendHistory } from '../src/stores/postgres/tasks.ts';
+import type { AgentType } from '../src/generated/prisma/client.ts';
+import type { ActivityDeps } from './deps.ts';
+import { nonRetryable } from './task.ts';
+
+export interface DispatchedCommand {
+  command: AgentCommand;
+  transport: 'KAFKA' | 'TEMPORAL';
+  taskQueue: string | null;
+}
+
+export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
+  return {
+    async dispatchCommand(input: {
+      taskId: string;
+      workflowId: string;
+      step: PlanStep;
+      instruction: string;
+      parameters: Record<string, unknown>;
+      upstream: Record<string, unknown>;
+      deadlineAt: string;
+    }): Promise<DispatchedCommand> {
+      const { taskId, workflowId, step } = input;
+      if (!(agentTypes as readonly string[]).includes(step.agentType)) {
+        throw nonRetryable(
+          'UnknownAgentType',
+          `unknown agent type "${step.agentType}" in step "${step.key}": use one of ${agentTypes.join(', ')}`,
+        );
+      }
+      const agentType = step.agentType as AgentType;
+      // Prefer agents heard from recently; a registered agent that is down still gets the command on Kafka
+      // and answers when it is back (or the step times out with a clear reason).
+      const agent = await prisma.agent.findFirst({
+        where: { type: agentType, status: { not: 'DISABLED' } },
+        orderBy: [{ lastHeartbeatAt: { sort: 'desc', nulls: 'last' } }],
+      });
+      if (!agent) {
+        throw nonRetryable(
+          'NoAgentRegistered',
+          `no ${agentType} agent is registered: start one with \`prism agent run --type ${agentType}\``,
+        );
+      }
+      const command: AgentCommand = {
+        commandId: commandIdFor(taskId, step.key),
+        taskId,
+        workflowId,
+        stepKey: step.key,
+        agentType,
+        instruction: input.instruction,
+        parameters: input.parameters,
+        knowledge: [],
+        upstream: input.upstream,
+        deadlineAt: input.deadlineAt,
+      };
+      if (agent.transport === 'KAFKA') {
+        // The envelope id is the command id: a retried dispatch re-sends the same message, which agents dedupe.
+        await publisher.publish(
+          Topic.OrchestrationCommands,
+          createEnvelope({
+            id: command.commandId,
+            type: 'agent.command',
+            taskId,
+            workflowId,
+            agentType,
+            payload: command,
+          }),
+        );
+      }
+      const subtaskId = subtaskIdFor(taskId, step.key);
+      await prisma.agentSubtask.update({
+        where: { id: subtaskId },
+        data: { status: 'RUNNING', startedAt: new Date() },
+      });
+      await appendHistory(prisma, {
+        taskId,
+        subtaskId,
+        eventKey: `command-sent:${step.key}`,
+        eventType: 'COMMAND_SENT',
+        details: { commandId: command.commandId, agentType, transport: agent.transport },
+      });
+      return {
+        command,
+        transport: agent.transport,
+        taskQueue: agent.transport === 'TEMPORAL' ? (agent.taskQueue ?? agentTaskQueue(agentType)) : null,
+      };
+    },
+  };
+}

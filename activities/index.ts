@@ -1,0 +1,13 @@
+// The activities of the agent task flow: the only code that touches the stores. The worker builds the
+// clients once (createActivityDeps) and injects them; workflows import the *type* of this object only.
+import type { ActivityDeps } from './deps.ts';
+import { dispatchActivities } from './dispatch.ts';
+import { metricsActivities } from './metrics.ts';
+import { taskActivities } from './task.ts';
+
+export function createActivities(deps: ActivityDeps) {
+  return { ...taskActivities(deps), ...dispatchActivities(deps), ...metricsActivities(deps) };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export { createActivityDeps, closeActivityDeps, type ActivityDeps } from './deps.ts';

@@ -1,0 +1,49 @@
+// Step 8 of the flow: the task's performance in InfluxDB (one point per step and one for the task) and in
+// the worker's Prometheus metrics. Points carry the workflow's own timestamps, so a retry overwrites them.
+import type { ActivityDeps } from './deps.ts';
+import { taskPerformance } from '../src/stores/influx/points.ts';
+
+export function metricsActivities({ influx, metrics }: ActivityDeps) {
+  return {
+    async recordMetrics(input: {
+      taskId: string;
+      agentType: string;
+      status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
+      timings: Record<string, number>;
+      durationMs: number;
+      startedAtMs: number;
+    }): Promise<void> {
+      const outcome =
+        input.status === 'COMPLETED' ? 'SUCCESS' : input.status === 'CANCELLED' ? 'CANCELLED' : 'FAILURE';
+      const points = Object.entries(input.timings).map(([step, ms], i) =>
+        taskPerformance({
+          agentType: input.agentType,
+          step: step.replace(/[^A-Za-z0-9_.:/-]/g, '_').slice(0, 64),
+          outcome,
+          durationMs: ms,
+          taskId: input.taskId,
+          attempts: 1,
+          time: input.startedAtMs + i,
+        }),
+      );
+      points.push(
+        taskPerformance({
+          agentType: input.agentType,
+          step: 'task',
+          outcome,
+          durationMs: input.durationMs,
+          taskId: input.taskId,
+          attempts: 1,
+          time: input.startedAtMs + points.length,
+        }),
+      );
+      influx.write(...points);
+      await influx.flush();
+      metrics?.tasksFinished.inc({ agent_type: input.agentType, status: input.status });
+      metrics?.taskDuration.observe(
+        { agent_type: input.agentType, status: input.status },
+        input.durationMs / 1000,
+      );
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { startWorker } from '../worker/index.ts';
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description(
+      'run the Temporal worker of the agent task flow, with the user.queries ingress and the agent-answer bridge',
+    )
+    .option('--no-ingress', 'do not consume user.queries')
+    .option('--no-bridge', 'do not deliver agent answers from Kafka')
+    .action(async (opts: { ingress: boolean; bridge: boolean }) => {
+      const worker = await startWorker(loadConfig(), { withIngress: opts.ingress, withBridge: opts.bridge });
+      const stop = () => void worker.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await worker.done;
+    });
+}

@@ -1,0 +1,59 @@
+// Step 6 of the flow for Kafka agents: each answer on `agent.orchestration.responses` becomes a signal to
+// the waiting workflow. Exactly once: the consumer dedupes message ids, and the workflow accepts only the
+// first answer to each command it is waiting for.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Metrics } from '../metrics.ts';
+import { InvalidMessageError, runConsumer, type RunningConsumer } from '../stores/kafka/consumer.ts';
+import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
+import { Topic } from '../stores/kafka/topics.ts';
+import { agentResponseSchema, agentResponseSignal } from './contracts.ts';
+
+export const bridgeGroup = 'prism-bridge';
+
+export async function runBridge(deps: {
+  kafka: Kafka;
+  redis: Redis;
+  temporal: Client;
+  dlqProducer: Producer;
+  metrics?: Metrics;
+  groupId?: string;
+  log?: (message: string) => void;
+}): Promise<RunningConsumer> {
+  const groupId = deps.groupId ?? bridgeGroup;
+  return runConsumer({
+    kafka: deps.kafka,
+    groupId,
+    topics: [Topic.OrchestrationResponses],
+    dedupe: redisDedupeStore(deps.redis, { groupId }),
+    dlqProducer: deps.dlqProducer,
+    partitionsConsumedConcurrently: 3,
+    onOutcome: (o) =>
+      deps.metrics?.messagesConsumed.inc({ topic: o.topic, outcome: o.kind.replace('-', '_') }),
+    handler: async (envelope) => {
+      if (envelope.type !== 'agent.response') {
+        throw new InvalidMessageError(`type: expected "agent.response", got "${envelope.type}"`);
+      }
+      const parsed = agentResponseSchema.safeParse(envelope.payload);
+      if (!parsed.success) {
+        throw new InvalidMessageError(
+          `invalid agent response: ${parsed.error.issues.map((i) => `payload.${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
+      }
+      const response = parsed.data;
+      try {
+        await deps.temporal.workflow.getHandle(response.workflowId).signal(agentResponseSignal, response);
+      } catch (err) {
+        // The task ended (timed out, cancelled) or never existed: a late answer has nowhere to go.
+        if (err instanceof WorkflowNotFoundError) {
+          deps.log?.(
+            `late answer ${response.commandId} for ${response.workflowId}: the task is no longer running`,
+          );
+          return;
+        }
+        throw err;
+      }
+    },
+  });
+}

@@ -1,0 +1,59 @@
+// Step 1 of the flow: user requests arrive on Kafka `user.queries` (from any producer, the HTTP API and
+// the SDK included) and start their task's workflow. The workflow id derives from the request id, so a
+// request delivered twice starts one run. An invalid request goes to `user.queries.dlq` with the reason.
+import type { Client } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Env } from '../config.ts';
+import type { Metrics } from '../metrics.ts';
+import { InvalidMessageError, runConsumer, type RunningConsumer } from '../stores/kafka/consumer.ts';
+import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
+import { Topic } from '../stores/kafka/topics.ts';
+import type { Producer } from 'kafkajs';
+import { InvalidRequestError, type TaskRequest } from './contracts.ts';
+import { startTask } from './start.ts';
+
+export const ingressGroup = 'prism-ingress';
+
+export async function runIngress(deps: {
+  env: Env;
+  kafka: Kafka;
+  redis: Redis;
+  temporal: Client;
+  dlqProducer: Producer;
+  metrics?: Metrics;
+  groupId?: string;
+}): Promise<RunningConsumer> {
+  const groupId = deps.groupId ?? ingressGroup;
+  return runConsumer({
+    kafka: deps.kafka,
+    groupId,
+    topics: [Topic.UserQueries],
+    dedupe: redisDedupeStore(deps.redis, { groupId }),
+    dlqProducer: deps.dlqProducer,
+    partitionsConsumedConcurrently: 3,
+    onOutcome: (o) =>
+      deps.metrics?.messagesConsumed.inc({ topic: o.topic, outcome: o.kind.replace('-', '_') }),
+    handler: async (envelope) => {
+      if (envelope.type !== 'user.query') {
+        throw new InvalidMessageError(`type: expected "user.query", got "${envelope.type}"`);
+      }
+      try {
+        const { started } = await startTask(
+          deps.temporal,
+          deps.env,
+          envelope.payload as unknown as TaskRequest,
+        );
+        if (started)
+          deps.metrics?.tasksStarted.inc({
+            agent_type: String(envelope.payload.agentType ?? 'PLAN'),
+            priority: String(envelope.payload.priority ?? 'NORMAL'),
+          });
+      } catch (err) {
+        if (err instanceof InvalidRequestError)
+          throw new InvalidMessageError(`invalid request: ${err.message}`);
+        throw err;
+      }
+    },
+  });
+}

@@ -1,0 +1,2 @@
+// Everything the worker registers as workflow code.
+export { agentTask } from './agent-task.ts';
