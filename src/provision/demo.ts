@@ -123,6 +123,12 @@ const documents: ExternalKnowledge[] = [
   },
 ];
 
+/** The Weaviate ids of the demo's process knowledge and documents. */
+export const demoKnowledgeIds = {
+  ManufacturingKnowledge: processKnowledge.map((p) => uuidFrom(`demo:process:${p.processName}`)),
+  ExternalKnowledge: documents.map((d) => uuidFrom(`demo:doc:${d.title}`)),
+};
+
 /** A deterministic, plausible sensor value: a daily wave plus a slow drift (cnc-02 runs hot). */
 function sensorValue(machine: string, sensor: string, minute: number): number {
   const base =

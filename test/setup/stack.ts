@@ -1,9 +1,10 @@
 // Starts the real services before any test runs, unless they already run (then this is a fast no-op), and
-// brings the database schema up to date.
+// brings the database schema and the topics, collections and bucket up to date.
 import { loadConfig } from '../../src/config.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { provisionAll } from '../../src/provision/index.ts';
 import { stackUp } from '../../src/stack/index.ts';
-import { consoleProgress } from '../../src/stack/progress.ts';
+import { consoleProgress, silentProgress } from '../../src/stack/progress.ts';
 import { ensureSecrets } from '../../src/stack/secrets.ts';
 
 export default async function setup(): Promise<void> {
@@ -15,4 +16,5 @@ export default async function setup(): Promise<void> {
     throw new Error(`services not healthy: ${down.map((s) => `${s.name} (${s.error})`).join(', ')}`);
   }
   await migrate(env);
+  await provisionAll(env, silentProgress);
 }
