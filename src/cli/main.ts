@@ -1,9 +1,12 @@
 // `prism`: the command line of PRISM Orchestration.
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.ts';
+import { InvalidRequestError } from '../flow/contracts.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerProvisionCommand } from './provision.ts';
 import { registerStackCommands } from './stack.ts';
+import { registerSystemCommands } from './system.ts';
+import { registerTaskCommands } from './task.ts';
 import { registerWorkerCommand } from './worker.ts';
 
 const program = new Command('prism')
@@ -15,13 +18,15 @@ registerStackCommands(program);
 registerMigrateCommand(program);
 registerProvisionCommand(program);
 registerWorkerCommand(program);
+registerTaskCommands(program);
+registerSystemCommands(program);
 
 program.addOption(new Option('--debug', 'print stack traces on errors').env('PRISM_DEBUG'));
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof InvalidRequestError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }

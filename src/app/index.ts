@@ -1,0 +1,127 @@
+// `prism up` / `prism down`: the whole system. `up` brings the services up, migrates, provisions (with the
+// demo data set), then starts the application in the background — the worker (with ingress and bridge),
+// the four reference agents and the HTTP API — each with its log and pid file in the stack's data
+// directory, and returns once every one of them said it is ready.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Env } from '../config.ts';
+import { migrate } from '../db/migrate.ts';
+import { agentTypes } from '../flow/contracts.ts';
+import { loadDemoData } from '../provision/demo.ts';
+import { provisionAll } from '../provision/index.ts';
+import { stackUp } from '../stack/index.ts';
+import { ensureDirs, repoRoot, stackPaths } from '../stack/paths.ts';
+import { ownedPid, removeFile, spawnDetached, stopProcess } from '../stack/process.ts';
+import type { Progress } from '../stack/progress.ts';
+
+export interface AppProcess {
+  name: string;
+  args: string[];
+  /** A line its log prints once it serves. */
+  ready: RegExp;
+}
+
+export const appProcesses: AppProcess[] = [
+  { name: 'worker', args: ['worker'], ready: /\bready\b/i },
+  ...agentTypes.map((type) => ({
+    name: `agent-${type.toLowerCase()}`,
+    args: ['agent', 'run', '--type', type, '--id', `${type.toLowerCase()}-agent-1`],
+    ready: /\bready\b/i,
+  })),
+  { name: 'api', args: ['api'], ready: /\b(ready|listening)\b/i },
+];
+
+const bin = join(repoRoot, 'bin', 'prism.js');
+const marker = (p: AppProcess) => `prism.js ${p.args.join(' ')}`;
+
+function files(env: Env, p: AppProcess) {
+  const paths = stackPaths(env);
+  return { logFile: join(paths.logs, `app-${p.name}.log`), pidFile: join(paths.run, `app-${p.name}.pid`) };
+}
+
+async function waitForReady(
+  p: AppProcess,
+  { logFile, pidFile }: { logFile: string; pidFile: string },
+  fromByte: number,
+  pid: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(fromByte) : '';
+    if (p.ready.test(text)) return;
+    if (ownedPid(pidFile, marker(p)) !== pid) {
+      throw new Error(
+        `${p.name} exited while starting; the end of ${logFile}:\n${text.split('\n').slice(-25).join('\n')}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${p.name} did not report ready within ${timeoutMs / 1000}s; see ${logFile}`);
+}
+
+/** Starts the application processes that are not running; returns once all are ready. */
+export async function startApp(env: Env, progress: Progress): Promise<void> {
+  ensureDirs(stackPaths(env));
+  await Promise.all(
+    appProcesses.map(async (p) => {
+      const { logFile, pidFile } = files(env, p);
+      if (ownedPid(pidFile, marker(p)) !== null) return;
+      removeFile(pidFile);
+      const from = existsSync(logFile) ? statSync(logFile).size : 0;
+      const pid = spawnDetached({
+        command: process.execPath,
+        args: [bin, ...p.args],
+        cwd: repoRoot,
+        logFile,
+        pidFile,
+      });
+      progress.step(`starting ${p.name} (pid ${pid}, log ${logFile})`);
+      await waitForReady(p, { logFile, pidFile }, from, pid, 120_000);
+      progress.step(`${p.name} is ready`);
+    }),
+  );
+}
+
+export async function stopApp(env: Env, progress: Progress): Promise<string[]> {
+  const stopped: string[] = [];
+  await Promise.all(
+    appProcesses.map(async (p) => {
+      const { pidFile } = files(env, p);
+      const pid = ownedPid(pidFile, marker(p));
+      if (pid !== null) {
+        progress.step(`stopping ${p.name} (pid ${pid})`);
+        await stopProcess(pid, 20_000);
+        stopped.push(p.name);
+      }
+      removeFile(pidFile);
+    }),
+  );
+  return stopped;
+}
+
+export function appStatus(env: Env): { name: string; pid: number | null; logFile: string }[] {
+  return appProcesses.map((p) => {
+    const { logFile, pidFile } = files(env, p);
+    return { name: p.name, pid: ownedPid(pidFile, marker(p)), logFile };
+  });
+}
+
+export async function systemUp(
+  env: Env,
+  progress: Progress,
+  options: { clean?: boolean; demo?: boolean } = {},
+) {
+  const services = await stackUp(env, progress, { clean: options.clean });
+  const down = services.filter((s) => !s.healthy);
+  if (down.length)
+    throw new Error(`services not healthy: ${down.map((s) => `${s.name} (${s.error})`).join(', ')}`);
+  const applied = await progress.track('Migrating the database', () => migrate(env));
+  if (applied.length) progress.step(`applied migrations: ${applied.join(', ')}`);
+  await progress.track('Provisioning topics, collections, bucket and roles', () =>
+    provisionAll(env, progress),
+  );
+  if (options.demo !== false)
+    await progress.track('Loading the demo data set', () => loadDemoData(env, progress));
+  await startApp(env, progress);
+}

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { appStatus, stopApp, systemUp } from '../app/index.ts';
+import { loadConfig } from '../config.ts';
+import { stackDown } from '../stack/index.ts';
+import { consoleProgress } from '../stack/progress.ts';
+import { ensureSecrets } from '../stack/secrets.ts';
+import { temporalUiUrl } from '../stack/health.ts';
+
+export function registerSystemCommands(program: Command): void {
+  program
+    .command('up')
+    .description(
+      'the whole system: services, migrations, provisioning, demo data, then the worker, agents and API in the background',
+    )
+    .option('--clean', 'start the services from empty data')
+    .option('--no-demo', 'do not load the demo data set')
+    .action(async (opts: { clean?: boolean; demo: boolean }) => {
+      ensureSecrets();
+      const env = loadConfig();
+      const progress = consoleProgress('up');
+      const started = Date.now();
+      await systemUp(env, progress, { clean: opts.clean, demo: opts.demo });
+      progress.step(`everything is up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      process.stdout.write(
+        `PRISM is running.\n  API:         http://${env.PRISM_BIND_ADDRESS}:${env.API_PORT} (OpenAPI at /docs)\n` +
+          `  Temporal UI: ${temporalUiUrl(env)}\n  Prometheus:  ${env.PROMETHEUS_URL}\n` +
+          `  Try: prism task submit --type MONITORING --query "check spindle temperature on cnc-02" --param machine=cnc-02 --wait\n`,
+      );
+    });
+
+  program
+    .command('down')
+    .description('stop the worker, agents and API, then the services (data stays)')
+    .option('--keep-stack', 'leave the services running')
+    .action(async (opts: { keepStack?: boolean }) => {
+      const env = loadConfig();
+      const progress = consoleProgress('down');
+      await stopApp(env, progress);
+      if (!opts.keepStack) await stackDown(env, progress);
+    });
+
+  program
+    .command('ps')
+    .description('the application processes started by `prism up`')
+    .action(() => {
+      for (const p of appStatus(loadConfig())) {
+        process.stdout.write(
+          `${p.name.padEnd(18)} ${p.pid === null ? 'stopped' : `pid ${p.pid}`}  ${p.logFile}\n`,
+        );
+      }
+    });
+}

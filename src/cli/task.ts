@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { connectTemporal } from '../clients/temporal.ts';
+import { loadConfig, type Env } from '../config.ts';
+import { createPrisma } from '../db/prisma.ts';
+import { InvalidRequestError, priorities, workflowIdFor } from '../flow/contracts.ts';
+import { cancelTask, getTask, startTask, temporalRunUrl, waitForTask } from '../flow/start.ts';
+
+/** A task named by its task id (UUID), request id or workflow id → its workflow id. */
+async function resolveWorkflowId(env: Env, id: string): Promise<string> {
+  if (id.startsWith('task-')) return id;
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+    const prisma = createPrisma(env);
+    try {
+      const row = await prisma.task.findUnique({ where: { id }, select: { workflowId: true } });
+      if (row) return row.workflowId;
+    } finally {
+      await prisma.$disconnect();
+    }
+  }
+  return workflowIdFor(id);
+}
+
+function print(json: boolean, value: unknown, human: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+}
+
+export function registerTaskCommands(program: Command): void {
+  const task = program.command('task').description('submit, inspect and cancel agent tasks');
+
+  task
+    .command('submit')
+    .description('start an agent task (once per request id)')
+    .requiredOption('--type <TYPE>', 'agent type: MONITORING, PREDICTION, CONTROL or ANALYSIS')
+    .requiredOption('--query <text>', 'what the agent should do')
+    .option('--priority <p>', `one of ${priorities.join(', ')}`, 'NORMAL')
+    .option('--request-id <id>', 'idempotency key (default: a new UUID)')
+    .option('--param <key=value...>', 'parameters for the agent (repeatable)')
+    .option('--timeout <seconds>', 'how long to wait for the agent', '120')
+    .option('--wait', 'wait until the task ends and print its outcome')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        type: string;
+        query: string;
+        priority: string;
+        requestId?: string;
+        param?: string[];
+        timeout: string;
+        wait?: boolean;
+        json?: boolean;
+      }) => {
+        const env = loadConfig();
+        const parameters = Object.fromEntries(
+          (opts.param ?? []).map((p) => {
+            const i = p.indexOf('=');
+            if (i < 1) throw new InvalidRequestError(`--param ${p}: use key=value`);
+            const raw = p.slice(i + 1);
+            return [p.slice(0, i), raw !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw];
+          }),
+        );
+        const client = await connectTemporal(env);
+        try {
+          const started = await startTask(client, env, {
+            requestId: opts.requestId ?? randomUUID(),
+            query: opts.query,
+            agentType: opts.type.toUpperCase(),
+            priority: opts.priority.toUpperCase() as (typeof priorities)[number],
+            parameters,
+            agentTimeoutMs: Math.round(Number(opts.timeout) * 1000),
+          });
+          const url = temporalRunUrl(env, started.workflowId);
+          if (!opts.wait) {
+            print(
+              Boolean(opts.json),
+              { ...started, temporalUrl: url },
+              `task ${started.taskId} ${started.started ? 'started' : 'already exists'}\n  Temporal UI: ${url}`,
+            );
+            return;
+          }
+          if (!opts.json)
+            process.stderr.write(`[task] ${started.taskId} running — follow it in the Temporal UI: ${url}\n`);
+          const outcome = await waitForTask(client, started.workflowId);
+          print(
+            Boolean(opts.json),
+            { ...outcome, temporalUrl: url },
+            `task ${outcome.taskId}: ${outcome.status}${outcome.error ? ` — ${outcome.error}` : ''} in ${outcome.durationMs} ms\n` +
+              Object.entries(outcome.results)
+                .map(([step, r]) => `  ${step} (${r.agentId}): ${JSON.stringify(r.result)}`)
+                .join('\n') +
+              `\n  Temporal UI: ${url}`,
+          );
+          if (outcome.status !== 'COMPLETED') process.exitCode = 1;
+        } finally {
+          await client.connection.close();
+        }
+      },
+    );
+
+  task
+    .command('status <id>')
+    .description('a task by task id, request id or workflow id: its progress or outcome')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const env = loadConfig();
+      const client = await connectTemporal(env);
+      try {
+        const view = await getTask(client, env, await resolveWorkflowId(env, id));
+        if (!view) {
+          process.stderr.write(`prism: no task ${id}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        const steps =
+          view.progress?.steps.map((s) => `  ${s.key} (${s.agentType}): ${s.status}`).join('\n') ?? '';
+        print(
+          Boolean(opts.json),
+          view,
+          `task ${view.taskId}: ${view.status}${view.outcome?.error ? ` — ${view.outcome.error}` : ''}\n${steps}\n  Temporal UI: ${view.temporalUrl}`,
+        );
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  task
+    .command('cancel <id>')
+    .description('cancel a running task; it ends CANCELLED with the reason recorded')
+    .action(async (id: string) => {
+      const env = loadConfig();
+      const client = await connectTemporal(env);
+      try {
+        const workflowId = await resolveWorkflowId(env, id);
+        if (await cancelTask(client, workflowId)) process.stdout.write(`cancelling ${workflowId}\n`);
+        else {
+          process.stderr.write(`prism: task ${id} is not running\n`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,111 @@
+// Records workflow histories for the replay test (test/workflows/replay.test.ts). Run it after a change
+// to the workflow that is *meant* to change its histories (and version the workflow if runs are in flight):
+//   npx tsx test/workflows/record-histories.ts
+// It runs real tasks through a worker, with a minimal Kafka agent that answers every command.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { binaries } from '../../src/stack/install.ts';
+import { stackPaths } from '../../src/stack/paths.ts';
+import { createKafka } from '../../src/clients/kafka.ts';
+import { createRedis } from '../../src/clients/redis.ts';
+import { connectTemporal } from '../../src/clients/temporal.ts';
+import { loadConfig } from '../../src/config.ts';
+import { agentResponseSchema, type TaskRequest } from '../../src/flow/contracts.ts';
+import { uuidFrom } from '../../src/flow/ids.ts';
+import { startTask, waitForTask } from '../../src/flow/start.ts';
+import { runConsumer } from '../../src/stores/kafka/consumer.ts';
+import { redisDedupeStore } from '../../src/stores/kafka/dedupe.ts';
+import { createEnvelope } from '../../src/stores/kafka/envelope.ts';
+import { createPublisher } from '../../src/stores/kafka/producer.ts';
+import { Topic } from '../../src/stores/kafka/topics.ts';
+import { startWorker } from '../../src/worker/index.ts';
+
+const env = loadConfig();
+const stamp = Date.now();
+const cases: Record<string, TaskRequest> = {
+  'single-step-completed': {
+    requestId: `replay-single-${stamp}`,
+    query: 'check line 1',
+    agentType: 'MONITORING',
+  },
+  'dag-completed': {
+    requestId: `replay-dag-${stamp}`,
+    query: 'plan a setpoint change',
+    plan: [
+      { key: 'monitor', agentType: 'MONITORING' },
+      { key: 'predict', agentType: 'PREDICTION' },
+      { key: 'control', agentType: 'CONTROL', dependsOn: ['monitor', 'predict'] },
+    ],
+  },
+  'unknown-agent-type-failed': {
+    requestId: `replay-unknown-${stamp}`,
+    query: 'weld it',
+    agentType: 'WELDING',
+  },
+};
+
+const worker = await startWorker(env, { metricsPort: null, withIngress: false });
+const kafka = createKafka(env);
+const redis = createRedis(env);
+const publisher = createPublisher(kafka);
+await publisher.connect();
+const groupId = `replay-recorder-${stamp}`;
+const agent = await runConsumer({
+  kafka,
+  groupId,
+  topics: [Topic.OrchestrationCommands],
+  dedupe: redisDedupeStore(redis, { groupId }),
+  dlqProducer: publisher.producer,
+  fromBeginning: false,
+  handler: async (envelope) => {
+    const c = envelope.payload as { commandId: string; workflowId: string; stepKey: string; taskId: string };
+    if (!c.workflowId.startsWith('task-replay-')) return;
+    const response = agentResponseSchema.parse({
+      commandId: c.commandId,
+      workflowId: c.workflowId,
+      stepKey: c.stepKey,
+      agentId: 'replay-recorder',
+      status: 'SUCCESS',
+      result: { step: c.stepKey },
+    });
+    await publisher.publish(
+      Topic.OrchestrationResponses,
+      createEnvelope({
+        id: uuidFrom(`response:${c.commandId}`),
+        type: 'agent.response',
+        taskId: c.taskId,
+        workflowId: c.workflowId,
+        agentId: 'replay-recorder',
+        payload: response,
+      }),
+    );
+  },
+});
+const client = await connectTemporal(env);
+try {
+  for (const [name, request] of Object.entries(cases)) {
+    const { workflowId } = await startTask(client, env, request);
+    const outcome = await waitForTask(client, workflowId);
+    // The Temporal CLI writes the canonical JSON form that Worker.runReplayHistory reads.
+    const history = execFileSync(binaries(stackPaths(env)).temporal, [
+      'workflow',
+      'show',
+      '--address',
+      env.TEMPORAL_ADDRESS,
+      '--namespace',
+      env.TEMPORAL_NAMESPACE,
+      '--workflow-id',
+      workflowId,
+      '--output',
+      'json',
+    ]);
+    writeFileSync(new URL(`./histories/${name}.json`, import.meta.url), history);
+    console.log(`${name}: ${outcome.status} (${workflowId})`);
+  }
+} finally {
+  await agent.stop();
+  await publisher.disconnect();
+  redis.disconnect();
+  await client.connection.close();
+  await worker.stop();
+}
