@@ -4,6 +4,7 @@ import { agentTaskQueue, agentTypes, type AgentCommand, type PlanStep } from '..
 import { commandIdFor, subtaskIdFor } from '../src/flow/ids.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
+import { availableAgents } from '../src/stores/postgres/agents.ts';
 import { appendHistory } from '../src/stores/postgres/tasks.ts';
 import type { AgentType } from '../src/generated/prisma/client.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -34,12 +35,14 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
         );
       }
       const agentType = step.agentType as AgentType;
-      // Prefer agents heard from recently; a registered agent that is down still gets the command on Kafka
-      // and answers when it is back (or the step times out with a clear reason).
-      const agent = await prisma.agent.findFirst({
-        where: { type: agentType, status: { not: 'DISABLED' } },
-        orderBy: [{ lastHeartbeatAt: { sort: 'desc', nulls: 'last' } }],
-      });
+      // Prefer an agent that is up and heard from recently; otherwise a registered agent that is down
+      // still gets the command on Kafka and answers when it is back (or the step times out, saying why).
+      const agent =
+        (await availableAgents(prisma, agentType, 30_000))[0] ??
+        (await prisma.agent.findFirst({
+          where: { type: agentType, status: { not: 'DISABLED' } },
+          orderBy: [{ lastHeartbeatAt: { sort: 'desc', nulls: 'last' } }],
+        }));
       if (!agent) {
         throw nonRetryable(
           'NoAgentRegistered',

@@ -28,11 +28,17 @@ export function taskActivities({ prisma, publisher }: ActivityDeps) {
         ? (plan[0]!.agentType as AgentType)
         : 'ANALYSIS';
       const taskId = taskIdFor(request.requestId);
+      // A request may name a user who has since been removed: the task still runs, without the link.
+      const userId =
+        request.userId &&
+        (await prisma.user.findUnique({ where: { id: request.userId }, select: { id: true } }))
+          ? request.userId
+          : null;
       await createTaskRow(prisma, {
         id: taskId,
         requestId: request.requestId,
         workflowId,
-        userId: request.userId ?? null,
+        userId,
         priority: request.priority,
         query: { text: request.query, type: queryType, constraints: request.parameters as object },
       });

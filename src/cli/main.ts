@@ -2,6 +2,9 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.ts';
 import { InvalidRequestError } from '../flow/contracts.ts';
+import { registerAgentCommands } from './agent.ts';
+import { registerApiCommands } from './api.ts';
+import { registerBenchCommand } from './bench.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerProvisionCommand } from './provision.ts';
 import { registerStackCommands } from './stack.ts';
@@ -20,6 +23,9 @@ registerProvisionCommand(program);
 registerWorkerCommand(program);
 registerTaskCommands(program);
 registerSystemCommands(program);
+registerBenchCommand(program);
+registerAgentCommands(program);
+registerApiCommands(program);
 
 program.addOption(new Option('--debug', 'print stack traces on errors').env('PRISM_DEBUG'));
 

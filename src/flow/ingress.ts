@@ -32,6 +32,9 @@ export async function runIngress(deps: {
     dedupe: redisDedupeStore(deps.redis, { groupId }),
     dlqProducer: deps.dlqProducer,
     partitionsConsumedConcurrently: 3,
+    // A new ingress group starts at the end of the topic: replaying days of old requests would start
+    // stale tasks. (An existing group resumes where it committed, so nothing is lost across restarts.)
+    fromBeginning: false,
     onOutcome: (o) =>
       deps.metrics?.messagesConsumed.inc({ topic: o.topic, outcome: o.kind.replace('-', '_') }),
     handler: async (envelope) => {

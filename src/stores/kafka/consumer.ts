@@ -89,6 +89,11 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     // stop() waits for the fetch in flight: a 1 s long poll (kafkajs's default is 5 s) keeps shutdown quick
     // for the cost of one empty fetch a second on an idle topic.
     maxWaitTimeInMs: 1_000,
+    // A crashed member holds its partitions until the broker misses its heartbeats for this long (kafkajs
+    // default 30 s): 10 s hands a killed agent's or worker's work to a live one sooner.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    rebalanceTimeout: 20_000,
     ...options.consumerConfig,
     groupId: options.groupId,
   });

@@ -1,0 +1,140 @@
+// What happens to every command, whichever transport brought it: BUSY in Redis, the handler, the answer,
+// IDLE again (see runtime.ts for the whole picture).
+import { uuidFrom } from '../flow/ids.ts';
+import { commandContext, type AgentIdentity } from './context.ts';
+import type { AgentCommand, AgentResponse } from '../flow/contracts.ts';
+import { createEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
+import type { AgentStores } from './stores.ts';
+import type { AgentHandler, AgentLogger } from './types.ts';
+
+/** The envelope id of the answer to a command: a re-processed command yields a message consumers dedupe. */
+export function responseIdFor(commandId: string): string {
+  return uuidFrom(`response:${commandId}`);
+}
+
+function reason(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+/**
+ * Tracks the commands in hand, so the Redis state says BUSY while any runs and IDLE only when none does
+ * (with concurrency > 1 several commands overlap).
+ */
+export class CommandTracker {
+  private readonly inFlight = new Map<string, string>();
+  constructor(
+    private readonly identity: AgentIdentity,
+    private readonly stores: AgentStores,
+  ) {}
+
+  async begin(command: AgentCommand): Promise<void> {
+    this.inFlight.set(command.commandId, command.taskId);
+    await this.stores.agentState.setState(this.identity.agentId, {
+      status: 'BUSY',
+      currentTask: command.taskId,
+      fields: { commandId: command.commandId, stepKey: command.stepKey, agentType: this.identity.agentType },
+    });
+  }
+
+  async end(command: AgentCommand, status: AgentResponse['status']): Promise<void> {
+    this.inFlight.delete(command.commandId);
+    const [other] = [...this.inFlight.entries()];
+    await this.stores.agentState.setState(this.identity.agentId, {
+      status: other ? 'BUSY' : 'IDLE',
+      currentTask: other ? other[1] : null,
+      fields: {
+        commandId: other ? other[0] : null,
+        stepKey: null,
+        lastTask: command.taskId,
+        lastStatus: status,
+        agentType: this.identity.agentType,
+      },
+    });
+  }
+}
+
+/**
+ * Runs one command through the handler and returns the answer. A handler that throws gives a FAILED answer
+ * with its message; only the agent's own store failures (Redis state) reject, so the transport retries.
+ */
+export async function executeCommand(options: {
+  identity: AgentIdentity;
+  stores: AgentStores;
+  tracker: CommandTracker;
+  handler: AgentHandler;
+  command: AgentCommand;
+  log: AgentLogger;
+}): Promise<AgentResponse> {
+  const { identity, stores, tracker, handler, command, log } = options;
+  const startedMs = Date.now();
+  await tracker.begin(command);
+  const base = {
+    commandId: command.commandId,
+    workflowId: command.workflowId,
+    stepKey: command.stepKey,
+    agentId: identity.agentId,
+  };
+  let response: AgentResponse;
+  try {
+    const result: unknown = await handler(command, commandContext(identity, stores, command, log));
+    if (typeof result !== 'object' || result === null || Array.isArray(result)) {
+      throw new Error(
+        `the ${identity.agentType} handler returned ${Array.isArray(result) ? 'an array' : String(result)}: return an object`,
+      );
+    }
+    response = {
+      ...base,
+      status: 'SUCCESS',
+      result: result as Record<string, unknown>,
+      durationMs: Date.now() - startedMs,
+    };
+  } catch (err) {
+    log.warn(`command ${command.commandId} failed: ${reason(err)}`, {
+      taskId: command.taskId,
+      stepKey: command.stepKey,
+    });
+    response = {
+      ...base,
+      status: 'FAILED',
+      result: {},
+      error: reason(err),
+      durationMs: Date.now() - startedMs,
+    };
+  }
+  await tracker.end(command, response.status);
+  return response;
+}
+
+/**
+ * The answers of the last commands, so a transport that retries after a failed publish or completion
+ * re-sends the answer instead of running the command again.
+ */
+export class RecentAnswers {
+  private readonly answers = new Map<string, AgentResponse>();
+  constructor(private readonly max = 256) {}
+  get(commandId: string): AgentResponse | undefined {
+    return this.answers.get(commandId);
+  }
+  set(commandId: string, response: AgentResponse): void {
+    this.answers.set(commandId, response);
+    if (this.answers.size > this.max) this.answers.delete(this.answers.keys().next().value!);
+  }
+}
+
+/** The envelope of an answer on `agent.orchestration.responses`. */
+export function responseEnvelope(
+  identity: AgentIdentity,
+  command: AgentCommand,
+  response: AgentResponse,
+): Envelope {
+  return createEnvelope({
+    id: responseIdFor(command.commandId),
+    type: 'agent.response',
+    taskId: command.taskId,
+    workflowId: command.workflowId,
+    agentId: identity.agentId,
+    agentType: identity.agentType,
+    payload: response,
+  });
+}

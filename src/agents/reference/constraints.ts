@@ -1,0 +1,147 @@
+// Checking a proposed control action against constraint rules, and deriving a setpoint. Pure functions.
+// A rule is the JSON of a `constraints` row: `{ "parameter": "spindle_speed_rpm", "operator": "<=",
+// "value": 12000 }`, or `{ "parameter": ..., "operator": "between", "value": [min, max] }`.
+import { z } from 'zod';
+
+export const comparisonOperators = ['<', '<=', '>', '>=', '==', '!='] as const;
+
+export const constraintRuleSchema = z.union([
+  z.object({ parameter: z.string().min(1), operator: z.enum(comparisonOperators), value: z.number() }),
+  z.object({
+    parameter: z.string().min(1),
+    operator: z.literal('between'),
+    value: z
+      .tuple([z.number(), z.number()])
+      .refine(([lo, hi]) => lo <= hi, 'the minimum must not exceed the maximum'),
+  }),
+]);
+export type ConstraintRule = z.infer<typeof constraintRuleSchema>;
+
+/** Whether the value satisfies the rule. */
+export function satisfies(rule: ConstraintRule, actual: number): boolean {
+  switch (rule.operator) {
+    case '<':
+      return actual < rule.value;
+    case '<=':
+      return actual <= rule.value;
+    case '>':
+      return actual > rule.value;
+    case '>=':
+      return actual >= rule.value;
+    case '==':
+      return actual === rule.value;
+    case '!=':
+      return actual !== rule.value;
+    case 'between':
+      return actual >= rule.value[0] && actual <= rule.value[1];
+  }
+}
+
+/** The rule as a person reads it: `<= 12000`, `between 10 and 20`. */
+export function expectation(rule: ConstraintRule): string {
+  return rule.operator === 'between'
+    ? `between ${rule.value[0]} and ${rule.value[1]}`
+    : `${rule.operator} ${rule.value}`;
+}
+
+export interface ConstraintInput {
+  id: string;
+  name: string;
+  rule: unknown;
+  isBlocking: boolean;
+}
+
+export interface Violation<C extends ConstraintInput> {
+  constraint: C;
+  rule: ConstraintRule;
+  actual: number;
+}
+
+export interface ConstraintCheck<C extends ConstraintInput> {
+  violations: Violation<C>[];
+  /** Constraints whose rule concerns a proposed value and holds. */
+  satisfied: C[];
+  /** Constraints whose rule is not of the comparison form: not checked, with the reason. */
+  skipped: { constraint: C; reason: string }[];
+}
+
+/** Checks each proposed value against every rule about its parameter. */
+export function checkConstraints<C extends ConstraintInput>(
+  values: Readonly<Record<string, number>>,
+  constraints: readonly C[],
+): ConstraintCheck<C> {
+  const check: ConstraintCheck<C> = { violations: [], satisfied: [], skipped: [] };
+  for (const constraint of constraints) {
+    const parsed = constraintRuleSchema.safeParse(constraint.rule);
+    if (!parsed.success) {
+      check.skipped.push({ constraint, reason: 'rule is not { parameter, operator, value }' });
+      continue;
+    }
+    const rule = parsed.data;
+    const actual = values[rule.parameter];
+    if (actual === undefined) continue;
+    if (satisfies(rule, actual)) check.satisfied.push(constraint);
+    else check.violations.push({ constraint, rule, actual });
+  }
+  return check;
+}
+
+/** Approved unless a blocking constraint is violated; non-blocking violations are warnings. */
+export function isApproved(violations: readonly Violation<ConstraintInput>[]): boolean {
+  return violations.every((v) => !v.constraint.isBlocking);
+}
+
+export interface SetpointInput {
+  setpoint?: number;
+  /** The value the process should reach. */
+  target?: number;
+  /** The setpoint in force now. */
+  currentSetpoint?: number;
+  /** How much of the gap between target and expectation to correct at once. */
+  gain: number;
+}
+
+export type SetpointProposal = { setpoint: number; source: string; expected?: number };
+
+/** The value an upstream step expects the process to reach: a PREDICTION's last forecast, or a MONITORING median. */
+export function expectedValue(
+  upstream: Readonly<Record<string, unknown>>,
+): { step: string; value: number } | undefined {
+  for (const [step, result] of Object.entries(upstream).sort(([a], [b]) => a.localeCompare(b))) {
+    if (typeof result !== 'object' || result === null) continue;
+    const { forecast, stats } = result as { forecast?: unknown; stats?: unknown };
+    if (Array.isArray(forecast) && forecast.length > 0) {
+      const last = forecast[forecast.length - 1] as { value?: unknown };
+      if (typeof last?.value === 'number') return { step, value: last.value };
+    }
+    const med = (stats as { median?: unknown } | undefined)?.median;
+    if (typeof med === 'number') return { step, value: med };
+  }
+  return undefined;
+}
+
+/**
+ * The setpoint to propose: the one given, or a proportional correction of the current setpoint by the gap
+ * between the target and what an upstream step expects (`current + gain × (target − expected)`).
+ * Returns a reason instead when neither is possible.
+ */
+export function proposeSetpoint(
+  input: SetpointInput,
+  upstream: Readonly<Record<string, unknown>>,
+): SetpointProposal | { reason: string } {
+  if (input.setpoint !== undefined) return { setpoint: input.setpoint, source: 'parameters.setpoint' };
+  const expected = expectedValue(upstream);
+  if (input.target === undefined || input.currentSetpoint === undefined || !expected) {
+    return {
+      reason:
+        'parameters.setpoint: required, unless parameters.target and parameters.currentSetpoint are given and ' +
+        'an upstream PREDICTION (forecast) or MONITORING (stats) step supplies the expected value',
+    };
+  }
+  const setpoint = input.currentSetpoint + input.gain * (input.target - expected.value);
+  return {
+    setpoint: Math.round(setpoint * 1e6) / 1e6,
+    source: `upstream:${expected.step}`,
+    expected: expected.value,
+  };
+}

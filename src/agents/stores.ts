@@ -1,0 +1,105 @@
+// The store clients of one agent process, each built on first use and closed once when the agent stops.
+import type { Redis } from 'ioredis';
+import type { WeaviateClient } from 'weaviate-client';
+import { createInflux } from '../clients/influx.ts';
+import { createKafka } from '../clients/kafka.ts';
+import { createRedis } from '../clients/redis.ts';
+import { connectWeaviate } from '../clients/weaviate.ts';
+import type { Env } from '../config.ts';
+import { createPrisma, type PrismaClient } from '../db/prisma.ts';
+import type { FluxTarget } from '../stores/influx/queries.ts';
+import { createPublisher, type Publisher } from '../stores/kafka/producer.ts';
+import { createAgentStateStore, type AgentStateStore } from '../stores/redis/agent-state.ts';
+import { createAlertQueue, type AlertQueue } from '../stores/redis/alert-queue.ts';
+import { agentMemory, prismCollection } from '../stores/weaviate/collections.ts';
+import { loadGloveEmbedder } from '../stores/weaviate/glove-embedder.ts';
+
+export interface AgentStoresOptions {
+  redisPrefix?: string;
+  weaviatePrefix?: string;
+}
+
+export class AgentStores {
+  private prismaClient?: PrismaClient;
+  private redisClient?: Redis;
+  private stateStore?: AgentStateStore;
+  private alerts?: AlertQueue;
+  private flux?: FluxTarget;
+  private weaviateClient?: Promise<WeaviateClient>;
+  private kafkaPublisher?: Promise<Publisher>;
+
+  constructor(
+    readonly env: Env,
+    readonly options: AgentStoresOptions = {},
+  ) {}
+
+  get prisma(): PrismaClient {
+    // A small pool: an agent runs one command at a time by default.
+    this.prismaClient ??= createPrisma(this.env, { poolSize: 4 });
+    return this.prismaClient;
+  }
+
+  get redis(): Redis {
+    this.redisClient ??= createRedis(this.env);
+    return this.redisClient;
+  }
+
+  get agentState(): AgentStateStore {
+    this.stateStore ??= createAgentStateStore(this.redis, { prefix: this.options.redisPrefix });
+    return this.stateStore;
+  }
+
+  get alertQueue(): AlertQueue {
+    this.alerts ??= createAlertQueue(this.redis, { prefix: this.options.redisPrefix });
+    return this.alerts;
+  }
+
+  get influx(): FluxTarget {
+    this.flux ??= {
+      queryApi: createInflux(this.env).getQueryApi(this.env.INFLUX_ORG),
+      bucket: this.env.INFLUX_BUCKET,
+    };
+    return this.flux;
+  }
+
+  weaviate(): Promise<WeaviateClient> {
+    this.weaviateClient ??= connectWeaviate(this.env).catch((err: unknown) => {
+      this.weaviateClient = undefined;
+      throw err;
+    });
+    return this.weaviateClient;
+  }
+
+  async collection<N extends Parameters<typeof prismCollection>[1]>(name: N) {
+    return prismCollection(await this.weaviate(), name, { prefix: this.options.weaviatePrefix });
+  }
+
+  async memory(agentId: string) {
+    return agentMemory(await this.weaviate(), agentId, { prefix: this.options.weaviatePrefix });
+  }
+
+  embedder = loadGloveEmbedder;
+
+  publisher(): Promise<Publisher> {
+    this.kafkaPublisher ??= (async () => {
+      const publisher = createPublisher(createKafka(this.env));
+      await publisher.connect();
+      return publisher;
+    })().catch((err: unknown) => {
+      this.kafkaPublisher = undefined;
+      throw err;
+    });
+    return this.kafkaPublisher;
+  }
+
+  async close(): Promise<void> {
+    const publisher = this.kafkaPublisher?.catch(() => undefined);
+    const weaviate = this.weaviateClient?.catch(() => undefined);
+    await Promise.allSettled([
+      publisher?.then((p) => p?.disconnect()),
+      weaviate?.then((w) => w?.close()),
+      this.prismaClient?.$disconnect(),
+      this.redisClient?.quit(),
+    ]);
+  }
+}

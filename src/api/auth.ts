@@ -1,0 +1,74 @@
+// API keys: `Authorization: Bearer <key>` or `x-api-key: <key>`, resolved to a user and the permissions of
+// their roles in PostgreSQL. Checked when the request arrives, before its body is read or validated, so an
+// unauthenticated caller learns nothing about the route's input.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { PrismaClient } from '../db/prisma.ts';
+import { verifyApiKey, type Principal } from '../stores/postgres/auth.ts';
+import { HttpError } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller, on routes that need a permission. */
+    principal: Principal | null;
+  }
+}
+
+export function apiKeyOf(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (authorization) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return m ? m[1] : undefined;
+  }
+  const header = request.headers['x-api-key'];
+  return (Array.isArray(header) ? header[0] : header)?.trim() || undefined;
+}
+
+/** The caller of a route that needs a permission (the auth hook has set it before any handler runs). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error(`route ${request.url} declares no permission but needs the caller`);
+  return request.principal;
+}
+
+export function registerAuth(app: FastifyInstance, prisma: PrismaClient): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const permission = request.routeOptions.config.permission;
+    if (!permission) return;
+    const key = apiKeyOf(request);
+    if (!key) {
+      throw new HttpError(
+        401,
+        'missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>` ' +
+          '(an administrator creates keys with `prism apikey create --user <name> --role <role>`)',
+      );
+    }
+    const principal = await verifyApiKey(prisma, key);
+    if (!principal) {
+      throw new HttpError(
+        401,
+        'invalid API key: it is unknown, revoked or expired, or its user is disabled; ask for a new key',
+      );
+    }
+    if (!principal.permissions.has(permission)) {
+      throw new HttpError(
+        403,
+        `the API key of user "${principal.username}" (roles: ${principal.roles.join(', ') || 'none'}) lacks the ` +
+          `permission "${permission}": ask an administrator for a role that grants it`,
+      );
+    }
+    request.principal = principal;
+  });
+}
+
+/**
+ * The user a request acts for: the caller, or the `userId` it names when that is someone else and the
+ * caller may manage users (a service submitting on behalf of a person).
+ */
+export function actingUserId(principal: Principal, requested: string | undefined): string {
+  if (!requested || requested === principal.userId) return principal.userId;
+  if (principal.permissions.has('users:manage')) return requested;
+  throw new HttpError(
+    403,
+    `body.userId names another user: only a key with the permission "users:manage" may act for someone else; omit userId`,
+  );
+}

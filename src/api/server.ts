@@ -1,0 +1,122 @@
+// The HTTP API of PRISM: tasks, agents, knowledge, agent memory, health and metrics, described by an
+// OpenAPI document at /docs (JSON at /docs/json). Authenticated by API keys whose roles live in PostgreSQL.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Env } from '../config.ts';
+import { registerAuth } from './auth.ts';
+import { closeApiDeps, createApiDeps, type ApiDeps } from './deps.ts';
+import { registerErrorHandling } from './errors.ts';
+import { httpMetrics, registerHttpMetrics } from './http-metrics.ts';
+import { readinessChecks } from './readiness.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { knowledgeRoutes } from './routes/knowledge.ts';
+import { memoryRoutes } from './routes/memory.ts';
+import { operationRoutes } from './routes/operations.ts';
+import { taskRoutes } from './routes/tasks.ts';
+
+export interface ServerOptions {
+  /** Fastify's logger (pino): true for the info level, or its options. Default: off. */
+  logger?: boolean | { level: string };
+}
+
+// Task history ids are 64-bit integers (BigInt): JSON has no such type, so they travel as strings.
+const toJson = (data: unknown) =>
+  JSON.stringify(data, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+
+/** The API server, not yet listening: `await app.listen(...)`, or `app.inject(...)`. The caller owns `deps`. */
+export function buildServer(deps: ApiDeps, options: ServerOptions = {}): FastifyInstance {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  // Response schemas document the answers; they must never drop a field, as fast-json-stringify would.
+  app.setSerializerCompiler(() => toJson);
+  registerErrorHandling(app);
+  registerAuth(app, deps.prisma);
+  const metrics = httpMetrics(deps.metrics);
+  registerHttpMetrics(app, metrics);
+  const readiness = readinessChecks(deps);
+  app.addHook('onClose', () => readiness.close());
+
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'PRISM Orchestration API',
+        version: '1',
+        description:
+          'Durable task orchestration for autonomous-manufacturing AI agents. Authenticate with an API key: ' +
+          '`Authorization: Bearer <key>` or `x-api-key: <key>` (`prism apikey create`). See docs/api.md.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key as a bearer token' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        },
+      },
+      tags: [
+        { name: 'tasks', description: 'Agent tasks: durable Temporal workflows' },
+        { name: 'agents', description: 'Agent registry' },
+        { name: 'knowledge', description: 'External knowledge in Weaviate' },
+        { name: 'memory', description: "Each agent's own memory in Weaviate" },
+        { name: 'operations', description: 'Health and metrics' },
+      ],
+    },
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+  // Routes in a plugin registered after swagger, so that swagger sees every one of them.
+  void app.register(async (api) => {
+    operationRoutes(api, { metrics: deps.metrics, readiness });
+    taskRoutes(api, deps, metrics);
+    agentRoutes(api, deps);
+    knowledgeRoutes(api, deps);
+    memoryRoutes(api, deps);
+  });
+  return app;
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  /** Where it listens, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** Stops accepting requests, finishes those in flight, and closes every client. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves once the server has stopped (after stop(), SIGINT or SIGTERM). */
+  stopped: Promise<void>;
+}
+
+/** Builds the deps, listens on PRISM_BIND_ADDRESS:API_PORT, and stops cleanly on SIGINT or SIGTERM. */
+export async function startApi(
+  env: Env,
+  options: { port?: number; logger?: ServerOptions['logger'] } = {},
+): Promise<RunningApi> {
+  const deps = await createApiDeps(env);
+  const app = buildServer(deps, { logger: options.logger ?? { level: env.PRISM_DEBUG ? 'debug' : 'info' } });
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      try {
+        await app.close();
+      } finally {
+        await closeApiDeps(deps);
+        markStopped();
+      }
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    app.log.info(`${signal}: stopping the API`);
+    stop().catch((err: unknown) => app.log.error({ err }, 'the API did not stop cleanly'));
+  };
+  try {
+    const url = await app.listen({ host: env.PRISM_BIND_ADDRESS, port: options.port ?? env.API_PORT });
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return { app, url, stop, stopped };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

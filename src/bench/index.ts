@@ -1,0 +1,271 @@
+// `prism bench`: N agent tasks at concurrency C through the whole running system (Temporal workflow,
+// activities, Kafka command, a reference agent, the bridge, every store), then the same store work done
+// directly in this process without Temporal — the floor — and the ratio between the two.
+import { randomUUID } from 'node:crypto';
+import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
+import { createKafka } from '../clients/kafka.ts';
+import { connectTemporal } from '../clients/temporal.ts';
+import type { Env } from '../config.ts';
+import { createPrisma } from '../db/prisma.ts';
+import { agentResponseSchema, planOf, validateTaskRequest, type AgentResponse } from '../flow/contracts.ts';
+import { startTask, waitForTask } from '../flow/start.ts';
+import { Topic } from '../stores/kafka/topics.ts';
+import { parseEnvelope } from '../stores/kafka/envelope.ts';
+import type { Progress } from '../stack/progress.ts';
+import { latencyStats, pool, type LatencyStats } from './stats.ts';
+
+export interface BenchOptions {
+  tasks: number;
+  concurrency: number;
+  agentType: string;
+  parameters: Record<string, unknown>;
+  /** Skip the floor measurement. */
+  noFloor?: boolean;
+  keepData?: boolean;
+}
+
+export interface BenchRun {
+  tasks: number;
+  failed: number;
+  wallMs: number;
+  throughputPerSec: number;
+  endToEnd: LatencyStats;
+  steps: Record<string, LatencyStats>;
+}
+
+export interface BenchReport {
+  options: BenchOptions;
+  temporal: BenchRun;
+  floor: BenchRun | null;
+  /** Temporal throughput / floor throughput, and floor p50 / Temporal p50. */
+  ratio: { throughput: number; p50Latency: number } | null;
+}
+
+function stepStats(timings: Record<string, number>[]): Record<string, LatencyStats> {
+  const byStep = new Map<string, number[]>();
+  for (const t of timings) {
+    for (const [step, ms] of Object.entries(t)) {
+      const name = step.replace(/:.*$/, ''); // dispatch:main -> dispatch
+      byStep.set(name, [...(byStep.get(name) ?? []), ms]);
+    }
+  }
+  return Object.fromEntries([...byStep].map(([k, v]) => [k, latencyStats(v)]));
+}
+
+function ticker(progress: Progress, label: string, total: number, done: () => number) {
+  const start = Date.now();
+  const timer = setInterval(() => {
+    const d = done();
+    progress.step(`${label}: ${d}/${total} done, ${(d / ((Date.now() - start) / 1000)).toFixed(1)} tasks/s`);
+  }, 2_000);
+  return () => clearInterval(timer);
+}
+
+async function runThroughTemporal(
+  env: Env,
+  o: BenchOptions,
+  runId: string,
+  progress: Progress,
+): Promise<BenchRun> {
+  const client = await connectTemporal(env);
+  const latencies: number[] = [];
+  const timings: Record<string, number>[] = [];
+  let failed = 0;
+  const stop = ticker(progress, 'through Temporal', o.tasks, () => latencies.length + failed);
+  const t0 = Date.now();
+  try {
+    await pool(o.tasks, o.concurrency, async (i) => {
+      const start = Date.now();
+      try {
+        const { workflowId } = await startTask(client, env, {
+          requestId: `bench-${runId}-${i}`,
+          query: `benchmark task ${i}`,
+          agentType: o.agentType,
+          parameters: o.parameters,
+          agentTimeoutMs: 60_000,
+        });
+        const outcome = await waitForTask(client, workflowId);
+        if (outcome.status !== 'COMPLETED') throw new Error(outcome.error ?? outcome.status);
+        latencies.push(Date.now() - start);
+        timings.push(outcome.timings);
+      } catch (err) {
+        failed++;
+        if (failed <= 3) progress.step(`task ${i} failed: ${(err as Error).message}`);
+      }
+    });
+  } finally {
+    stop();
+    await client.connection.close();
+  }
+  const wallMs = Date.now() - t0;
+  return {
+    tasks: o.tasks,
+    failed,
+    wallMs,
+    throughputPerSec: (latencies.length / wallMs) * 1000,
+    endToEnd: latencyStats(latencies),
+    steps: stepStats(timings),
+  };
+}
+
+/** The floor: the activities called directly, with the agent round trip over Kafka, no Temporal. */
+async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Progress): Promise<BenchRun> {
+  const deps = await createActivityDeps(env);
+  const activities = createActivities(deps);
+  const waiting = new Map<string, (r: AgentResponse) => void>();
+  const consumer = createKafka(env).consumer({ groupId: `bench-floor-${runId}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: Topic.OrchestrationResponses, fromBeginning: false });
+  await consumer.run({
+    partitionsConsumedConcurrently: 3,
+    eachMessage: async ({ message }) => {
+      const parsed = parseEnvelope(message.value);
+      if (!parsed.ok || parsed.envelope.type !== 'agent.response') return;
+      const response = agentResponseSchema.safeParse(parsed.envelope.payload);
+      if (response.success) waiting.get(response.data.commandId)?.(response.data);
+    },
+  });
+  // Joining the group takes a moment; answers sent before it has partitions would be missed.
+  await new Promise((r) => setTimeout(r, 3_000));
+  const latencies: number[] = [];
+  const timings: Record<string, number>[] = [];
+  let failed = 0;
+  const stop = ticker(progress, 'floor (no Temporal)', o.tasks, () => latencies.length + failed);
+  const t0 = Date.now();
+  try {
+    await pool(o.tasks, o.concurrency, async (i) => {
+      const start = Date.now();
+      const time = async <T>(name: string, t: Record<string, number>, work: () => Promise<T>) => {
+        const s = Date.now();
+        try {
+          return await work();
+        } finally {
+          t[name] = Date.now() - s;
+        }
+      };
+      const t: Record<string, number> = {};
+      try {
+        const request = validateTaskRequest({
+          requestId: `bench-floor-${runId}-${i}`,
+          query: `benchmark task ${i}`,
+          agentType: o.agentType,
+          parameters: o.parameters,
+        });
+        const workflowId = `floor-${request.requestId}`;
+        const plan = planOf(request);
+        const { taskId, steps } = await time('createTask', t, () =>
+          activities.createTask({ request, workflowId, plan }),
+        );
+        const step = steps[0]!;
+        const answer = await time('agent', t, async () => {
+          const dispatched = await time('dispatch', t, () =>
+            activities.dispatchCommand({
+              taskId,
+              workflowId,
+              step,
+              instruction: request.query,
+              parameters: request.parameters,
+              upstream: {},
+              deadlineAt: new Date(Date.now() + 60_000).toISOString(),
+            }),
+          );
+          return new Promise<AgentResponse>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('no answer within 60 s')), 60_000);
+            waiting.set(dispatched.command.commandId, (r) => {
+              clearTimeout(timer);
+              waiting.delete(dispatched.command.commandId);
+              resolve(r);
+            });
+          });
+        });
+        await time('recordStep', t, () =>
+          activities.recordStepResult({ taskId, stepKey: step.key, response: answer }),
+        );
+        await time('recordResult', t, () =>
+          activities.recordResult({
+            taskId,
+            workflowId,
+            status: 'COMPLETED',
+            results: { [step.key]: answer },
+          }),
+        );
+        await time('recordMetrics', t, () =>
+          activities.recordMetrics({
+            taskId,
+            agentType: o.agentType,
+            status: 'COMPLETED',
+            timings: t,
+            durationMs: Date.now() - start,
+            startedAtMs: start,
+          }),
+        );
+        latencies.push(Date.now() - start);
+        timings.push(t);
+      } catch (err) {
+        failed++;
+        if (failed <= 3) progress.step(`floor task ${i} failed: ${(err as Error).message}`);
+      }
+    });
+  } finally {
+    stop();
+    await consumer.disconnect();
+    await closeActivityDeps(deps);
+  }
+  const wallMs = Date.now() - t0;
+  return {
+    tasks: o.tasks,
+    failed,
+    wallMs,
+    throughputPerSec: (latencies.length / wallMs) * 1000,
+    endToEnd: latencyStats(latencies),
+    steps: stepStats(timings),
+  };
+}
+
+export async function runBench(env: Env, options: BenchOptions, progress: Progress): Promise<BenchReport> {
+  const runId = randomUUID().slice(0, 8);
+  progress.step(
+    `${options.tasks} ${options.agentType} tasks at concurrency ${options.concurrency} (run ${runId})`,
+  );
+  const temporal = await runThroughTemporal(env, options, runId, progress);
+  const floor = options.noFloor ? null : await runFloor(env, options, runId, progress);
+  if (!options.keepData) {
+    const prisma = createPrisma(env);
+    try {
+      const { count } = await prisma.task.deleteMany({
+        where: { requestId: { startsWith: `bench-`, contains: runId } },
+      });
+      progress.step(`removed the ${count} benchmark tasks from PostgreSQL (--keep-data keeps them)`);
+    } finally {
+      await prisma.$disconnect();
+    }
+  }
+  const ratio = floor
+    ? {
+        throughput: temporal.throughputPerSec / Math.max(floor.throughputPerSec, 1e-9),
+        p50Latency: floor.endToEnd.p50 / Math.max(temporal.endToEnd.p50, 1e-9),
+      }
+    : null;
+  return { options, temporal, floor, ratio };
+}
+
+export function formatReport(r: BenchReport): string {
+  const row = (name: string, s: LatencyStats) =>
+    `  ${name.padEnd(14)} p50 ${String(s.p50).padStart(5)} ms  p95 ${String(s.p95).padStart(5)} ms  p99 ${String(s.p99).padStart(5)} ms  max ${String(s.max).padStart(5)} ms`;
+  const run = (title: string, b: BenchRun) =>
+    [
+      `${title}: ${b.tasks - b.failed}/${b.tasks} tasks in ${(b.wallMs / 1000).toFixed(1)} s = ${b.throughputPerSec.toFixed(1)} tasks/s${b.failed ? ` (${b.failed} failed)` : ''}`,
+      row('end to end', b.endToEnd),
+      ...Object.entries(b.steps).map(([k, s]) => row(k, s)),
+    ].join('\n');
+  return [
+    run('Through Temporal', r.temporal),
+    ...(r.floor ? ['', run('Floor: the same store work without Temporal', r.floor)] : []),
+    ...(r.ratio
+      ? [
+          '',
+          `Ratio: throughput ${(r.ratio.throughput * 100).toFixed(0)}% of the floor; p50 latency ${(1 / r.ratio.p50Latency).toFixed(2)}x the floor's`,
+        ]
+      : []),
+  ].join('\n');
+}

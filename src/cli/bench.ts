@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { formatReport, runBench } from '../bench/index.ts';
+import { consoleProgress } from '../stack/progress.ts';
+
+const positiveInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a whole number of at least 1, got "${v}"`);
+  return n;
+};
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'run N tasks at concurrency C through the running system (start it with `prism up`) and print throughput and latency',
+    )
+    .option('--tasks <n>', 'number of tasks', positiveInt('--tasks'), 200)
+    .option('--concurrency <c>', 'tasks in flight at once', positiveInt('--concurrency'), 16)
+    .option('--type <TYPE>', 'agent type of the tasks', 'MONITORING')
+    .option('--machine <id>', 'machine the MONITORING/PREDICTION agents read', 'cnc-02')
+    .option('--no-floor', 'skip the floor measurement (the same store work without Temporal)')
+    .option('--keep-data', 'keep the benchmark tasks in PostgreSQL')
+    .option('--json', 'print the report as JSON')
+    .action(
+      async (opts: {
+        tasks: number;
+        concurrency: number;
+        type: string;
+        machine: string;
+        floor: boolean;
+        keepData?: boolean;
+        json?: boolean;
+      }) => {
+        const report = await runBench(
+          loadConfig(),
+          {
+            tasks: opts.tasks,
+            concurrency: opts.concurrency,
+            agentType: opts.type.toUpperCase(),
+            parameters: { machine: opts.machine, sensorType: 'spindle_temperature_c', since: '-1h' },
+            noFloor: !opts.floor,
+            keepData: opts.keepData,
+          },
+          consoleProgress('bench'),
+        );
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`,
+        );
+        if (report.temporal.failed > 0) process.exitCode = 1;
+      },
+    );
+}

@@ -1,0 +1,21 @@
+// The SDK's request and answer types: the API's own schemas (src/api/schemas), as types only, so the SDK
+// and the server cannot drift apart and the SDK carries no runtime dependency.
+export type { AgentInfo, ListAgentsQuery, RegisterAgentBody } from '../api/schemas/agents.ts';
+export type {
+  IngestedKnowledge,
+  IngestKnowledgeBody,
+  KnowledgeHit,
+  KnowledgeResults,
+  SearchKnowledgeQuery,
+} from '../api/schemas/knowledge.ts';
+export type { MemoryHit, Memories, RecallQuery, RememberBody, Remembered } from '../api/schemas/memory.ts';
+export type {
+  FeedbackBody,
+  LiveTask,
+  RecordedFeedback,
+  SubmitTaskBody,
+  SubmittedTask,
+  TaskDetails,
+  TaskRecord,
+  TaskStatus,
+} from '../api/schemas/tasks.ts';

@@ -1,0 +1,191 @@
+// Durability: the worker killed with SIGKILL in the middle of a task, and a Kafka agent killed before it
+// answers. Each time the task still ends right, and each effect exists exactly once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { runKafkaAgent } from '../../src/agents/kafka-transport.ts';
+import { silentLogger } from '../../src/agents/logger.ts';
+import type { RunningAgent } from '../../src/agents/types.ts';
+import { connectTemporal } from '../../src/clients/temporal.ts';
+import { createPrisma } from '../../src/db/prisma.ts';
+import type { TaskOutcome } from '../../src/flow/contracts.ts';
+import { commandIdFor, taskIdFor } from '../../src/flow/ids.ts';
+import { getTask, startTask, waitForTask } from '../../src/flow/start.ts';
+import type { RunningWorker } from '../../src/worker/index.ts';
+import { env, testId } from '../helpers.ts';
+import { startTestWorker, waitFor } from './support.ts';
+
+/** A `prism` command as a child process of its own, so that it can be killed like a crashed server. */
+function prism(args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, ['bin/prism.js', ...args], {
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => void (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => void (output += d.toString()));
+  Object.defineProperty(child, 'output', { get: () => output });
+  return child;
+}
+const outputOf = (child: ChildProcess) => (child as ChildProcess & { output: string }).output;
+const ready = (child: ChildProcess, pattern = /\bready\b/i) =>
+  waitFor(
+    `${child.spawnargs.slice(2).join(' ')} to be ready`,
+    async () => pattern.test(outputOf(child)),
+    120_000,
+  );
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+describe('durability', () => {
+  const prisma = createPrisma(env);
+  let temporal: Client;
+  const requestIds: string[] = [];
+  const agentIds: string[] = [];
+  const children: ChildProcess[] = [];
+  const running: { stop(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    temporal = await connectTemporal(env);
+  });
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map(kill));
+    await Promise.all(running.splice(0).map((r) => r.stop()));
+  }, 60_000);
+  afterAll(async () => {
+    await temporal.connection.close();
+    await prisma.task.deleteMany({ where: { requestId: { in: requestIds } } });
+    await prisma.agent.deleteMany({ where: { id: { in: agentIds } } });
+    await prisma.$disconnect();
+  });
+  const newRequestId = (what: string) => {
+    const id = testId(what);
+    requestIds.push(id);
+    return id;
+  };
+  const historyKeys = async (requestId: string) =>
+    (
+      await prisma.taskHistory.findMany({ where: { taskId: taskIdFor(requestId) }, orderBy: { id: 'asc' } })
+    ).map((h) => h.eventKey);
+
+  it('finishes a task whose worker was killed mid-task, each effect once', async () => {
+    // A slow PREDICTION agent that counts how often it is asked to do the work.
+    const calls = new Map<string, number>();
+    const agentId = `durable-prediction-${randomUUID().slice(0, 8)}`;
+    agentIds.push(agentId);
+    const agent: RunningAgent = await runKafkaAgent({
+      type: 'PREDICTION',
+      env,
+      agentId,
+      log: silentLogger,
+      handler: async (command) => {
+        calls.set(command.commandId, (calls.get(command.commandId) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 3_000));
+        return { forecast: [1, 2, 3] };
+      },
+    });
+    running.push(agent);
+    const metricsPort = String(20_000 + Math.floor(Math.random() * 10_000));
+    const first = prism(['worker', '--no-ingress'], { WORKER_METRICS_PORT: metricsPort });
+    children.push(first);
+    await ready(first);
+
+    const requestId = newRequestId('killworker');
+    const { workflowId } = await startTask(temporal, env, {
+      requestId,
+      query: 'forecast vibration',
+      agentType: 'PREDICTION',
+    });
+    await waitFor('the command to be sent', async () =>
+      (await historyKeys(requestId)).includes('command-sent:main'),
+    );
+    await kill(first); // SIGKILL: no graceful shutdown, nothing flushed
+
+    const second = prism(['worker', '--no-ingress'], { WORKER_METRICS_PORT: metricsPort });
+    children.push(second);
+    await ready(second);
+    const outcome: TaskOutcome = await waitForTask(temporal, workflowId);
+
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.main!.result).toEqual({ forecast: [1, 2, 3] });
+    expect(calls.get(commandIdFor(taskIdFor(requestId), 'main'))).toBe(1);
+    expect(await historyKeys(requestId)).toEqual([
+      'created',
+      'status:ACTIVE',
+      'command-sent:main',
+      'response:main',
+      'status:COMPLETED',
+    ]);
+    expect(await prisma.agentSubtask.count({ where: { plan: { taskId: taskIdFor(requestId) } } })).toBe(1);
+    expect(await prisma.executionPlan.count({ where: { taskId: taskIdFor(requestId) } })).toBe(1);
+  }, 240_000);
+
+  it('waits for a Kafka agent that was killed before answering, and completes when it is back', async () => {
+    const worker: RunningWorker = await startTestWorker();
+    running.push(worker);
+    const agentId = `durable-control-${randomUUID().slice(0, 8)}`;
+    agentIds.push(agentId);
+    const agentArgs = ['agent', 'run', '--type', 'CONTROL', '--id', agentId];
+    const doomed = prism(agentArgs);
+    children.push(doomed);
+    await ready(doomed);
+    await kill(doomed); // the agent dies; its partitions stay with the dead member until Kafka notices
+
+    const requestId = newRequestId('killagent');
+    const { workflowId } = await startTask(temporal, env, {
+      requestId,
+      query: 'raise the spindle speed',
+      agentType: 'CONTROL',
+      parameters: { parameter: 'spindle_speed_rpm', setpoint: 9000 },
+      agentTimeoutMs: 180_000,
+    });
+    await waitFor('the command to be sent', async () =>
+      (await historyKeys(requestId)).includes('command-sent:main'),
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    const waiting = await getTask(temporal, env, workflowId);
+    expect(waiting).toMatchObject({
+      status: 'ACTIVE',
+      progress: { steps: [{ key: 'main', status: 'RUNNING' }] },
+    });
+
+    const back = prism(agentArgs);
+    children.push(back);
+    await ready(back);
+    const outcome = await waitForTask(temporal, workflowId);
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.main!.agentId).toBe(agentId);
+    expect(outcome.results.main!.result).toMatchObject({ approved: true });
+    expect(await historyKeys(requestId)).toEqual([
+      'created',
+      'status:ACTIVE',
+      'command-sent:main',
+      'response:main',
+      'status:COMPLETED',
+    ]);
+  }, 240_000);
+
+  it('fails a task with a clear reason when no agent answers in time', async () => {
+    const worker: RunningWorker = await startTestWorker();
+    running.push(worker);
+    // An ANALYSIS agent is registered (the demo data set registers one) but none runs.
+    const requestId = newRequestId('noanswer');
+    const { workflowId } = await startTask(temporal, env, {
+      requestId,
+      query: 'summarise',
+      agentType: 'ANALYSIS',
+      agentTimeoutMs: 3_000,
+    });
+    const outcome = await waitForTask(temporal, workflowId);
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toMatch(/no ANALYSIS agent answered step "main" within 3 s/);
+    const row = await prisma.task.findUniqueOrThrow({ where: { requestId } });
+    expect(row.status).toBe('FAILED');
+    expect(row.errorMessage).toMatch(/within 3 s/);
+  }, 120_000);
+});

@@ -1,0 +1,78 @@
+// Helpers of the agent tests: commands with test-unique ids, reading what a topic receives from now on,
+// and waiting for a condition.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka } from 'kafkajs';
+import type { AgentCommand, AgentType } from '../../../src/flow/contracts.ts';
+import { parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
+import { testId } from '../../helpers.ts';
+
+export function makeCommand(agentType: AgentType, overrides: Partial<AgentCommand> = {}): AgentCommand {
+  return {
+    commandId: randomUUID(),
+    taskId: randomUUID(),
+    workflowId: testId('wf'),
+    stepKey: 'main',
+    agentType,
+    instruction: 'test instruction',
+    parameters: {},
+    knowledge: [],
+    upstream: {},
+    deadlineAt: new Date(Date.now() + 120_000).toISOString(),
+    ...overrides,
+  };
+}
+
+/** Polls until `check` returns a value; fails naming what was awaited. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+export interface TopicTail {
+  readonly envelopes: Envelope[];
+  /** The first envelope received with this id. */
+  byId(id: string, timeoutMs?: number): Promise<Envelope>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Reads a topic from its current end with a throw-away group: only messages sent after this call, so a
+ * shared topic's history does not matter and other tests' messages are told apart by id.
+ */
+export async function tailTopic(kafka: Kafka, topic: string): Promise<TopicTail> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  const groupId = testId('agtail');
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  const envelopes: Envelope[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const parsed = parseEnvelope(message.value);
+      if (parsed.ok) envelopes.push(parsed.envelope);
+    },
+  });
+  for (const end of ends) consumer.seek({ topic, partition: end.partition, offset: end.offset });
+  return {
+    envelopes,
+    byId: (id, timeoutMs) =>
+      waitFor(`message ${id} on ${topic}`, () => envelopes.find((e) => e.id === id), timeoutMs),
+    async stop() {
+      await consumer.disconnect();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// The real API server on an ephemeral port with real deps, and API keys of test users (deleted after).
+import type { AddressInfo } from 'node:net';
+import { closeApiDeps, createApiDeps, type ApiDeps } from '../../../src/api/deps.ts';
+import { buildServer } from '../../../src/api/server.ts';
+import { createApiKey, provisionAccessControl } from '../../../src/stores/postgres/auth.ts';
+import { silentProgress } from '../../../src/stack/progress.ts';
+import { provisionWeaviate } from '../../../src/stores/weaviate/provision.ts';
+import { env, testId } from '../../helpers.ts';
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export async function apiFixture() {
+  const deps: ApiDeps = { ...(await createApiDeps(env)), progressQueryTimeoutMs: 1_000 };
+  // Idempotent: the real collections and roles, created if this machine has not provisioned them yet.
+  await provisionWeaviate(deps.weaviate, silentProgress);
+  await provisionAccessControl(deps.prisma);
+  const app = buildServer(deps);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const userIds: string[] = [];
+
+  return {
+    deps,
+    app,
+    baseUrl,
+    /** A new user with this role and an API key for it. */
+    async keyFor(role: 'admin' | 'operator' | 'agent' | 'viewer') {
+      const roleRow = await deps.prisma.role.findUniqueOrThrow({ where: { name: role } });
+      const user = await deps.prisma.user.create({
+        data: { username: testId(`api_${role}`), roles: { create: { roleId: roleRow.id } } },
+      });
+      userIds.push(user.id);
+      const { key, id } = await createApiKey(deps.prisma, { userId: user.id, name: 'api test' });
+      return { key, keyId: id, userId: user.id, username: user.username };
+    },
+    async call<T = Record<string, unknown>>(
+      method: string,
+      path: string,
+      options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+    ): Promise<ApiResponse<T>> {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.key) headers.authorization = `Bearer ${options.key}`;
+      if (options.body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      if (response.headers.get('content-type')?.includes('json')) body = JSON.parse(text);
+      return { status: response.status, headers: response.headers, body: body as T, text };
+    },
+    async close() {
+      await app.close();
+      if (userIds.length > 0) await deps.prisma.user.deleteMany({ where: { id: { in: userIds } } }); // keys cascade
+      await closeApiDeps(deps);
+    },
+  };
+}
+
+export type ApiFixture = Awaited<ReturnType<typeof apiFixture>>;

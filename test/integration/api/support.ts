@@ -1,0 +1,87 @@
+// Helpers of the API tests: reading what the API publishes on a topic, and removing the tasks they caused.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { KafkaMessage } from 'kafkajs';
+import type { ApiDeps } from '../../../src/api/deps.ts';
+import { workflowIdFor } from '../../../src/flow/contracts.ts';
+import { parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
+import { testId } from '../../helpers.ts';
+
+/** Polls until `check` returns a value; fails naming what was awaited. */
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Consumes a topic with a group of its own, starting at the end offsets of the moment it is created, so it
+ * sees exactly what is published afterwards (by this test or by others: filter by id).
+ */
+export async function watchTopic(deps: Pick<ApiDeps, 'kafka'>, topic: string) {
+  const admin = deps.kafka.admin();
+  await admin.connect();
+  const groupId = testId('apiwatch');
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({
+    groupId,
+    topic,
+    partitions: ends.map((p) => ({ partition: p.partition, offset: p.offset })),
+  });
+  const consumer = deps.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  const envelopes = () =>
+    messages.flatMap((m) => {
+      const parsed = parseEnvelope(m.value);
+      return parsed.ok ? [parsed.envelope] : [];
+    });
+  return {
+    envelopes,
+    /** Every envelope with this id, once at least `count` have arrived. */
+    async withId(id: string, count = 1): Promise<Envelope[]> {
+      return eventually(`${count} envelope(s) ${id} on ${topic}`, () => {
+        const found = envelopes().filter((e) => e.id === id);
+        return found.length >= count ? found : undefined;
+      });
+    },
+    async stop() {
+      await consumer.disconnect();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
+
+/**
+ * Removes the tasks of these request ids: their runs (if an orchestrator started them meanwhile, or the
+ * test did) and their PostgreSQL records.
+ */
+export async function removeTasks(
+  deps: Pick<ApiDeps, 'temporal' | 'prisma'>,
+  requestIds: string[],
+): Promise<void> {
+  for (const requestId of requestIds) {
+    try {
+      await deps.temporal.workflow.getHandle(workflowIdFor(requestId)).terminate('API test cleanup');
+    } catch (err) {
+      // Not found, or already ended: nothing runs.
+      if (
+        !(err instanceof WorkflowNotFoundError) &&
+        !/already completed|not found/i.test((err as Error).message)
+      )
+        throw err;
+    }
+  }
+  await deps.prisma.task.deleteMany({ where: { requestId: { in: requestIds } } });
+}
