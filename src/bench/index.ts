@@ -116,6 +116,8 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
   const consumer = createKafka(env).consumer({ groupId: `bench-floor-${runId}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic: Topic.OrchestrationResponses, fromBeginning: false });
+  // Answers sent before this group owns its partitions would be missed: start the tasks once it has joined.
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
     partitionsConsumedConcurrently: 3,
     eachMessage: async ({ message }) => {
@@ -125,8 +127,9 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
       if (response.success) waiting.get(response.data.commandId)?.(response.data);
     },
   });
-  // Joining the group takes a moment; answers sent before it has partitions would be missed.
-  await new Promise((r) => setTimeout(r, 3_000));
+  await joined;
+  // The group starts at the partitions' end offsets, resolved on its first fetch.
+  await new Promise((r) => setTimeout(r, 1_000));
   const latencies: number[] = [];
   const timings: Record<string, number>[] = [];
   let failed = 0;
