@@ -8,6 +8,7 @@ import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { agentResponseSchema, planOf, validateTaskRequest, type AgentResponse } from '../flow/contracts.ts';
+import { commandIdFor } from '../flow/ids.ts';
 import { startTask, waitForTask } from '../flow/start.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { parseEnvelope } from '../stores/kafka/envelope.ts';
@@ -160,8 +161,21 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
           activities.createTask({ request, workflowId, plan }),
         );
         const step = steps[0]!;
+        // Wait for the answer before sending the command: a fast agent can answer before dispatch returns.
+        const commandId = commandIdFor(taskId, step.key);
+        const answered = new Promise<AgentResponse>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            waiting.delete(commandId);
+            reject(new Error('no answer within 60 s'));
+          }, 60_000);
+          waiting.set(commandId, (r) => {
+            clearTimeout(timer);
+            waiting.delete(commandId);
+            resolve(r);
+          });
+        });
         const answer = await time('agent', t, async () => {
-          const dispatched = await time('dispatch', t, () =>
+          await time('dispatch', t, () =>
             activities.dispatchCommand({
               taskId,
               workflowId,
@@ -172,14 +186,7 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
               deadlineAt: new Date(Date.now() + 60_000).toISOString(),
             }),
           );
-          return new Promise<AgentResponse>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error('no answer within 60 s')), 60_000);
-            waiting.set(dispatched.command.commandId, (r) => {
-              clearTimeout(timer);
-              waiting.delete(dispatched.command.commandId);
-              resolve(r);
-            });
-          });
+          return answered;
         });
         await time('recordStep', t, () =>
           activities.recordStepResult({ taskId, stepKey: step.key, response: answer }),

@@ -10,6 +10,13 @@ const positiveInt = (name: string) => (v: string) => {
   return n;
 };
 
+/** Parameters each reference agent needs, matching the demo data set (`prism provision --demo`). */
+function benchParameters(type: string, machine: string): Record<string, unknown> {
+  if (type === 'CONTROL') return { parameter: 'spindle_speed_rpm', setpoint: 9000, machine };
+  if (type === 'ANALYSIS') return {};
+  return { machine, sensorType: 'spindle_temperature_c', since: '-1h' };
+}
+
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
@@ -39,7 +46,7 @@ export function registerBenchCommand(program: Command): void {
             tasks: opts.tasks,
             concurrency: opts.concurrency,
             agentType: opts.type.toUpperCase(),
-            parameters: { machine: opts.machine, sensorType: 'spindle_temperature_c', since: '-1h' },
+            parameters: benchParameters(opts.type.toUpperCase(), opts.machine),
             noFloor: !opts.floor,
             keepData: opts.keepData,
           },
