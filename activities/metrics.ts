@@ -39,6 +39,10 @@ export function metricsActivities({ influx, metrics }: ActivityDeps) {
       );
       influx.write(...points);
       await influx.flush();
+      for (const [step, ms] of Object.entries(input.timings)) {
+        // `dispatch:main` -> `dispatch`: the step kind, not the plan's own keys, keeps label values bounded.
+        metrics?.stepDuration.observe({ step: step.replace(/:.*$/, ''), outcome }, ms / 1000);
+      }
       metrics?.tasksFinished.inc({ agent_type: input.agentType, status: input.status });
       metrics?.taskDuration.observe(
         { agent_type: input.agentType, status: input.status },
