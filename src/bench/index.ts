@@ -62,41 +62,31 @@ function ticker(progress: Progress, label: string, total: number, done: () => nu
   return () => clearInterval(timer);
 }
 
-async function runThroughTemporal(
-  env: Env,
+/** Runs `task(i)` for every task at the bench's concurrency; each returns its per-step timings. */
+async function measure(
+  label: string,
   o: BenchOptions,
-  runId: string,
   progress: Progress,
+  task: (i: number) => Promise<Record<string, number>>,
 ): Promise<BenchRun> {
-  const client = await connectTemporal(env);
   const latencies: number[] = [];
   const timings: Record<string, number>[] = [];
   let failed = 0;
-  const stop = ticker(progress, 'through Temporal', o.tasks, () => latencies.length + failed);
+  const stop = ticker(progress, label, o.tasks, () => latencies.length + failed);
   const t0 = Date.now();
   try {
     await pool(o.tasks, o.concurrency, async (i) => {
       const start = Date.now();
       try {
-        const { workflowId } = await startTask(client, env, {
-          requestId: `bench-${runId}-${i}`,
-          query: `benchmark task ${i}`,
-          agentType: o.agentType,
-          parameters: o.parameters,
-          agentTimeoutMs: 60_000,
-        });
-        const outcome = await waitForTask(client, workflowId);
-        if (outcome.status !== 'COMPLETED') throw new Error(outcome.error ?? outcome.status);
+        timings.push(await task(i));
         latencies.push(Date.now() - start);
-        timings.push(outcome.timings);
       } catch (err) {
         failed++;
-        if (failed <= 3) progress.step(`task ${i} failed: ${(err as Error).message}`);
+        if (failed <= 3) progress.step(`${label}: task ${i} failed: ${(err as Error).message}`);
       }
     });
   } finally {
     stop();
-    await client.connection.close();
   }
   const wallMs = Date.now() - t0;
   return {
@@ -107,6 +97,31 @@ async function runThroughTemporal(
     endToEnd: latencyStats(latencies),
     steps: stepStats(timings),
   };
+}
+
+async function runThroughTemporal(
+  env: Env,
+  o: BenchOptions,
+  runId: string,
+  progress: Progress,
+): Promise<BenchRun> {
+  const client = await connectTemporal(env);
+  try {
+    return await measure('through Temporal', o, progress, async (i) => {
+      const { workflowId } = await startTask(client, env, {
+        requestId: `bench-${runId}-${i}`,
+        query: `benchmark task ${i}`,
+        agentType: o.agentType,
+        parameters: o.parameters,
+        agentTimeoutMs: 60_000,
+      });
+      const outcome = await waitForTask(client, workflowId);
+      if (outcome.status !== 'COMPLETED') throw new Error(outcome.error ?? outcome.status);
+      return outcome.timings;
+    });
+  } finally {
+    await client.connection.close();
+  }
 }
 
 /** The floor: the activities called directly, with the agent round trip over Kafka, no Temporal. */
@@ -131,13 +146,8 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
   await joined;
   // The group starts at the partitions' end offsets, resolved on its first fetch.
   await new Promise((r) => setTimeout(r, 1_000));
-  const latencies: number[] = [];
-  const timings: Record<string, number>[] = [];
-  let failed = 0;
-  const stop = ticker(progress, 'floor (no Temporal)', o.tasks, () => latencies.length + failed);
-  const t0 = Date.now();
   try {
-    await pool(o.tasks, o.concurrency, async (i) => {
+    return await measure('floor (no Temporal)', o, progress, async (i) => {
       const start = Date.now();
       const time = async <T>(name: string, t: Record<string, number>, work: () => Promise<T>) => {
         const s = Date.now();
@@ -148,88 +158,72 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
         }
       };
       const t: Record<string, number> = {};
-      try {
-        const request = validateTaskRequest({
-          requestId: `bench-floor-${runId}-${i}`,
-          query: `benchmark task ${i}`,
-          agentType: o.agentType,
-          parameters: o.parameters,
+      const request = validateTaskRequest({
+        requestId: `bench-floor-${runId}-${i}`,
+        query: `benchmark task ${i}`,
+        agentType: o.agentType,
+        parameters: o.parameters,
+      });
+      const workflowId = `floor-${request.requestId}`;
+      const plan = planOf(request);
+      const { taskId, steps } = await time('createTask', t, () =>
+        activities.createTask({ request, workflowId, plan }),
+      );
+      const step = steps[0]!;
+      // Wait for the answer before sending the command: a fast agent can answer before dispatch returns.
+      const commandId = commandIdFor(taskId, step.key);
+      const answered = new Promise<AgentResponse>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(commandId);
+          reject(new Error('no answer within 60 s'));
+        }, 60_000);
+        waiting.set(commandId, (r) => {
+          clearTimeout(timer);
+          waiting.delete(commandId);
+          resolve(r);
         });
-        const workflowId = `floor-${request.requestId}`;
-        const plan = planOf(request);
-        const { taskId, steps } = await time('createTask', t, () =>
-          activities.createTask({ request, workflowId, plan }),
-        );
-        const step = steps[0]!;
-        // Wait for the answer before sending the command: a fast agent can answer before dispatch returns.
-        const commandId = commandIdFor(taskId, step.key);
-        const answered = new Promise<AgentResponse>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            waiting.delete(commandId);
-            reject(new Error('no answer within 60 s'));
-          }, 60_000);
-          waiting.set(commandId, (r) => {
-            clearTimeout(timer);
-            waiting.delete(commandId);
-            resolve(r);
-          });
-        });
-        const answer = await time('agent', t, async () => {
-          await time('dispatch', t, () =>
-            activities.dispatchCommand({
-              taskId,
-              workflowId,
-              step,
-              instruction: request.query,
-              parameters: request.parameters,
-              upstream: {},
-              deadlineAt: new Date(Date.now() + 60_000).toISOString(),
-            }),
-          );
-          return answered;
-        });
-        await time('recordStep', t, () =>
-          activities.recordStepResult({ taskId, stepKey: step.key, response: answer }),
-        );
-        await time('recordResult', t, () =>
-          activities.recordResult({
+      });
+      const answer = await time('agent', t, async () => {
+        await time('dispatch', t, () =>
+          activities.dispatchCommand({
             taskId,
             workflowId,
-            status: 'COMPLETED',
-            results: { [step.key]: answer },
+            step,
+            instruction: request.query,
+            parameters: request.parameters,
+            upstream: {},
+            deadlineAt: new Date(Date.now() + 60_000).toISOString(),
           }),
         );
-        await time('recordMetrics', t, () =>
-          activities.recordMetrics({
-            taskId,
-            agentType: o.agentType,
-            status: 'COMPLETED',
-            timings: t,
-            durationMs: Date.now() - start,
-            startedAtMs: start,
-          }),
-        );
-        latencies.push(Date.now() - start);
-        timings.push(t);
-      } catch (err) {
-        failed++;
-        if (failed <= 3) progress.step(`floor task ${i} failed: ${(err as Error).message}`);
-      }
+        return answered;
+      });
+      await time('recordStep', t, () =>
+        activities.recordStepResult({ taskId, stepKey: step.key, response: answer }),
+      );
+      await time('recordResult', t, () =>
+        activities.recordResult({
+          taskId,
+          workflowId,
+          status: 'COMPLETED',
+          results: { [step.key]: answer },
+        }),
+      );
+      await time('recordMetrics', t, () =>
+        activities.recordMetrics({
+          taskId,
+          agentType: o.agentType,
+          status: 'COMPLETED',
+          timings: t,
+          durationMs: Date.now() - start,
+          startedAtMs: start,
+        }),
+      );
+      return t;
     });
   } finally {
-    stop();
     await consumer.disconnect();
     await closeActivityDeps(deps);
   }
-  const wallMs = Date.now() - t0;
-  return {
-    tasks: o.tasks,
-    failed,
-    wallMs,
-    throughputPerSec: (latencies.length / wallMs) * 1000,
-    endToEnd: latencyStats(latencies),
-    steps: stepStats(timings),
-  };
 }
 
 export async function runBench(env: Env, options: BenchOptions, progress: Progress): Promise<BenchReport> {
