@@ -5,8 +5,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Metrics } from '../metrics.ts';
-import { InvalidMessageError, runConsumer, type RunningConsumer } from '../stores/kafka/consumer.ts';
-import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
+import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';
+import { runFlowConsumer } from './consumers.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { agentResponseSchema, agentResponseSignal } from './contracts.ts';
 
@@ -22,15 +22,9 @@ export async function runBridge(deps: {
   log?: (message: string) => void;
 }): Promise<RunningConsumer> {
   const groupId = deps.groupId ?? bridgeGroup;
-  return runConsumer({
-    kafka: deps.kafka,
+  return runFlowConsumer(deps, {
     groupId,
     topics: [Topic.OrchestrationResponses],
-    dedupe: redisDedupeStore(deps.redis, { groupId }),
-    dlqProducer: deps.dlqProducer,
-    partitionsConsumedConcurrently: 3,
-    onOutcome: (o) =>
-      deps.metrics?.messagesConsumed.inc({ topic: o.topic, outcome: o.kind.replace('-', '_') }),
     handler: async (envelope) => {
       if (envelope.type !== 'agent.response') {
         throw new InvalidMessageError(`type: expected "agent.response", got "${envelope.type}"`);

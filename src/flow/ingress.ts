@@ -6,8 +6,8 @@ import type { Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Env } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
-import { InvalidMessageError, runConsumer, type RunningConsumer } from '../stores/kafka/consumer.ts';
-import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
+import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';
+import { runFlowConsumer } from './consumers.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import type { Producer } from 'kafkajs';
 import { InvalidRequestError, type TaskRequest } from './contracts.ts';
@@ -25,18 +25,12 @@ export async function runIngress(deps: {
   groupId?: string;
 }): Promise<RunningConsumer> {
   const groupId = deps.groupId ?? ingressGroup;
-  return runConsumer({
-    kafka: deps.kafka,
+  return runFlowConsumer(deps, {
     groupId,
     topics: [Topic.UserQueries],
-    dedupe: redisDedupeStore(deps.redis, { groupId }),
-    dlqProducer: deps.dlqProducer,
-    partitionsConsumedConcurrently: 3,
     // A new ingress group starts at the end of the topic: replaying days of old requests would start
     // stale tasks. (An existing group resumes where it committed, so nothing is lost across restarts.)
     fromBeginning: false,
-    onOutcome: (o) =>
-      deps.metrics?.messagesConsumed.inc({ topic: o.topic, outcome: o.kind.replace('-', '_') }),
     handler: async (envelope) => {
       if (envelope.type !== 'user.query') {
         throw new InvalidMessageError(`type: expected "user.query", got "${envelope.type}"`);

@@ -2,12 +2,11 @@
 // anomalies, and raises an alert — in the Redis alert queue and on `agent.monitoring.alerts` — when there are.
 import { z } from 'zod';
 import type { AgentCommand } from '../../flow/contracts.ts';
-import { recentSensorReadings } from '../../stores/influx/queries.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
 import { parseParameters } from '../parameters.ts';
 import type { AgentContext, AgentDefinition } from '../types.ts';
 import { alertSeverity, detectAnomalies, seriesStats } from './anomaly.ts';
-import { sensorSeriesSchema } from './sensor-parameters.ts';
+import { readSensorSeries, sensorSeriesSchema } from './sensor-parameters.ts';
 
 export const monitoringParameters = sensorSeriesSchema
   .extend({
@@ -27,13 +26,7 @@ const reportedAnomalies = 50;
 
 export async function monitor(command: AgentCommand, ctx: AgentContext): Promise<Record<string, unknown>> {
   const p = parseParameters(command, monitoringParameters);
-  const readings = await recentSensorReadings(ctx.influx, {
-    machine: p.machine,
-    sensorType: p.sensorType,
-    line: p.line,
-    since: p.since,
-    limit: p.maxReadings,
-  });
+  const readings = await readSensorSeries(ctx, p);
   if (readings.length === 0) {
     throw new Error(
       `no ${p.sensorType} readings of machine ${p.machine} since ${p.since} in InfluxDB: check parameters.machine ` +

@@ -2,11 +2,10 @@
 // least-squares linear trend or Holt's double exponential smoothing, and reports the in-sample fit error.
 import { z } from 'zod';
 import type { AgentCommand } from '../../flow/contracts.ts';
-import { recentSensorReadings } from '../../stores/influx/queries.ts';
 import { parseParameters } from '../parameters.ts';
 import type { AgentContext, AgentDefinition } from '../types.ts';
 import { holtForecast, linearForecast, medianStepMs } from './forecast.ts';
-import { sensorSeriesSchema } from './sensor-parameters.ts';
+import { readSensorSeries, sensorSeriesSchema } from './sensor-parameters.ts';
 
 export const predictionParameters = sensorSeriesSchema.extend({
   since: sensorSeriesSchema.shape.since.unwrap().default('-1h'),
@@ -22,13 +21,7 @@ const round = (v: number) => Math.round(v * 1e6) / 1e6;
 
 export async function predict(command: AgentCommand, ctx: AgentContext): Promise<Record<string, unknown>> {
   const p = parseParameters(command, predictionParameters);
-  const readings = await recentSensorReadings(ctx.influx, {
-    machine: p.machine,
-    sensorType: p.sensorType,
-    line: p.line,
-    since: p.since,
-    limit: p.maxReadings,
-  });
+  const readings = await readSensorSeries(ctx, p);
   if (readings.length < 3) {
     throw new Error(
       `a forecast needs at least 3 ${p.sensorType} readings of machine ${p.machine} since ${p.since}, InfluxDB has ` +
