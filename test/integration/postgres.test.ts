@@ -39,4 +39,17 @@ describe('PostgreSQL', () => {
     await expect(bad.query('SELECT 1')).rejects.toThrow(/password authentication failed/);
     await bad.end();
   });
+
+  it('survives the server dropping an idle connection, reporting it instead of crashing', async () => {
+    const lost: Error[] = [];
+    const own = createPgPool(env, { max: 1, onIdleError: (err) => lost.push(err) });
+    const { rows } = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const victim = rows[0]!.pid;
+    await pool.query('SELECT pg_terminate_backend($1)', [victim]);
+    await expect.poll(() => lost.length, { timeout: 5_000 }).toBe(1);
+    expect(lost[0]!.message).toMatch(/terminat/i);
+    const again = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    expect(again.rows[0]!.pid).not.toBe(victim);
+    await own.end();
+  });
 });

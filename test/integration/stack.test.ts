@@ -75,9 +75,10 @@ describe('prism stack', () => {
       await redis.quit();
       await new Promise((r) => setTimeout(r, 1500)); // Redis syncs its append-only file every second
 
+      await pool.end();
+
       const before = pidsOf(['postgres', 'redis']);
       for (const pid of Object.values(before)) process.kill(pid!, 'SIGKILL');
-      await pool.end().catch(() => undefined);
 
       const { stdout } = await prism('stack', 'up', '--json');
       expect(
