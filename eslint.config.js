@@ -39,10 +39,18 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: forbiddenInWorkflows.map((name) => ({
-            name,
-            message: 'Workflow code must be deterministic: do I/O in an activity (activities/) instead.',
-          })),
+          paths: [
+            ...forbiddenInWorkflows.map((name) => ({
+              name,
+              message: 'Workflow code must be deterministic: do I/O in an activity (activities/) instead.',
+            })),
+            {
+              name: 'zod',
+              message:
+                'Temporal evaluates workflow modules for every run: validate in the entry points and activities, not here.',
+              allowTypeImports: true,
+            },
+          ],
           patterns: [
             {
               // Value imports from src/ are limited to the pure flow contracts (no I/O, no Node built-ins).
@@ -51,6 +59,8 @@ export default tseslint.config(
                 '**/src/*.ts',
                 '**/src/{agents,api,cli,clients,db,generated,sdk,stack,stores}/**',
                 '**/src/flow/ids*',
+                // the zod schemas: types only (the values are in src/flow/plan.ts)
+                '**/src/flow/contracts*',
               ],
               message:
                 'Workflows may import activity types and the pure src/flow contracts only (`import type` otherwise).',

@@ -4,8 +4,7 @@ import { agentTaskQueue, agentTypes, type AgentCommand, type PlanStep } from '..
 import { commandIdFor, subtaskIdFor } from '../src/flow/ids.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
-import { availableAgents } from '../src/stores/postgres/agents.ts';
-import { appendHistory } from '../src/stores/postgres/tasks.ts';
+import { chooseAgent, markCommandSent } from '../src/stores/postgres/flow.ts';
 import type { AgentType } from '../src/generated/prisma/client.ts';
 import type { ActivityDeps } from './deps.ts';
 import { nonRetryable } from './task.ts';
@@ -37,12 +36,7 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       const agentType = step.agentType as AgentType;
       // Prefer an agent that is up and heard from recently; otherwise a registered agent that is down
       // still gets the command on Kafka and answers when it is back (or the step times out, saying why).
-      const agent =
-        (await availableAgents(prisma, agentType, 30_000))[0] ??
-        (await prisma.agent.findFirst({
-          where: { type: agentType, status: { not: 'DISABLED' } },
-          orderBy: [{ lastHeartbeatAt: { sort: 'desc', nulls: 'last' } }],
-        }));
+      const agent = await chooseAgent(prisma, agentType, 30_000);
       if (!agent) {
         throw nonRetryable(
           'NoAgentRegistered',
@@ -75,16 +69,10 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
           }),
         );
       }
-      const subtaskId = subtaskIdFor(taskId, step.key);
-      await prisma.agentSubtask.update({
-        where: { id: subtaskId },
-        data: { status: 'RUNNING', startedAt: new Date() },
-      });
-      await appendHistory(prisma, {
+      await markCommandSent(prisma, {
         taskId,
-        subtaskId,
-        eventKey: `command-sent:${step.key}`,
-        eventType: 'COMMAND_SENT',
+        subtaskId: subtaskIdFor(taskId, step.key),
+        stepKey: step.key,
         details: { commandId: command.commandId, agentType, transport: agent.transport },
       });
       return {

@@ -3,7 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { AgentResponse, PlanStep, ValidTaskRequest } from '../src/flow/contracts.ts';
 import { planIdFor, subtaskIdFor, uuidFrom, taskIdFor } from '../src/flow/ids.ts';
-import { appendHistory, createTask as createTaskRow, transitionTask } from '../src/stores/postgres/tasks.ts';
+import { closeTask, openTask, recordStepAnswer } from '../src/stores/postgres/flow.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -24,53 +24,32 @@ export function taskActivities({ prisma, publisher }: ActivityDeps) {
       plan: PlanStep[];
     }): Promise<CreatedTask> {
       const { request, workflowId, plan } = input;
-      const queryType = (agentTypes as readonly string[]).includes(plan[0]!.agentType)
-        ? (plan[0]!.agentType as AgentType)
-        : 'ANALYSIS';
+      const knownType = (t: string): AgentType =>
+        // Unknown agent types are refused at dispatch with a clear reason; the rows keep a valid enum.
+        (agentTypes as readonly string[]).includes(t) ? (t as AgentType) : 'ANALYSIS';
       const taskId = taskIdFor(request.requestId);
-      // A request may name a user who has since been removed: the task still runs, without the link.
-      const userId =
-        request.userId &&
-        (await prisma.user.findUnique({ where: { id: request.userId }, select: { id: true } }))
-          ? request.userId
-          : null;
-      await createTaskRow(prisma, {
-        id: taskId,
-        requestId: request.requestId,
-        workflowId,
-        userId,
-        priority: request.priority,
-        query: { text: request.query, type: queryType, constraints: request.parameters as object },
-      });
       const planId = planIdFor(taskId);
       const steps = plan.map((s) => ({ ...s, subtaskId: subtaskIdFor(taskId, s.key) }));
-      await prisma.executionPlan.upsert({
-        where: { id: planId },
-        create: {
-          id: planId,
-          taskId,
-          taskGraph: { steps: plan },
-          status: 'EXECUTING',
-          startedAt: new Date(),
-        },
-        update: {},
-      });
-      await prisma.agentSubtask.createMany({
-        data: steps.map((s, i) => ({
+      // One statement: a retry after it committed finds the task and changes nothing. A request may name
+      // a user who has since been removed: the task still runs, without the link.
+      await openTask(prisma, {
+        taskId,
+        requestId: request.requestId,
+        workflowId,
+        userId: request.userId ?? null,
+        priority: request.priority,
+        query: { text: request.query, type: knownType(plan[0]!.agentType), constraints: request.parameters },
+        planId,
+        taskGraph: { steps: plan },
+        subtasks: steps.map((s, i) => ({
           id: s.subtaskId,
-          planId,
           stepKey: s.key,
-          // Unknown agent types are refused at dispatch with a clear reason; the row keeps a valid enum.
-          agentType: (agentTypes as readonly string[]).includes(s.agentType)
-            ? (s.agentType as AgentType)
-            : 'ANALYSIS',
+          agentType: knownType(s.agentType),
           sequenceOrder: i,
           dependsOn: s.dependsOn,
           input: { instruction: s.instruction ?? request.query, requestedAgentType: s.agentType },
         })),
-        skipDuplicates: true,
       });
-      await transitionTask(prisma, taskId, 'ACTIVE');
       return { taskId, steps };
     },
 
@@ -81,24 +60,15 @@ export function taskActivities({ prisma, publisher }: ActivityDeps) {
       response: AgentResponse;
     }): Promise<void> {
       const { taskId, stepKey, response } = input;
-      await prisma.agentSubtask.update({
-        where: { id: subtaskIdFor(taskId, stepKey) },
-        data: {
-          status: response.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED',
-          output: response.result as object,
-          errorMessage: response.error ?? null,
-          durationMs: response.durationMs ?? null,
-          completedAt: new Date(),
-          agentId: (await prisma.agent.findUnique({ where: { id: response.agentId } }))
-            ? response.agentId
-            : null,
-        },
-      });
-      await appendHistory(prisma, {
+      await recordStepAnswer(prisma, {
         taskId,
         subtaskId: subtaskIdFor(taskId, stepKey),
-        eventKey: `response:${stepKey}`,
-        eventType: 'RESPONSE_RECEIVED',
+        stepKey,
+        status: response.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED',
+        agentId: response.agentId,
+        output: response.result,
+        error: response.error ?? null,
+        durationMs: response.durationMs ?? null,
         details: { agentId: response.agentId, status: response.status, commandId: response.commandId },
       });
     },
@@ -118,21 +88,12 @@ export function taskActivities({ prisma, publisher }: ActivityDeps) {
           { agentId: r.agentId, status: r.status, result: r.result },
         ]),
       );
-      await transitionTask(prisma, taskId, status, {
-        result: summary as object,
-        ...(error ? { errorMessage: error } : {}),
-      });
-      // Steps that never ran end with the task.
-      await prisma.agentSubtask.updateMany({
-        where: { planId: planIdFor(taskId), status: { in: ['QUEUED', 'RUNNING'] } },
-        data: { status: status === 'CANCELLED' ? 'CANCELLED' : 'SKIPPED', completedAt: new Date() },
-      });
-      await prisma.executionPlan.update({
-        where: { id: planIdFor(taskId) },
-        data: {
-          status: status === 'COMPLETED' ? 'COMPLETED' : status === 'CANCELLED' ? 'CANCELLED' : 'FAILED',
-          completedAt: new Date(),
-        },
+      await closeTask(prisma, {
+        taskId,
+        planId: planIdFor(taskId),
+        status,
+        result: summary,
+        error: error ?? null,
       });
       const event = createEnvelope({
         id: uuidFrom(`task-event:${taskId}:${status}`),

@@ -31,14 +31,16 @@ import {
   planLayers,
   planOf,
   progressQuery,
-  type AgentCommand,
-  type AgentResponse,
-  type PlanStep,
   type StepStatus,
   type TaskOutcome,
   type TaskProgress,
-  type UserFeedback,
-  type ValidTaskRequest,
+} from '../src/flow/plan.ts';
+import type {
+  AgentCommand,
+  AgentResponse,
+  PlanStep,
+  UserFeedback,
+  ValidTaskRequest,
 } from '../src/flow/contracts.ts';
 import { TaskIdKey, TaskStatusKey } from '../src/flow/search-attributes.ts';
 

@@ -1,11 +1,10 @@
 // The contracts of the agent task flow, shared by every entry point (Kafka `user.queries`, HTTP API, SDK,
-// CLI), the workflow, the Kafka bridge and the agents. Pure: no I/O, safe to import from workflow code.
+// CLI), the Kafka bridge and the agents: the zod schemas of every message, and (re-exported) the pure parts
+// in plan.ts. Workflow code imports plan.ts, and only types from here.
 import { z } from 'zod';
+import { InvalidRequestError, planLayers, priorities } from './plan.ts';
 
-export const agentTypes = ['MONITORING', 'PREDICTION', 'CONTROL', 'ANALYSIS'] as const;
-export type AgentType = (typeof agentTypes)[number];
-export const priorities = ['HIGH', 'NORMAL', 'LOW'] as const;
-export type Priority = (typeof priorities)[number];
+export * from './plan.ts';
 
 /** One step of an execution plan: an agent type, and the steps it waits for (a DAG). */
 export const planStepSchema = z.object({
@@ -52,13 +51,6 @@ export function validateTaskRequest(input: unknown): ValidTaskRequest {
   return request;
 }
 
-export class InvalidRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidRequestError';
-  }
-}
-
 /** Rejects duplicate keys, unknown dependencies and cycles. */
 export function checkPlan(plan: PlanStep[]): void {
   const keys = new Set<string>();
@@ -72,44 +64,6 @@ export function checkPlan(plan: PlanStep[]): void {
     }
   }
   planLayers(plan); // throws on a cycle
-}
-
-/** Groups the plan into layers: every step's dependencies are in earlier layers (Kahn's algorithm). */
-export function planLayers(plan: PlanStep[]): PlanStep[][] {
-  const layers: PlanStep[][] = [];
-  const done = new Set<string>();
-  let rest = [...plan];
-  while (rest.length > 0) {
-    const ready = rest.filter((s) => s.dependsOn.every((d) => done.has(d)));
-    if (ready.length === 0) {
-      throw new InvalidRequestError(
-        `plan: the steps ${rest.map((s) => s.key).join(', ')} depend on each other in a cycle`,
-      );
-    }
-    layers.push(ready);
-    for (const s of ready) done.add(s.key);
-    rest = rest.filter((s) => !done.has(s.key));
-  }
-  return layers;
-}
-
-export function planOf(request: ValidTaskRequest): PlanStep[] {
-  return request.plan ?? [{ key: 'main', agentType: request.agentType!, dependsOn: [] }];
-}
-
-/** Workflow ids derive from the request id, so a re-delivered request starts nothing twice. */
-export function workflowIdFor(requestId: string): string {
-  return `task-${requestId}`;
-}
-
-export const workflowType = 'agentTask';
-export const agentResponseSignal = 'agentResponse';
-export const feedbackSignal = 'userFeedback';
-export const progressQuery = 'progress';
-
-/** The Temporal task queue of a Temporal-native agent of this type. */
-export function agentTaskQueue(agentType: string): string {
-  return `prism-agent-${agentType.toLowerCase()}`;
 }
 
 /** Payload of a command on `agent.orchestration.commands` (envelope type `agent.command`). */
@@ -152,29 +106,6 @@ export const agentResponseSchema = z.object({
   durationMs: z.number().int().min(0).optional(),
 });
 export type AgentResponse = z.infer<typeof agentResponseSchema>;
-
-export type StepStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'SKIPPED' | 'CANCELLED';
-
-/** What the `progress` query returns while a task runs. */
-export interface TaskProgress {
-  taskId: string | null;
-  status: 'PENDING' | 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-  currentStep: string;
-  steps: { key: string; agentType: string; status: StepStatus; agentId?: string }[];
-  feedback: number;
-}
-
-/** What the workflow returns. */
-export interface TaskOutcome {
-  taskId: string;
-  workflowId: string;
-  status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
-  results: Record<string, AgentResponse>;
-  error?: string;
-  /** Milliseconds per flow step, for `prism bench` and the metrics. */
-  timings: Record<string, number>;
-  durationMs: number;
-}
 
 export const userFeedbackSchema = z.object({
   feedbackType: z.enum(['MODIFICATION', 'CANCELLATION', 'APPROVAL', 'COMPLAINT']),

@@ -1,0 +1,204 @@
+// The task flow's writes to PostgreSQL, each one SQL statement (one round trip, one transaction). They run
+// once or more per task step (Temporal retries activities), so each is idempotent: the same call twice
+// leaves the rows of one call. The generic, multi-query versions (tasks.ts) stay for the API and tools;
+// these are what the worker runs for every task, where Prisma's per-query cost would be paid ~25 times.
+import type { PrismaClient } from '../../db/prisma.ts';
+import type { AgentType, SubtaskStatus, TaskPriority, TaskStatus } from '../../generated/prisma/client.ts';
+import { InvalidTransitionError, taskTransitions } from './tasks.ts';
+
+type Db = Pick<PrismaClient, '$queryRaw'>;
+
+export interface OpenTask {
+  taskId: string;
+  requestId: string;
+  workflowId: string;
+  /** Linked only if this user still exists. */
+  userId: string | null;
+  priority: TaskPriority;
+  query: { text: string; type: AgentType; constraints: unknown };
+  planId: string;
+  /** The plan's DAG, as stored in `execution_plans.task_graph`. */
+  taskGraph: unknown;
+  subtasks: {
+    id: string;
+    stepKey: string;
+    agentType: AgentType;
+    sequenceOrder: number;
+    dependsOn: string[];
+    input: unknown;
+  }[];
+}
+
+/**
+ * Step 2: the task (ACTIVE), its user query, execution plan (EXECUTING), subtasks (QUEUED) and its first
+ * history events, all at once. A request id that already has a task changes nothing; returns whether
+ * this call created it.
+ */
+export async function openTask(db: Db, t: OpenTask): Promise<{ created: boolean }> {
+  const subtasks = JSON.stringify(
+    t.subtasks.map((s) => ({
+      id: s.id,
+      step_key: s.stepKey,
+      agent_type: s.agentType,
+      sequence_order: s.sequenceOrder,
+      depends_on: s.dependsOn,
+      input: s.input,
+    })),
+  );
+  const rows = await db.$queryRaw<{ created: bigint }[]>`
+    WITH t AS (
+      INSERT INTO tasks (id, request_id, workflow_id, user_id, status, priority, created_at, updated_at, started_at)
+      VALUES (${t.taskId}::uuid, ${t.requestId}, ${t.workflowId},
+              (SELECT id FROM users WHERE id = ${t.userId}::uuid),
+              'ACTIVE', ${t.priority}::"TaskPriority", now(), now(), now())
+      ON CONFLICT DO NOTHING -- the request id (or the task id derived from it) exists: created before
+      RETURNING id
+    ), q AS (
+      INSERT INTO user_queries (id, task_id, query_text, query_type, user_constraints, created_at)
+      SELECT gen_random_uuid(), t.id, ${t.query.text}, ${t.query.type}::"AgentType",
+             ${JSON.stringify(t.query.constraints ?? null)}::jsonb, now()
+      FROM t
+      RETURNING id, task_id
+    ), h AS (
+      INSERT INTO task_history (task_id, event_key, event_type, from_status, to_status, details, occurred_at)
+      SELECT t.id, e.key, e.type, e.from_status, e.to_status, '{}'::jsonb, now()
+      FROM t, (VALUES ('created', 'TASK_CREATED', NULL, 'PENDING'),
+                      ('status:ACTIVE', 'STATUS_CHANGED', 'PENDING', 'ACTIVE')) AS e(key, type, from_status, to_status)
+      ON CONFLICT (task_id, event_key) DO NOTHING
+    ), p AS (
+      INSERT INTO execution_plans (id, task_id, query_id, task_graph, status, created_at, started_at)
+      SELECT ${t.planId}::uuid, q.task_id, q.id, ${JSON.stringify(t.taskGraph)}::jsonb, 'EXECUTING', now(), now()
+      FROM q
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id
+    ), s AS (
+      INSERT INTO agent_subtasks (id, plan_id, step_key, agent_type, sequence_order, depends_on, input, created_at)
+      SELECT x.id, p.id, x.step_key, x.agent_type::"AgentType", x.sequence_order, x.depends_on, x.input, now()
+      FROM p, jsonb_to_recordset(${subtasks}::jsonb)
+           AS x(id uuid, step_key text, agent_type text, sequence_order int, depends_on text[], input jsonb)
+      ON CONFLICT DO NOTHING
+    )
+    SELECT count(*) AS created FROM t`;
+  return { created: Number(rows[0]!.created) === 1 };
+}
+
+/**
+ * Step 3's record: the subtask RUNNING (if it was still queued) and a COMMAND_SENT event, once.
+ */
+export async function markCommandSent(
+  db: Db,
+  e: { taskId: string; subtaskId: string; stepKey: string; details: unknown },
+): Promise<void> {
+  await db.$queryRaw`
+    WITH s AS (
+      UPDATE agent_subtasks SET status = 'RUNNING', started_at = coalesce(started_at, now())
+      WHERE id = ${e.subtaskId}::uuid AND status = 'QUEUED'
+    )
+    INSERT INTO task_history (task_id, subtask_id, event_key, event_type, details, occurred_at)
+    VALUES (${e.taskId}::uuid, ${e.subtaskId}::uuid, ${`command-sent:${e.stepKey}`}, 'COMMAND_SENT',
+            ${JSON.stringify(e.details)}::jsonb, now())
+    ON CONFLICT (task_id, event_key) DO NOTHING`;
+}
+
+/** Part of step 7: one step's answer on its subtask (linked to the agent if registered) and in the history. */
+export async function recordStepAnswer(
+  db: Db,
+  a: {
+    taskId: string;
+    subtaskId: string;
+    stepKey: string;
+    status: Extract<SubtaskStatus, 'SUCCESS' | 'FAILED'>;
+    agentId: string;
+    output: unknown;
+    error: string | null;
+    durationMs: number | null;
+    details: unknown;
+  },
+): Promise<void> {
+  await db.$queryRaw`
+    WITH s AS (
+      UPDATE agent_subtasks
+      SET status = ${a.status}::"SubtaskStatus", output = ${JSON.stringify(a.output ?? null)}::jsonb,
+          error_message = ${a.error}, duration_ms = ${a.durationMs}::int, completed_at = now(),
+          agent_id = (SELECT id FROM agents WHERE id = ${a.agentId})
+      WHERE id = ${a.subtaskId}::uuid
+    )
+    INSERT INTO task_history (task_id, subtask_id, event_key, event_type, details, occurred_at)
+    VALUES (${a.taskId}::uuid, ${a.subtaskId}::uuid, ${`response:${a.stepKey}`}, 'RESPONSE_RECEIVED',
+            ${JSON.stringify(a.details)}::jsonb, now())
+    ON CONFLICT (task_id, event_key) DO NOTHING`;
+}
+
+/**
+ * Step 7: the task's end — its status, result or error and duration, the plan's status, the steps that
+ * never ran SKIPPED (CANCELLED for a cancelled task), a STATUS_CHANGED event. Repeating the same end is a
+ * no-op; ending a task that already ended otherwise throws InvalidTransitionError and changes nothing.
+ */
+export async function closeTask(
+  db: Db,
+  c: {
+    taskId: string;
+    planId: string;
+    status: Extract<TaskStatus, 'COMPLETED' | 'FAILED' | 'CANCELLED'>;
+    result: unknown;
+    error: string | null;
+  },
+): Promise<{ changed: boolean }> {
+  const open = (Object.keys(taskTransitions) as TaskStatus[]).filter((s) =>
+    taskTransitions[s].includes(c.status),
+  );
+  const leftOver: SubtaskStatus = c.status === 'CANCELLED' ? 'CANCELLED' : 'SKIPPED';
+  const details = JSON.stringify(c.error ? { reason: c.error } : {});
+  const rows = await db.$queryRaw<{ current: TaskStatus | null; changed: bigint }[]>`
+    WITH cur AS (
+      SELECT id, status FROM tasks WHERE id = ${c.taskId}::uuid
+    ), t AS (
+      UPDATE tasks
+      SET status = ${c.status}::"TaskStatus", completed_at = now(), updated_at = now(),
+          total_duration_ms = greatest(0, (extract(epoch FROM now() - created_at) * 1000)::int),
+          result = ${JSON.stringify(c.result ?? null)}::jsonb,
+          error_message = coalesce(${c.error}, error_message)
+      WHERE id = ${c.taskId}::uuid AND status::text = ANY(${open}::text[])
+      RETURNING id
+    ), h AS (
+      INSERT INTO task_history (task_id, event_key, event_type, from_status, to_status, details, occurred_at)
+      SELECT t.id, ${`status:${c.status}`}, 'STATUS_CHANGED', cur.status::text, ${c.status}, ${details}::jsonb, now()
+      FROM t, cur
+      ON CONFLICT (task_id, event_key) DO NOTHING
+    ), s AS (
+      UPDATE agent_subtasks SET status = ${leftOver}::"SubtaskStatus", completed_at = now()
+      WHERE plan_id = ${c.planId}::uuid AND status IN ('QUEUED', 'RUNNING') AND EXISTS (SELECT 1 FROM t)
+    ), p AS (
+      UPDATE execution_plans SET status = ${c.status === 'COMPLETED' ? 'COMPLETED' : c.status}::"PlanStatus", completed_at = now()
+      WHERE id = ${c.planId}::uuid AND EXISTS (SELECT 1 FROM t)
+    )
+    SELECT (SELECT status FROM cur) AS current, (SELECT count(*) FROM t) AS changed`;
+  const { current, changed } = rows[0]!;
+  if (current === null) throw new Error(`task ${c.taskId} does not exist`);
+  if (Number(changed) === 1) return { changed: true };
+  if (current === c.status) return { changed: false };
+  throw new InvalidTransitionError(c.taskId, current, c.status);
+}
+
+/**
+ * Who gets a step's command: an agent of the type that is up and heard from within `freshMs` (the most
+ * recent first); otherwise a registered one that is down (it gets the command on Kafka and answers when
+ * back, or the step times out saying why); never a DISABLED one. Null when none is registered.
+ */
+export async function chooseAgent(
+  db: Db,
+  type: AgentType,
+  freshMs: number,
+): Promise<{ id: string; transport: 'KAFKA' | 'TEMPORAL'; taskQueue: string | null } | null> {
+  const rows = await db.$queryRaw<
+    { id: string; transport: 'KAFKA' | 'TEMPORAL'; task_queue: string | null }[]
+  >`
+    SELECT id, transport::text AS transport, task_queue FROM agents
+    WHERE type = ${type}::"AgentType" AND status <> 'DISABLED'
+    ORDER BY (status IN ('ONLINE', 'DEGRADED')
+              AND last_heartbeat_at >= now() - make_interval(secs => ${freshMs / 1000}::float8)) DESC,
+             last_heartbeat_at DESC NULLS LAST
+    LIMIT 1`;
+  const row = rows[0];
+  return row ? { id: row.id, transport: row.transport, taskQueue: row.task_queue } : null;
+}

@@ -1,0 +1,209 @@
+// The worker's one-statement writes: the rows they leave, repeated calls leaving one effect, and refused
+// transitions changing nothing.
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPrisma } from '../../../src/db/prisma.ts';
+import {
+  chooseAgent,
+  closeTask,
+  markCommandSent,
+  openTask,
+  recordStepAnswer,
+  type OpenTask,
+} from '../../../src/stores/postgres/flow.ts';
+import { InvalidTransitionError } from '../../../src/stores/postgres/tasks.ts';
+import { env, testId } from '../../helpers.ts';
+
+describe('task flow writes in PostgreSQL', () => {
+  const prisma = createPrisma(env);
+  const requestIds: string[] = [];
+  const agentIds: string[] = [];
+  afterAll(async () => {
+    await prisma.task.deleteMany({ where: { requestId: { in: requestIds } } }); // everything else cascades
+    await prisma.agent.deleteMany({ where: { id: { in: agentIds } } });
+    await prisma.$disconnect();
+  });
+
+  function newTask(steps = ['a', 'b']): OpenTask {
+    const requestId = testId('flow');
+    requestIds.push(requestId);
+    return {
+      taskId: randomUUID(),
+      requestId,
+      workflowId: `task-${requestId}`,
+      userId: randomUUID(), // no such user: the task is created without the link
+      priority: 'HIGH',
+      query: { text: 'check spindle temperature', type: 'MONITORING', constraints: { machine: 'cnc-02' } },
+      planId: randomUUID(),
+      taskGraph: { steps: steps.map((key) => ({ key })) },
+      subtasks: steps.map((key, i) => ({
+        id: randomUUID(),
+        stepKey: key,
+        agentType: 'MONITORING',
+        sequenceOrder: i,
+        dependsOn: i === 0 ? [] : [steps[i - 1]!],
+        input: { instruction: `do ${key}` },
+      })),
+    };
+  }
+
+  const load = (taskId: string) =>
+    prisma.task.findUniqueOrThrow({
+      where: { id: taskId },
+      include: {
+        queries: true,
+        history: { orderBy: { id: 'asc' } },
+        plans: { include: { subtasks: { orderBy: { sequenceOrder: 'asc' } } } },
+      },
+    });
+
+  it('opens a task with its query, plan, subtasks and history, once however often it is called', async () => {
+    const t = newTask();
+    const results = await Promise.all([openTask(prisma, t), openTask(prisma, t), openTask(prisma, t)]);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect((await openTask(prisma, t)).created).toBe(false);
+
+    const task = await load(t.taskId);
+    expect(task).toMatchObject({
+      status: 'ACTIVE',
+      priority: 'HIGH',
+      userId: null,
+      workflowId: t.workflowId,
+    });
+    expect(task.startedAt).toBeInstanceOf(Date);
+    expect(task.queries).toHaveLength(1);
+    expect(task.queries[0]).toMatchObject({
+      queryText: 'check spindle temperature',
+      queryType: 'MONITORING',
+      userConstraints: { machine: 'cnc-02' },
+    });
+    expect(task.history.map((h) => [h.eventKey, h.fromStatus, h.toStatus])).toEqual([
+      ['created', null, 'PENDING'],
+      ['status:ACTIVE', 'PENDING', 'ACTIVE'],
+    ]);
+    expect(task.plans).toHaveLength(1);
+    expect(task.plans[0]).toMatchObject({
+      id: t.planId,
+      queryId: task.queries[0]!.id,
+      status: 'EXECUTING',
+      taskGraph: { steps: [{ key: 'a' }, { key: 'b' }] },
+    });
+    expect(task.plans[0]!.subtasks.map((s) => [s.stepKey, s.status, s.dependsOn, s.input])).toEqual([
+      ['a', 'QUEUED', [], { instruction: 'do a' }],
+      ['b', 'QUEUED', ['a'], { instruction: 'do b' }],
+    ]);
+  });
+
+  it('records a command and an answer once each, linking the agent only if it is registered', async () => {
+    const t = newTask(['a']);
+    await openTask(prisma, t);
+    const subtaskId = t.subtasks[0]!.id;
+    for (let i = 0; i < 2; i++) {
+      await markCommandSent(prisma, { taskId: t.taskId, subtaskId, stepKey: 'a', details: { n: i } });
+    }
+    const answer = {
+      taskId: t.taskId,
+      subtaskId,
+      stepKey: 'a',
+      status: 'SUCCESS' as const,
+      agentId: 'no-such-agent',
+      output: { anomalies: 2 },
+      error: null,
+      durationMs: 12,
+      details: { commandId: 'c1' },
+    };
+    await recordStepAnswer(prisma, answer);
+    await recordStepAnswer(prisma, answer);
+
+    const task = await load(t.taskId);
+    const events = task.history.map((h) => [h.eventKey, h.eventType, h.subtaskId, h.details]);
+    expect(events.slice(2)).toEqual([
+      ['command-sent:a', 'COMMAND_SENT', subtaskId, { n: 0 }],
+      ['response:a', 'RESPONSE_RECEIVED', subtaskId, { commandId: 'c1' }],
+    ]);
+    expect(task.plans[0]!.subtasks[0]).toMatchObject({
+      status: 'SUCCESS',
+      output: { anomalies: 2 },
+      durationMs: 12,
+      agentId: null,
+    });
+    expect(task.plans[0]!.subtasks[0]!.startedAt).toBeInstanceOf(Date);
+  });
+
+  it('closes a task once; the same end again is a no-op, another end is refused and changes nothing', async () => {
+    const t = newTask();
+    await openTask(prisma, t);
+    const close = { taskId: t.taskId, planId: t.planId, result: { a: 1 }, error: null };
+    expect(await closeTask(prisma, { ...close, status: 'COMPLETED' })).toEqual({ changed: true });
+    expect(await closeTask(prisma, { ...close, status: 'COMPLETED' })).toEqual({ changed: false });
+    await expect(closeTask(prisma, { ...close, status: 'FAILED', error: 'too late' })).rejects.toBeInstanceOf(
+      InvalidTransitionError,
+    );
+
+    const task = await load(t.taskId);
+    expect(task).toMatchObject({ status: 'COMPLETED', result: { a: 1 }, errorMessage: null });
+    expect(task.totalDurationMs).toBeGreaterThanOrEqual(0);
+    expect(task.plans[0]!.status).toBe('COMPLETED');
+    expect(task.plans[0]!.subtasks.map((s) => s.status)).toEqual(['SKIPPED', 'SKIPPED']);
+    expect(task.history.filter((h) => h.eventType === 'STATUS_CHANGED').map((h) => h.toStatus)).toEqual([
+      'ACTIVE',
+      'COMPLETED',
+    ]);
+  });
+
+  it('cancels the steps that never ran when a task is cancelled, keeping the reason', async () => {
+    const t = newTask();
+    await openTask(prisma, t);
+    await closeTask(prisma, {
+      taskId: t.taskId,
+      planId: t.planId,
+      status: 'CANCELLED',
+      result: {},
+      error: 'cancelled by request',
+    });
+    const task = await load(t.taskId);
+    expect(task).toMatchObject({ status: 'CANCELLED', errorMessage: 'cancelled by request' });
+    expect(task.plans[0]!.status).toBe('CANCELLED');
+    expect(task.plans[0]!.subtasks.map((s) => s.status)).toEqual(['CANCELLED', 'CANCELLED']);
+    expect(task.history.at(-1)).toMatchObject({
+      fromStatus: 'ACTIVE',
+      toStatus: 'CANCELLED',
+      details: { reason: 'cancelled by request' },
+    });
+  });
+
+  it('chooses a live agent over a silent one, a silent one over none, and never a disabled one', async () => {
+    // The agent types are a fixed enum, so these share CONTROL with any real agent; heartbeats dated a
+    // minute ahead make them the freshest of their kind.
+    const id = (n: string) => {
+      const agentId = testId(`agent_${n}`);
+      agentIds.push(agentId);
+      return agentId;
+    };
+    const base = { name: 'test agent', type: 'CONTROL' as const, transport: 'KAFKA' as const };
+    const live = id('live');
+    const silent = id('silent');
+    const disabled = id('disabled');
+    const future = new Date(Date.now() + 60_000); // fresher than any real agent
+    await prisma.agent.createMany({
+      data: [
+        { ...base, id: silent, status: 'OFFLINE', lastHeartbeatAt: future },
+        { ...base, id: disabled, status: 'DISABLED', lastHeartbeatAt: new Date(Date.now() + 120_000) },
+        { ...base, id: live, status: 'ONLINE', lastHeartbeatAt: future },
+      ],
+    });
+    expect((await chooseAgent(prisma, 'CONTROL', 30_000))?.id).toBe(live);
+    await prisma.agent.update({ where: { id: live }, data: { status: 'DISABLED' } });
+    const otherLive = await prisma.agent.findFirst({
+      where: {
+        type: 'CONTROL',
+        id: { notIn: agentIds },
+        status: { in: ['ONLINE', 'DEGRADED'] },
+        lastHeartbeatAt: { gte: new Date(Date.now() - 25_000) },
+      },
+    });
+    const chosen = await chooseAgent(prisma, 'CONTROL', 30_000);
+    expect(chosen?.id).toBe(otherLive ? otherLive.id : silent);
+    expect(chosen?.transport).toBe('KAFKA');
+  });
+});
