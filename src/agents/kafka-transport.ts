@@ -86,9 +86,9 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
       dedupe: redisDedupeStore(stores.redis, { groupId }),
       dlqProducer: publisher.producer,
       partitionsConsumedConcurrently: concurrency,
+      // Every type's group reads every command; the other types' are theirs to handle.
+      accept: (envelope) => envelope.agentType === type,
       handler: async (envelope, context) => {
-        // Every type's group reads every command; the other types' are theirs to handle.
-        if (envelope.agentType !== type) return;
         if (envelope.type !== 'agent.command') {
           throw new InvalidMessageError(`type: expected "agent.command", got "${envelope.type}"`);
         }

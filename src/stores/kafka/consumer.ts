@@ -38,6 +38,7 @@ interface Position {
 export type MessageOutcome =
   | (Position & { kind: 'processed'; id: string; attempts: number })
   | (Position & { kind: 'duplicate'; id: string })
+  | (Position & { kind: 'ignored'; id: string })
   | (Position & { kind: 'dead-lettered'; id?: string; reason: string; deadLetterTopic: string });
 
 /**
@@ -66,6 +67,11 @@ export interface RunConsumerOptions {
   /** Where a new group starts: true (default) reads what the topics retain, so nothing sent before is lost. */
   fromBeginning?: boolean;
   partitionsConsumedConcurrently?: number;
+  /**
+   * Which valid envelopes are this consumer's: the others are passed over (committed, never handled, no
+   * dedupe round trip), e.g. the commands for other agent types on a shared topic. Default: all.
+   */
+  accept?: (envelope: Envelope) => boolean;
   /** The dead-letter topic of a topic; default `<topic>.dlq`. */
   deadLetterTopicFor?: (topic: string) => string;
   consumerConfig?: Omit<Partial<ConsumerConfig>, 'groupId'>;
@@ -174,6 +180,7 @@ async function consumeMessage(
   const parsed = parseEnvelope(message.value);
   if (!parsed.ok) return deadLetter(parsed.reason);
   const { envelope } = parsed;
+  if (options.accept && !options.accept(envelope)) return { kind: 'ignored', ...position, id: envelope.id };
   if (await options.dedupe.seen(envelope.id)) return { kind: 'duplicate', ...position, id: envelope.id };
 
   const maxAttempts = options.maxAttempts ?? 3;

@@ -185,6 +185,49 @@ describe('publishing and consuming envelopes', () => {
     expect(await committedCount(admin, groupId, topic)).toBe(start + 5);
   });
 
+  it('passes over the envelopes it does not accept: committed, never handled, no dedupe mark', async () => {
+    const groupId = newGroup();
+    const start = await committedCountOfTopic();
+    const mine = createEnvelope({
+      type: 'agent.command',
+      taskId: groupId,
+      agentType: 'CONTROL',
+      payload: {},
+    });
+    const theirs = createEnvelope({
+      type: 'agent.command',
+      taskId: groupId,
+      agentType: 'ANALYSIS',
+      payload: {},
+    });
+    await publish([theirs, mine]);
+    const handled: string[] = [];
+    const recorder = outcomeRecorder();
+    const consumer = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      dedupe: redisDedupeStore(redis, { groupId }),
+      dlqProducer: publisher.producer,
+      onOutcome: recorder.onOutcome,
+      accept: (envelope) => envelope.agentType === 'CONTROL',
+      handler: async (envelope) => void handled.push(envelope.id),
+    });
+    try {
+      await recorder.waitForCount(start + 2);
+    } finally {
+      await consumer.stop();
+    }
+    expect(handled).toContain(mine.id);
+    expect(handled).not.toContain(theirs.id);
+    const outcomeOf = (id: string) => recorder.outcomes.find((o) => 'id' in o && o.id === id)?.kind;
+    expect(outcomeOf(theirs.id)).toBe('ignored');
+    expect(outcomeOf(mine.id)).toBe('processed');
+    expect(await redis.exists(dedupeKey(groupId, theirs.id))).toBe(0);
+    expect(await redis.exists(dedupeKey(groupId, mine.id))).toBe(1);
+    expect(await committedCount(admin, groupId, topic)).toBe(start + 2);
+  });
+
   /** How many messages the topic holds now, over all partitions. */
   async function committedCountOfTopic(): Promise<number> {
     const offsets = await admin.fetchTopicOffsets(topic);
