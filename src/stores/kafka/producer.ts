@@ -48,6 +48,25 @@ export function toKafkaMessage(envelope: Envelope, options: PublishOptions = {})
   };
 }
 
+/** A batch waiting for the request in flight: messages by topic, and who waits for them. */
+interface Batch {
+  topics: Map<string, Message[]>;
+  waiters: { topic: string; resolve(meta: RecordMetadata[]): void; reject(err: unknown): void }[];
+  count: number;
+  bytes: number;
+}
+
+/** Limits of one request; well under the broker's default `message.max.bytes` (1 MB) per partition batch. */
+const maxBatchMessages = 500;
+const maxBatchBytes = 512 * 1024;
+
+/**
+ * The publisher sends one request at a time (idempotence needs it, see below). Envelopes published while a
+ * request is in flight do not queue up one request each: they are gathered and go together in the next
+ * one, as soon as the current one is acknowledged. So a busy process sends few, larger requests (less work
+ * for the broker, less waiting in line) and an idle one sends at once, with no linger delay. Order is
+ * kept: what is published first is sent first, so one task's messages stay in order.
+ */
 export function createPublisher(kafka: Kafka, config: Partial<ProducerConfig> = {}): Publisher {
   const producer = kafka.producer({
     // Java's partitioner (murmur2), so agents written with other Kafka clients put a key where we do.
@@ -57,14 +76,57 @@ export function createPublisher(kafka: Kafka, config: Partial<ProducerConfig> = 
     maxInFlightRequests: 1,
     ...config,
   });
+  const queue: Batch[] = [];
+  let sending: Promise<void> | null = null;
+
+  const sendNext = (): void => {
+    const batch = queue.shift();
+    if (!batch) {
+      sending = null;
+      return;
+    }
+    sending = producer
+      .sendBatch({
+        topicMessages: [...batch.topics].map(([topic, messages]) => ({ topic, messages })),
+        acks: -1,
+        compression: CompressionTypes.Snappy,
+      })
+      .then(
+        (meta) => batch.waiters.forEach((w) => w.resolve(meta.filter((m) => m.topicName === w.topic))),
+        (err: unknown) => batch.waiters.forEach((w) => w.reject(err)),
+      )
+      .finally(sendNext);
+  };
+
   return {
     producer,
     connect: () => producer.connect(),
-    disconnect: () => producer.disconnect(),
+    async disconnect() {
+      while (sending) await sending; // what was published is sent first
+      await producer.disconnect();
+    },
     async publish(topic, envelopes, options = {}) {
       const list: readonly Envelope[] = Array.isArray(envelopes) ? envelopes : [envelopes as Envelope];
       const messages = list.map((envelope) => toKafkaMessage(envelope, options));
-      return producer.send({ topic, messages, acks: -1, compression: CompressionTypes.Snappy });
+      const bytes = messages.reduce((n, m) => n + (m.value as string).length, 0);
+      return new Promise<RecordMetadata[]>((resolve, reject) => {
+        let batch = queue.at(-1);
+        if (
+          !batch ||
+          batch.count + messages.length > maxBatchMessages ||
+          batch.bytes + bytes > maxBatchBytes
+        ) {
+          batch = { topics: new Map(), waiters: [], count: 0, bytes: 0 };
+          queue.push(batch);
+        }
+        const forTopic = batch.topics.get(topic) ?? [];
+        forTopic.push(...messages);
+        batch.topics.set(topic, forTopic);
+        batch.count += messages.length;
+        batch.bytes += bytes;
+        batch.waiters.push({ topic, resolve, reject });
+        if (!sending) sendNext();
+      });
     },
   };
 }

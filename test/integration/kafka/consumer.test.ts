@@ -228,6 +228,34 @@ describe('publishing and consuming envelopes', () => {
     expect(await committedCount(admin, groupId, topic)).toBe(start + 2);
   });
 
+  it('gathers what is published while a request is in flight into the next request, keeping the order', async () => {
+    const own = createPublisher(kafka);
+    await own.connect();
+    let produceRequests = 0;
+    const off = own.producer.on(own.producer.events.REQUEST, (e) => {
+      if (e.payload.apiName === 'Produce') produceRequests++;
+    });
+    const taskId = testId('batch');
+    const envelopes = Array.from({ length: 40 }, (_, i) =>
+      createEnvelope({ type: 'task.command', taskId, payload: { i } }),
+    );
+    try {
+      // Published one by one without waiting, as 40 concurrent workflow steps would.
+      const sent = await Promise.all(envelopes.map((e) => own.publish(topic, e)));
+      expect(sent.every((meta) => meta.length === 1 && meta[0]!.topicName === topic)).toBe(true);
+    } finally {
+      off();
+      await own.disconnect();
+    }
+    published.push(...envelopes);
+    expect(produceRequests).toBeGreaterThanOrEqual(2); // the first goes alone, at once
+    expect(produceRequests).toBeLessThanOrEqual(5);
+    const onTopic = (await readTopic(kafka, admin, topic, published.length))
+      .filter((m) => m.key?.toString() === taskId)
+      .map((m) => JSON.parse(m.value!.toString()) as Envelope);
+    expect(onTopic.map((e) => e.payload)).toEqual(envelopes.map((e) => e.payload));
+  });
+
   /** How many messages the topic holds now, over all partitions. */
   async function committedCountOfTopic(): Promise<number> {
     const offsets = await admin.fetchTopicOffsets(topic);
