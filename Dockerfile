@@ -6,6 +6,8 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY scripts ./scripts
+# Fixes to dependencies, applied by the postinstall (patch-package): see patches/README.md
+COPY patches ./patches
 # The full install generates the Prisma client (postinstall); then the dev tools go.
 RUN npm ci && npm prune --omit=dev
 COPY bin ./bin

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
+import { createRequire } from 'node:module';
 import { createKafka } from '../../src/clients/kafka.ts';
 import { waitForTopicLeaders } from '../../src/stores/kafka/provision.ts';
 import { env, testId } from '../helpers.ts';
@@ -51,6 +52,31 @@ describe('Kafka', () => {
       expect(received).toEqual([0, 1, 2, 3, 4]);
     } finally {
       await Promise.all([producer.disconnect(), consumer.disconnect()]);
+    }
+  });
+
+  it('leaves an idle connection idle (kafkajs patched: no 1 ms timer loop, patches/README.md)', async () => {
+    // kafkajs is CommonJS: this is the very module its connections use.
+    const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+      prototype: { checkPendingRequests(): void };
+    };
+    const original = RequestQueue.prototype.checkPendingRequests;
+    let checks = 0;
+    RequestQueue.prototype.checkPendingRequests = function (this: unknown) {
+      checks++;
+      original.call(this);
+    };
+    const producer = kafka.producer();
+    try {
+      await producer.connect();
+      await producer.send({ topic, messages: [{ value: 'one' }] }); // a response checks the queue
+      checks = 0;
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Unpatched, each connection re-checks its empty queue every millisecond: hundreds a second.
+      expect(checks).toBeLessThan(10);
+    } finally {
+      RequestQueue.prototype.checkPendingRequests = original;
+      await producer.disconnect();
     }
   });
 });
