@@ -2,6 +2,7 @@
 // activities, Kafka command, a reference agent, the bridge, every store), then the same store work done
 // directly in this process without Temporal — the floor — and the ratio between the two.
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
 import { createKafka } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
@@ -13,6 +14,8 @@ import { startTask, waitForTask } from '../flow/start.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { parseEnvelope } from '../stores/kafka/envelope.ts';
 import type { Progress } from '../stack/progress.ts';
+import { stackPaths } from '../stack/paths.ts';
+import { cpuAccountingAvailable, cpuShares, sampleCpu, type CpuShare } from './cpu.ts';
 import { latencyStats, pool, type LatencyStats } from './stats.ts';
 
 export interface BenchOptions {
@@ -32,9 +35,24 @@ export interface BenchRun {
   throughputPerSec: number;
   endToEnd: LatencyStats;
   steps: Record<string, LatencyStats>;
+  /** Where the CPU time went (Linux): per process, per task. Null where /proc is not available. */
+  cpu: CpuReport | null;
+}
+
+export interface CpuReport {
+  /** CPU milliseconds per task, all measured processes together. */
+  totalMsPerTask: number;
+  /** Average cores busy during the run (of `cores`). */
+  coresBusy: number;
+  cores: number;
+  /** The throughput this machine's cores allow at this CPU cost per task: cores / CPU per task. */
+  cpuBoundTasksPerSec: number;
+  perProcess: CpuShare[];
 }
 
 export interface BenchReport {
+  /** Part of every benchmark request id: `bench-<runId>-<i>`, `bench-floor-<runId>-<i>`. */
+  runId: string;
   options: BenchOptions;
   temporal: BenchRun;
   floor: BenchRun | null;
@@ -65,10 +83,13 @@ function ticker(progress: Progress, label: string, total: number, done: () => nu
 /** Runs `task(i)` for every task at the bench's concurrency; each returns its per-step timings. */
 async function measure(
   label: string,
+  env: Env,
   o: BenchOptions,
   progress: Progress,
   task: (i: number) => Promise<Record<string, number>>,
 ): Promise<BenchRun> {
+  const runDir = stackPaths(env).run;
+  const cpuBefore = cpuAccountingAvailable() ? sampleCpu(runDir) : null;
   const latencies: number[] = [];
   const timings: Record<string, number>[] = [];
   let failed = 0;
@@ -96,6 +117,21 @@ async function measure(
     throughputPerSec: (latencies.length / wallMs) * 1000,
     endToEnd: latencyStats(latencies),
     steps: stepStats(timings),
+    cpu: cpuBefore
+      ? cpuReport(cpuShares(cpuBefore, sampleCpu(runDir), latencies.length), wallMs, latencies.length)
+      : null,
+  };
+}
+
+function cpuReport(perProcess: CpuShare[], wallMs: number, tasks: number): CpuReport {
+  const totalMsPerTask = Math.round(perProcess.reduce((s, p) => s + p.msPerTask, 0) * 10) / 10;
+  const cores = availableParallelism();
+  return {
+    totalMsPerTask,
+    coresBusy: Math.round(((totalMsPerTask * tasks) / wallMs) * 100) / 100,
+    cores,
+    cpuBoundTasksPerSec: totalMsPerTask > 0 ? Math.round((cores * 1000 * 10) / totalMsPerTask) / 10 : 0,
+    perProcess,
   };
 }
 
@@ -107,7 +143,7 @@ async function runThroughTemporal(
 ): Promise<BenchRun> {
   const client = await connectTemporal(env);
   try {
-    return await measure('through Temporal', o, progress, async (i) => {
+    return await measure('through Temporal', env, o, progress, async (i) => {
       const { workflowId } = await startTask(client, env, {
         requestId: `bench-${runId}-${i}`,
         query: `benchmark task ${i}`,
@@ -147,7 +183,7 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
   // The group starts at the partitions' end offsets, resolved on its first fetch.
   await new Promise((r) => setTimeout(r, 1_000));
   try {
-    return await measure('floor (no Temporal)', o, progress, async (i) => {
+    return await measure('floor (no Temporal)', env, o, progress, async (i) => {
       const start = Date.now();
       const time = async <T>(name: string, t: Record<string, number>, work: () => Promise<T>) => {
         const s = Date.now();
@@ -250,7 +286,7 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
         p50Latency: floor.endToEnd.p50 / Math.max(temporal.endToEnd.p50, 1e-9),
       }
     : null;
-  return { options, temporal, floor, ratio };
+  return { runId, options, temporal, floor, ratio };
 }
 
 export function formatReport(r: BenchReport): string {
@@ -261,6 +297,7 @@ export function formatReport(r: BenchReport): string {
       `${title}: ${b.tasks - b.failed}/${b.tasks} tasks in ${(b.wallMs / 1000).toFixed(1)} s = ${b.throughputPerSec.toFixed(1)} tasks/s${b.failed ? ` (${b.failed} failed)` : ''}`,
       row('end to end', b.endToEnd),
       ...Object.entries(b.steps).map(([k, s]) => row(k, s)),
+      ...(b.cpu ? cpuLines(b.cpu) : []),
     ].join('\n');
   return [
     run('Through Temporal', r.temporal),
@@ -272,4 +309,17 @@ export function formatReport(r: BenchReport): string {
         ]
       : []),
   ].join('\n');
+}
+
+function cpuLines(c: CpuReport): string[] {
+  return [
+    `  CPU: ${c.totalMsPerTask} ms per task over all processes, ${c.coresBusy} of ${c.cores} cores busy on average` +
+      ` (at this cost the cores allow ~${c.cpuBoundTasksPerSec} tasks/s)`,
+    ...c.perProcess
+      .filter((p) => p.msPerTask >= 0.5)
+      .map(
+        (p) =>
+          `    ${p.name.padEnd(22)} ${p.msPerTask.toFixed(1).padStart(6)} ms/task  ${(p.share * 100).toFixed(0).padStart(3)}%`,
+      ),
+  ];
 }
