@@ -25,6 +25,8 @@ export interface BenchOptions {
   parameters: Record<string, unknown>;
   /** Skip the floor measurement. */
   noFloor?: boolean;
+  /** Skip the engine measurement (no-op workflows). */
+  noEngine?: boolean;
   keepData?: boolean;
 }
 
@@ -56,6 +58,8 @@ export interface BenchReport {
   options: BenchOptions;
   temporal: BenchRun;
   floor: BenchRun | null;
+  /** No-op workflows at the same concurrency: what Temporal (server and SDK) costs on its own here. */
+  engine: BenchRun | null;
   /** Temporal throughput / floor throughput, and floor p50 / Temporal p50. */
   ratio: { throughput: number; p50Latency: number } | null;
 }
@@ -154,6 +158,23 @@ async function runThroughTemporal(
       const outcome = await waitForTask(client, workflowId);
       if (outcome.status !== 'COMPLETED') throw new Error(outcome.error ?? outcome.status);
       return outcome.timings;
+    });
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** The engine alone: no-op workflows on the worker's task queue, each started and its result awaited. */
+async function runEngine(env: Env, o: BenchOptions, runId: string, progress: Progress): Promise<BenchRun> {
+  const client = await connectTemporal(env);
+  try {
+    return await measure('engine (no-op workflows)', env, o, progress, async (i) => {
+      await client.workflow.execute('benchNoop', {
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        workflowId: `bench-noop-${runId}-${i}`,
+        args: [],
+      });
+      return {};
     });
   } finally {
     await client.connection.close();
@@ -269,6 +290,7 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
   );
   const temporal = await runThroughTemporal(env, options, runId, progress);
   const floor = options.noFloor ? null : await runFloor(env, options, runId, progress);
+  const engine = options.noEngine ? null : await runEngine(env, options, runId, progress);
   if (!options.keepData) {
     const prisma = createPrisma(env);
     try {
@@ -286,7 +308,7 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
         p50Latency: floor.endToEnd.p50 / Math.max(temporal.endToEnd.p50, 1e-9),
       }
     : null;
-  return { runId, options, temporal, floor, ratio };
+  return { runId, options, temporal, floor, engine, ratio };
 }
 
 export function formatReport(r: BenchReport): string {
@@ -302,10 +324,19 @@ export function formatReport(r: BenchReport): string {
   return [
     run('Through Temporal', r.temporal),
     ...(r.floor ? ['', run('Floor: the same store work without Temporal', r.floor)] : []),
+    ...(r.engine
+      ? ['', run('Engine: no-op workflows, the cost of Temporal alone (server and SDK) here', r.engine)]
+      : []),
     ...(r.ratio
       ? [
           '',
           `Ratio: throughput ${(r.ratio.throughput * 100).toFixed(0)}% of the floor; p50 latency ${(1 / r.ratio.p50Latency).toFixed(2)}x the floor's`,
+        ]
+      : []),
+    ...(r.engine
+      ? [
+          `Engine: no-op workflows alone reach ${r.engine.throughputPerSec.toFixed(1)} tasks/s here; the task flow ` +
+            `${((r.temporal.throughputPerSec / Math.max(r.engine.throughputPerSec, 1e-9)) * 100).toFixed(0)}% of that`,
         ]
       : []),
   ].join('\n');

@@ -28,6 +28,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--type <TYPE>', 'agent type of the tasks', 'MONITORING')
     .option('--machine <id>', 'machine the MONITORING/PREDICTION agents read', 'cnc-02')
     .option('--no-floor', 'skip the floor measurement (the same store work without Temporal)')
+    .option('--no-engine', 'skip the engine measurement (no-op workflows: what Temporal alone costs here)')
     .option('--keep-data', 'keep the benchmark tasks in PostgreSQL')
     .option('--json', 'print the report as JSON')
     .action(
@@ -37,6 +38,7 @@ export function registerBenchCommand(program: Command): void {
         type: string;
         machine: string;
         floor: boolean;
+        engine: boolean;
         keepData?: boolean;
         json?: boolean;
       }) => {
@@ -48,6 +50,7 @@ export function registerBenchCommand(program: Command): void {
             agentType: opts.type.toUpperCase(),
             parameters: benchParameters(opts.type.toUpperCase(), opts.machine),
             noFloor: !opts.floor,
+            noEngine: !opts.engine,
             keepData: opts.keepData,
           },
           consoleProgress('bench'),

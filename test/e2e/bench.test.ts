@@ -84,6 +84,15 @@ describe('prism bench', () => {
     );
   });
 
+  it('measures the engine alone with as many no-op workflows', () => {
+    const engine = report.engine!;
+    expect(engine.tasks).toBe(6);
+    expect(engine.failed).toBe(0);
+    expect(engine.endToEnd.count).toBe(6);
+    expect(engine.steps).toEqual({});
+    expect(formatReport(report)).toMatch(/Engine: no-op workflows alone reach [\d.]+ tasks\/s here/);
+  });
+
   it('says where the CPU time went, per process', () => {
     const cpu = report.temporal.cpu!;
     const names = cpu.perProcess.map((p) => p.name);
