@@ -186,7 +186,9 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
   const deps = await createActivityDeps(env);
   const activities = createActivities(deps);
   const waiting = new Map<string, (r: AgentResponse) => void>();
-  const consumer = createKafka(env).consumer({ groupId: `bench-floor-${runId}`, maxWaitTimeInMs: 100 });
+  const kafka = createKafka(env);
+  const groupId = `bench-floor-${runId}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic: Topic.OrchestrationResponses, fromBeginning: false });
   // Answers sent before this group owns its partitions would be missed: start the tasks once it has joined.
@@ -280,6 +282,11 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
   } finally {
     await consumer.disconnect();
     await closeActivityDeps(deps);
+    // The group was this run's alone: leave nothing behind in Kafka.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
   }
 }
 

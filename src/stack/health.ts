@@ -72,6 +72,9 @@ const probes: Record<ServiceName, Probe> = {
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      // A probe's failure is its answer (connect() rejects): without a listener ioredis would also print
+      // "Unhandled error event" for every probe of a Redis that is not up yet.
+      redis.on('error', () => {});
       try {
         await redis.connect();
         const info = await redis.info('server');

@@ -6,6 +6,7 @@ import { runKafkaAgent } from '../../src/agents/kafka-transport.ts';
 import { silentLogger } from '../../src/agents/logger.ts';
 import { monitoringAgent } from '../../src/agents/reference/monitoring.ts';
 import type { RunningAgent } from '../../src/agents/types.ts';
+import { createKafka } from '../../src/clients/kafka.ts';
 import { formatReport, runBench, type BenchReport } from '../../src/bench/index.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { silentProgress } from '../../src/stack/progress.ts';
@@ -112,5 +113,10 @@ describe('prism bench', () => {
     expect(report.runId).toMatch(/^[0-9a-f]{8}$/);
     const left = await prisma.task.count({ where: { requestId: { contains: report.runId } } });
     expect(left).toBe(0);
+    const admin = createKafka(env).admin();
+    await admin.connect();
+    const { groups } = await admin.listGroups();
+    await admin.disconnect();
+    expect(groups.map((g) => g.groupId)).not.toContain(`bench-floor-${report.runId}`);
   });
 });
