@@ -9,6 +9,7 @@ import { binaries } from './install.ts';
 import type { StackPaths } from './paths.ts';
 import { commandLine, isAlive, readPidFile, run, spawnDetached, type SpawnSpec } from './process.ts';
 import type { ServiceName } from './versions.ts';
+import { parse as parseYaml } from 'yaml';
 
 export interface NativeService {
   /** The process name, which is also the pid and log file name. */
@@ -430,6 +431,16 @@ export const searchAttributes = {
   TaskStatus: 'Keyword',
 } as const;
 
+/** The dynamic configuration both stacks share (stack/temporal/dynamicconfig.yaml), as dev-server flags. */
+export function temporalDynamicConfigFlags(): string[] {
+  const file = new URL('../../stack/temporal/dynamicconfig.yaml', import.meta.url);
+  const config = parseYaml(readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
+  return Object.entries(config).flatMap(([key, [first]]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(first!.value)}`,
+  ]);
+}
+
 const temporal: NativeService = {
   name: 'temporal',
   serves: ['temporal', 'temporal-ui'],
@@ -460,6 +471,7 @@ const temporal: NativeService = {
       'journal_mode=wal',
       '--sqlite-pragma',
       'synchronous=normal',
+      ...temporalDynamicConfigFlags(),
       ...Object.entries(searchAttributes).flatMap(([name, type]) => [
         '--search-attribute',
         `${name}=${type}`,

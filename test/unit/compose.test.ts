@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envSchema, parseConfig } from '../../src/config.ts';
+import { temporalDynamicConfigFlags } from '../../src/stack/services.ts';
 import { versions } from '../../src/stack/versions.ts';
 
 interface Service {
@@ -83,6 +84,18 @@ describe('docker-compose.yml', () => {
       expect(published, name).toEqual(ports);
     }
     for (const name of ['temporal-setup', 'prism-worker']) expect(services[name]!.ports).toBeUndefined();
+  });
+
+  it('gives the Temporal server the dynamic configuration the native dev server gets', () => {
+    const temporal = services.temporal!;
+    const path = String(temporal.environment!.DYNAMIC_CONFIG_FILE_PATH);
+    expect(temporal.volumes).toContain(`./stack/temporal/dynamicconfig.yaml:/etc/temporal/${path}:ro`);
+    const flags = temporalDynamicConfigFlags();
+    const file = parse(readFileSync('stack/temporal/dynamicconfig.yaml', 'utf8')) as Record<string, unknown>;
+    expect(flags.filter((f) => f !== '--dynamic-config-value').map((f) => f.split('=')[0])).toEqual(
+      Object.keys(file),
+    );
+    expect(flags).toContain('matching.numTaskqueueReadPartitions=1');
   });
 
   it('pins images to the versions the native stack runs', () => {
