@@ -4,6 +4,10 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { ApiDeps } from '../../../src/api/deps.ts';
 import { workflowIdFor } from '../../../src/flow/contracts.ts';
+import { createRedis } from '../../../src/clients/redis.ts';
+import { uuidFrom } from '../../../src/flow/ids.ts';
+import { ingressGroup } from '../../../src/flow/ingress.ts';
+import { redisDedupeStore } from '../../../src/stores/kafka/dedupe.ts';
 import { parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
 import { testId } from '../../helpers.ts';
 
@@ -65,12 +69,21 @@ export async function watchTopic(deps: Pick<ApiDeps, 'kafka'>, topic: string) {
 
 /**
  * Removes the tasks of these request ids: their runs (if an orchestrator started them meanwhile, or the
- * test did) and their PostgreSQL records.
+ * test did) and their PostgreSQL records. Their `user.query` envelopes stay on the topic, where the next
+ * orchestrator's ingress would start them: they are marked handled for its consumer group (the marks
+ * expire with the dedupe TTL), so no later test's worker and agents run them.
  */
 export async function removeTasks(
-  deps: Pick<ApiDeps, 'temporal' | 'prisma'>,
+  deps: Pick<ApiDeps, 'temporal' | 'prisma' | 'env'>,
   requestIds: string[],
 ): Promise<void> {
+  const redis = createRedis(deps.env);
+  try {
+    const handled = redisDedupeStore(redis, { groupId: ingressGroup });
+    await Promise.all(requestIds.map((id) => handled.remember(uuidFrom(`request:${id}`))));
+  } finally {
+    await redis.quit();
+  }
   for (const requestId of requestIds) {
     try {
       await deps.temporal.workflow.getHandle(workflowIdFor(requestId)).terminate('API test cleanup');
