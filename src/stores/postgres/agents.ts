@@ -32,15 +32,3 @@ export async function registerAgent(prisma: PrismaClient, agent: AgentRegistrati
 export async function recordHeartbeat(prisma: PrismaClient, agentId: string, at = new Date()) {
   return prisma.agent.update({ where: { id: agentId }, data: { lastHeartbeatAt: at, status: 'ONLINE' } });
 }
-
-/** Agents of a type that can take work: enabled and heard from within `freshMs`. */
-export async function availableAgents(prisma: PrismaClient, type: AgentType, freshMs = 60_000) {
-  return prisma.agent.findMany({
-    where: {
-      type,
-      status: { in: ['ONLINE', 'DEGRADED'] },
-      lastHeartbeatAt: { gte: new Date(Date.now() - freshMs) },
-    },
-    orderBy: { lastHeartbeatAt: 'desc' },
-  });
-}

@@ -1,7 +1,8 @@
 // The task flow's writes to PostgreSQL, each one SQL statement (one round trip, one transaction). They run
 // once or more per task step (Temporal retries activities), so each is idempotent: the same call twice
-// leaves the rows of one call. The generic, multi-query versions (tasks.ts) stay for the API and tools;
-// these are what the worker runs for every task, where Prisma's per-query cost would be paid ~25 times.
+// leaves the rows of one call. tasks.ts keeps the general task API (create a PENDING task, any single
+// transition, any history event); these are the worker's shortcuts for every task, where Prisma's
+// per-query cost would otherwise be paid ~25 times.
 import type { PrismaClient } from '../../db/prisma.ts';
 import type { AgentType, SubtaskStatus, TaskPriority, TaskStatus } from '../../generated/prisma/client.ts';
 import { InvalidTransitionError, taskTransitions } from './tasks.ts';
