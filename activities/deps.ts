@@ -1,5 +1,6 @@
 // The clients every activity uses, built once per worker process and closed when it stops.
 import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
 import type { Env } from '../src/config.ts';
 import { createKafka } from '../src/clients/kafka.ts';
 import { createRedis } from '../src/clients/redis.ts';
@@ -12,6 +13,8 @@ import { createPublisher, type Publisher } from '../src/stores/kafka/producer.ts
 export interface ActivityDeps {
   env: Env;
   prisma: PrismaClient;
+  /** Also used by the worker's Kafka consumers (ingress, bridge): one client per process. */
+  kafka: Kafka;
   redis: Redis;
   publisher: Publisher;
   influx: InfluxWriter;
@@ -19,10 +22,12 @@ export interface ActivityDeps {
 }
 
 export async function createActivityDeps(env: Env, metrics?: Metrics): Promise<ActivityDeps> {
-  const publisher = createPublisher(createKafka(env));
+  const kafka = createKafka(env);
+  const publisher = createPublisher(kafka);
   await publisher.connect();
   return {
     env,
+    kafka,
     prisma: createPrisma(env),
     redis: createRedis(env),
     publisher,

@@ -1,11 +1,16 @@
 // Step 3 of the flow: find who serves the step's agent type, and send the command. Kafka agents get it on
 // `agent.orchestration.commands`; Temporal-native agents get it as an activity on their own task queue.
-import { agentTaskQueue, agentTypes, type AgentCommand, type PlanStep } from '../src/flow/contracts.ts';
+import {
+  agentTaskQueue,
+  agentTypes,
+  isAgentType,
+  type AgentCommand,
+  type PlanStep,
+} from '../src/flow/contracts.ts';
 import { commandIdFor, subtaskIdFor } from '../src/flow/ids.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
 import { chooseAgent, markCommandSent } from '../src/stores/postgres/flow.ts';
-import type { AgentType } from '../src/generated/prisma/client.ts';
 import type { ActivityDeps } from './deps.ts';
 import { nonRetryable } from './task.ts';
 
@@ -27,13 +32,13 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       deadlineAt: string;
     }): Promise<DispatchedCommand> {
       const { taskId, workflowId, step } = input;
-      if (!(agentTypes as readonly string[]).includes(step.agentType)) {
+      const agentType = step.agentType;
+      if (!isAgentType(agentType)) {
         throw nonRetryable(
           'UnknownAgentType',
           `unknown agent type "${step.agentType}" in step "${step.key}": use one of ${agentTypes.join(', ')}`,
         );
       }
-      const agentType = step.agentType as AgentType;
       // Prefer an agent that is up and heard from recently; otherwise a registered agent that is down
       // still gets the command on Kafka and answers when it is back (or the step times out, saying why).
       const agent = await chooseAgent(prisma, agentType, 30_000);

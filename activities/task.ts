@@ -7,7 +7,7 @@ import { closeTask, openTask, recordStepAnswer } from '../src/stores/postgres/fl
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
 import type { ActivityDeps } from './deps.ts';
-import { agentTypes } from '../src/flow/contracts.ts';
+import { isAgentType } from '../src/flow/contracts.ts';
 import type { AgentType } from '../src/generated/prisma/client.ts';
 
 export interface CreatedTask {
@@ -26,7 +26,7 @@ export function taskActivities({ prisma, publisher }: ActivityDeps) {
       const { request, workflowId, plan } = input;
       const knownType = (t: string): AgentType =>
         // Unknown agent types are refused at dispatch with a clear reason; the rows keep a valid enum.
-        (agentTypes as readonly string[]).includes(t) ? (t as AgentType) : 'ANALYSIS';
+        isAgentType(t) ? t : 'ANALYSIS';
       const taskId = taskIdFor(request.requestId);
       const planId = planIdFor(taskId);
       const steps = plan.map((s) => ({ ...s, subtaskId: subtaskIdFor(taskId, s.key) }));

@@ -46,7 +46,7 @@ export function createMetrics(component: 'api' | 'worker' | 'agent' | 'ingress' 
     }),
     messagesConsumed: new Counter({
       name: 'prism_kafka_messages_consumed_total',
-      help: 'Kafka messages processed, by topic and outcome (processed, duplicate, dead_lettered)',
+      help: 'Kafka messages processed, by topic and outcome (processed, duplicate, ignored, dead_lettered)',
       labelNames: ['topic', 'outcome'] as const,
       registers: [registry],
     }),

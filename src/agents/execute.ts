@@ -113,19 +113,21 @@ export async function executeCommand(options: {
 export class RecentAnswers {
   private readonly answers = new Map<string, AgentResponse>();
   constructor(private readonly max = 256) {}
-  get(commandId: string): AgentResponse | undefined {
-    return this.answers.get(commandId);
-  }
-  set(commandId: string, response: AgentResponse): void {
+  /** The answer already given to this command, or `run()`'s, which is then remembered. */
+  async answer(commandId: string, run: () => Promise<AgentResponse>): Promise<AgentResponse> {
+    const known = this.answers.get(commandId);
+    if (known) return known;
+    const response = await run();
     this.answers.set(commandId, response);
     if (this.answers.size > this.max) this.answers.delete(this.answers.keys().next().value!);
+    return response;
   }
 }
 
 /** The envelope of an answer on `agent.orchestration.responses`. */
 export function responseEnvelope(
   identity: AgentIdentity,
-  command: AgentCommand,
+  command: Pick<AgentCommand, 'commandId' | 'workflowId'> & { taskId?: string },
   response: AgentResponse,
 ): Envelope {
   return createEnvelope({

@@ -6,7 +6,7 @@
 // docs/agents.md shows a complete agent; docs/agent-protocol.md the Kafka protocol for other languages.
 import { hostname } from 'node:os';
 import { loadConfig, type Env } from '../config.ts';
-import { agentTypes, type AgentType } from '../flow/contracts.ts';
+import { agentTypes, isAgentType, type AgentType } from '../flow/contracts.ts';
 import { runKafkaAgent } from './kafka-transport.ts';
 import { runTemporalAgent } from './temporal-transport.ts';
 import type { AgentDefinition, AgentOptions, RunningAgent } from './types.ts';
@@ -23,7 +23,7 @@ export type Transport = (typeof transports)[number];
 
 /** Checks an agent definition once, where it is written, and returns it. */
 export function defineAgent(definition: AgentDefinition): AgentDefinition {
-  if (!(agentTypes as readonly string[]).includes(definition.type)) {
+  if (!isAgentType(definition.type)) {
     throw new Error(
       `agent type "${String(definition.type)}" is unknown: use one of ${agentTypes.join(', ')}`,
     );
@@ -69,8 +69,11 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   return agent;
 }
 
-/** Stops the agent gracefully (finishing the command in hand, then OFFLINE) on SIGINT or SIGTERM. */
-export function stopOnSignals(agent: RunningAgent): void {
+/**
+ * Stops a running agent (or worker) gracefully on SIGINT or SIGTERM — an agent finishes the command in
+ * hand, then goes OFFLINE — and stops listening once it is done.
+ */
+export function stopOnSignals(agent: Pick<RunningAgent, 'stop' | 'done'>): void {
   const stop = () => void agent.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -6,10 +6,10 @@ import { createKafka } from '../clients/kafka.ts';
 import { agentCommandSchema, type AgentCommand, type AgentType } from '../flow/contracts.ts';
 import { InvalidMessageError, runConsumer, type MessageContext } from '../stores/kafka/consumer.ts';
 import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
-import { createEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
+import type { Envelope } from '../stores/kafka/envelope.ts';
 import type { Publisher } from '../stores/kafka/producer.ts';
 import { Topic } from '../stores/kafka/topics.ts';
-import { CommandTracker, executeCommand, RecentAnswers, responseEnvelope, responseIdFor } from './execute.ts';
+import { CommandTracker, executeCommand, RecentAnswers, responseEnvelope } from './execute.ts';
 import { describeIssues } from './issues.ts';
 import { prepareAgent } from './options.ts';
 import { agentLifetime } from './lifetime.ts';
@@ -55,23 +55,14 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
     });
 
     const answer = async (command: AgentCommand, context: MessageContext) => {
-      let response = answers.get(command.commandId);
-      if (!response) {
+      const response = await answers.answer(command.commandId, async () => {
         const keepAlive = setInterval(() => void context.heartbeat().catch(() => undefined), keepAliveMs);
         try {
-          response = await executeCommand({
-            identity,
-            stores,
-            tracker,
-            handler: options.handler,
-            command,
-            log,
-          });
+          return await executeCommand({ identity, stores, tracker, handler: options.handler, command, log });
         } finally {
           clearInterval(keepAlive);
         }
-        answers.set(command.commandId, response);
-      }
+      });
       await publisher.publish(responsesTopic, responseEnvelope(identity, command, response));
       log.info(`answered ${command.stepKey} of task ${command.taskId}: ${response.status}`, {
         commandId: command.commandId,
@@ -164,15 +155,7 @@ async function answerInvalid(
   try {
     await publisher.publish(
       topic,
-      createEnvelope({
-        id: responseIdFor(ids.data.commandId),
-        type: 'agent.response',
-        taskId: envelope.taskId,
-        workflowId: ids.data.workflowId,
-        agentId: identity.agentId,
-        agentType: identity.agentType,
-        payload: response,
-      }),
+      responseEnvelope(identity, { ...ids.data, taskId: envelope.taskId }, response),
     );
   } catch (err) {
     log.warn(`could not answer the invalid command ${ids.data.commandId}: ${(err as Error).message}`);

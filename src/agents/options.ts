@@ -1,5 +1,5 @@
 // Checks shared by both transports before an agent starts, so a typo fails at once with what to fix.
-import { agentTypes } from '../flow/contracts.ts';
+import { agentTypes, isAgentType } from '../flow/contracts.ts';
 import { consoleLogger } from './logger.ts';
 import { checkAgentId } from './presence.ts';
 import { AgentStores } from './stores.ts';
@@ -14,7 +14,7 @@ export interface PreparedAgent {
 
 export function prepareAgent(options: AgentOptions): PreparedAgent {
   checkAgentId(options.agentId);
-  if (!(agentTypes as readonly string[]).includes(options.type)) {
+  if (!isAgentType(options.type)) {
     throw new Error(`agent type "${String(options.type)}" is unknown: use one of ${agentTypes.join(', ')}`);
   }
   if (typeof options.handler !== 'function')

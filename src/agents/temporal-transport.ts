@@ -51,18 +51,9 @@ export async function runTemporalAgent(options: TemporalAgentOptions): Promise<R
           message: `the ${type} agent ${agentId} on task queue ${taskQueue} got a ${command.agentType} command: send it to ${agentTaskQueue(command.agentType)}`,
         });
       }
-      let response = answers.get(command.commandId);
-      if (!response) {
-        response = await executeCommand({
-          identity,
-          stores,
-          tracker,
-          handler: options.handler,
-          command,
-          log,
-        });
-        answers.set(command.commandId, response);
-      }
+      const response = await answers.answer(command.commandId, () =>
+        executeCommand({ identity, stores, tracker, handler: options.handler, command, log }),
+      );
       // The workflow gets the answer as this activity's result; the Kafka copy is for the audit trail, so
       // Kafka being down must not make Temporal retry (and re-run) the command.
       try {

@@ -5,10 +5,10 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { workflowIdFor } from '../flow/contracts.ts';
 import { taskIdFor } from '../flow/ids.ts';
 import { getTask, temporalRunUrl } from '../flow/start.ts';
+import { uuidPattern } from '../flow/ids.ts';
 import type { ApiDeps } from './deps.ts';
 import type { LiveTask, TaskDetails, TaskRecord } from './schemas/tasks.ts';
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The PostgreSQL record of a task, found by task id, request id or workflow id. */

@@ -2,7 +2,7 @@
 // demo data set), then starts the application in the background — the worker (with ingress and bridge),
 // the four reference agents and the HTTP API — each with its log and pid file in the stack's data
 // directory, and returns once every one of them said it is ready.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
@@ -11,7 +11,7 @@ import { loadDemoData } from '../provision/demo.ts';
 import { provisionAll } from '../provision/index.ts';
 import { stackUp } from '../stack/index.ts';
 import { ensureDirs, repoRoot, stackPaths } from '../stack/paths.ts';
-import { ownedPid, removeFile, spawnDetached, stopProcess } from '../stack/process.ts';
+import { ownedPid, readFrom, removeFile, spawnDetached, stopProcess } from '../stack/process.ts';
 import type { Progress } from '../stack/progress.ts';
 
 export interface AppProcess {
@@ -48,7 +48,7 @@ async function waitForReady(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(fromByte) : '';
+    const text = readFrom(logFile, fromByte);
     if (p.ready.test(text)) return;
     if (ownedPid(pidFile, marker(p)) !== pid) {
       throw new Error(

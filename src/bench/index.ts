@@ -7,7 +7,7 @@ import { closeActivityDeps, createActivities, createActivityDeps } from '../../a
 import { createKafka } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
-import { createPrisma } from '../db/prisma.ts';
+import { withPrisma } from '../db/prisma.ts';
 import { agentResponseSchema, planOf, validateTaskRequest, type AgentResponse } from '../flow/contracts.ts';
 import { commandIdFor } from '../flow/ids.ts';
 import { startTask, waitForTask } from '../flow/start.ts';
@@ -299,15 +299,10 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
   const floor = options.noFloor ? null : await runFloor(env, options, runId, progress);
   const engine = options.noEngine ? null : await runEngine(env, options, runId, progress);
   if (!options.keepData) {
-    const prisma = createPrisma(env);
-    try {
-      const { count } = await prisma.task.deleteMany({
-        where: { requestId: { startsWith: `bench-`, contains: runId } },
-      });
-      progress.step(`removed the ${count} benchmark tasks from PostgreSQL (--keep-data keeps them)`);
-    } finally {
-      await prisma.$disconnect();
-    }
+    const { count } = await withPrisma(env, (prisma) =>
+      prisma.task.deleteMany({ where: { requestId: { startsWith: `bench-`, contains: runId } } }),
+    );
+    progress.step(`removed the ${count} benchmark tasks from PostgreSQL (--keep-data keeps them)`);
   }
   const ratio = floor
     ? {

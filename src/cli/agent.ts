@@ -3,14 +3,14 @@ import { Option, type Command } from 'commander';
 import { defaultAgentId, runAgent, transports, type Transport } from '../agents/index.ts';
 import { referenceAgents } from '../agents/reference/index.ts';
 import { loadConfig } from '../config.ts';
-import { agentTypes, type AgentType } from '../flow/contracts.ts';
+import { agentTypes, isAgentType, type AgentType } from '../flow/contracts.ts';
 
 function agentType(value: string): AgentType {
   const type = value.toUpperCase();
-  if (!(agentTypes as readonly string[]).includes(type)) {
+  if (!isAgentType(type)) {
     throw new Error(`--type "${value}" is unknown: use one of ${agentTypes.join(', ')}`);
   }
-  return type as AgentType;
+  return type;
 }
 
 export function registerAgentCommands(program: Command): void {

@@ -3,16 +3,7 @@ import type { Command } from 'commander';
 import { issueApiKey, listKeys, revokeKey } from '../api/keys.ts';
 import { startApi } from '../api/server.ts';
 import { loadConfig } from '../config.ts';
-import { createPrisma, type PrismaClient } from '../db/prisma.ts';
-
-async function withPrisma<T>(work: (prisma: PrismaClient) => Promise<T>): Promise<T> {
-  const prisma = createPrisma(loadConfig(), { poolSize: 2 });
-  try {
-    return await work(prisma);
-  } finally {
-    await prisma.$disconnect();
-  }
-}
+import { withPrisma } from '../db/prisma.ts';
 
 export function registerApiCommands(program: Command): void {
   program
@@ -48,7 +39,7 @@ export function registerApiCommands(program: Command): void {
       return days;
     })
     .action(async (opts: { user: string; role: string; name?: string; expiresInDays?: number }) => {
-      const issued = await withPrisma((prisma) =>
+      const issued = await withPrisma(loadConfig(), (prisma) =>
         issueApiKey(prisma, {
           username: opts.user,
           role: opts.role,
@@ -69,7 +60,7 @@ export function registerApiCommands(program: Command): void {
     .command('revoke <id>')
     .description('revoke a key by its id (requests with it get 401 from then on)')
     .action(async (id: string) => {
-      const revoked = await withPrisma((prisma) => revokeKey(prisma, id));
+      const revoked = await withPrisma(loadConfig(), (prisma) => revokeKey(prisma, id));
       process.stderr.write(`[apikey] revoked key ${revoked.keyId} of user ${revoked.username}\n`);
     });
 
@@ -79,7 +70,7 @@ export function registerApiCommands(program: Command): void {
     .option('--user <username>', 'only this user')
     .option('--json', 'print JSON')
     .action(async (opts: { user?: string; json?: boolean }) => {
-      const keys = await withPrisma((prisma) => listKeys(prisma, opts.user));
+      const keys = await withPrisma(loadConfig(), (prisma) => listKeys(prisma, opts.user));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
         return;

@@ -2,21 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { connectTemporal } from '../clients/temporal.ts';
 import { loadConfig, type Env } from '../config.ts';
-import { createPrisma } from '../db/prisma.ts';
+import { withPrisma } from '../db/prisma.ts';
 import { InvalidRequestError, priorities, workflowIdFor } from '../flow/contracts.ts';
+import { uuidPattern } from '../flow/ids.ts';
 import { cancelTask, getTask, startTask, temporalRunUrl, waitForTask } from '../flow/start.ts';
 
 /** A task named by its task id (UUID), request id or workflow id → its workflow id. */
 async function resolveWorkflowId(env: Env, id: string): Promise<string> {
   if (id.startsWith('task-')) return id;
-  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
-    const prisma = createPrisma(env);
-    try {
-      const row = await prisma.task.findUnique({ where: { id }, select: { workflowId: true } });
-      if (row) return row.workflowId;
-    } finally {
-      await prisma.$disconnect();
-    }
+  if (uuidPattern.test(id)) {
+    const row = await withPrisma(env, (prisma) =>
+      prisma.task.findUnique({ where: { id }, select: { workflowId: true } }),
+    );
+    if (row) return row.workflowId;
   }
   return workflowIdFor(id);
 }

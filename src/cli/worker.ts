@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { stopOnSignals } from '../agents/index.ts';
 import { loadConfig } from '../config.ts';
 import { startWorker } from '../worker/index.ts';
 
@@ -12,9 +13,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--no-bridge', 'do not deliver agent answers from Kafka')
     .action(async (opts: { ingress: boolean; bridge: boolean }) => {
       const worker = await startWorker(loadConfig(), { withIngress: opts.ingress, withBridge: opts.bridge });
-      const stop = () => void worker.stop();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      stopOnSignals(worker);
       await worker.done;
     });
 }

@@ -32,8 +32,7 @@ export function createPgPool(
   });
   pool.on(
     'error',
-    onIdleError ??
-      ((err: Error) => console.warn(`postgres: an idle connection was lost (${err.message})`)),
+    onIdleError ?? ((err: Error) => console.warn(`postgres: an idle connection was lost (${err.message})`)),
   );
   return pool;
 }

@@ -2,25 +2,16 @@
 // the waiting workflow. Exactly once: the consumer dedupes message ids, and the workflow accepts only the
 // first answer to each command it is waiting for.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Kafka, Producer } from 'kafkajs';
-import type { Redis } from 'ioredis';
-import type { Metrics } from '../metrics.ts';
 import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';
-import { runFlowConsumer } from './consumers.ts';
+import { runFlowConsumer, type FlowConsumerDeps } from './consumers.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { agentResponseSchema, agentResponseSignal } from './contracts.ts';
 
 export const bridgeGroup = 'prism-bridge';
 
-export async function runBridge(deps: {
-  kafka: Kafka;
-  redis: Redis;
-  temporal: Client;
-  dlqProducer: Producer;
-  metrics?: Metrics;
-  groupId?: string;
-  log?: (message: string) => void;
-}): Promise<RunningConsumer> {
+export async function runBridge(
+  deps: FlowConsumerDeps & { temporal: Client; groupId?: string; log?: (message: string) => void },
+): Promise<RunningConsumer> {
   const groupId = deps.groupId ?? bridgeGroup;
   return runFlowConsumer(deps, {
     groupId,

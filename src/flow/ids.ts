@@ -12,6 +12,9 @@ export function uuidFrom(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/** A UUID in its usual text form (any version). */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const taskIdFor = (requestId: string) => uuidFrom(`task:${requestId}`);
 export const planIdFor = (taskId: string) => uuidFrom(`plan:${taskId}`);
 export const subtaskIdFor = (taskId: string, stepKey: string) => uuidFrom(`subtask:${taskId}:${stepKey}`);

@@ -2,28 +2,18 @@
 // the SDK included) and start their task's workflow. The workflow id derives from the request id, so a
 // request delivered twice starts one run. An invalid request goes to `user.queries.dlq` with the reason.
 import type { Client } from '@temporalio/client';
-import type { Kafka } from 'kafkajs';
-import type { Redis } from 'ioredis';
 import type { Env } from '../config.ts';
-import type { Metrics } from '../metrics.ts';
 import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';
-import { runFlowConsumer } from './consumers.ts';
+import { runFlowConsumer, type FlowConsumerDeps } from './consumers.ts';
 import { Topic } from '../stores/kafka/topics.ts';
-import type { Producer } from 'kafkajs';
 import { InvalidRequestError, type TaskRequest } from './contracts.ts';
 import { startTask } from './start.ts';
 
 export const ingressGroup = 'prism-ingress';
 
-export async function runIngress(deps: {
-  env: Env;
-  kafka: Kafka;
-  redis: Redis;
-  temporal: Client;
-  dlqProducer: Producer;
-  metrics?: Metrics;
-  groupId?: string;
-}): Promise<RunningConsumer> {
+export async function runIngress(
+  deps: FlowConsumerDeps & { env: Env; temporal: Client; groupId?: string },
+): Promise<RunningConsumer> {
   const groupId = deps.groupId ?? ingressGroup;
   return runFlowConsumer(deps, {
     groupId,

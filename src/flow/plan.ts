@@ -6,6 +6,8 @@ import type { AgentResponse, PlanStep, ValidTaskRequest } from './contracts.ts';
 
 export const agentTypes = ['MONITORING', 'PREDICTION', 'CONTROL', 'ANALYSIS'] as const;
 export type AgentType = (typeof agentTypes)[number];
+export const isAgentType = (value: string): value is AgentType =>
+  (agentTypes as readonly string[]).includes(value);
 export const priorities = ['HIGH', 'NORMAL', 'LOW'] as const;
 export type Priority = (typeof priorities)[number];
 

@@ -6,6 +6,7 @@ import type { Env } from '../config.ts';
 import { temporalUiUrl } from '../stack/health.ts';
 import {
   planOf,
+  progressQuery,
   validateTaskRequest,
   workflowIdFor,
   workflowType,
@@ -83,7 +84,7 @@ export async function getTask(
     const temporalUrl = temporalRunUrl(env, workflowId);
     const taskId = (description.memo?.taskId as string | undefined) ?? '';
     if (description.status.name === 'RUNNING') {
-      const progress = await handle.query<TaskProgress>('progress');
+      const progress = await handle.query<TaskProgress>(progressQuery);
       return { taskId, workflowId, status: progress.status, progress, outcome: null, temporalUrl };
     }
     if (description.status.name === 'COMPLETED') {

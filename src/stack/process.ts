@@ -2,7 +2,16 @@
 // processes whose pid file names them *and* whose command line is still that service (pids get reused
 // after a machine restart or a CI run that killed everything).
 import { spawn, execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
 
@@ -93,6 +102,20 @@ export async function stopProcess(pid: number, graceMs = 15_000): Promise<void> 
 
 export function removeFile(file: string): void {
   rmSync(file, { force: true });
+}
+
+/** What a (log) file holds from byte `from` on; empty when it does not exist. Reads only that part. */
+export function readFrom(file: string, from: number): string {
+  if (!existsSync(file)) return '';
+  const fd = openSync(file, 'r');
+  try {
+    const length = Math.max(0, fstatSync(fd).size - from);
+    const buffer = Buffer.alloc(length);
+    const read = readSync(fd, buffer, 0, length, from);
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** True when something accepts TCP connections on host:port. */

@@ -5,14 +5,11 @@ import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
-import { createKafka } from '../clients/kafka.ts';
-import { createRedis } from '../clients/redis.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { runBridge } from '../flow/bridge.ts';
 import { runIngress } from '../flow/ingress.ts';
 import { createMetrics } from '../metrics.ts';
-import { createPublisher } from '../stores/kafka/producer.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -67,18 +64,13 @@ export async function startWorker(
     maxConcurrentActivityTaskExecutions: 100,
     maxCachedWorkflows: 2000,
   });
-  const kafka = createKafka(env);
-  const redis = createRedis(env);
   const temporal = await connectTemporal(env);
-  const dlq = createPublisher(kafka);
-  await dlq.connect();
+  // The consumers share the activities' clients; dead letters go through their idempotent producer.
+  const { kafka, redis } = deps;
+  const dlqProducer = deps.publisher.producer;
   const consumers = await Promise.all([
-    options.withIngress === false
-      ? null
-      : runIngress({ env, kafka, redis, temporal, dlqProducer: dlq.producer, metrics }),
-    options.withBridge === false
-      ? null
-      : runBridge({ kafka, redis, temporal, dlqProducer: dlq.producer, metrics, log }),
+    options.withIngress === false ? null : runIngress({ env, kafka, redis, temporal, dlqProducer, metrics }),
+    options.withBridge === false ? null : runBridge({ kafka, redis, temporal, dlqProducer, metrics, log }),
   ]);
   const metricsPort = options.metricsPort === undefined ? env.WORKER_METRICS_PORT : options.metricsPort;
   const server =
@@ -90,12 +82,7 @@ export async function startWorker(
       await Promise.allSettled(consumers.map((c) => c?.stop()));
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
-      await Promise.allSettled([
-        dlq.disconnect(),
-        temporal.connection.close(),
-        redis.quit(),
-        connection.close(),
-      ]);
+      await Promise.allSettled([temporal.connection.close(), connection.close()]);
       await closeActivityDeps(deps);
       server?.close();
     })();

@@ -1,22 +1,17 @@
 // What the end-to-end tests share: the application running in this process — the worker (with the
 // user.queries ingress and the agent-answer bridge) — against the real services.
 import { startWorker, type RunningWorker } from '../../src/worker/index.ts';
-import { env } from '../helpers.ts';
+import { env, waitFor as poll } from '../helpers.ts';
 
 export async function startTestWorker(): Promise<RunningWorker> {
   return startWorker(env, { metricsPort: null, log: () => {} });
 }
 
-export async function waitFor<T>(
+/** The shared `waitFor` with the end-to-end tests' longer default wait (the whole flow may be behind it). */
+export function waitFor<T>(
   what: string,
-  probe: () => Promise<T | null | undefined | false>,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs = 60_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return poll(what, check, timeoutMs, 250);
 }

@@ -34,11 +34,13 @@ export async function analyse(command: AgentCommand, ctx: AgentContext): Promise
     ctx.collection('ManufacturingKnowledge'),
     ctx.memory(),
   ]);
-  const [externalHits, processHits, memoryHits] = await Promise.all([
+  const [externalHits, processHits, allMemoryHits] = await Promise.all([
     ctx.search(external, options),
     ctx.search(manufacturing, options),
     ctx.search(memory, options),
   ]);
+  // A re-run of this command must not find the memory its first run stored.
+  const memoryHits = allMemoryHits.filter((h) => h.id !== memoryId);
   const hits: KnowledgeHit[] = [
     ...externalHits.map((h) => ({
       id: h.id,
@@ -54,16 +56,13 @@ export async function analyse(command: AgentCommand, ctx: AgentContext): Promise
       snippet: snippet(h.properties.description),
       score: h.score,
     })),
-    // A re-run of this command must not find the memory its first run stored.
-    ...memoryHits
-      .filter((h) => h.id !== memoryId)
-      .map((h) => ({
-        id: h.id,
-        collection: 'AgentMemory',
-        title: `${h.properties.memoryType} memory`,
-        snippet: snippet(h.properties.content),
-        score: h.score,
-      })),
+    ...memoryHits.map((h) => ({
+      id: h.id,
+      collection: 'AgentMemory',
+      title: `${h.properties.memoryType} memory`,
+      snippet: snippet(h.properties.content),
+      score: h.score,
+    })),
   ];
   const top = rankHits(hits, p.limit);
 
@@ -97,7 +96,7 @@ export async function analyse(command: AgentCommand, ctx: AgentContext): Promise
     bySource: {
       ExternalKnowledge: externalHits.length,
       ManufacturingKnowledge: processHits.length,
-      AgentMemory: memoryHits.filter((h) => h.id !== memoryId).length,
+      AgentMemory: memoryHits.length,
     },
     memoryId,
   };

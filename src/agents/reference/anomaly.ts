@@ -29,6 +29,8 @@ export interface AnomalyOptions {
   min?: number;
   /** Values above this are anomalies whatever their score. */
   max?: number;
+  /** The series' median and MAD when the caller has them already (`seriesStats`): saves two sorts. */
+  center?: Pick<SeriesStats, 'median' | 'mad'>;
 }
 
 export function median(values: readonly number[]): number {
@@ -61,12 +63,15 @@ const madScale = 0.6745;
 // estimates the standard deviation instead (the fallback used by IBM SPSS and others).
 const meanAdScale = 1.253314;
 
-/** The modified z-score of every value. */
-export function robustScores(values: readonly number[]): number[] {
+/** The modified z-score of every value (`center`: the series' median and MAD, if known). */
+export function robustScores(
+  values: readonly number[],
+  center?: Pick<SeriesStats, 'median' | 'mad'>,
+): number[] {
   if (values.length === 0) return [];
-  const med = median(values);
+  const med = center?.median ?? median(values);
   const deviations = values.map((v) => v - med);
-  const mad = median(deviations.map(Math.abs));
+  const mad = center?.mad ?? median(deviations.map(Math.abs));
   if (mad > 0) return deviations.map((d) => (madScale * d) / mad);
   const meanAd = deviations.reduce((s, d) => s + Math.abs(d), 0) / values.length;
   if (meanAd > 0) return deviations.map((d) => d / (meanAdScale * meanAd));
@@ -75,7 +80,7 @@ export function robustScores(values: readonly number[]): number[] {
 
 export function detectAnomalies(values: readonly number[], options: AnomalyOptions): Anomaly[] {
   if (!(options.threshold > 0)) throw new Error(`threshold must be positive, got ${options.threshold}`);
-  const scores = robustScores(values);
+  const scores = robustScores(values, options.center);
   const anomalies: Anomaly[] = [];
   values.forEach((value, index) => {
     const score = scores[index]!;

@@ -1,5 +1,6 @@
 // Forecasting the next values of a sensor series: a least-squares linear trend over time, or Holt's double
 // exponential smoothing (level + trend). Pure functions; times are epoch milliseconds.
+import { median } from './anomaly.ts';
 
 export interface FitError {
   /** Root mean square of the in-sample errors. */
@@ -28,12 +29,7 @@ export function fitError(errors: readonly number[]): FitError {
 /** The median gap between consecutive times: the step of the forecast. */
 export function medianStepMs(timesMs: readonly number[]): number {
   if (timesMs.length < 2) throw new Error('a step needs at least two times');
-  const gaps = timesMs
-    .slice(1)
-    .map((t, i) => t - timesMs[i]!)
-    .sort((a, b) => a - b);
-  const mid = gaps.length >> 1;
-  const step = gaps.length % 2 === 1 ? gaps[mid]! : (gaps[mid - 1]! + gaps[mid]!) / 2;
+  const step = median(timesMs.slice(1).map((t, i) => t - timesMs[i]!));
   if (!(step > 0)) throw new Error('the readings have no time between them: cannot forecast');
   return step;
 }

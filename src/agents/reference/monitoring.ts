@@ -35,7 +35,7 @@ export async function monitor(command: AgentCommand, ctx: AgentContext): Promise
   }
   const values = readings.map((r) => r.value);
   const stats = seriesStats(values);
-  const found = detectAnomalies(values, { threshold: p.threshold, min: p.min, max: p.max });
+  const found = detectAnomalies(values, { threshold: p.threshold, min: p.min, max: p.max, center: stats });
   const anomalies = found.map((a) => ({
     time: readings[a.index]!.time.toISOString(),
     value: a.value,

@@ -2,9 +2,10 @@
 // a message that fails goes to the topic's DLQ with the reason this module writes.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { agentTypes } from '../../flow/plan.ts';
 
-export const agentTypes = ['MONITORING', 'PREDICTION', 'CONTROL', 'ANALYSIS', 'ORCHESTRATOR'] as const;
-export type AgentType = (typeof agentTypes)[number];
+/** Who may send an envelope: an agent of one of the types, or the orchestrator itself. */
+const senderTypes = [...agentTypes, 'ORCHESTRATOR'] as const;
 
 const id = z.string().min(1);
 
@@ -16,7 +17,7 @@ export const envelopeSchema = z.object({
   taskId: id.optional(),
   workflowId: id.optional(),
   agentId: id.optional(),
-  agentType: z.enum(agentTypes).optional(),
+  agentType: z.enum(senderTypes).optional(),
   payload: z.looseObject({}),
   // Offsets are accepted: an agent in Seoul may send +09:00.
   createdAt: z.iso.datetime({ offset: true }),

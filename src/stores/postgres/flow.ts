@@ -5,7 +5,7 @@
 // per-query cost would otherwise be paid ~25 times.
 import type { PrismaClient } from '../../db/prisma.ts';
 import type { AgentType, SubtaskStatus, TaskPriority, TaskStatus } from '../../generated/prisma/client.ts';
-import { InvalidTransitionError, taskTransitions } from './tasks.ts';
+import { InvalidTransitionError, statusesBefore } from './tasks.ts';
 
 type Db = Pick<PrismaClient, '$queryRaw'>;
 
@@ -145,9 +145,7 @@ export async function closeTask(
     error: string | null;
   },
 ): Promise<{ changed: boolean }> {
-  const open = (Object.keys(taskTransitions) as TaskStatus[]).filter((s) =>
-    taskTransitions[s].includes(c.status),
-  );
+  const open = statusesBefore(c.status);
   const leftOver: SubtaskStatus = c.status === 'CANCELLED' ? 'CANCELLED' : 'SKIPPED';
   const details = JSON.stringify(c.error ? { reason: c.error } : {});
   const rows = await db.$queryRaw<{ current: TaskStatus | null; changed: bigint }[]>`
@@ -170,7 +168,7 @@ export async function closeTask(
       UPDATE agent_subtasks SET status = ${leftOver}::"SubtaskStatus", completed_at = now()
       WHERE plan_id = ${c.planId}::uuid AND status IN ('QUEUED', 'RUNNING') AND EXISTS (SELECT 1 FROM t)
     ), p AS (
-      UPDATE execution_plans SET status = ${c.status === 'COMPLETED' ? 'COMPLETED' : c.status}::"PlanStatus", completed_at = now()
+      UPDATE execution_plans SET status = ${c.status}::"PlanStatus", completed_at = now()
       WHERE id = ${c.planId}::uuid AND EXISTS (SELECT 1 FROM t)
     )
     SELECT (SELECT status FROM cur) AS current, (SELECT count(*) FROM t) AS changed`;

@@ -12,6 +12,11 @@ export const taskTransitions: Record<TaskStatus, readonly TaskStatus[]> = {
   CANCELLED: [],
 };
 
+/** The statuses a task may be in to move to `to`. */
+export function statusesBefore(to: TaskStatus): TaskStatus[] {
+  return (Object.keys(taskTransitions) as TaskStatus[]).filter((s) => taskTransitions[s].includes(to));
+}
+
 export class InvalidTransitionError extends Error {
   constructor(
     readonly taskId: string,
@@ -122,7 +127,7 @@ export async function transitionTask(
   to: TaskStatus,
   options: TransitionOptions = {},
 ) {
-  const from = (Object.keys(taskTransitions) as TaskStatus[]).filter((s) => taskTransitions[s].includes(to));
+  const from = statusesBefore(to);
   return prisma.$transaction(async (tx) => {
     const current = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
     if (current.status === to) return { task: current, changed: false };

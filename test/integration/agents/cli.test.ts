@@ -7,8 +7,7 @@ import { registerAgentCommands } from '../../../src/cli/agent.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { createPrisma } from '../../../src/db/prisma.ts';
 import { createAgentStateStore } from '../../../src/stores/redis/agent-state.ts';
-import { env, testId } from '../../helpers.ts';
-import { waitFor } from './support.ts';
+import { env, testId, waitFor } from '../../helpers.ts';
 
 const script = fileURLToPath(new URL('./fixtures/agent-cli.ts', import.meta.url));
 

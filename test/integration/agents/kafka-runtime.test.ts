@@ -19,9 +19,9 @@ import { createPublisher, MessageHeader } from '../../../src/stores/kafka/produc
 import { provisionKafka } from '../../../src/stores/kafka/provision.ts';
 import { allTopicSpecs, Topic } from '../../../src/stores/kafka/topics.ts';
 import { createAgentStateStore } from '../../../src/stores/redis/agent-state.ts';
-import { env, testId } from '../../helpers.ts';
+import { env, testId, waitFor } from '../../helpers.ts';
 import { deleteTestTopics } from '../kafka/support.ts';
-import { makeCommand, waitFor } from './support.ts';
+import { makeCommand } from './support.ts';
 
 describe('Kafka agent runtime', () => {
   const prefix = `${testId('agk')}.`;

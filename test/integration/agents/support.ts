@@ -1,11 +1,10 @@
 // Helpers of the agent tests: commands with test-unique ids, reading what a topic receives from now on,
 // and waiting for a condition.
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import type { AgentCommand, AgentType } from '../../../src/flow/contracts.ts';
 import { parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
-import { testId } from '../../helpers.ts';
+import { testId, waitFor } from '../../helpers.ts';
 
 export function makeCommand(agentType: AgentType, overrides: Partial<AgentCommand> = {}): AgentCommand {
   return {
@@ -21,21 +20,6 @@ export function makeCommand(agentType: AgentType, overrides: Partial<AgentComman
     deadlineAt: new Date(Date.now() + 120_000).toISOString(),
     ...overrides,
   };
-}
-
-/** Polls until `check` returns a value; fails naming what was awaited. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 export interface TopicTail {

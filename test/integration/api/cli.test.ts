@@ -3,9 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testId } from '../../helpers.ts';
+import { testId, waitFor } from '../../helpers.ts';
 import { apiFixture, type ApiFixture } from './fixture.ts';
-import { eventually } from './support.ts';
 
 const cliMain = fileURLToPath(new URL('./cli-main.ts', import.meta.url));
 
@@ -102,7 +101,7 @@ describe('prism apikey and prism api', { timeout: 120_000 }, () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const guard = setTimeout(() => child.kill('SIGKILL'), 45_000);
     try {
-      const url = await eventually(
+      const url = await waitFor(
         'the API to listen',
         () => /listening on (http:\/\/\S+)/.exec(stderr)?.[1],
         40_000,

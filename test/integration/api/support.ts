@@ -1,5 +1,4 @@
 // Helpers of the API tests: reading what the API publishes on a topic, and removing the tasks they caused.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { ApiDeps } from '../../../src/api/deps.ts';
@@ -9,22 +8,7 @@ import { uuidFrom } from '../../../src/flow/ids.ts';
 import { ingressGroup } from '../../../src/flow/ingress.ts';
 import { redisDedupeStore } from '../../../src/stores/kafka/dedupe.ts';
 import { parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
-import { testId } from '../../helpers.ts';
-
-/** Polls until `check` returns a value; fails naming what was awaited. */
-export async function eventually<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { testId, waitFor } from '../../helpers.ts';
 
 /**
  * Consumes a topic with a group of its own, starting at the end offsets of the moment it is created, so it
@@ -54,7 +38,7 @@ export async function watchTopic(deps: Pick<ApiDeps, 'kafka'>, topic: string) {
     envelopes,
     /** Every envelope with this id, once at least `count` have arrived. */
     async withId(id: string, count = 1): Promise<Envelope[]> {
-      return eventually(`${count} envelope(s) ${id} on ${topic}`, () => {
+      return waitFor(`${count} envelope(s) ${id} on ${topic}`, () => {
         const found = envelopes().filter((e) => e.id === id);
         return found.length >= count ? found : undefined;
       });

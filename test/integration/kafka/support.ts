@@ -1,18 +1,8 @@
 // Helpers shared by the Kafka integration tests: waiting for consumer outcomes, reading a topic back,
 // and removing exactly the topics and groups a test created.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageOutcome } from '../../../src/stores/kafka/consumer.ts';
-import { testId } from '../../helpers.ts';
-
-/** Polls until `check` returns true; fails naming what was awaited. */
-export async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+import { testId, waitFor } from '../../helpers.ts';
 
 /** Collects a consumer's outcomes (pass `onOutcome` to runConsumer). */
 export function outcomeRecorder() {
@@ -21,7 +11,7 @@ export function outcomeRecorder() {
     outcomes,
     onOutcome: (outcome: MessageOutcome) => void outcomes.push(outcome),
     waitForCount: (count: number) =>
-      waitUntil(`${count} outcomes (have ${outcomes.length})`, () => outcomes.length >= count),
+      waitFor(`${count} outcomes (have ${outcomes.length})`, () => outcomes.length >= count),
   };
 }
 
@@ -34,10 +24,7 @@ export async function readTopic(kafka: Kafka, admin: Admin, topic: string, count
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
-    await waitUntil(
-      `${count} messages on ${topic} (have ${messages.length})`,
-      () => messages.length >= count,
-    );
+    await waitFor(`${count} messages on ${topic} (have ${messages.length})`, () => messages.length >= count);
   } finally {
     await consumer.disconnect();
     await admin.deleteGroups([groupId]).catch(() => undefined);
