@@ -1,14 +1,34 @@
 import { defineConfig } from 'vitest/config';
+import { testEnvironment } from './test/environment.ts';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Every integration test talks to the real services; the setup starts the stack when it is not up.
-    globalSetup: ['test/setup/stack.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Files run one after another: the services share two cores, and the stack test restarts some of them.
-    fileParallelism: false,
     reporters: ['default'],
+    projects: [
+      {
+        // Pure logic and the workflow on stub activities: no service, no stack (`npm run test:unit`).
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        // Against the real services, in the tests' own deployment (test/environment.ts); the setup starts
+        // the stack when it is not up, then migrates and provisions that deployment.
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/unit/**'],
+          env: testEnvironment,
+          globalSetup: ['test/setup/stack.ts'],
+          // Files run one after another: the services share two cores, and some tests restart processes.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

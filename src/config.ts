@@ -42,6 +42,8 @@ export const envSchema = z.object({
   REDIS_HOST: host.default('127.0.0.1'),
   REDIS_PORT: port.default(16379),
   REDIS_PASSWORD: z.string().min(8, 'at least 8 characters'),
+  /** The logical database: a second deployment (e.g. the tests) on the same server uses its own. */
+  REDIS_DB: z.coerce.number().int().min(0).max(15).default(0),
   REDIS_MAXMEMORY: z
     .string()
     .regex(/^\d+(mb|gb)$/i, 'a size such as 512mb')
@@ -54,6 +56,11 @@ export const envSchema = z.object({
     .optional(),
   KAFKA_CONTROLLER_PORT: port.default(19093),
   KAFKA_CLIENT_ID: z.string().min(1).default('prism'),
+  /** Prefix of every topic and consumer group: two deployments (e.g. the tests) can share one cluster. */
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ., _ and - only')
+    .default(''),
   KAFKA_HEAP: z
     .string()
     .regex(/^\d+[mg]$/, 'a JVM size such as 512m')
@@ -63,11 +70,21 @@ export const envSchema = z.object({
   WEAVIATE_HTTP_PORT: port.default(18080),
   WEAVIATE_GRPC_PORT: port.default(50051),
   WEAVIATE_API_KEY: z.string().optional(),
+  /** Prefix of every collection name: two deployments (e.g. the tests) can share one server. */
+  WEAVIATE_COLLECTION_PREFIX: z
+    .string()
+    .regex(/^([A-Z][A-Za-z0-9_]*)?$/, 'empty, or a capital letter followed by letters, digits and _')
+    .default(''),
 
   INFLUX_PORT: port.default(18086),
   INFLUX_URL: z.url().optional(),
-  INFLUX_TOKEN: z.string().min(8, 'at least 8 characters'),
-  INFLUX_ORG: z.string().min(1).default('prism'),
+  /** The InfluxDB admin (created on the first start of either stack). */
+  INFLUX_USER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _')
+    .default('prism'),
+  INFLUX_PASSWORD: z.string().min(8, 'at least 8 characters'),
+  /** The database (InfluxDB 1.x), optionally `database/retention-policy`. */
   INFLUX_BUCKET: z.string().min(1).default('prism'),
 
   PROMETHEUS_PORT: port.default(19090),
@@ -101,6 +118,8 @@ type RawEnv = z.infer<typeof envSchema>;
  */
 export type Env = RawEnv & {
   KAFKA_BROKERS: string;
+  /** `user:password`: how the InfluxDB client's v2-compatible API authenticates against InfluxDB 1.x. */
+  INFLUX_TOKEN: string;
   INFLUX_URL: string;
   PROMETHEUS_URL: string;
   TEMPORAL_ADDRESS: string;
@@ -110,6 +129,7 @@ function withConnectionDefaults(env: RawEnv): Env {
   return {
     ...env,
     KAFKA_BROKERS: env.KAFKA_BROKERS ?? `127.0.0.1:${env.KAFKA_PORT}`,
+    INFLUX_TOKEN: `${env.INFLUX_USER}:${env.INFLUX_PASSWORD}`,
     INFLUX_URL: (env.INFLUX_URL ?? `http://127.0.0.1:${env.INFLUX_PORT}`).replace(/\/$/, ''),
     PROMETHEUS_URL: (env.PROMETHEUS_URL ?? `http://127.0.0.1:${env.PROMETHEUS_PORT}`).replace(/\/$/, ''),
     TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`,

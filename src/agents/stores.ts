@@ -1,7 +1,7 @@
 // The store clients of one agent process, each built on first use and closed once when the agent stops.
 import type { Redis } from 'ioredis';
 import type { WeaviateClient } from 'weaviate-client';
-import { createInflux } from '../clients/influx.ts';
+import { createInflux, influxOrg } from '../clients/influx.ts';
 import { createKafka } from '../clients/kafka.ts';
 import { createRedis } from '../clients/redis.ts';
 import { connectWeaviate } from '../clients/weaviate.ts';
@@ -54,9 +54,13 @@ export class AgentStores {
     return this.alerts;
   }
 
+  private get weaviatePrefix(): string {
+    return this.options.weaviatePrefix ?? this.env.WEAVIATE_COLLECTION_PREFIX;
+  }
+
   get influx(): FluxTarget {
     this.flux ??= {
-      queryApi: createInflux(this.env).getQueryApi(this.env.INFLUX_ORG),
+      queryApi: createInflux(this.env).getQueryApi(influxOrg),
       bucket: this.env.INFLUX_BUCKET,
     };
     return this.flux;
@@ -71,11 +75,11 @@ export class AgentStores {
   }
 
   async collection<N extends Parameters<typeof prismCollection>[1]>(name: N) {
-    return prismCollection(await this.weaviate(), name, { prefix: this.options.weaviatePrefix });
+    return prismCollection(await this.weaviate(), name, { prefix: this.weaviatePrefix });
   }
 
   async memory(agentId: string) {
-    return agentMemory(await this.weaviate(), agentId, { prefix: this.options.weaviatePrefix });
+    return agentMemory(await this.weaviate(), agentId, { prefix: this.weaviatePrefix });
   }
 
   embedder = loadGloveEmbedder;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
-import { createKafka } from '../clients/kafka.ts';
+import { createKafka, kafkaName } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
@@ -187,10 +187,10 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
   const activities = createActivities(deps);
   const waiting = new Map<string, (r: AgentResponse) => void>();
   const kafka = createKafka(env);
-  const groupId = `bench-floor-${runId}`;
+  const groupId = kafkaName(kafka, `bench-floor-${runId}`);
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
-  await consumer.subscribe({ topic: Topic.OrchestrationResponses, fromBeginning: false });
+  await consumer.subscribe({ topic: kafkaName(kafka, Topic.OrchestrationResponses), fromBeginning: false });
   // Answers sent before this group owns its partitions would be missed: start the tasks once it has joined.
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({

@@ -9,15 +9,39 @@ export const { logLevel } = kafkajs;
 // The spec compresses every topic with snappy; kafkajs needs the codec registered once per process.
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
-export type KafkaEnv = Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>;
+export type KafkaEnv = Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
+  Partial<Pick<Env, 'KAFKA_TOPIC_PREFIX'>>;
+
+/**
+ * A kafkajs client that knows its deployment's name prefix (KAFKA_TOPIC_PREFIX). Code names topics and
+ * consumer groups by their spec names (`Topic.*`); the publisher, the consumer and provisioning put the
+ * prefix in front (`kafkaName`), so two deployments — the running system and the tests — share a cluster
+ * without reading each other's messages.
+ */
+export class PrismKafka extends Kafka {
+  constructor(
+    config: KafkaConfig,
+    readonly namePrefix: string,
+  ) {
+    super(config);
+  }
+}
+
+/** The name on the cluster of a topic or consumer group of this client's deployment. */
+export function kafkaName(kafka: KafkaClient, name: string): string {
+  return kafka instanceof PrismKafka ? `${kafka.namePrefix}${name}` : name;
+}
 
 /** A kafkajs client for the product's brokers. */
 export function createKafka(env: KafkaEnv, config: Partial<KafkaConfig> = {}): KafkaClient {
-  return new Kafka({
-    clientId: env.KAFKA_CLIENT_ID,
-    brokers: env.KAFKA_BROKERS.split(','),
-    logLevel: logLevel.WARN,
-    connectionTimeout: 5_000,
-    ...config,
-  });
+  return new PrismKafka(
+    {
+      clientId: env.KAFKA_CLIENT_ID,
+      brokers: env.KAFKA_BROKERS.split(','),
+      logLevel: logLevel.WARN,
+      connectionTimeout: 5_000,
+      ...config,
+    },
+    env.KAFKA_TOPIC_PREFIX ?? '',
+  );
 }

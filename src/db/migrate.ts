@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { postgresUrl, type PgEnv } from '../clients/postgres.ts';
 import { repoRoot } from '../stack/paths.ts';
+import { ensureDatabase } from './database.ts';
 import { openSchemaEngine, type EngineHandle } from './schema-engine.ts';
 import type { MigrationDirectory } from '@prisma/schema-engine-wasm';
 
@@ -53,7 +54,8 @@ async function withEngine<T>(env: PgEnv, work: (handle: EngineHandle) => Promise
 }
 
 /** Applies every migration not yet applied; returns their names (empty when the database is up to date). */
-export function migrate(env: PgEnv): Promise<string[]> {
+export async function migrate(env: PgEnv): Promise<string[]> {
+  await ensureDatabase(env);
   return withEngine(env, async ({ engine }) => {
     const migrationsList = readMigrations();
     if (migrationsList.migrationDirectories.length === 0) {

@@ -173,11 +173,11 @@ export async function loadDemoData(
     });
     await progress.track('Demo knowledge', async () => {
       const mk = await importObjects(
-        prismCollection(weaviate, 'ManufacturingKnowledge'),
+        prismCollection(weaviate, 'ManufacturingKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX }),
         processKnowledge.map((p) => ({ id: uuidFrom(`demo:process:${p.processName}`), properties: p })),
       );
       const ek = await importObjects(
-        prismCollection(weaviate, 'ExternalKnowledge'),
+        prismCollection(weaviate, 'ExternalKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX }),
         documents.map((d) => ({ id: uuidFrom(`demo:doc:${d.title}`), properties: d })),
       );
       const failures = [...mk.failures, ...ek.failures];

@@ -1,5 +1,5 @@
 // `prism provision`: everything the stores need besides the PostgreSQL tables (those are `prism migrate`):
-// Kafka topics, Weaviate collections, the InfluxDB bucket and its retention, and the roles and permissions
+// the Temporal namespace and search attributes, Kafka topics, Weaviate collections, the InfluxDB bucket and its retention, and the roles and permissions
 // in PostgreSQL. Each part adds what is missing and never deletes data, so running it again changes nothing.
 import type { Env } from '../config.ts';
 import { connectWeaviate } from '../clients/weaviate.ts';
@@ -9,8 +9,10 @@ import { provisionInflux } from '../stores/influx/provision.ts';
 import { provisionKafka } from '../stores/kafka/provision.ts';
 import { provisionAccessControl } from '../stores/postgres/auth.ts';
 import { provisionWeaviate } from '../stores/weaviate/provision.ts';
+import { provisionTemporal, type TemporalProvisionResult } from '../stores/temporal/provision.ts';
 
 export interface ProvisionSummary {
+  temporal: TemporalProvisionResult;
   kafka: { created: string[]; updated: string[]; unchanged: string[] };
   weaviate: { created: string[]; updated: string[]; unchanged: string[] };
   influx: { bucket: string; action: string; retention: string };
@@ -18,12 +20,13 @@ export interface ProvisionSummary {
 }
 
 export async function provisionAll(env: Env, progress: Progress): Promise<ProvisionSummary> {
+  const temporal = await progress.track('Temporal namespace', () => provisionTemporal(env, progress));
   const kafka = await progress.track('Kafka topics', () => provisionKafka(env, progress));
   const weaviateClient = await connectWeaviate(env);
   let weaviate: ProvisionSummary['weaviate'];
   try {
     const report = await progress.track('Weaviate collections', () =>
-      provisionWeaviate(weaviateClient, progress),
+      provisionWeaviate(weaviateClient, progress, { prefix: env.WEAVIATE_COLLECTION_PREFIX }),
     );
     weaviate = {
       created: report.created,
@@ -38,6 +41,7 @@ export async function provisionAll(env: Env, progress: Progress): Promise<Provis
   try {
     const accessControl = await progress.track('Roles and permissions', () => provisionAccessControl(prisma));
     return {
+      temporal,
       kafka,
       weaviate,
       influx: { bucket: influx.bucket, action: influx.action, retention: influx.retention },

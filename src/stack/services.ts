@@ -3,10 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
+import { ensureDatabase } from '../db/database.ts';
 import type { Env } from '../config.ts';
 import { binaries } from './install.ts';
 import type { StackPaths } from './paths.ts';
+import { taskSearchAttributes } from '../stores/temporal/provision.ts';
 import { commandLine, isAlive, readPidFile, run, spawnDetached, type SpawnSpec } from './process.ts';
 import type { ServiceName } from './versions.ts';
 import { parse as parseYaml } from 'yaml';
@@ -117,22 +118,7 @@ const postgres: NativeService = {
     return pid;
   },
   async afterReady({ env }) {
-    const client = new pg.Client({
-      host: env.POSTGRES_HOST,
-      port: env.POSTGRES_PORT,
-      user: env.POSTGRES_USER,
-      password: env.POSTGRES_PASSWORD,
-      database: 'postgres',
-    });
-    await client.connect();
-    try {
-      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
-        env.POSTGRES_DB,
-      ]);
-      if (!rowCount) await client.query(`CREATE DATABASE "${env.POSTGRES_DB}"`);
-    } finally {
-      await client.end();
-    }
+    await ensureDatabase(env);
   },
 };
 
@@ -310,19 +296,14 @@ const weaviate: NativeService = {
   },
 };
 
-/** InfluxDB 1.x user/password for its v2-compatible API, taken from INFLUX_TOKEN (`user:password`). */
-export function influxCredentials(env: Env): { user: string; password: string } {
-  const i = env.INFLUX_TOKEN.indexOf(':');
-  return i > 0
-    ? { user: env.INFLUX_TOKEN.slice(0, i), password: env.INFLUX_TOKEN.slice(i + 1) }
-    : { user: 'prism', password: env.INFLUX_TOKEN };
-}
+/** InfluxDB's RPC port (backup and restore), two above its HTTP port: 18088 by default, as 8088 is to 8086. */
+export const influxRpcPort = (env: Env) => env.INFLUX_PORT + 2;
 
 const influxdb: NativeService = {
   name: 'influxdb',
   serves: ['influxdb'],
   marker: 'influxd',
-  ports: (env) => [env.INFLUX_PORT],
+  ports: (env) => [env.INFLUX_PORT, influxRpcPort(env)],
   async start({ env, paths, dataDir, logFile, pidFile }) {
     mkdirSync(dataDir, { recursive: true });
     const port = env.INFLUX_PORT;
@@ -332,7 +313,8 @@ const influxdb: NativeService = {
       INFLUXDB_DATA_DIR: join(dataDir, 'data'),
       INFLUXDB_DATA_WAL_DIR: join(dataDir, 'wal'),
       INFLUXDB_HTTP_BIND_ADDRESS: `${host(env)}:${port}`,
-      INFLUXDB_BIND_ADDRESS: '127.0.0.1:18088',
+      // The RPC port of backup and restore: next to the HTTP port, so a second instance can run beside.
+      INFLUXDB_BIND_ADDRESS: `127.0.0.1:${influxRpcPort(env)}`,
       INFLUXDB_HTTP_FLUX_ENABLED: 'true',
       INFLUXDB_HTTP_AUTH_ENABLED: 'true',
       INFLUXDB_HTTP_LOG_ENABLED: 'false',
@@ -344,10 +326,10 @@ const influxdb: NativeService = {
       spec(binaries(paths).influxd, ['run'], { env: serviceEnv, cwd: dataDir, logFile, pidFile }),
     );
   },
-  // InfluxDB 1.x with auth on lets the first admin be created without credentials; after that, the admin
-  // (from INFLUX_TOKEN) creates the product's database — the 1.x form of a 2.x bucket.
+  // InfluxDB 1.x with auth on lets the first admin be created without credentials (as the official image's
+  // INFLUXDB_ADMIN_USER does under Compose); after that, the admin creates the product's database.
   async afterReady({ env }) {
-    const { user, password } = influxCredentials(env);
+    const { INFLUX_USER: user, INFLUX_PASSWORD: password } = env;
     const query = async (q: string, auth: boolean) => {
       const body = new URLSearchParams({ q });
       const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -362,7 +344,7 @@ const influxdb: NativeService = {
         false,
       );
       if (created.status !== 200 || created.text.includes('"error"')) {
-        throw new Error(`could not create the InfluxDB admin from INFLUX_TOKEN: ${created.text}`);
+        throw new Error(`could not create the InfluxDB admin INFLUX_USER: ${created.text}`);
       }
     }
     const db = await query(`CREATE DATABASE "${env.INFLUX_BUCKET}"`, true);
@@ -423,14 +405,6 @@ const prometheus: NativeService = {
   },
 };
 
-/** The custom search attributes that make task runs findable in the Temporal UI. */
-export const searchAttributes = {
-  TaskId: 'Keyword',
-  AgentType: 'Keyword',
-  TaskPriority: 'Keyword',
-  TaskStatus: 'Keyword',
-} as const;
-
 /** The dynamic configuration both stacks share (stack/temporal/dynamicconfig.yaml), as dev-server flags. */
 export function temporalDynamicConfigFlags(): string[] {
   const file = new URL('../../stack/temporal/dynamicconfig.yaml', import.meta.url);
@@ -461,8 +435,6 @@ const temporal: NativeService = {
       String(env.TEMPORAL_METRICS_PORT),
       '--db-filename',
       join(dataDir, 'temporal.db'),
-      '--namespace',
-      env.TEMPORAL_NAMESPACE,
       '--log-level',
       'warn',
       // SQLite in WAL mode with NORMAL sync: far fewer fsyncs per workflow task, still safe when a process
@@ -472,10 +444,8 @@ const temporal: NativeService = {
       '--sqlite-pragma',
       'synchronous=normal',
       ...temporalDynamicConfigFlags(),
-      ...Object.entries(searchAttributes).flatMap(([name, type]) => [
-        '--search-attribute',
-        `${name}=${type}`,
-      ]),
+      // The search attributes of the default namespace; `prism provision` adds them to TEMPORAL_NAMESPACE.
+      ...taskSearchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ];
     return spawnDetached(spec(binaries(paths).temporal, args, { cwd: dataDir, logFile, pidFile }));
   },

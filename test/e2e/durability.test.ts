@@ -173,7 +173,12 @@ describe('durability', () => {
   it('fails a task with a clear reason when no agent answers in time', async () => {
     const worker: RunningWorker = await startTestWorker();
     running.push(worker);
-    // An ANALYSIS agent is registered (the demo data set registers one) but none runs.
+    // An ANALYSIS agent is registered, but none runs: it went away without a word.
+    const agentId = `durable-silent-${randomUUID().slice(0, 8)}`;
+    agentIds.push(agentId);
+    await prisma.agent.create({
+      data: { id: agentId, name: 'silent analysis agent', type: 'ANALYSIS', transport: 'KAFKA' },
+    });
     const requestId = newRequestId('noanswer');
     const { workflowId } = await startTask(temporal, env, {
       requestId,

@@ -2,7 +2,8 @@
 import type { Client } from '@temporalio/client';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { expect } from 'vitest';
-import { createInflux } from '../../src/clients/influx.ts';
+import { createInflux, influxOrg } from '../../src/clients/influx.ts';
+import { kafkaName } from '../../src/clients/kafka.ts';
 import { createRedis } from '../../src/clients/redis.ts';
 import type { PrismaClient } from '../../src/db/prisma.ts';
 import { commandIdFor, subtaskIdFor } from '../../src/flow/ids.ts';
@@ -17,12 +18,15 @@ export async function recordTopics(kafka: Kafka, topics: string[]) {
   const messages = new Map<string, Envelope[]>(topics.map((t) => [t, []]));
   const raw = new Map<string, KafkaMessage[]>(topics.map((t) => [t, []]));
   const consumer = kafka.consumer({ groupId: testId('e2e-rec'), maxWaitTimeInMs: 200 });
+  // Recorded under the names the tests use (the spec names); read from this deployment's topics.
+  const byPhysical = new Map(topics.map((t) => [kafkaName(kafka, t), t]));
   await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: false });
+  await consumer.subscribe({ topics: [...byPhysical.keys()], fromBeginning: false });
   let assigned = false;
   consumer.on(consumer.events.GROUP_JOIN, () => void (assigned = true));
   await consumer.run({
-    eachMessage: async ({ topic, message }) => {
+    eachMessage: async ({ topic: physical, message }) => {
+      const topic = byPhysical.get(physical)!;
       raw.get(topic)!.push(message);
       const parsed = parseEnvelope(message.value);
       if (parsed.ok) messages.get(topic)!.push(parsed.envelope);
@@ -95,7 +99,7 @@ export async function expectTaskEffects(
   // InfluxDB: the task's performance points (task id as a field, never a tag).
   const rows = await waitFor('task_performance points', async () => {
     const r = await createInflux(env)
-      .getQueryApi(env.INFLUX_ORG)
+      .getQueryApi(influxOrg)
       .collectRows<{ step: string; _value: number }>(
         `from(bucket: "${env.INFLUX_BUCKET}") |> range(start: -1h)
            |> filter(fn: (r) => r._measurement == "task_performance" and r._field == "task_id" and r._value == "${taskId}")`,

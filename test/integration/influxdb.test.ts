@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Point } from '@influxdata/influxdb-client';
-import { createInflux } from '../../src/clients/influx.ts';
+import { createInflux, influxOrg } from '../../src/clients/influx.ts';
 import { env, testId } from '../helpers.ts';
 
 describe('InfluxDB', () => {
@@ -8,7 +8,7 @@ describe('InfluxDB', () => {
 
   it('writes points and reads them back with Flux', async () => {
     const sensor = testId('sensor');
-    const write = influx.getWriteApi(env.INFLUX_ORG, env.INFLUX_BUCKET, 'ms');
+    const write = influx.getWriteApi(influxOrg, env.INFLUX_BUCKET, 'ms');
     const now = Date.now();
     const values = [20.5, 21.25, 22];
     values.forEach((v, i) =>
@@ -21,7 +21,7 @@ describe('InfluxDB', () => {
     );
     await write.close();
 
-    const rows = await influx.getQueryApi(env.INFLUX_ORG).collectRows<{ _value: number; sensor: string }>(`
+    const rows = await influx.getQueryApi(influxOrg).collectRows<{ _value: number; sensor: string }>(`
       from(bucket: "${env.INFLUX_BUCKET}")
         |> range(start: -5m)
         |> filter(fn: (r) => r._measurement == "test_sensor" and r.sensor == "${sensor}")
@@ -33,7 +33,7 @@ describe('InfluxDB', () => {
 
   it('rejects writes with a wrong token', async () => {
     const bad = createInflux({ ...env, INFLUX_TOKEN: 'prism:wrong-password' });
-    const write = bad.getWriteApi(env.INFLUX_ORG, env.INFLUX_BUCKET, 'ms', { maxRetries: 0 });
+    const write = bad.getWriteApi(influxOrg, env.INFLUX_BUCKET, 'ms', { maxRetries: 0 });
     write.writePoint(new Point('test_sensor').floatField('v', 1));
     await expect(write.close()).rejects.toThrow(/unauthorized|authorization|401/i);
   });

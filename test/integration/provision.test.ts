@@ -20,12 +20,16 @@ describe('prism provision', () => {
     expect(second.kafka.unchanged).toHaveLength(allTopicSpecs.length);
     expect(second.weaviate.created).toEqual([]);
     expect(second.weaviate.updated).toEqual([]);
-    expect(second.weaviate.unchanged.sort()).toEqual([
-      'AgentMemory',
-      'ExternalKnowledge',
-      'InstructionTemplate',
-      'ManufacturingKnowledge',
-    ]);
+    expect(second.weaviate.unchanged.sort()).toEqual(
+      ['AgentMemory', 'ExternalKnowledge', 'InstructionTemplate', 'ManufacturingKnowledge'].map(
+        (name) => `${env.WEAVIATE_COLLECTION_PREFIX}${name}`,
+      ),
+    );
+    expect(second.temporal).toEqual({
+      namespace: env.TEMPORAL_NAMESPACE,
+      createdNamespace: false,
+      addedSearchAttributes: [],
+    });
     expect(second.influx.action).toBe('unchanged');
   });
 
@@ -42,8 +46,8 @@ describe('prism provision', () => {
           where: { weaviateId: { in: demoKnowledgeIds.ExternalKnowledge } },
         }),
         process: (
-          await prismCollection(weaviate, 'ManufacturingKnowledge').query.fetchObjects({
-            filters: prismCollection(weaviate, 'ManufacturingKnowledge')
+          await prismCollection(weaviate, 'ManufacturingKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX }).query.fetchObjects({
+            filters: prismCollection(weaviate, 'ManufacturingKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX })
               .filter.byId()
               .containsAny(demoKnowledgeIds.ManufacturingKnowledge),
             limit: 100,

@@ -1,20 +1,23 @@
 // The stack command itself: status contract, idempotent `up`, recovery after unclean kills, and its
 // error messages. Runs the real CLI against the real native services.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka } from '../../src/clients/kafka.ts';
 import { createPgPool } from '../../src/clients/postgres.ts';
 import { createRedis } from '../../src/clients/redis.ts';
-import { ensurePortsFree, nativeProcesses, startService } from '../../src/stack/native.ts';
-import { stackPaths } from '../../src/stack/paths.ts';
+import { parseConfig, rawEnvironment, type Env } from '../../src/config.ts';
+import { ensurePortsFree, nativeDown, nativeProcesses, startService } from '../../src/stack/native.ts';
+import { ensureDirs, stackPaths, type StackPaths } from '../../src/stack/paths.ts';
+import { influxQL } from '../../src/stores/influx/server.ts';
 import { nativeServices } from '../../src/stack/services.ts';
 import { serviceNames } from '../../src/stack/versions.ts';
 import { silentProgress } from '../../src/stack/progress.ts';
-import { env, testId } from '../helpers.ts';
+import { env, freePorts, waitFor } from '../helpers.ts';
 
 const run = promisify(execFile);
 const prism = (...args: string[]) =>
@@ -52,48 +55,103 @@ describe('prism stack', () => {
     expect(pidsOf(Object.keys(before))).toEqual(before);
   });
 
-  describe('after services were killed uncleanly', () => {
-    const schema = testId('kill');
-    const table = `${schema}.kept`;
-    const key = testId('kill');
+  // A scratch stack of its own (temporary data directory, free ports): the first start of each service that
+  // has first-start work (the product database, Kafka's storage format, the InfluxDB admin and database),
+  // then an unclean kill and a restart over the stale pid and lock files — without touching the services
+  // that the tests (and perhaps a running system) share.
+  describe('a scratch stack from an empty data directory', () => {
+    const names = ['postgres', 'redis', 'kafka', 'influxdb'];
+    const services = nativeServices.filter((s) => names.includes(s.name));
+    let scratch: { env: Env; paths: StackPaths; dir: string };
+    beforeAll(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'prism-scratch-stack-'));
+      const [pgPort, redisPort, kafkaPort, controllerPort, influxPort] = await freePorts(5);
+      const scratchEnv = parseConfig({
+        ...rawEnvironment(),
+        PRISM_STACK_DATA: dir,
+        POSTGRES_PORT: String(pgPort),
+        POSTGRES_DB: 'prism_scratch',
+        REDIS_PORT: String(redisPort),
+        KAFKA_PORT: String(kafkaPort),
+        KAFKA_CONTROLLER_PORT: String(controllerPort),
+        KAFKA_BROKERS: undefined,
+        KAFKA_HEAP: '256m',
+        INFLUX_PORT: String(influxPort),
+        INFLUX_URL: undefined,
+        INFLUX_BUCKET: 'prism_scratch',
+      });
+      const paths = stackPaths(scratchEnv);
+      ensureDirs(paths);
+      scratch = { env: scratchEnv, paths, dir };
+    });
     afterAll(async () => {
-      const pool = createPgPool(env);
-      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await pool.end();
-      const redis = createRedis(env);
-      await redis.del(key);
+      if (!scratch) return;
+      await nativeDown(scratch.env, silentProgress);
+      rmSync(scratch.dir, { recursive: true, force: true });
+    });
+    const startAll = () =>
+      Promise.all(services.map((s) => startService(s, scratch.env, scratch.paths, silentProgress)));
+    const pids = () =>
+      Object.fromEntries(nativeProcesses(scratch.env).map((p) => [p.name, p.pid] as const));
+
+    it('starts each service on empty data, with its first-start work done', async () => {
+      await startAll();
+      const { env: e } = scratch;
+      const pool = createPgPool(e);
+      try {
+        const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
+        expect(rows).toEqual([{ db: 'prism_scratch' }]);
+        await pool.query('CREATE TABLE kept (v text)');
+        await pool.query("INSERT INTO kept VALUES ('kept')");
+      } finally {
+        await pool.end();
+      }
+      const redis = createRedis(e);
+      await redis.set('kept', 'kept');
       await redis.quit();
+      const admin = createKafka(e).admin();
+      await admin.connect();
+      try {
+        await admin.createTopics({ topics: [{ topic: 'kept', numPartitions: 1 }], waitForLeaders: true });
+      } finally {
+        await admin.disconnect();
+      }
+      const databases = await influxQL(e, 'SHOW DATABASES');
+      expect(databases.map((d) => d.name)).toContain('prism_scratch');
+      await influxQL(e, 'CREATE DATABASE kept');
+      await new Promise((r) => setTimeout(r, 1500)); // Redis syncs its append-only file every second
     });
 
-    it('up restarts them over their stale pid and lock files, with their data', async () => {
-      const pool = createPgPool(env);
-      await pool.query(`CREATE SCHEMA ${schema}`);
-      await pool.query(`CREATE TABLE ${table} (v text)`);
-      await pool.query(`INSERT INTO ${table} VALUES ('kept')`);
-      const redis = createRedis(env);
-      await redis.set(key, 'kept');
+    it('restarts them over their stale pid and lock files after SIGKILL, with their data', async () => {
+      const before = pids();
+      expect(Object.keys(before).filter((n) => before[n] !== null)).toEqual(expect.arrayContaining(names));
+      for (const name of names) process.kill(before[name]!, 'SIGKILL');
+      // Gone for good (reaped), as after a crash: a dead pid in a lock file must not stop the restart.
+      await waitFor('the killed services to be gone', () =>
+        names.every((name) => !existsSync(`/proc/${before[name]}`)),
+      );
+      await startAll();
+      const after = pids();
+      for (const name of names) expect(after[name], name).not.toBe(before[name]);
+
+      const { env: e } = scratch;
+      const pool = createPgPool(e);
+      try {
+        expect((await pool.query('SELECT v FROM kept')).rows).toEqual([{ v: 'kept' }]);
+      } finally {
+        await pool.end();
+      }
+      const redis = createRedis(e);
+      expect(await redis.get('kept')).toBe('kept');
       await redis.quit();
-      await new Promise((r) => setTimeout(r, 1500)); // Redis syncs its append-only file every second
-
-      await pool.end();
-
-      const before = pidsOf(['postgres', 'redis']);
-      for (const pid of Object.values(before)) process.kill(pid!, 'SIGKILL');
-
-      const { stdout } = await prism('stack', 'up', '--json');
-      expect(
-        (JSON.parse(stdout) as { services: { healthy: boolean }[] }).services.every((s) => s.healthy),
-      ).toBe(true);
-      const after = pidsOf(['postgres', 'redis']);
-      expect(after.postgres).not.toBe(before.postgres);
-      expect(after.redis).not.toBe(before.redis);
-
-      const fresh = createPgPool(env);
-      expect((await fresh.query(`SELECT v FROM ${table}`)).rows).toEqual([{ v: 'kept' }]);
-      await fresh.end();
-      const redis2 = createRedis(env);
-      expect(await redis2.get(key)).toBe('kept');
-      await redis2.quit();
+      const admin = createKafka(e).admin();
+      await admin.connect();
+      try {
+        expect(await admin.listTopics()).toContain('kept');
+      } finally {
+        await admin.disconnect();
+      }
+      expect((await influxQL(e, 'SHOW DATABASES')).map((d) => d.name)).toContain('kept');
     });
   });
 

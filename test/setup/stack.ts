@@ -1,13 +1,16 @@
-// Starts the real services before any test runs, unless they already run (then this is a fast no-op), and
-// brings the database schema and the topics, collections and bucket up to date.
+// Starts the real services before any integration test runs, unless they already run (then this is a fast
+// no-op), and brings the tests' own deployment (test/environment.ts) up to date: its database and schema,
+// Temporal namespace, topics, collections and bucket.
 import { loadConfig } from '../../src/config.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { provisionAll } from '../../src/provision/index.ts';
 import { stackUp } from '../../src/stack/index.ts';
 import { consoleProgress, silentProgress } from '../../src/stack/progress.ts';
 import { ensureSecrets } from '../../src/stack/secrets.ts';
+import { useTestEnvironment } from '../environment.ts';
 
 export default async function setup(): Promise<void> {
+  useTestEnvironment();
   ensureSecrets();
   const env = loadConfig();
   const services = await stackUp(env, consoleProgress('test setup'));

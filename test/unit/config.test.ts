@@ -5,7 +5,7 @@ import { ConfigError, envSchema, parseConfig } from '../../src/config.ts';
 const secrets = {
   POSTGRES_PASSWORD: 'pg-secret-1',
   REDIS_PASSWORD: 'redis-secret-1',
-  INFLUX_TOKEN: 'prism:secret-1',
+  INFLUX_PASSWORD: 'secret-1',
 };
 
 describe('configuration', () => {

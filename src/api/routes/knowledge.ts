@@ -65,9 +65,10 @@ export function knowledgeRoutes(app: FastifyInstance, deps: ApiDeps): void {
         accessCount: existing?.accessCount ?? 0,
       };
       const { vector, embedder } = await vectorOf(deps, externalKnowledgeSpec.embeddingText(properties));
-      const report = await importObjects(prismCollection(deps.weaviate, 'ExternalKnowledge'), [
-        { id, properties, ...(vector ? { vector } : {}) },
-      ]);
+      const report = await importObjects(
+        prismCollection(deps.weaviate, 'ExternalKnowledge', { prefix: deps.env.WEAVIATE_COLLECTION_PREFIX }),
+        [{ id, properties, ...(vector ? { vector } : {}) }],
+      );
       if (report.failures.length > 0) throw weaviateRefused('document', report.failures[0]!.message);
       const record = {
         title,
@@ -123,12 +124,16 @@ export function knowledgeRoutes(app: FastifyInstance, deps: ApiDeps): void {
     responses: { 200: { description: 'Best first', schema: knowledgeResultsSchema } },
     handler: async (request) => {
       const { q, mode, limit, documentType } = request.query;
-      const result = await searchText(deps, prismCollection(deps.weaviate, 'ExternalKnowledge'), {
-        mode,
-        query: q,
-        limit,
-        ...(documentType ? { filters: { documentType } } : {}),
-      });
+      const result = await searchText(
+        deps,
+        prismCollection(deps.weaviate, 'ExternalKnowledge', { prefix: deps.env.WEAVIATE_COLLECTION_PREFIX }),
+        {
+          mode,
+          query: q,
+          limit,
+          ...(documentType ? { filters: { documentType } } : {}),
+        },
+      );
       const hits: KnowledgeHit[] = result.hits.map(({ id, score, distance, properties: p }) => ({
         id,
         score,

@@ -40,7 +40,7 @@ export function memoryRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const agent = await deps.prisma.agent.findUnique({ where: { id: agentId }, select: { id: true } });
     if (!agent)
       throw new HttpError(404, `agent "${agentId}" is not registered: register it first (POST /agents)`);
-    return agentMemory(deps.weaviate, agentId);
+    return agentMemory(deps.weaviate, agentId, { prefix: deps.env.WEAVIATE_COLLECTION_PREFIX });
   };
   const unknownAgent = { description: 'The agent is not registered', schema: errorSchema };
 

@@ -1,23 +1,23 @@
-// Makes sure PRISM's bucket exists with its retention, on InfluxDB 1.x (a database with a DEFAULT
-// retention policy) or 2.x (a bucket with a retention rule). Idempotent, and it never deletes data: it will
+// Makes sure PRISM's bucket exists with its retention: on InfluxDB 1.x, a database with a DEFAULT
+// retention policy. Idempotent, and it never deletes data: it will
 // lengthen a retention but refuses to shorten one, since InfluxDB would drop the older points at once.
 import type { InfluxEnv } from '../../clients/influx.ts';
 import type { Progress } from '../../stack/progress.ts';
 import { describeRetention, parseGoDuration, parseRetention } from './retention.ts';
-import { detectInfluxServer, influxQL, influxV2, type InfluxServer } from './server.ts';
+import { detectInfluxServer, influxQL, type InfluxServer } from './server.ts';
 
 export type InfluxProvisionReport = {
   server: InfluxServer;
   bucket: string;
-  /** 1.x only: the retention policy that holds the bucket's data. */
-  retentionPolicy?: string;
+  /** The retention policy that holds the bucket's data. */
+  retentionPolicy: string;
   retention: string;
   action: 'created' | 'updated' | 'unchanged';
   changes: string[];
 };
 
 export type InfluxProvisionOptions = {
-  /** Default INFLUX_BUCKET. On 1.x, "database" or "database/retention-policy". */
+  /** Default INFLUX_BUCKET: "database" or "database/retention-policy". */
   bucket?: string;
   /** "30d" (default), "12h", "2w", ... or "infinite". */
   retention?: string;
@@ -79,36 +79,6 @@ async function provisionV1(env: InfluxEnv, bucket: string, seconds: number, chan
   return policy;
 }
 
-type Bucket = { id: string; name: string; retentionRules: { type: string; everySeconds: number }[] };
-
-async function provisionV2(env: InfluxEnv, bucket: string, seconds: number, changes: string[]) {
-  const { orgs } = await influxV2<{ orgs?: { id: string }[] }>(
-    env,
-    'GET',
-    `/api/v2/orgs?${new URLSearchParams({ org: env.INFLUX_ORG })}`,
-  ).catch(() => ({ orgs: [] }));
-  const orgID = orgs?.[0]?.id;
-  if (!orgID)
-    throw new Error(`InfluxDB has no organization "${env.INFLUX_ORG}": create it, or fix INFLUX_ORG`);
-  const retentionRules = seconds === 0 ? [] : [{ type: 'expire', everySeconds: seconds }];
-  const { buckets } = await influxV2<{ buckets: Bucket[] }>(
-    env,
-    'GET',
-    `/api/v2/buckets?${new URLSearchParams({ orgID, name: bucket })}`,
-  );
-  const existing = buckets.find((b) => b.name === bucket);
-  if (!existing) {
-    await influxV2(env, 'POST', '/api/v2/buckets', { orgID, name: bucket, retentionRules });
-    changes.push(`created bucket ${bucket} (${describeRetention(seconds)})`);
-    return;
-  }
-  const current = existing.retentionRules.find((r) => r.type === 'expire')?.everySeconds ?? 0;
-  if (current === seconds) return;
-  if (!isLonger(seconds, current)) refuseShortening(`Bucket ${bucket}`, current, seconds);
-  await influxV2(env, 'PATCH', `/api/v2/buckets/${existing.id}`, { retentionRules });
-  changes.push(`lengthened bucket ${bucket} to ${describeRetention(seconds)}`);
-}
-
 export async function provisionInflux(
   env: InfluxEnv,
   progress: Progress,
@@ -118,8 +88,7 @@ export async function provisionInflux(
   const seconds = parseRetention(options.retention ?? '30d');
   const server = await detectInfluxServer(env);
   const changes: string[] = [];
-  const retentionPolicy = server.major === 1 ? await provisionV1(env, bucket, seconds, changes) : undefined;
-  if (server.major === 2) await provisionV2(env, bucket, seconds, changes);
+  const retentionPolicy = await provisionV1(env, bucket, seconds, changes);
   const action =
     changes.length === 0 ? 'unchanged' : changes.some((c) => c.startsWith('created')) ? 'created' : 'updated';
   for (const change of changes) progress.step(`InfluxDB ${server.version}: ${change}`);

@@ -4,7 +4,7 @@
 import { flux, fluxExpression, type ParameterizedQuery, type QueryApi } from '@influxdata/influxdb-client';
 import { measurements, type FieldOf, type Measurement, type TagOf } from './points.ts';
 
-/** Where to query: a QueryApi (`createInflux(env).getQueryApi(env.INFLUX_ORG)`) and the bucket. */
+/** Where to query: a QueryApi (`createInflux(env).getQueryApi(influxOrg)`) and the bucket. */
 export type FluxTarget = { queryApi: QueryApi; bucket: string };
 
 /** A relative start such as "-15m" or "-1h30m", or an absolute time. */

@@ -1,9 +1,8 @@
-// Talking to InfluxDB's management API, which differs between 1.x (the native stack: InfluxQL on /query,
-// basic auth) and 2.x (Docker Compose: /api/v2 resources, token auth). Data is written and queried through
-// the v2 API on both, so only provisioning needs this.
+// Talking to InfluxDB 1.x's management API (InfluxQL on /query, basic auth). Data is written and queried
+// through the v2-compatible API, so only provisioning and InfluxQL reads need this.
 import type { InfluxEnv } from '../../clients/influx.ts';
 
-export type InfluxServer = { major: 1 | 2; version: string };
+export type InfluxServer = { major: 1; version: string };
 
 const timeoutMs = 10_000;
 
@@ -22,7 +21,7 @@ async function failure(response: Response, what: string): Promise<Error> {
   const body = (await response.text()).slice(0, 300);
   if (response.status === 401 || response.status === 403) {
     return new Error(
-      `InfluxDB refused ${what} (${response.status}): INFLUX_TOKEN must be an admin's token (2.x) or user:password of an admin (1.x)`,
+      `InfluxDB refused ${what} (${response.status}): INFLUX_USER and INFLUX_PASSWORD must name an admin`,
     );
   }
   return new Error(`InfluxDB could not ${what} (${response.status}): ${body}`);
@@ -32,13 +31,12 @@ async function failure(response: Response, what: string): Promise<Error> {
 export async function detectInfluxServer(env: InfluxEnv): Promise<InfluxServer> {
   const response = await request(env, '/ping');
   const version = response.headers.get('x-influxdb-version') ?? '';
-  const major = version.startsWith('1.') ? 1 : version.startsWith('2.') || version.startsWith('v2.') ? 2 : 0;
-  if (major === 0) {
+  if (!version.startsWith('1.')) {
     throw new Error(
-      `${env.INFLUX_URL}/ping did not report an InfluxDB 1.x or 2.x version (got "${version}"): check INFLUX_URL`,
+      `${env.INFLUX_URL}/ping did not report an InfluxDB 1.x version (got "${version}"): check INFLUX_URL`,
     );
   }
-  return { major, version: version.replace(/^v/, '') };
+  return { major: 1, version };
 }
 
 type InfluxQLResult = {
@@ -48,12 +46,6 @@ type InfluxQLResult = {
 
 /** Runs one InfluxQL statement on a 1.x server; returns its rows as objects. */
 export async function influxQL(env: InfluxEnv, statement: string): Promise<Record<string, unknown>[]> {
-  const separator = env.INFLUX_TOKEN.indexOf(':');
-  if (separator < 1) {
-    throw new Error(
-      'INFLUX_TOKEN must be user:password for InfluxDB 1.x (the native stack creates that user)',
-    );
-  }
   const response = await request(env, '/query', {
     method: 'POST',
     headers: {
@@ -70,15 +62,4 @@ export async function influxQL(env: InfluxEnv, statement: string): Promise<Recor
   return series.flatMap((s) =>
     (s.values ?? []).map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))),
   );
-}
-
-/** Calls the 2.x HTTP API with the token; returns the parsed JSON body (undefined for 204). */
-export async function influxV2<T>(env: InfluxEnv, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await request(env, path, {
-    method,
-    headers: { Authorization: `Token ${env.INFLUX_TOKEN}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw await failure(response, `${method} ${path}`);
-  return (response.status === 204 ? undefined : await response.json()) as T;
 }

@@ -8,7 +8,7 @@
 // by retrying: it is removed, counted in `failed` and handed to onError with its lines.
 // close() tries to send everything until its timeout, then rejects with the unwritten lines.
 import type { Point } from '@influxdata/influxdb-client';
-import type { InfluxEnv } from '../../clients/influx.ts';
+import { influxOrg, type InfluxEnv } from '../../clients/influx.ts';
 
 export type InfluxWriterOptions = {
   url: string;
@@ -212,7 +212,7 @@ export class InfluxWriter {
       retry
         ? `InfluxDB answered ${response.status} (${body}): ${this.buffer.length} points kept, retrying`
         : `InfluxDB refused ${lines.length} points with ${response.status} (${body}): they are not written; ` +
-            'check the bucket, INFLUX_TOKEN and the points',
+            'check the bucket, INFLUX_USER/INFLUX_PASSWORD and the points',
       retry,
       lines,
       response.status,
@@ -248,7 +248,7 @@ export function createInfluxWriter(
   return new InfluxWriter({
     url: env.INFLUX_URL,
     token: env.INFLUX_TOKEN,
-    org: env.INFLUX_ORG,
+    org: influxOrg,
     ...options,
     bucket: options.bucket ?? env.INFLUX_BUCKET,
   });

@@ -10,6 +10,7 @@ import type {
   KafkaMessage,
   Producer,
 } from 'kafkajs';
+import { kafkaName } from '../../clients/kafka.ts';
 import { sendDeadLetter } from './dead-letter.ts';
 import type { DedupeStore } from './dedupe.ts';
 import { parseEnvelope, type Envelope } from './envelope.ts';
@@ -54,6 +55,7 @@ export class InvalidMessageError extends Error {
 
 export interface RunConsumerOptions {
   kafka: Kafka;
+  /** The group and the topics by their spec names: a `createKafka` client adds its deployment's prefix. */
   groupId: string;
   topics: readonly string[];
   handler: EnvelopeHandler;
@@ -101,11 +103,14 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     heartbeatInterval: 1_000,
     rebalanceTimeout: 20_000,
     ...options.consumerConfig,
-    groupId: options.groupId,
+    groupId: kafkaName(options.kafka, options.groupId),
   });
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    await consumer.subscribe({
+      topics: options.topics.map((t) => kafkaName(options.kafka, t)),
+      fromBeginning: options.fromBeginning ?? true,
+    });
     await consumer.run({
       autoCommit: false,
       // Offsets are resolved one by one after each message is done, never for the whole batch up front.
@@ -170,7 +175,7 @@ async function consumeMessage(
     await sendDeadLetter(
       options.dlqProducer,
       topic,
-      { ...position, message, groupId: options.groupId },
+      { ...position, message, groupId: kafkaName(options.kafka, options.groupId) },
       reason,
     );
     logger.warn('Message dead-lettered', { ...position, deadLetterTopic: topic, reason });

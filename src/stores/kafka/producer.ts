@@ -2,6 +2,7 @@
 // in order, written by an idempotent producer so that its own retries never duplicate a message.
 import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, ProducerConfig, RecordMetadata } from 'kafkajs';
+import { kafkaName } from '../../clients/kafka.ts';
 import { checkEnvelope, InvalidEnvelopeError, type Envelope } from './envelope.ts';
 
 const { CompressionTypes, Partitioners } = kafkajs;
@@ -23,7 +24,10 @@ export interface Publisher {
   readonly producer: Producer;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  /** Validates every envelope, then sends them in one request. Throws InvalidEnvelopeError before sending. */
+  /**
+   * Validates every envelope, then sends them in one request, to the topic of this deployment (the spec
+   * name with KAFKA_TOPIC_PREFIX in front). Throws InvalidEnvelopeError before sending.
+   */
   publish(
     topic: string,
     envelopes: Envelope | readonly Envelope[],
@@ -105,7 +109,8 @@ export function createPublisher(kafka: Kafka, config: Partial<ProducerConfig> = 
       while (sending) await sending; // what was published is sent first
       await producer.disconnect();
     },
-    async publish(topic, envelopes, options = {}) {
+    async publish(name, envelopes, options = {}) {
+      const topic = kafkaName(kafka, name);
       const list: readonly Envelope[] = Array.isArray(envelopes) ? envelopes : [envelopes as Envelope];
       const messages = list.map((envelope) => toKafkaMessage(envelope, options));
       const bytes = messages.reduce((n, m) => n + (m.value as string).length, 0);

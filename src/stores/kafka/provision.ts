@@ -3,7 +3,7 @@
 // every deploy; a second run reports everything unchanged.
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
-import { createKafka, type KafkaEnv } from '../../clients/kafka.ts';
+import { createKafka, kafkaName, type KafkaEnv } from '../../clients/kafka.ts';
 import type { Progress } from '../../stack/progress.ts';
 import { allTopicSpecs, type TopicSpec } from './topics.ts';
 
@@ -29,9 +29,13 @@ export async function provisionKafka(
   progress: Progress,
   options: ProvisionOptions = {},
 ): Promise<ProvisionResult> {
+  const kafka = options.kafka ?? createKafka(env);
   const prefix = options.prefix ?? '';
-  const wanted = (options.topics ?? allTopicSpecs).map((spec) => ({ ...spec, name: prefix + spec.name }));
-  const admin = (options.kafka ?? createKafka(env)).admin();
+  const wanted = (options.topics ?? allTopicSpecs).map((spec) => ({
+    ...spec,
+    name: kafkaName(kafka, prefix + spec.name),
+  }));
+  const admin = kafka.admin();
   return progress.track(`Provisioning ${wanted.length} Kafka topics`, async () => {
     await admin.connect();
     try {

@@ -7,7 +7,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { runKafkaAgent } from '../../../src/agents/kafka-transport.ts';
 import { silentLogger } from '../../../src/agents/logger.ts';
 import type { AgentHandler, RunningAgent } from '../../../src/agents/types.ts';
-import { createKafka } from '../../../src/clients/kafka.ts';
+import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { createPrisma } from '../../../src/db/prisma.ts';
 import type { AgentResponse } from '../../../src/flow/contracts.ts';
@@ -69,10 +69,14 @@ describe('Kafka agent runtime', () => {
     );
     await provisionKafka(env, silentProgress, { prefix, topics: specs });
     await reader.connect();
-    await reader.subscribe({ topics: [responsesTopic, `${commandsTopic}.dlq`], fromBeginning: true });
+    const responsesOnCluster = kafkaName(kafka, responsesTopic);
+    await reader.subscribe({
+      topics: [responsesOnCluster, kafkaName(kafka, `${commandsTopic}.dlq`)],
+      fromBeginning: true,
+    });
     await reader.run({
       eachMessage: async ({ topic, message }) => {
-        if (topic !== responsesTopic) return void deadLetters.push(message);
+        if (topic !== responsesOnCluster) return void deadLetters.push(message);
         const parsed = parseEnvelope(message.value);
         if (parsed.ok) responses.push(parsed.envelope);
       },
@@ -96,7 +100,7 @@ describe('Kafka agent runtime', () => {
     await agent?.stop();
     await reader.disconnect();
     await publisher.disconnect();
-    await admin.deleteGroups([groupId, readerGroup]).catch(() => undefined);
+    await admin.deleteGroups([kafkaName(kafka, groupId), readerGroup]).catch(() => undefined);
     await deleteTestTopics(admin, prefix);
     await admin.disconnect();
     const seen = await redis.keys(`prism:kafka:seen:${groupId}:*`);

@@ -2,6 +2,7 @@
 // and waiting for a condition.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { kafkaName } from '../../../src/clients/kafka.ts';
 import type { AgentCommand, AgentType } from '../../../src/flow/contracts.ts';
 import { parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
 import { testId, waitFor } from '../../helpers.ts';
@@ -33,7 +34,8 @@ export interface TopicTail {
  * Reads a topic from its current end with a throw-away group: only messages sent after this call, so a
  * shared topic's history does not matter and other tests' messages are told apart by id.
  */
-export async function tailTopic(kafka: Kafka, topic: string): Promise<TopicTail> {
+export async function tailTopic(kafka: Kafka, name: string): Promise<TopicTail> {
+  const topic = kafkaName(kafka, name);
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);

@@ -7,7 +7,7 @@ import { Topic } from '../../../src/stores/kafka/topics.ts';
 import { createTask, transitionTask } from '../../../src/stores/postgres/tasks.ts';
 import { prismCollection } from '../../../src/stores/weaviate/collections.ts';
 import { collectionName } from '../../../src/stores/weaviate/schema.ts';
-import { testId } from '../../helpers.ts';
+import { env, testId } from '../../helpers.ts';
 import { apiFixture, type ApiFixture } from './fixture.ts';
 import { removeTasks, watchTopic } from './support.ts';
 
@@ -30,9 +30,9 @@ describe('PrismClient (SDK)', () => {
     if (fx) {
       await removeTasks(fx.deps, requestIds);
       for (const id of documentIds)
-        await prismCollection(fx.deps.weaviate, 'ExternalKnowledge').data.deleteById(id);
+        await prismCollection(fx.deps.weaviate, 'ExternalKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX }).data.deleteById(id);
       await fx.deps.prisma.knowledgeDocument.deleteMany({ where: { id: { in: documentIds } } });
-      const memory = fx.deps.weaviate.collections.use(collectionName('AgentMemory'));
+      const memory = fx.deps.weaviate.collections.use(collectionName('AgentMemory', env.WEAVIATE_COLLECTION_PREFIX));
       const tenants = Object.keys(await memory.tenants.get()).filter((t) => agentIds.includes(t));
       if (tenants.length > 0) await memory.tenants.remove(tenants.map((name) => ({ name })));
       await fx.deps.prisma.agent.deleteMany({ where: { id: { in: agentIds } } });

@@ -4,6 +4,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { ApiDeps } from '../../../src/api/deps.ts';
 import { workflowIdFor } from '../../../src/flow/contracts.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
+import { kafkaName } from '../../../src/clients/kafka.ts';
 import { uuidFrom } from '../../../src/flow/ids.ts';
 import { ingressGroup } from '../../../src/flow/ingress.ts';
 import { redisDedupeStore } from '../../../src/stores/kafka/dedupe.ts';
@@ -14,7 +15,8 @@ import { testId, waitFor } from '../../helpers.ts';
  * Consumes a topic with a group of its own, starting at the end offsets of the moment it is created, so it
  * sees exactly what is published afterwards (by this test or by others: filter by id).
  */
-export async function watchTopic(deps: Pick<ApiDeps, 'kafka'>, topic: string) {
+export async function watchTopic(deps: Pick<ApiDeps, 'kafka'>, name: string) {
+  const topic = kafkaName(deps.kafka, name);
   const admin = deps.kafka.admin();
   await admin.connect();
   const groupId = testId('apiwatch');

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createInflux } from '../../../src/clients/influx.ts';
+import { createInflux, influxOrg } from '../../../src/clients/influx.ts';
 import { silentProgress } from '../../../src/stack/progress.ts';
 import {
   defaultRetentionPolicy,
@@ -59,7 +59,7 @@ describe('provisionInflux on InfluxDB 1.x', () => {
     const { database, target } = dbs[1]!;
     await influxQL(env, `CREATE DATABASE "${database}"`);
     // Data in the stock autogen policy, written before PRISM provisions.
-    const write = createInflux(env).getWriteApi(env.INFLUX_ORG, database, 'ns');
+    const write = createInflux(env).getWriteApi(influxOrg, database, 'ns');
     write.writePoint(
       sensorReading({ line: 'L1', machine: 'press-1', sensorType: 'force', value: 42, quality: 'GOOD' }),
     );

@@ -13,6 +13,7 @@ import {
   recentSensorReadings,
   sensorReading,
 } from '../../../src/stores/influx/index.ts';
+import { influxOrg } from '../../../src/clients/influx.ts';
 import { env } from '../../helpers.ts';
 import { influxTestDatabase, until } from './fixtures.ts';
 
@@ -107,7 +108,7 @@ describe('InfluxWriter', () => {
     const writer = new InfluxWriter({
       url: `http://127.0.0.1:${port}`,
       token: env.INFLUX_TOKEN,
-      org: env.INFLUX_ORG,
+      org: influxOrg,
       bucket: db.database,
       batchSize: 10,
       flushIntervalMs: 100,
@@ -150,7 +151,7 @@ describe('InfluxWriter', () => {
     const writer = new InfluxWriter({
       url: `http://127.0.0.1:${port}`,
       token: env.INFLUX_TOKEN,
-      org: env.INFLUX_ORG,
+      org: influxOrg,
       bucket: db.database,
       flushIntervalMs: 100,
       retry: { minDelayMs: 50, maxDelayMs: 200 },
@@ -181,7 +182,7 @@ describe('InfluxWriter', () => {
     const writer = new InfluxWriter({
       url: `http://127.0.0.1:${await freePort()}`,
       token: env.INFLUX_TOKEN,
-      org: env.INFLUX_ORG,
+      org: influxOrg,
       bucket: db.database,
       maxBufferedPoints: 5,
       retry: { minDelayMs: 20, maxDelayMs: 50 },

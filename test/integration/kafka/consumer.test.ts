@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
-import { createKafka } from '../../../src/clients/kafka.ts';
+import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { silentProgress } from '../../../src/stack/progress.ts';
 import { runConsumer, type MessageContext } from '../../../src/stores/kafka/consumer.ts';
@@ -39,7 +39,7 @@ describe('publishing and consuming envelopes', () => {
   });
   afterAll(async () => {
     await publisher.disconnect();
-    await admin.deleteGroups(groups).catch(() => undefined);
+    await admin.deleteGroups(groups.map((g) => kafkaName(kafka, g))).catch(() => undefined);
     await deleteTestTopics(admin, prefix);
     await admin.disconnect();
     const keys = groups.flatMap((g) => published.map((e) => dedupeKey(g, e.id)));
@@ -97,7 +97,7 @@ describe('publishing and consuming envelopes', () => {
     expect(first.headers[MessageHeader.id]?.toString()).toBe(commands[0]!.id);
     expect(first.headers[MessageHeader.type]?.toString()).toBe('task.command');
     expect(first.headers[MessageHeader.schemaVersion]?.toString()).toBe('1');
-    expect(await committedCount(admin, groupId, topic)).toBe(published.length);
+    expect(await committedCount(kafka, admin, groupId, topic)).toBe(published.length);
     expect(await redis.exists(dedupeKey(groupId, other.id))).toBe(1);
   });
 
@@ -113,7 +113,7 @@ describe('publishing and consuming envelopes', () => {
     const start = await committedCountOfTopic();
     const raw = publisher.producer;
     await raw.send({
-      topic,
+      topic: kafkaName(kafka, topic),
       compression: CompressionTypes.Snappy,
       messages: [
         { key, value: notJson, headers: { 'x-trace': 'abc' } },
@@ -177,12 +177,13 @@ describe('publishing and consuming envelopes', () => {
     expect(letters[1]!.value?.toString()).toBe(badPayload);
     expect(JSON.parse(letters[2]!.value!.toString())).toEqual(poison);
     for (const [i, letter] of letters.entries()) {
-      expect(header(letter, DeadLetterHeader.topic)).toBe(topic);
+      // Where it came from, as the cluster names it (this deployment's topic and group).
+      expect(header(letter, DeadLetterHeader.topic)).toBe(kafkaName(kafka, topic));
       expect(header(letter, DeadLetterHeader.partition)).toBe(String(mine[0]!.partition));
       expect(header(letter, DeadLetterHeader.offset)).toBe([mine[0], mine[1], mine[3]][i]!.offset);
-      expect(header(letter, DeadLetterHeader.groupId)).toBe(groupId);
+      expect(header(letter, DeadLetterHeader.groupId)).toBe(kafkaName(kafka, groupId));
     }
-    expect(await committedCount(admin, groupId, topic)).toBe(start + 5);
+    expect(await committedCount(kafka, admin, groupId, topic)).toBe(start + 5);
   });
 
   it('passes over the envelopes it does not accept: committed, never handled, no dedupe mark', async () => {
@@ -225,7 +226,7 @@ describe('publishing and consuming envelopes', () => {
     expect(outcomeOf(mine.id)).toBe('processed');
     expect(await redis.exists(dedupeKey(groupId, theirs.id))).toBe(0);
     expect(await redis.exists(dedupeKey(groupId, mine.id))).toBe(1);
-    expect(await committedCount(admin, groupId, topic)).toBe(start + 2);
+    expect(await committedCount(kafka, admin, groupId, topic)).toBe(start + 2);
   });
 
   it('gathers what is published while a request is in flight into the next request, keeping the order', async () => {
@@ -242,7 +243,9 @@ describe('publishing and consuming envelopes', () => {
     try {
       // Published one by one without waiting, as 40 concurrent workflow steps would.
       const sent = await Promise.all(envelopes.map((e) => own.publish(topic, e)));
-      expect(sent.every((meta) => meta.length === 1 && meta[0]!.topicName === topic)).toBe(true);
+      expect(sent.every((meta) => meta.length === 1 && meta[0]!.topicName === kafkaName(kafka, topic))).toBe(
+        true,
+      );
     } finally {
       off();
       await own.disconnect();
@@ -258,7 +261,7 @@ describe('publishing and consuming envelopes', () => {
 
   /** How many messages the topic holds now, over all partitions. */
   async function committedCountOfTopic(): Promise<number> {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await admin.fetchTopicOffsets(kafkaName(kafka, topic));
     return offsets.reduce((sum, p) => sum + Number(p.high), 0);
   }
 });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '../../../src/clients/kafka.ts';
+import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { silentProgress } from '../../../src/stack/progress.ts';
 import { runConsumer } from '../../../src/stores/kafka/consumer.ts';
@@ -34,7 +34,7 @@ describe('a consumer that crashes after handling a message but before committing
   });
   afterAll(async () => {
     await publisher.disconnect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.deleteGroups([kafkaName(kafka, groupId)]).catch(() => undefined);
     await deleteTestTopics(admin, prefix);
     await admin.disconnect();
     await redis.del(effectsKey, ...ids.map((id) => dedupeKey(groupId, id)));
@@ -64,7 +64,7 @@ describe('a consumer that crashes after handling a message but before committing
     // The crash left the effect done and remembered, and the offset not committed.
     expect(await redis.lrange(effectsKey, 0, -1)).toEqual([action.id]);
     expect(await redis.exists(dedupeKey(groupId, action.id))).toBe(1);
-    expect(await committedCount(admin, groupId, topic)).toBe(0);
+    expect(await committedCount(kafka, admin, groupId, topic)).toBe(0);
 
     const recorder = outcomeRecorder();
     const consumer = await runConsumer({
@@ -92,6 +92,6 @@ describe('a consumer that crashes after handling a message but before committing
       ['processed', ids[1]],
     ]);
     expect(await redis.lrange(effectsKey, 0, -1)).toEqual([action.id, ids[1]]);
-    expect(await committedCount(admin, groupId, topic)).toBe(2);
+    expect(await committedCount(kafka, admin, groupId, topic)).toBe(2);
   });
 });

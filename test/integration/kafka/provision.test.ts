@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
-import { createKafka } from '../../../src/clients/kafka.ts';
+import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
 import { silentProgress, type Progress } from '../../../src/stack/progress.ts';
 import { provisionKafka, waitForTopicLeaders } from '../../../src/stores/kafka/provision.ts';
 import { allTopicSpecs, Topic, topicSpecs, type TopicSpec } from '../../../src/stores/kafka/topics.ts';
@@ -48,7 +48,8 @@ describe('provisionKafka', () => {
 
   it('creates the 14 topics and their DLQs with partitions, snappy and retention; a second run changes nothing', async () => {
     const prefix = newPrefix();
-    const names = allTopicSpecs.map((s) => prefix + s.name);
+    const at = kafkaName(kafka, prefix); // what the topics are called on the cluster
+    const names = allTopicSpecs.map((s) => at + s.name);
 
     const first = await provisionKafka(env, silentProgress, { prefix });
     expect(first.created.sort()).toEqual([...names].sort());
@@ -58,17 +59,17 @@ describe('provisionKafka', () => {
     const counts = await partitionCounts(names);
     const configs = await topicConfigs(names);
     for (const spec of allTopicSpecs) {
-      expect(counts.get(prefix + spec.name), spec.name).toBe(spec.partitions);
-      expect(configs.get(prefix + spec.name), spec.name).toMatchObject({
+      expect(counts.get(at + spec.name), spec.name).toBe(spec.partitions);
+      expect(configs.get(at + spec.name), spec.name).toMatchObject({
         'compression.type': 'snappy',
         'cleanup.policy': 'delete',
         'retention.ms': spec.config['retention.ms'],
       });
     }
-    expect(counts.get(prefix + Topic.MonitoringEvents)).toBe(5);
-    expect(counts.get(prefix + Topic.UserQueries)).toBe(3);
-    expect(counts.get(`${prefix}${Topic.UserQueries}.dlq`)).toBe(1);
-    expect(configs.get(prefix + Topic.SystemLogs)!['retention.ms']).toBe(String(3 * 24 * 3600 * 1000));
+    expect(counts.get(at + Topic.MonitoringEvents)).toBe(5);
+    expect(counts.get(at + Topic.UserQueries)).toBe(3);
+    expect(counts.get(`${at}${Topic.UserQueries}.dlq`)).toBe(1);
+    expect(configs.get(at + Topic.SystemLogs)!['retention.ms']).toBe(String(3 * 24 * 3600 * 1000));
 
     const second = await provisionKafka(env, silentProgress, { prefix });
     expect(second.created).toEqual([]);
@@ -78,8 +79,9 @@ describe('provisionKafka', () => {
 
   it('restores a config that drifted, and keeps the overrides it does not manage', async () => {
     const prefix = newPrefix();
+    const at = kafkaName(kafka, prefix); // what the topics are called on the cluster
     const spec = topicSpecs.find((s) => s.name === Topic.SystemLogs)!;
-    const name = prefix + spec.name;
+    const name = at + spec.name;
     await provisionKafka(env, silentProgress, { prefix, topics: [spec] });
     // Someone shortened retention, dropped the compression override and raised the message size limit.
     await admin.alterConfigs({
@@ -117,8 +119,9 @@ describe('provisionKafka', () => {
 
   it('grows a topic with too few partitions without losing its data, and never shrinks one', async () => {
     const prefix = newPrefix();
+    const at = kafkaName(kafka, prefix); // what the topics are called on the cluster
     const spec: TopicSpec = { ...topicSpecs.find((s) => s.name === Topic.ControlActions)! };
-    const name = prefix + spec.name;
+    const name = at + spec.name;
     await admin.createTopics({ topics: [{ topic: name, numPartitions: 1 }] });
     await waitForTopicLeaders(admin, [{ name, partitions: 1 }]);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -2,7 +2,8 @@
 // and removing exactly the topics and groups a test created.
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageOutcome } from '../../../src/stores/kafka/consumer.ts';
-import { testId, waitFor } from '../../helpers.ts';
+import { kafkaName } from '../../../src/clients/kafka.ts';
+import { env, testId, waitFor } from '../../helpers.ts';
 
 /** Collects a consumer's outcomes (pass `onOutcome` to runConsumer). */
 export function outcomeRecorder() {
@@ -16,7 +17,8 @@ export function outcomeRecorder() {
 }
 
 /** Reads the first `count` messages of a topic with a throw-away consumer group. */
-export async function readTopic(kafka: Kafka, admin: Admin, topic: string, count: number) {
+export async function readTopic(kafka: Kafka, admin: Admin, name: string, count: number) {
+  const topic = kafkaName(kafka, name);
   const groupId = testId('kread');
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const messages: KafkaMessage[] = [];
@@ -32,9 +34,15 @@ export async function readTopic(kafka: Kafka, admin: Admin, topic: string, count
   return messages;
 }
 
-/** The sum over partitions of the group's committed offsets on `topic` (0 when nothing is committed). */
-export async function committedCount(admin: Admin, groupId: string, topic: string): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+/**
+ * The sum over partitions of the committed offsets of a group on a topic, both named as `runConsumer` takes
+ * them (0 when nothing is committed).
+ */
+export async function committedCount(kafka: Kafka, admin: Admin, group: string, name: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({
+    groupId: kafkaName(kafka, group),
+    topics: [kafkaName(kafka, name)],
+  });
   return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
@@ -42,7 +50,9 @@ export async function committedCount(admin: Admin, groupId: string, topic: strin
 export async function deleteTestTopics(admin: Admin, prefix: string): Promise<void> {
   if (!prefix.startsWith('test_'))
     throw new Error(`refusing to delete topics by a non-test prefix: ${prefix}`);
-  const topics = (await admin.listTopics()).filter((name) => name.startsWith(prefix));
+  const topics = (await admin.listTopics()).filter(
+    (name) => name.startsWith(prefix) || name.startsWith(`${env.KAFKA_TOPIC_PREFIX}${prefix}`),
+  );
   if (topics.length > 0) await admin.deleteTopics({ topics });
 }
 
