@@ -222,7 +222,7 @@ describe('Kafka agent runtime', () => {
     expect(reason).toMatch(/^invalid agent command: /);
     expect(reason).toContain('payload.parameters');
     expect(reason).toContain('payload.deadlineAt');
-    expect(dead.headers?.[DeadLetterHeader.groupId]?.toString()).toBe(groupId);
+    expect(dead.headers?.[DeadLetterHeader.groupId]?.toString()).toBe(kafkaName(kafka, groupId));
     const response = await waitFor('the FAILED answer', () => responsesTo(invalid.commandId)[0]);
     expect(response).toMatchObject({
       id: uuidFrom(`response:${invalid.commandId}`),
