@@ -53,17 +53,16 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              // Value imports from src/ are limited to the pure flow contracts (no I/O, no Node built-ins).
+              // Value imports from src/ are limited to the task's pure contract (no I/O, no Node built-ins,
+              // no zod): src/task/contract.ts and src/task/search-attributes.ts.
               group: [
                 '**/activities/**',
-                '**/src/*.ts',
-                '**/src/{agents,api,cli,clients,db,generated,sdk,stack,stores}/**',
-                '**/src/flow/ids*',
-                // the zod schemas: types only (the values are in src/flow/plan.ts)
-                '**/src/flow/contracts*',
+                '**/src/**/*.ts',
+                '!**/src/task/contract.ts',
+                '!**/src/task/search-attributes.ts',
               ],
               message:
-                'Workflows may import activity types and the pure src/flow contracts only (`import type` otherwise).',
+                'Workflows may import activity types and the pure task contract (src/task/contract.ts) only (`import type` otherwise).',
               allowTypeImports: true,
             },
           ],

@@ -6,8 +6,8 @@ import {
   isAgentType,
   type AgentCommand,
   type PlanStep,
-} from '../src/flow/contracts.ts';
-import { commandIdFor, subtaskIdFor } from '../src/flow/ids.ts';
+} from '../src/task/schemas.ts';
+import { commandIdFor, subtaskIdFor } from '../src/task/ids.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
 import { chooseAgent, markCommandSent } from '../src/stores/postgres/flow.ts';

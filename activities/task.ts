@@ -1,13 +1,13 @@
 // Steps 2 and 7 of the flow: the task in PostgreSQL (created once per request, then its result and
 // history), and the task's lifecycle event on Kafka.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { AgentResponse, PlanStep, ValidTaskRequest } from '../src/flow/contracts.ts';
-import { planIdFor, subtaskIdFor, uuidFrom, taskIdFor } from '../src/flow/ids.ts';
+import type { AgentResponse, PlanStep, ValidTaskRequest } from '../src/task/schemas.ts';
+import { planIdFor, subtaskIdFor, uuidFrom, taskIdFor } from '../src/task/ids.ts';
 import { closeTask, openTask, recordStepAnswer } from '../src/stores/postgres/flow.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
 import type { ActivityDeps } from './deps.ts';
-import { isAgentType } from '../src/flow/contracts.ts';
+import { isAgentType } from '../src/task/schemas.ts';
 import type { AgentType } from '../src/generated/prisma/client.ts';
 
 export interface CreatedTask {

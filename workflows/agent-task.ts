@@ -34,15 +34,15 @@ import {
   type StepStatus,
   type TaskOutcome,
   type TaskProgress,
-} from '../src/flow/plan.ts';
+} from '../src/task/contract.ts';
 import type {
   AgentCommand,
   AgentResponse,
   PlanStep,
   UserFeedback,
   ValidTaskRequest,
-} from '../src/flow/contracts.ts';
-import { TaskIdKey, TaskStatusKey } from '../src/flow/search-attributes.ts';
+} from '../src/task/schemas.ts';
+import { TaskIdKey, TaskStatusKey } from '../src/task/search-attributes.ts';
 
 export const agentResponse = defineSignal<[AgentResponse]>(agentResponseSignal);
 export const userFeedback = defineSignal<[UserFeedback]>(feedbackSignal);

@@ -1,8 +1,8 @@
 // What happens to every command, whichever transport brought it: BUSY in Redis, the handler, the answer,
 // IDLE again (see runtime.ts for the whole picture).
-import { uuidFrom } from '../flow/ids.ts';
+import { uuidFrom } from '../task/ids.ts';
 import { commandContext, type AgentIdentity } from './context.ts';
-import type { AgentCommand, AgentResponse } from '../flow/contracts.ts';
+import type { AgentCommand, AgentResponse } from '../task/schemas.ts';
 import { createEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
 import type { AgentStores } from './stores.ts';
 import type { AgentHandler, AgentLogger } from './types.ts';

@@ -3,7 +3,7 @@
 // bridge turns them into signals to the waiting workflow. docs/agent-protocol.md describes the same protocol
 // for agents written in other languages.
 import { createKafka } from '../clients/kafka.ts';
-import { agentCommandSchema, type AgentCommand, type AgentType } from '../flow/contracts.ts';
+import { agentCommandSchema, type AgentCommand, type AgentType } from '../task/schemas.ts';
 import { InvalidMessageError, runConsumer, type MessageContext } from '../stores/kafka/consumer.ts';
 import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
 import type { Envelope } from '../stores/kafka/envelope.ts';

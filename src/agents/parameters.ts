@@ -1,6 +1,6 @@
 // Reading a command's parameters with a zod schema, failing with a message that names the parameter.
 import type { z } from 'zod';
-import type { AgentCommand } from '../flow/contracts.ts';
+import type { AgentCommand } from '../task/schemas.ts';
 import { describeIssues } from './issues.ts';
 
 export class InvalidParametersError extends Error {

@@ -4,7 +4,7 @@
 // agent is in one place.
 import { ApplicationFailure } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { agentCommandSchema, agentTaskQueue, type AgentResponse } from '../flow/contracts.ts';
+import { agentCommandSchema, agentTaskQueue, type AgentResponse } from '../task/schemas.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { CommandTracker, executeCommand, RecentAnswers, responseEnvelope } from './execute.ts';
 import { agentLifetime } from './lifetime.ts';

@@ -3,7 +3,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { InvalidRequestError } from '../flow/contracts.ts';
+import { InvalidRequestError } from '../task/schemas.ts';
 
 export interface FieldProblem {
   /** Where the problem is, e.g. `body.plan.0.key` or `query.limit`. */

@@ -1,7 +1,7 @@
 // `prism`: the command line of PRISM Orchestration.
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.ts';
-import { InvalidRequestError } from '../flow/contracts.ts';
+import { InvalidRequestError } from '../task/schemas.ts';
 import { registerAgentCommands } from './agent.ts';
 import { registerApiCommands } from './api.ts';
 import { registerBenchCommand } from './bench.ts';

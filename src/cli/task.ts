@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { connectTemporal } from '../clients/temporal.ts';
 import { loadConfig, type Env } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
-import { InvalidRequestError, priorities, workflowIdFor } from '../flow/contracts.ts';
-import { uuidPattern } from '../flow/ids.ts';
-import { cancelTask, getTask, startTask, temporalRunUrl, waitForTask } from '../flow/start.ts';
+import { InvalidRequestError, priorities, workflowIdFor } from '../task/schemas.ts';
+import { uuidPattern } from '../task/ids.ts';
+import { cancelTask, getTask, startTask, temporalRunUrl, waitForTask } from '../task/client.ts';
 
 /** A task named by its task id (UUID), request id or workflow id → its workflow id. */
 async function resolveWorkflowId(env: Env, id: string): Promise<string> {

@@ -7,8 +7,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
-import { runBridge } from '../flow/bridge.ts';
-import { runIngress } from '../flow/ingress.ts';
+import { runBridge } from './bridge.ts';
+import { runIngress } from './ingress.ts';
 import { createMetrics } from '../metrics.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));

@@ -6,7 +6,7 @@ import { createInflux, influxOrg } from '../../src/clients/influx.ts';
 import { kafkaName } from '../../src/clients/kafka.ts';
 import { createRedis } from '../../src/clients/redis.ts';
 import type { PrismaClient } from '../../src/db/prisma.ts';
-import { commandIdFor, subtaskIdFor } from '../../src/flow/ids.ts';
+import { commandIdFor, subtaskIdFor } from '../../src/task/ids.ts';
 import { parseEnvelope, type Envelope } from '../../src/stores/kafka/envelope.ts';
 import { Topic } from '../../src/stores/kafka/topics.ts';
 import { createAgentStateStore } from '../../src/stores/redis/agent-state.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import type { Client } from '@temporalio/client';
 import { connectTemporal } from '../../src/clients/temporal.ts';
-import { startTask, waitForTask } from '../../src/flow/start.ts';
+import { startTask, waitForTask } from '../../src/task/client.ts';
 import { temporalUiUrl } from '../../src/stack/health.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';
 import { env, testId } from '../helpers.ts';

@@ -5,9 +5,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { probeAll } from '../../src/stack/health.ts';
 import { binaries } from '../../src/stack/install.ts';
 import { repoRoot, stackPaths } from '../../src/stack/paths.ts';
-import { versions } from '../../src/stack/versions.ts';
+import { serviceNames, versions } from '../../src/stack/versions.ts';
 import { env } from '../helpers.ts';
 
 const run = promisify(execFile);
@@ -68,6 +69,28 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
       expect(tag, image).not.toBe('latest');
     }
     expect(images).toContain(`influxdb:${versions.influxdb}`);
+  });
+
+  it('names, for each service, the version the native stack runs here', async () => {
+    const { stdout } = await composeConfig(['--images']);
+    const tag = (repository: string) =>
+      stdout
+        .split('\n')
+        .find((image) => image.replace(/:[^:]+$/, '').endsWith(repository))
+        ?.replace(/^.*:v?/, '');
+    const running = Object.fromEntries((await probeAll(serviceNames, env)).map((s) => [s.name, s.version]));
+    // Built from a pinned version: the same release exactly.
+    expect(tag('apache/kafka')).toBe(running.kafka);
+    expect(tag('semitechnologies/weaviate')).toBe(running.weaviate);
+    expect(tag('influxdb')).toBe(running.influxdb);
+    expect(tag('temporalio/auto-setup')).toBe(running.temporal);
+    expect(tag('temporalio/ui')).toBe(running['temporal-ui']);
+    // Debian's packages: the same release series (Debian ships the series' security updates).
+    expect(tag('postgres')!.split('.')[0]).toBe(running.postgres!.split('.')[0]);
+    expect(tag('redis')!.split('.').slice(0, 2)).toEqual(running.redis!.split('.').slice(0, 2));
+    expect(tag('prom/prometheus')!.split('.').slice(0, 2)).toEqual(
+      running.prometheus!.split('.').slice(0, 2),
+    );
   });
 
   it('refuses to start without the generated secrets, naming the variable', async () => {

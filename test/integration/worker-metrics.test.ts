@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { connectTemporal } from '../../src/clients/temporal.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
-import { startTask, waitForTask } from '../../src/flow/start.ts';
+import { startTask, waitForTask } from '../../src/task/client.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/index.ts';
 import { env, testId } from '../helpers.ts';
 

@@ -3,8 +3,8 @@
 // `constraint_violations`, a message on `constraints.violations`), and publishes the action on
 // `agent.control.actions` only when no blocking constraint is violated.
 import { z } from 'zod';
-import type { AgentCommand } from '../../flow/contracts.ts';
-import { planIdFor, subtaskIdFor } from '../../flow/ids.ts';
+import type { AgentCommand } from '../../task/schemas.ts';
+import { planIdFor, subtaskIdFor } from '../../task/ids.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
 import { parseParameters } from '../parameters.ts';
 import type { AgentContext, AgentDefinition } from '../types.ts';

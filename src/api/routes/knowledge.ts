@@ -1,7 +1,7 @@
 // External knowledge: a document goes to Weaviate (ExternalKnowledge, with its vector) and gets a record in
 // PostgreSQL (knowledge_documents) linking the Weaviate object; `knowledge.updates` announces it.
 import type { FastifyInstance } from 'fastify';
-import { uuidFrom } from '../../flow/ids.ts';
+import { uuidFrom } from '../../task/ids.ts';
 import { createEnvelope } from '../../stores/kafka/envelope.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
 import { prismCollection } from '../../stores/weaviate/collections.ts';

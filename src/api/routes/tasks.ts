@@ -8,9 +8,9 @@ import {
   validateTaskRequest,
   workflowIdFor,
   type UserFeedback,
-} from '../../flow/contracts.ts';
-import { taskIdFor, uuidFrom } from '../../flow/ids.ts';
-import { cancelTask, temporalRunUrl } from '../../flow/start.ts';
+} from '../../task/schemas.ts';
+import { taskIdFor, uuidFrom } from '../../task/ids.ts';
+import { cancelTask, temporalRunUrl } from '../../task/client.ts';
 import { createEnvelope } from '../../stores/kafka/envelope.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
 import { actingUserId, principalOf } from '../auth.ts';
@@ -27,7 +27,7 @@ import {
   submittedTaskSchema,
   taskDetailsSchema,
 } from '../schemas/tasks.ts';
-import { locateTask, resolveTask } from '../task-view.ts';
+import { locateTask, resolveTask } from '../../task/view.ts';
 
 const notFound = (id: string) =>
   new HttpError(

@@ -1,6 +1,6 @@
 // Agent registration and listing.
 import { z } from 'zod';
-import { agentTypes } from '../../flow/contracts.ts';
+import { agentTypes } from '../../task/schemas.ts';
 import { agentIdSchema, timestamp } from './common.ts';
 
 export const agentTypeSchema = z.enum(agentTypes);

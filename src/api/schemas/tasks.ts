@@ -1,6 +1,6 @@
-// The task routes' bodies and answers. The request itself is the product's TaskRequest (src/flow/contracts.ts).
+// The task routes' bodies and answers. The request itself is the product's TaskRequest (src/task/schemas.ts).
 import { z } from 'zod';
-import { taskRequestSchema, userFeedbackSchema } from '../../flow/contracts.ts';
+import { taskRequestSchema, userFeedbackSchema } from '../../task/schemas.ts';
 import { timestamp } from './common.ts';
 
 // Unknown fields are refused rather than dropped: a misspelt `agent_type` must not silently become a default.

@@ -2,7 +2,7 @@
 // a message that fails goes to the topic's DLQ with the reason this module writes.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { agentTypes } from '../../flow/plan.ts';
+import { agentTypes } from '../../task/contract.ts';
 
 /** Who may send an envelope: an agent of one of the types, or the orchestrator itself. */
 const senderTypes = [...agentTypes, 'ORCHESTRATOR'] as const;

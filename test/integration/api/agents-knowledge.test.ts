@@ -1,7 +1,7 @@
 // Agents, knowledge and agent memory against the real PostgreSQL and Weaviate (with the real GloVe
 // embedder, loaded once for this file by the first write).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uuidFrom } from '../../../src/flow/ids.ts';
+import { uuidFrom } from '../../../src/task/ids.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';
 import { collectionName } from '../../../src/stores/weaviate/schema.ts';
 import { prismCollection } from '../../../src/stores/weaviate/collections.ts';

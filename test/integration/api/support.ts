@@ -2,11 +2,11 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { ApiDeps } from '../../../src/api/deps.ts';
-import { workflowIdFor } from '../../../src/flow/contracts.ts';
+import { workflowIdFor } from '../../../src/task/schemas.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { kafkaName } from '../../../src/clients/kafka.ts';
-import { uuidFrom } from '../../../src/flow/ids.ts';
-import { ingressGroup } from '../../../src/flow/ingress.ts';
+import { uuidFrom } from '../../../src/task/ids.ts';
+import { ingressGroup } from '../../../src/worker/ingress.ts';
 import { redisDedupeStore } from '../../../src/stores/kafka/dedupe.ts';
 import { parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
 import { testId, waitFor } from '../../helpers.ts';

@@ -2,7 +2,7 @@
 // schema library and no I/O, so the workflow bundle stays small: Temporal evaluates a workflow's modules
 // anew for every run, and a validation library costs milliseconds of CPU each time. The zod schemas (and
 // their types) are in contracts.ts, which re-exports all of this.
-import type { AgentResponse, PlanStep, ValidTaskRequest } from './contracts.ts';
+import type { AgentResponse, PlanStep, ValidTaskRequest } from './schemas.ts';
 
 export const agentTypes = ['MONITORING', 'PREDICTION', 'CONTROL', 'ANALYSIS'] as const;
 export type AgentType = (typeof agentTypes)[number];

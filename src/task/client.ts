@@ -13,7 +13,7 @@ import {
   type TaskOutcome,
   type TaskProgress,
   type TaskRequest,
-} from './contracts.ts';
+} from './schemas.ts';
 import { taskIdFor } from './ids.ts';
 import { AgentTypeKey, TaskPriorityKey, TaskStatusKey } from './search-attributes.ts';
 

@@ -2,9 +2,9 @@
 // CLI), the Kafka bridge and the agents: the zod schemas of every message, and (re-exported) the pure parts
 // in plan.ts. Workflow code imports plan.ts, and only types from here.
 import { z } from 'zod';
-import { InvalidRequestError, planLayers, priorities } from './plan.ts';
+import { InvalidRequestError, planLayers, priorities } from './contract.ts';
 
-export * from './plan.ts';
+export * from './contract.ts';
 
 /** One step of an execution plan: an agent type, and the steps it waits for (a DAG). */
 export const planStepSchema = z.object({

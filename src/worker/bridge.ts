@@ -5,7 +5,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';
 import { runFlowConsumer, type FlowConsumerDeps } from './consumers.ts';
 import { Topic } from '../stores/kafka/topics.ts';
-import { agentResponseSchema, agentResponseSignal } from './contracts.ts';
+import { agentResponseSchema, agentResponseSignal } from '../task/schemas.ts';
 
 export const bridgeGroup = 'prism-bridge';
 

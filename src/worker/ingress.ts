@@ -6,8 +6,8 @@ import type { Env } from '../config.ts';
 import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';
 import { runFlowConsumer, type FlowConsumerDeps } from './consumers.ts';
 import { Topic } from '../stores/kafka/topics.ts';
-import { InvalidRequestError, type TaskRequest } from './contracts.ts';
-import { startTask } from './start.ts';
+import { InvalidRequestError, type TaskRequest } from '../task/schemas.ts';
+import { startTask } from '../task/client.ts';
 
 export const ingressGroup = 'prism-ingress';
 

@@ -2,12 +2,12 @@
 // Temporal. Either may be missing for a while: the record appears when the workflow's first step has run,
 // and a task submitted a moment ago may not have a run yet (the ingress starts it from `user.queries`).
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { workflowIdFor } from '../flow/contracts.ts';
-import { taskIdFor } from '../flow/ids.ts';
-import { getTask, temporalRunUrl } from '../flow/start.ts';
-import { uuidPattern } from '../flow/ids.ts';
-import type { ApiDeps } from './deps.ts';
-import type { LiveTask, TaskDetails, TaskRecord } from './schemas/tasks.ts';
+import { workflowIdFor } from './schemas.ts';
+import { taskIdFor } from './ids.ts';
+import { getTask, temporalRunUrl } from './client.ts';
+import { uuidPattern } from './ids.ts';
+import type { ApiDeps } from '../api/deps.ts';
+import type { LiveTask, TaskDetails, TaskRecord } from '../api/schemas/tasks.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
