@@ -15,7 +15,9 @@ export async function ensureDatabase(env: PgEnv): Promise<boolean> {
   });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [env.POSTGRES_DB]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      env.POSTGRES_DB,
+    ]);
     if (rowCount) return false;
     try {
       // The name is a checked SQL identifier (config: lower-case letters, digits and _).

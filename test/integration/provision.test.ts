@@ -46,8 +46,12 @@ describe('prism provision', () => {
           where: { weaviateId: { in: demoKnowledgeIds.ExternalKnowledge } },
         }),
         process: (
-          await prismCollection(weaviate, 'ManufacturingKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX }).query.fetchObjects({
-            filters: prismCollection(weaviate, 'ManufacturingKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX })
+          await prismCollection(weaviate, 'ManufacturingKnowledge', {
+            prefix: env.WEAVIATE_COLLECTION_PREFIX,
+          }).query.fetchObjects({
+            filters: prismCollection(weaviate, 'ManufacturingKnowledge', {
+              prefix: env.WEAVIATE_COLLECTION_PREFIX,
+            })
               .filter.byId()
               .containsAny(demoKnowledgeIds.ManufacturingKnowledge),
             limit: 100,

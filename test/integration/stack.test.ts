@@ -91,8 +91,7 @@ describe('prism stack', () => {
     });
     const startAll = () =>
       Promise.all(services.map((s) => startService(s, scratch.env, scratch.paths, silentProgress)));
-    const pids = () =>
-      Object.fromEntries(nativeProcesses(scratch.env).map((p) => [p.name, p.pid] as const));
+    const pids = () => Object.fromEntries(nativeProcesses(scratch.env).map((p) => [p.name, p.pid] as const));
 
     it('starts each service on empty data, with its first-start work done', async () => {
       await startAll();

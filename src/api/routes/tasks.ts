@@ -3,12 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import {
-  feedbackSignal,
-  validateTaskRequest,
-  workflowIdFor,
-  type UserFeedback,
-} from '../../task/schemas.ts';
+import { feedbackSignal, validateTaskRequest, workflowIdFor, type UserFeedback } from '../../task/schemas.ts';
 import { taskIdFor, uuidFrom } from '../../task/ids.ts';
 import { cancelTask, temporalRunUrl } from '../../task/client.ts';
 import { createEnvelope } from '../../stores/kafka/envelope.ts';

@@ -60,7 +60,10 @@ export async function provisionTemporal(
       await operatorService.addSearchAttributes({
         namespace,
         searchAttributes: Object.fromEntries(
-          missing.map((name) => [name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+          missing.map((name) => [
+            name,
+            proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+          ]),
         ),
       });
       progress.step(`Temporal: added search attributes ${missing.join(', ')} to ${namespace}`);

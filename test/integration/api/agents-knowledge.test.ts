@@ -28,10 +28,14 @@ describe('agents, knowledge and memory routes', () => {
   });
   afterAll(async () => {
     if (fx) {
-      const knowledge = prismCollection(fx.deps.weaviate, 'ExternalKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX });
+      const knowledge = prismCollection(fx.deps.weaviate, 'ExternalKnowledge', {
+        prefix: env.WEAVIATE_COLLECTION_PREFIX,
+      });
       for (const id of documentIds) await knowledge.data.deleteById(id);
       await fx.deps.prisma.knowledgeDocument.deleteMany({ where: { id: { in: documentIds } } });
-      const memory = fx.deps.weaviate.collections.use(collectionName('AgentMemory', env.WEAVIATE_COLLECTION_PREFIX));
+      const memory = fx.deps.weaviate.collections.use(
+        collectionName('AgentMemory', env.WEAVIATE_COLLECTION_PREFIX),
+      );
       const tenants = Object.keys(await memory.tenants.get()).filter((t) => agentIds.includes(t));
       if (tenants.length > 0) await memory.tenants.remove(tenants.map((name) => ({ name })));
       await fx.deps.prisma.agent.deleteMany({ where: { id: { in: agentIds } } });
@@ -144,12 +148,11 @@ describe('agents, knowledge and memory routes', () => {
       collection: 'ExternalKnowledge',
     });
     expect(row.embedder).toMatch(/glove/);
-    const object = await prismCollection(fx.deps.weaviate, 'ExternalKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX }).query.fetchObjectById(
-      first.body.id,
-      {
-        includeVector: true,
-      },
-    );
+    const object = await prismCollection(fx.deps.weaviate, 'ExternalKnowledge', {
+      prefix: env.WEAVIATE_COLLECTION_PREFIX,
+    }).query.fetchObjectById(first.body.id, {
+      includeVector: true,
+    });
     expect(object?.properties).toMatchObject({
       title: document.title,
       documentType: 'MANUAL',
@@ -288,7 +291,9 @@ describe('agents, knowledge and memory routes', () => {
     expect(res.status).toBe(404);
     expect(res.body.message).toMatch(/not registered/);
     expect((await fx.call('GET', `/agents/${ghost}/memory`, { key: agentKey })).status).toBe(404);
-    const tenants = await fx.deps.weaviate.collections.use(collectionName('AgentMemory', env.WEAVIATE_COLLECTION_PREFIX)).tenants.get();
+    const tenants = await fx.deps.weaviate.collections
+      .use(collectionName('AgentMemory', env.WEAVIATE_COLLECTION_PREFIX))
+      .tenants.get();
     expect(Object.keys(tenants)).not.toContain(ghost);
   });
 });

@@ -30,9 +30,13 @@ describe('PrismClient (SDK)', () => {
     if (fx) {
       await removeTasks(fx.deps, requestIds);
       for (const id of documentIds)
-        await prismCollection(fx.deps.weaviate, 'ExternalKnowledge', { prefix: env.WEAVIATE_COLLECTION_PREFIX }).data.deleteById(id);
+        await prismCollection(fx.deps.weaviate, 'ExternalKnowledge', {
+          prefix: env.WEAVIATE_COLLECTION_PREFIX,
+        }).data.deleteById(id);
       await fx.deps.prisma.knowledgeDocument.deleteMany({ where: { id: { in: documentIds } } });
-      const memory = fx.deps.weaviate.collections.use(collectionName('AgentMemory', env.WEAVIATE_COLLECTION_PREFIX));
+      const memory = fx.deps.weaviate.collections.use(
+        collectionName('AgentMemory', env.WEAVIATE_COLLECTION_PREFIX),
+      );
       const tenants = Object.keys(await memory.tenants.get()).filter((t) => agentIds.includes(t));
       if (tenants.length > 0) await memory.tenants.remove(tenants.map((name) => ({ name })));
       await fx.deps.prisma.agent.deleteMany({ where: { id: { in: agentIds } } });

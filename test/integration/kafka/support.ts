@@ -38,7 +38,12 @@ export async function readTopic(kafka: Kafka, admin: Admin, name: string, count:
  * The sum over partitions of the committed offsets of a group on a topic, both named as `runConsumer` takes
  * them (0 when nothing is committed).
  */
-export async function committedCount(kafka: Kafka, admin: Admin, group: string, name: string): Promise<number> {
+export async function committedCount(
+  kafka: Kafka,
+  admin: Admin,
+  group: string,
+  name: string,
+): Promise<number> {
   const [offsets] = await admin.fetchOffsets({
     groupId: kafkaName(kafka, group),
     topics: [kafkaName(kafka, name)],
