@@ -8,11 +8,14 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       {
-        // Pure logic and the workflow on stub activities: no service, no stack (`npm run test:unit`).
+        // Pure logic, and the workflow on stub activities in Temporal's time-skipping test server: no
+        // service, no stack (`npm run test:unit`).
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/workflows/**/*.test.ts'],
+          // Installs Temporal's time-skipping test server (a tool, not a service) when it is missing.
+          globalSetup: ['test/setup/test-server.ts'],
         },
       },
       {
@@ -22,7 +25,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/unit/**'],
+          exclude: ['test/unit/**', 'test/workflows/**'],
           env: testEnvironment,
           globalSetup: ['test/setup/stack.ts'],
           // Files run one after another: the services share two cores, and some tests restart processes.

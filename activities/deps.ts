@@ -1,9 +1,11 @@
 // The clients every activity uses, built once per worker process and closed when it stops.
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
+import type { WeaviateClient } from 'weaviate-client';
 import type { Env } from '../src/config.ts';
 import { createKafka } from '../src/clients/kafka.ts';
 import { createRedis } from '../src/clients/redis.ts';
+import { connectWeaviate } from '../src/clients/weaviate.ts';
 import { createPrisma, type PrismaClient } from '../src/db/prisma.ts';
 import type { Metrics } from '../src/metrics.ts';
 import { createInfluxWriter } from '../src/stores/influx/writer.ts';
@@ -18,6 +20,9 @@ export interface ActivityDeps {
   redis: Redis;
   publisher: Publisher;
   influx: InfluxWriter;
+  /** Connected on first use (the worker starts while Weaviate is down), again after a failure. */
+  weaviate(): Promise<WeaviateClient>;
+  resetWeaviate(): void;
   metrics?: Metrics;
 }
 
@@ -25,6 +30,7 @@ export async function createActivityDeps(env: Env, metrics?: Metrics): Promise<A
   const kafka = createKafka(env);
   const publisher = createPublisher(kafka);
   await publisher.connect();
+  let weaviate: Promise<WeaviateClient> | undefined;
   return {
     env,
     kafka,
@@ -32,6 +38,12 @@ export async function createActivityDeps(env: Env, metrics?: Metrics): Promise<A
     redis: createRedis(env),
     publisher,
     influx: createInfluxWriter(env, { flushIntervalMs: 500 }),
+    weaviate: () => (weaviate ??= connectWeaviate(env)),
+    resetWeaviate: () => {
+      const failed = weaviate;
+      weaviate = undefined;
+      void failed?.then((c) => c.close()).catch(() => undefined);
+    },
     metrics,
   };
 }
@@ -40,4 +52,5 @@ export async function closeActivityDeps(deps: ActivityDeps): Promise<void> {
   // Flush metrics first: the writer must not lose buffered points on shutdown.
   await Promise.allSettled([deps.influx.close(), deps.publisher.disconnect()]);
   await Promise.allSettled([deps.prisma.$disconnect(), deps.redis.quit()]);
+  deps.resetWeaviate();
 }

@@ -1,12 +1,6 @@
 // Step 3 of the flow: find who serves the step's agent type, and send the command. Kafka agents get it on
 // `agent.orchestration.commands`; Temporal-native agents get it as an activity on their own task queue.
-import {
-  agentTaskQueue,
-  agentTypes,
-  isAgentType,
-  type AgentCommand,
-  type PlanStep,
-} from '../src/task/schemas.ts';
+import { agentTaskQueue, type AgentCommand, type KnowledgeHit, type PlanStep } from '../src/task/index.ts';
 import { commandIdFor, subtaskIdFor } from '../src/task/ids.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
@@ -28,17 +22,14 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       step: PlanStep;
       instruction: string;
       parameters: Record<string, unknown>;
+      /** What step 5 found (and why it found nothing, if it could not search). */
+      knowledge: KnowledgeHit[];
+      knowledgeError?: string;
       upstream: Record<string, unknown>;
       deadlineAt: string;
     }): Promise<DispatchedCommand> {
       const { taskId, workflowId, step } = input;
       const agentType = step.agentType;
-      if (!isAgentType(agentType)) {
-        throw nonRetryable(
-          'UnknownAgentType',
-          `unknown agent type "${step.agentType}" in step "${step.key}": use one of ${agentTypes.join(', ')}`,
-        );
-      }
       // Prefer an agent that is up and heard from recently; otherwise a registered agent that is down
       // still gets the command on Kafka and answers when it is back (or the step times out, saying why).
       const agent = await chooseAgent(prisma, agentType, 30_000);
@@ -56,7 +47,7 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
         agentType,
         instruction: input.instruction,
         parameters: input.parameters,
-        knowledge: [],
+        knowledge: input.knowledge,
         upstream: input.upstream,
         deadlineAt: input.deadlineAt,
       };
@@ -78,7 +69,13 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
         taskId,
         subtaskId: subtaskIdFor(taskId, step.key),
         stepKey: step.key,
-        details: { commandId: command.commandId, agentType, transport: agent.transport },
+        details: {
+          commandId: command.commandId,
+          agentType,
+          transport: agent.transport,
+          knowledge: input.knowledge.map((k) => k.id),
+          ...(input.knowledgeError ? { knowledgeError: input.knowledgeError } : {}),
+        },
       });
       return {
         command,

@@ -2,11 +2,17 @@
 // clients once (createActivityDeps) and injects them; workflows import the *type* of this object only.
 import type { ActivityDeps } from './deps.ts';
 import { dispatchActivities } from './dispatch.ts';
+import { knowledgeActivities } from './knowledge.ts';
 import { metricsActivities } from './metrics.ts';
 import { taskActivities } from './task.ts';
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...taskActivities(deps), ...dispatchActivities(deps), ...metricsActivities(deps) };
+  return {
+    ...taskActivities(deps),
+    ...knowledgeActivities(deps),
+    ...dispatchActivities(deps),
+    ...metricsActivities(deps),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,56 +1,61 @@
 // Steps 2 and 7 of the flow: the task in PostgreSQL (created once per request, then its result and
 // history), and the task's lifecycle event on Kafka.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { AgentResponse, PlanStep, ValidTaskRequest } from '../src/task/schemas.ts';
+import {
+  failureTypes,
+  normaliseTaskRequest,
+  planOf,
+  type AgentResponse,
+  type PlanStep,
+  type ValidTaskRequest,
+} from '../src/task/index.ts';
 import { planIdFor, subtaskIdFor, uuidFrom, taskIdFor } from '../src/task/ids.ts';
+import { ValidationError } from '../src/validation.ts';
 import { closeTask, openTask, recordStepAnswer } from '../src/stores/postgres/flow.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
 import type { ActivityDeps } from './deps.ts';
-import { isAgentType } from '../src/task/schemas.ts';
-import type { AgentType } from '../src/generated/prisma/client.ts';
 
 export interface CreatedTask {
   taskId: string;
-  steps: (PlanStep & { subtaskId: string })[];
+  /** The request as validated, with its defaults. */
+  request: ValidTaskRequest;
+  plan: PlanStep[];
 }
 
 export function taskActivities({ prisma, publisher }: ActivityDeps) {
   return {
-    /** Step 2: the task, its user query, execution plan and subtasks (one set per request id). */
-    async createTask(input: {
-      request: ValidTaskRequest;
-      workflowId: string;
-      plan: PlanStep[];
-    }): Promise<CreatedTask> {
-      const { request, workflowId, plan } = input;
-      const knownType = (t: string): AgentType =>
-        // Unknown agent types are refused at dispatch with a clear reason; the rows keep a valid enum.
-        isAgentType(t) ? t : 'ANALYSIS';
+    /**
+     * Step 2: the request checked and defaulted (whichever client started the run), then the task, its
+     * user query, execution plan and subtasks (one set per request id). An invalid request fails at once,
+     * not retried, naming each bad field (the failure's details list them).
+     */
+    async createTask(input: { request: unknown; workflowId: string }): Promise<CreatedTask> {
+      const request = acceptTaskRequest(input.request);
+      const plan = planOf(request);
       const taskId = taskIdFor(request.requestId);
       const planId = planIdFor(taskId);
-      const steps = plan.map((s) => ({ ...s, subtaskId: subtaskIdFor(taskId, s.key) }));
       // One statement: a retry after it committed finds the task and changes nothing. A request may name
       // a user who has since been removed: the task still runs, without the link.
       await openTask(prisma, {
         taskId,
         requestId: request.requestId,
-        workflowId,
+        workflowId: input.workflowId,
         userId: request.userId ?? null,
         priority: request.priority,
-        query: { text: request.query, type: knownType(plan[0]!.agentType), constraints: request.parameters },
+        query: { text: request.query, type: plan[0]!.agentType, constraints: request.parameters },
         planId,
         taskGraph: { steps: plan },
-        subtasks: steps.map((s, i) => ({
-          id: s.subtaskId,
+        subtasks: plan.map((s, i) => ({
+          id: subtaskIdFor(taskId, s.key),
           stepKey: s.key,
-          agentType: knownType(s.agentType),
+          agentType: s.agentType,
           sequenceOrder: i,
           dependsOn: s.dependsOn,
-          input: { instruction: s.instruction ?? request.query, requestedAgentType: s.agentType },
+          input: { instruction: s.instruction ?? request.query },
         })),
       });
-      return { taskId, steps };
+      return { taskId, request, plan };
     },
 
     /** Part of step 7: one step's answer, kept on its subtask and in the history. */
@@ -106,6 +111,24 @@ export function taskActivities({ prisma, publisher }: ActivityDeps) {
       await publisher.publish(Topic.SystemLogs, event);
     },
   };
+}
+
+/**
+ * The request as validated, with its defaults; an invalid one fails the activity at once, not retried
+ * (InvalidTaskRequest), with the field problems as the failure's details.
+ */
+export function acceptTaskRequest(input: unknown): ValidTaskRequest {
+  try {
+    return normaliseTaskRequest(input);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw ApplicationFailure.create({
+      type: failureTypes.invalidRequest,
+      message: err.message,
+      details: err.problems,
+      nonRetryable: true,
+    });
+  }
 }
 
 export function nonRetryable(type: string, message: string): ApplicationFailure {

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { problemsOf, ValidationError, type FieldProblem } from './validation.ts';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const host = z.string().min(1);
@@ -101,6 +102,8 @@ export const envSchema = z.object({
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_PORT: port.default(8233),
+  /** Where people open the Temporal UI (links in the CLI and API). Default: that of the local stack. */
+  TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_METRICS_PORT: port.default(17234),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('prism-orchestration'),
 
@@ -123,6 +126,7 @@ export type Env = RawEnv & {
   INFLUX_URL: string;
   PROMETHEUS_URL: string;
   TEMPORAL_ADDRESS: string;
+  TEMPORAL_UI_URL: string;
 };
 
 function withConnectionDefaults(env: RawEnv): Env {
@@ -133,17 +137,22 @@ function withConnectionDefaults(env: RawEnv): Env {
     INFLUX_URL: (env.INFLUX_URL ?? `http://127.0.0.1:${env.INFLUX_PORT}`).replace(/\/$/, ''),
     PROMETHEUS_URL: (env.PROMETHEUS_URL ?? `http://127.0.0.1:${env.PROMETHEUS_PORT}`).replace(/\/$/, ''),
     TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`,
+    TEMPORAL_UI_URL: (
+      env.TEMPORAL_UI_URL ??
+      `http://${(env.TEMPORAL_ADDRESS ?? '127.0.0.1').split(':')[0]}:${env.TEMPORAL_UI_PORT}`
+    ).replace(/\/$/, ''),
   };
 }
 
-export class ConfigError extends Error {
-  constructor(readonly issues: { variable: string; problem: string }[]) {
-    super(
-      'Invalid configuration:\n' +
-        issues.map((i) => `  ${i.variable}: ${i.problem}`).join('\n') +
-        '\nSet these environment variables (see .env.example), or fix them in .env.',
-    );
+/** A bad environment: names every bad variable and what is wrong with it. */
+export class ConfigError extends ValidationError {
+  constructor(problems: FieldProblem[]) {
+    super(problems, 'invalid configuration');
     this.name = 'ConfigError';
+    this.message =
+      'Invalid configuration:\n' +
+      problems.map((p) => `  ${p.field}: ${p.message}`).join('\n') +
+      '\nSet these environment variables (see .env.example), or fix them in .env.';
   }
 }
 
@@ -151,17 +160,21 @@ export class ConfigError extends Error {
 export function parseConfig(raw: Record<string, string | undefined>): Env {
   // An empty variable means "not set", as in Docker Compose.
   const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
-  const result = envSchema.safeParse(cleaned);
+  const result = envSchema.safeParse(cleaned, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(
-      result.error.issues.map((issue) => ({
-        variable: String(issue.path[0] ?? '(environment)'),
-        problem:
-          issue.code === 'invalid_type' && issue.input === undefined ? 'required but not set' : issue.message,
+      problemsOf(result.error.issues).map((p) => ({
+        field: p.field.split('.')[0]!,
+        message: p.message === 'required' ? 'required but not set' : p.message,
       })),
     );
   }
   return withConnectionDefaults(result.data);
+}
+
+/** Where the native stack keeps its built binaries; needs no secret (unlike loadConfig). */
+export function stackHomeDir(raw: Record<string, string | undefined> = rawEnvironment()): string {
+  return resolve(raw.PRISM_STACK_HOME || defaultStackHome);
 }
 
 /** Where the native stack keeps data, logs, pid files and its generated secrets. */

@@ -44,6 +44,12 @@ export function createMetrics(component: 'api' | 'worker' | 'agent' | 'ingress' 
       labelNames: ['step', 'error_type'] as const,
       registers: [registry],
     }),
+    knowledgeSearches: new Counter({
+      name: 'prism_knowledge_searches_total',
+      help: 'Knowledge searches for task steps (flow step 5), by outcome (ok, failed: the step went on without)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     messagesConsumed: new Counter({
       name: 'prism_kafka_messages_consumed_total',
       help: 'Kafka messages processed, by topic and outcome (processed, duplicate, ignored, dead_lettered)',

@@ -1,6 +1,6 @@
 // The context a handler gets: the agent's identity, the process's lazily built store clients, and helpers
 // bound to the command (stable effect ids, publishing for the command's task).
-import type { AgentCommand, AgentType } from '../task/schemas.ts';
+import type { AgentCommand, AgentType } from '../task/index.ts';
 import { uuidFrom } from '../task/ids.ts';
 import { createEnvelope } from '../stores/kafka/envelope.ts';
 import { search } from '../stores/weaviate/search.ts';

@@ -2,7 +2,7 @@
 // IDLE again (see runtime.ts for the whole picture).
 import { uuidFrom } from '../task/ids.ts';
 import { commandContext, type AgentIdentity } from './context.ts';
-import type { AgentCommand, AgentResponse } from '../task/schemas.ts';
+import type { AgentCommand, AgentResponse } from '../task/index.ts';
 import { createEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
 import type { AgentStores } from './stores.ts';
 import type { AgentHandler, AgentLogger } from './types.ts';

@@ -6,7 +6,7 @@
 // docs/agents.md shows a complete agent; docs/agent-protocol.md the Kafka protocol for other languages.
 import { hostname } from 'node:os';
 import { loadConfig, type Env } from '../config.ts';
-import { agentTypes, isAgentType, type AgentType } from '../task/schemas.ts';
+import { agentTypes, isAgentType, type AgentType } from '../task/index.ts';
 import { runKafkaAgent } from './kafka-transport.ts';
 import { runTemporalAgent } from './temporal-transport.ts';
 import type { AgentDefinition, AgentOptions, RunningAgent } from './types.ts';

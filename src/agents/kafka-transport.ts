@@ -3,14 +3,14 @@
 // bridge turns them into signals to the waiting workflow. docs/agent-protocol.md describes the same protocol
 // for agents written in other languages.
 import { createKafka } from '../clients/kafka.ts';
-import { agentCommandSchema, type AgentCommand, type AgentType } from '../task/schemas.ts';
+import { agentCommandSchema, type AgentCommand, type AgentType } from '../task/index.ts';
 import { InvalidMessageError, runConsumer, type MessageContext } from '../stores/kafka/consumer.ts';
 import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
 import type { Envelope } from '../stores/kafka/envelope.ts';
 import type { Publisher } from '../stores/kafka/producer.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { CommandTracker, executeCommand, RecentAnswers, responseEnvelope } from './execute.ts';
-import { describeIssues } from './issues.ts';
+import { describeProblems, problemsOf } from '../validation.ts';
 import { prepareAgent } from './options.ts';
 import { agentLifetime } from './lifetime.ts';
 import { announce, type Presence } from './presence.ts';
@@ -85,7 +85,7 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
         }
         const parsed = agentCommandSchema.safeParse(envelope.payload);
         if (!parsed.success) {
-          const reason = `invalid agent command: ${describeIssues('payload', parsed.error.issues)}`;
+          const reason = `invalid agent command: ${describeProblems(problemsOf(parsed.error.issues, 'payload'))}`;
           await answerInvalid(publisher, responsesTopic, identity, envelope, reason, log);
           throw new InvalidMessageError(reason);
         }

@@ -1,5 +1,5 @@
 // Checks shared by both transports before an agent starts, so a typo fails at once with what to fix.
-import { agentTypes, isAgentType } from '../task/schemas.ts';
+import { agentTypes, isAgentType } from '../task/index.ts';
 import { consoleLogger } from './logger.ts';
 import { checkAgentId } from './presence.ts';
 import { AgentStores } from './stores.ts';

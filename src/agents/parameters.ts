@@ -1,12 +1,14 @@
 // Reading a command's parameters with a zod schema, failing with a message that names the parameter.
 import type { z } from 'zod';
-import type { AgentCommand } from '../task/schemas.ts';
-import { describeIssues } from './issues.ts';
+import type { AgentCommand } from '../task/index.ts';
+import { problemsOf, ValidationError, type FieldProblem } from '../validation.ts';
 
-export class InvalidParametersError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A command whose parameters the agent cannot use: names each bad one (`parameters.machine: required`). */
+export class InvalidParametersError extends ValidationError {
+  constructor(problems: FieldProblem[]) {
+    super(problems, 'invalid parameters');
     this.name = 'InvalidParametersError';
+    this.message = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
   }
 }
 
@@ -22,7 +24,7 @@ export function effectiveParameters(command: AgentCommand): Record<string, unkno
 
 /** The command's parameters as the schema reads them. Throws InvalidParametersError naming each bad one. */
 export function parseParameters<S extends z.ZodType>(command: AgentCommand, schema: S): z.output<S> {
-  const result = schema.safeParse(effectiveParameters(command));
+  const result = schema.safeParse(effectiveParameters(command), { reportInput: true });
   if (result.success) return result.data;
-  throw new InvalidParametersError(describeIssues('parameters', result.error.issues));
+  throw new InvalidParametersError(problemsOf(result.error.issues, 'parameters'));
 }

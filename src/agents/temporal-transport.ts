@@ -4,11 +4,11 @@
 // agent is in one place.
 import { ApplicationFailure } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { agentCommandSchema, agentTaskQueue, type AgentResponse } from '../task/schemas.ts';
+import { agentCommandSchema, agentTaskQueue, type AgentResponse } from '../task/index.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { CommandTracker, executeCommand, RecentAnswers, responseEnvelope } from './execute.ts';
 import { agentLifetime } from './lifetime.ts';
-import { describeIssues } from './issues.ts';
+import { describeProblems, problemsOf } from '../validation.ts';
 import { prepareAgent } from './options.ts';
 import { announce, type Presence } from './presence.ts';
 import type { AgentOptions, RunningAgent } from './types.ts';
@@ -40,7 +40,7 @@ export async function runTemporalAgent(options: TemporalAgentOptions): Promise<R
         throw ApplicationFailure.create({
           nonRetryable: true,
           type: 'InvalidAgentCommand',
-          message: `invalid agent command: ${describeIssues('', parsed.error.issues)}`,
+          message: `invalid agent command: ${describeProblems(problemsOf(parsed.error.issues))}`,
         });
       }
       const command = parsed.data;

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Collection, WeaviateClient } from 'weaviate-client';
 import type { Env } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
-import type { AgentCommand, AgentType } from '../task/schemas.ts';
+import type { AgentCommand, AgentType } from '../task/index.ts';
 import type { FluxTarget } from '../stores/influx/queries.ts';
 import type { Envelope } from '../stores/kafka/envelope.ts';
 import type { AgentStateStore } from '../stores/redis/agent-state.ts';
@@ -14,7 +14,7 @@ import type { Embedder } from '../stores/weaviate/embedder.ts';
 import type { AgentMemory, CollectionShapes } from '../stores/weaviate/schema.ts';
 import type { search } from '../stores/weaviate/search.ts';
 
-export type { AgentCommand, AgentResponse, AgentType } from '../task/schemas.ts';
+export type { AgentCommand, AgentResponse, AgentType } from '../task/index.ts';
 
 export interface AgentLogger {
   info(message: string, fields?: Record<string, unknown>): void;

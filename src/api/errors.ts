@@ -3,13 +3,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { InvalidRequestError } from '../task/schemas.ts';
+import { problemsOf, ValidationError, type FieldProblem } from '../validation.ts';
 
-export interface FieldProblem {
-  /** Where the problem is, e.g. `body.plan.0.key` or `query.limit`. */
-  field: string;
-  message: string;
-}
+export type { FieldProblem } from '../validation.ts';
 
 /** An error with an HTTP status; its message goes to the client as is. */
 export class HttpError extends Error {
@@ -39,34 +35,9 @@ const partNames: Record<string, string> = {
   body: 'body',
 };
 
+/** The problems of a request part that failed its schema, named as clients know the part. */
 export function fieldProblems(part: string, issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
-  const prefix = partNames[part] ?? part;
-  return issues.flatMap((issue) => {
-    const at = [prefix, ...issue.path.map(String)].join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({
-        field: `${at}.${key}`,
-        message: 'unknown field (check its spelling)',
-      }));
-    }
-    // Zod leaves the input out of its issues: "received undefined" is how it says the field is absent.
-    const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
-    return [
-      { field: at, message: missing ? 'required' : issue.message.replace(/^Invalid (input|option): /, '') },
-    ];
-  });
-}
-
-/** InvalidRequestError says `plan.a.dependsOn: unknown step "b"`: the part before the colon is the field. */
-function fromInvalidRequest(err: InvalidRequestError): RequestValidationError {
-  return new RequestValidationError(
-    err.message.split('; ').map((part) => {
-      const colon = part.indexOf(': ');
-      return colon > 0
-        ? { field: `body.${part.slice(0, colon)}`, message: part.slice(colon + 2) }
-        : { field: 'body', message: part };
-    }),
-  );
+  return problemsOf(issues, partNames[part] ?? part);
 }
 
 export interface ErrorBody {
@@ -81,7 +52,8 @@ export function errorBody(statusCode: number, message: string, fields?: FieldPro
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
-    const err = raw instanceof InvalidRequestError ? fromInvalidRequest(raw) : raw;
+    // A task request that the task's own validation refused (its plan rules, say): a 400 on the body.
+    const err = raw instanceof ValidationError ? new RequestValidationError(raw.under('body').problems) : raw;
     if (err instanceof HttpError) {
       if (err.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="prism"');
       return reply.code(err.statusCode).send(errorBody(err.statusCode, err.message, err.fields));
@@ -91,15 +63,20 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
       return reply.code(statusCode).send(errorBody(statusCode, err.message));
     }
-    request.log.error({ err }, 'request failed');
+    // The detail stays in the server's log, under the request id the client gets: no internal message,
+    // address or stack trace leaves the server.
+    request.log.error({ err, requestId: request.id }, 'request failed');
     return reply
       .code(500)
-      .send(
-        errorBody(
+      .header('x-request-id', request.id)
+      .send({
+        ...errorBody(
           500,
-          `the server failed: ${err.message}. Check that the services are up (GET /readyz, prism stack status) and retry.`,
+          `the server failed on request ${request.id}; its log holds the reason under this id. ` +
+            'Check that the services are up (GET /readyz) and retry.',
         ),
-      );
+        requestId: request.id,
+      });
   });
   app.setNotFoundHandler((request, reply) =>
     reply

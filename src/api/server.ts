@@ -1,5 +1,6 @@
 // The HTTP API of PRISM: tasks, agents, knowledge, agent memory, health and metrics, described by an
 // OpenAPI document at /docs (JSON at /docs/json). Authenticated by API keys whose roles live in PostgreSQL.
+import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -26,7 +27,12 @@ const toJson = (data: unknown) =>
 
 /** The API server, not yet listening: `await app.listen(...)`, or `app.inject(...)`. The caller owns `deps`. */
 export function buildServer(deps: ApiDeps, options: ServerOptions = {}): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 4 * 1024 * 1024,
+    // Unique across restarts: a 500 answer names it, and the log line that explains it carries it.
+    genReqId: () => randomUUID(),
+  });
   // Response schemas document the answers; they must never drop a field, as fast-json-stringify would.
   app.setSerializerCompiler(() => toJson);
   registerErrorHandling(app);

@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
-import { agentTypes } from '../task/schemas.ts';
+import { agentTypes } from '../task/index.ts';
 import { loadDemoData } from '../provision/demo.ts';
 import { provisionAll } from '../provision/index.ts';
 import { stackUp } from '../stack/index.ts';

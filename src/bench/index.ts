@@ -8,7 +8,7 @@ import { createKafka, kafkaName } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
-import { agentResponseSchema, planOf, validateTaskRequest, type AgentResponse } from '../task/schemas.ts';
+import { agentResponseSchema, type AgentResponse, type AgentType } from '../task/index.ts';
 import { commandIdFor } from '../task/ids.ts';
 import { startTask, waitForTask } from '../task/client.ts';
 import { Topic } from '../stores/kafka/topics.ts';
@@ -21,7 +21,7 @@ import { latencyStats, pool, type LatencyStats } from './stats.ts';
 export interface BenchOptions {
   tasks: number;
   concurrency: number;
-  agentType: string;
+  agentType: AgentType;
   parameters: Record<string, unknown>;
   /** Skip the floor measurement. */
   noFloor?: boolean;
@@ -217,18 +217,19 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
         }
       };
       const t: Record<string, number> = {};
-      const request = validateTaskRequest({
-        requestId: `bench-floor-${runId}-${i}`,
-        query: `benchmark task ${i}`,
-        agentType: o.agentType,
-        parameters: o.parameters,
-      });
-      const workflowId = `floor-${request.requestId}`;
-      const plan = planOf(request);
-      const { taskId, steps } = await time('createTask', t, () =>
-        activities.createTask({ request, workflowId, plan }),
+      const workflowId = `floor-bench-floor-${runId}-${i}`;
+      const { taskId, request, plan } = await time('createTask', t, () =>
+        activities.createTask({
+          request: {
+            requestId: `bench-floor-${runId}-${i}`,
+            query: `benchmark task ${i}`,
+            agentType: o.agentType,
+            parameters: o.parameters,
+          },
+          workflowId,
+        }),
       );
-      const step = steps[0]!;
+      const step = plan[0]!;
       // Wait for the answer before sending the command: a fast agent can answer before dispatch returns.
       const commandId = commandIdFor(taskId, step.key);
       const answered = new Promise<AgentResponse>((resolve, reject) => {
@@ -242,6 +243,9 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
           resolve(r);
         });
       });
+      const knowledge = await time('knowledge', t, () =>
+        activities.searchKnowledge({ taskId, stepKey: step.key, text: request.query }),
+      );
       const answer = await time('agent', t, async () => {
         await time('dispatch', t, () =>
           activities.dispatchCommand({
@@ -250,6 +254,7 @@ async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Prog
             step,
             instruction: request.query,
             parameters: request.parameters,
+            knowledge: knowledge.hits,
             upstream: {},
             deadlineAt: new Date(Date.now() + 60_000).toISOString(),
           }),

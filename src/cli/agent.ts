@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { defaultAgentId, runAgent, transports, type Transport } from '../agents/index.ts';
 import { referenceAgents } from '../agents/reference/index.ts';
 import { loadConfig } from '../config.ts';
-import { agentTypes, isAgentType, type AgentType } from '../task/schemas.ts';
+import { agentTypes, isAgentType, type AgentType } from '../task/index.ts';
 
 function agentType(value: string): AgentType {
   const type = value.toUpperCase();

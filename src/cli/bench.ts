@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { agentTypeArg } from './args.ts';
+import { agentTypes, type AgentType } from '../task/index.ts';
 import { loadConfig } from '../config.ts';
 import { formatReport, runBench } from '../bench/index.ts';
 import { consoleProgress } from '../stack/progress.ts';
@@ -25,7 +27,7 @@ export function registerBenchCommand(program: Command): void {
     )
     .option('--tasks <n>', 'number of tasks', positiveInt('--tasks'), 200)
     .option('--concurrency <c>', 'tasks in flight at once', positiveInt('--concurrency'), 16)
-    .option('--type <TYPE>', 'agent type of the tasks', 'MONITORING')
+    .option('--type <TYPE>', `agent type of the tasks: ${agentTypes.join(', ')}`, agentTypeArg, 'MONITORING')
     .option('--machine <id>', 'machine the MONITORING/PREDICTION agents read', 'cnc-02')
     .option('--no-floor', 'skip the floor measurement (the same store work without Temporal)')
     .option('--no-engine', 'skip the engine measurement (no-op workflows: what Temporal alone costs here)')
@@ -35,7 +37,7 @@ export function registerBenchCommand(program: Command): void {
       async (opts: {
         tasks: number;
         concurrency: number;
-        type: string;
+        type: AgentType;
         machine: string;
         floor: boolean;
         engine: boolean;
@@ -47,8 +49,8 @@ export function registerBenchCommand(program: Command): void {
           {
             tasks: opts.tasks,
             concurrency: opts.concurrency,
-            agentType: opts.type.toUpperCase(),
-            parameters: benchParameters(opts.type.toUpperCase(), opts.machine),
+            agentType: opts.type,
+            parameters: benchParameters(opts.type, opts.machine),
             noFloor: !opts.floor,
             noEngine: !opts.engine,
             keepData: opts.keepData,

@@ -1,7 +1,7 @@
 // `prism`: the command line of PRISM Orchestration.
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config.ts';
-import { InvalidRequestError } from '../task/schemas.ts';
+import { ValidationError } from '../validation.ts';
 import { registerAgentCommands } from './agent.ts';
 import { registerApiCommands } from './api.ts';
 import { registerBenchCommand } from './bench.ts';
@@ -32,7 +32,7 @@ program.addOption(new Option('--debug', 'print stack traces on errors').env('PRI
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof InvalidRequestError) {
+  if (err instanceof ConfigError || err instanceof ValidationError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }

@@ -4,7 +4,6 @@ import { loadConfig } from '../config.ts';
 import { stackDown } from '../stack/index.ts';
 import { consoleProgress } from '../stack/progress.ts';
 import { ensureSecrets } from '../stack/secrets.ts';
-import { temporalUiUrl } from '../stack/health.ts';
 
 export function registerSystemCommands(program: Command): void {
   program
@@ -23,7 +22,7 @@ export function registerSystemCommands(program: Command): void {
       progress.step(`everything is up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       process.stdout.write(
         `PRISM is running.\n  API:         http://${env.PRISM_BIND_ADDRESS}:${env.API_PORT} (OpenAPI at /docs)\n` +
-          `  Temporal UI: ${temporalUiUrl(env)}\n  Prometheus:  ${env.PROMETHEUS_URL}\n` +
+          `  Temporal UI: ${env.TEMPORAL_UI_URL}\n  Prometheus:  ${env.PROMETHEUS_URL}\n` +
           `  Try: prism task submit --type MONITORING --query "check spindle temperature on cnc-02" --param machine=cnc-02 --wait\n`,
       );
     });

@@ -1,23 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { connectTemporal } from '../clients/temporal.ts';
-import { loadConfig, type Env } from '../config.ts';
+import { loadConfig } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
-import { InvalidRequestError, priorities, workflowIdFor } from '../task/schemas.ts';
-import { uuidPattern } from '../task/ids.ts';
-import { cancelTask, getTask, startTask, temporalRunUrl, waitForTask } from '../task/client.ts';
-
-/** A task named by its task id (UUID), request id or workflow id → its workflow id. */
-async function resolveWorkflowId(env: Env, id: string): Promise<string> {
-  if (id.startsWith('task-')) return id;
-  if (uuidPattern.test(id)) {
-    const row = await withPrisma(env, (prisma) =>
-      prisma.task.findUnique({ where: { id }, select: { workflowId: true } }),
-    );
-    if (row) return row.workflowId;
-  }
-  return workflowIdFor(id);
-}
+import { agentTypes, priorities, type AgentType, type Priority } from '../task/index.ts';
+import { agentTypeArg, priorityArg } from './args.ts';
+import { cancelTask, startTask, temporalRunUrl, waitForTask } from '../task/client.ts';
+import { findTask, locateTask } from '../task/view.ts';
+import { ValidationError } from '../validation.ts';
 
 function print(json: boolean, value: unknown, human: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
@@ -29,9 +19,9 @@ export function registerTaskCommands(program: Command): void {
   task
     .command('submit')
     .description('start an agent task (once per request id)')
-    .requiredOption('--type <TYPE>', 'agent type: MONITORING, PREDICTION, CONTROL or ANALYSIS')
+    .requiredOption('--type <TYPE>', `agent type: ${agentTypes.join(', ')}`, agentTypeArg)
     .requiredOption('--query <text>', 'what the agent should do')
-    .option('--priority <p>', `one of ${priorities.join(', ')}`, 'NORMAL')
+    .option('--priority <p>', `one of ${priorities.join(', ')}`, priorityArg, 'NORMAL')
     .option('--request-id <id>', 'idempotency key (default: a new UUID)')
     .option('--param <key=value...>', 'parameters for the agent (repeatable)')
     .option('--timeout <seconds>', 'how long to wait for the agent', '120')
@@ -39,9 +29,9 @@ export function registerTaskCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       async (opts: {
-        type: string;
+        type: AgentType;
         query: string;
-        priority: string;
+        priority: Priority;
         requestId?: string;
         param?: string[];
         timeout: string;
@@ -52,7 +42,7 @@ export function registerTaskCommands(program: Command): void {
         const parameters = Object.fromEntries(
           (opts.param ?? []).map((p) => {
             const i = p.indexOf('=');
-            if (i < 1) throw new InvalidRequestError(`--param ${p}: use key=value`);
+            if (i < 1) throw new ValidationError([{ field: '--param', message: `"${p}": use key=value` }]);
             const raw = p.slice(i + 1);
             return [p.slice(0, i), raw !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw];
           }),
@@ -62,8 +52,8 @@ export function registerTaskCommands(program: Command): void {
           const started = await startTask(client, env, {
             requestId: opts.requestId ?? randomUUID(),
             query: opts.query,
-            agentType: opts.type.toUpperCase(),
-            priority: opts.priority.toUpperCase() as (typeof priorities)[number],
+            agentType: opts.type,
+            priority: opts.priority,
             parameters,
             agentTimeoutMs: Math.round(Number(opts.timeout) * 1000),
           });
@@ -101,23 +91,27 @@ export function registerTaskCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       const env = loadConfig();
-      const client = await connectTemporal(env);
+      const temporal = await connectTemporal(env);
       try {
-        const view = await getTask(client, env, await resolveWorkflowId(env, id));
+        const view = await withPrisma(env, (prisma) => findTask({ prisma, temporal, env }, id));
         if (!view) {
-          process.stderr.write(`prism: no task ${id}\n`);
+          process.stderr.write(`prism: no task ${id} (give its task id, request id or workflow id)\n`);
           process.exitCode = 1;
           return;
         }
         const steps =
-          view.progress?.steps.map((s) => `  ${s.key} (${s.agentType}): ${s.status}`).join('\n') ?? '';
+          view.live?.progress?.steps ?? view.record?.subtasks.map((s) => ({ ...s, key: s.stepKey }));
+        const error = view.live?.outcome?.error ?? view.record?.errorMessage;
         print(
           Boolean(opts.json),
           view,
-          `task ${view.taskId}: ${view.status}${view.outcome?.error ? ` — ${view.outcome.error}` : ''}\n${steps}\n  Temporal UI: ${view.temporalUrl}`,
+          `task ${view.taskId}: ${view.status}${error ? ` — ${error}` : ''}\n` +
+            (steps ?? []).map((s) => `  ${s.key} (${s.agentType}): ${s.status}`).join('\n') +
+            `\n  Temporal UI: ${view.temporalUrl}` +
+            (view.warning ? `\n  note: ${view.warning}` : ''),
         );
       } finally {
-        await client.connection.close();
+        await temporal.connection.close();
       }
     });
 
@@ -126,16 +120,17 @@ export function registerTaskCommands(program: Command): void {
     .description('cancel a running task; it ends CANCELLED with the reason recorded')
     .action(async (id: string) => {
       const env = loadConfig();
-      const client = await connectTemporal(env);
+      const temporal = await connectTemporal(env);
       try {
-        const workflowId = await resolveWorkflowId(env, id);
-        if (await cancelTask(client, workflowId)) process.stdout.write(`cancelling ${workflowId}\n`);
-        else {
+        const located = await withPrisma(env, (prisma) => locateTask({ prisma, temporal }, id));
+        if (located && (await cancelTask(temporal, located.workflowId))) {
+          process.stdout.write(`cancelling ${located.workflowId}\n`);
+        } else {
           process.stderr.write(`prism: task ${id} is not running\n`);
           process.exitCode = 1;
         }
       } finally {
-        await client.connection.close();
+        await temporal.connection.close();
       }
     });
 }

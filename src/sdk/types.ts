@@ -9,13 +9,7 @@ export type {
   SearchKnowledgeQuery,
 } from '../api/schemas/knowledge.ts';
 export type { MemoryHit, Memories, RecallQuery, RememberBody, Remembered } from '../api/schemas/memory.ts';
-export type {
-  FeedbackBody,
-  LiveTask,
-  RecordedFeedback,
-  SubmitTaskBody,
-  SubmittedTask,
-  TaskDetails,
-  TaskRecord,
-  TaskStatus,
-} from '../api/schemas/tasks.ts';
+export type { FeedbackBody, RecordedFeedback, SubmitTaskBody, SubmittedTask } from '../api/schemas/tasks.ts';
+export type { TaskDetails, TaskRecord } from '../task/view.ts';
+export type { LiveTask } from '../task/client.ts';
+export type { TaskOutcome, TaskProgress, TaskStatus } from '../task/contract.ts';

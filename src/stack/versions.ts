@@ -11,6 +11,8 @@ export const versions = {
   temporalCli: '1.5.1',
   temporalServer: '1.29.1',
   temporalUi: '2.42.1',
+  // Temporal's time-skipping test server (Java, Maven Central), for the workflow tests on stub activities.
+  temporalTestServer: '1.38.0',
   // Docker Compose v2, built from its Go module: the real tool that checks docker-compose.yml.
   compose: '2.32.4',
 } as const;

@@ -1,21 +1,29 @@
-// Starting and reading agent tasks: one function per entry point's need, shared by the Kafka ingress, the
-// HTTP API, the SDK, the CLI and the benchmark.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
-import type { Env } from '../config.ts';
-import { temporalUiUrl } from '../stack/health.ts';
+// A task's run in Temporal, from the outside: start it (once per request id), read it, wait for it, cancel
+// it. Shared by the Kafka ingress, the HTTP API, the CLI and the benchmark. A task that FAILED is a run that
+// failed (its outcome in the failure's details); a cancelled task is a cancelled run.
 import {
-  planOf,
+  ApplicationFailure,
+  CancelledFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import type { Env } from '../config.ts';
+import { ValidationError, type FieldProblem } from '../validation.ts';
+import {
+  failureTypes,
   progressQuery,
-  validateTaskRequest,
   workflowIdFor,
+  workflowIdPrefix,
   workflowType,
   type TaskOutcome,
   type TaskProgress,
   type TaskRequest,
-} from './schemas.ts';
+  type TaskStatus,
+} from './contract.ts';
 import { taskIdFor } from './ids.ts';
-import { AgentTypeKey, TaskPriorityKey, TaskStatusKey } from './search-attributes.ts';
+import { normaliseTaskRequest } from './schemas.ts';
 
 export interface StartedTask {
   taskId: string;
@@ -24,29 +32,25 @@ export interface StartedTask {
   started: boolean;
 }
 
-/** Validates the request and starts its workflow, once per request id. Throws InvalidRequestError. */
+/**
+ * Validates the request and starts its workflow, once per request id: a finished task's id is never
+ * reused (REJECT_DUPLICATE), so the same request id gets the same task back. Throws ValidationError.
+ */
 export async function startTask(
   client: Client,
   env: Pick<Env, 'TEMPORAL_TASK_QUEUE'>,
   input: TaskRequest,
 ): Promise<StartedTask> {
-  const request = validateTaskRequest(input);
+  const request = normaliseTaskRequest(input);
   const workflowId = workflowIdFor(request.requestId);
   const taskId = taskIdFor(request.requestId);
-  const plan = planOf(request);
   try {
+    // The workflow sets its own search attributes and memo, whichever client starts it.
     await client.workflow.start(workflowType, {
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       workflowId,
       args: [request],
-      // A finished task's id is never reused: the same request id gets the same (finished) task back.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: AgentTypeKey, value: [...new Set(plan.map((s) => s.agentType))].join(',').slice(0, 200) },
-        { key: TaskPriorityKey, value: request.priority },
-        { key: TaskStatusKey, value: 'PENDING' },
-      ]),
-      memo: { query: request.query.slice(0, 500), requestId: request.requestId, taskId },
     });
     return { taskId, workflowId, started: true };
   } catch (err) {
@@ -55,53 +59,68 @@ export async function startTask(
   }
 }
 
-export interface TaskView {
-  taskId: string;
-  workflowId: string;
-  status: TaskProgress['status'];
+/** The run as Temporal sees it now. */
+export interface LiveTask {
+  /** Temporal's own status of the run: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT. */
+  runStatus: string;
+  status: TaskStatus;
+  /** The `progress` query of a running task. */
   progress: TaskProgress | null;
+  /** How it ended, once it has. */
   outcome: TaskOutcome | null;
-  temporalUrl: string;
 }
 
-/** The Temporal UI page of a task's run. */
-export function temporalRunUrl(env: Env, workflowId: string): string {
-  return `${temporalUiUrl(env)}/namespaces/${encodeURIComponent(env.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(workflowId)}`;
-}
-
-/** A task's live progress (running) or outcome (ended), from Temporal; null when no such task exists. */
-export async function getTask(
-  client: Client,
-  env: Env,
-  requestIdOrWorkflowId: string,
-): Promise<TaskView | null> {
-  const workflowId = requestIdOrWorkflowId.startsWith('task-')
-    ? requestIdOrWorkflowId
-    : workflowIdFor(requestIdOrWorkflowId);
+/** The task's run, or null when Temporal has none. A running one is asked its progress (needs a worker). */
+export async function liveTask(client: Client, workflowId: string): Promise<LiveTask | null> {
   const handle = client.workflow.getHandle(workflowId);
+  let runStatus: string;
   try {
-    const description = await handle.describe();
-    const temporalUrl = temporalRunUrl(env, workflowId);
-    const taskId = (description.memo?.taskId as string | undefined) ?? '';
-    if (description.status.name === 'RUNNING') {
-      const progress = await handle.query<TaskProgress>(progressQuery);
-      return { taskId, workflowId, status: progress.status, progress, outcome: null, temporalUrl };
-    }
-    if (description.status.name === 'COMPLETED') {
-      const outcome = (await handle.result()) as TaskOutcome;
-      return { taskId, workflowId, status: outcome.status, progress: null, outcome, temporalUrl };
-    }
-    const status = description.status.name === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
-    return { taskId, workflowId, status, progress: null, outcome: null, temporalUrl };
+    runStatus = (await handle.describe()).status.name;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
+  if (runStatus === 'RUNNING') {
+    const progress = await handle.query<TaskProgress>(progressQuery);
+    return { runStatus, status: progress.status, progress, outcome: null };
+  }
+  const outcome = await waitForTask(client, workflowId);
+  return { runStatus, status: outcome.status, progress: null, outcome };
 }
 
-/** Waits for a task to end and returns its outcome. */
+/** An invalid request that a client started without validating it: the run failed before the task existed. */
+export class InvalidTaskRunError extends ValidationError {}
+
+/** Waits for a task to end and returns its outcome, however it ended. */
 export async function waitForTask(client: Client, workflowId: string): Promise<TaskOutcome> {
-  return (await client.workflow.getHandle(workflowId).result()) as TaskOutcome;
+  try {
+    return (await client.workflow.getHandle(workflowId).result()) as TaskOutcome;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure && cause.type === failureTypes.taskFailed) {
+      return cause.details?.[0] as TaskOutcome;
+    }
+    if (cause instanceof ApplicationFailure && cause.type === failureTypes.invalidRequest) {
+      throw new InvalidTaskRunError((cause.details ?? []) as FieldProblem[], 'invalid task request');
+    }
+    if (cause instanceof CancelledFailure) return endedOutcome(workflowId, 'CANCELLED', cause.message);
+    // Terminated, timed out, or failed outside the task's own logic.
+    return endedOutcome(workflowId, 'FAILED', cause?.message ?? err.message);
+  }
+}
+
+/** The outcome of a run that ended without reporting one (cancelled, terminated): PostgreSQL has the rest. */
+function endedOutcome(workflowId: string, status: 'FAILED' | 'CANCELLED', error: string): TaskOutcome {
+  return {
+    taskId: taskIdFor(workflowId.slice(workflowIdPrefix.length)),
+    workflowId,
+    status,
+    results: {},
+    error,
+    timings: {},
+    durationMs: 0,
+  };
 }
 
 /** Asks a running task to stop; it records CANCELLED with the reason. False when it was not running. */
@@ -116,4 +135,12 @@ export async function cancelTask(client: Client, workflowId: string): Promise<bo
     if (err instanceof WorkflowNotFoundError) return false;
     throw err;
   }
+}
+
+/** The Temporal UI page of a task's run. */
+export function temporalRunUrl(
+  env: Pick<Env, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>,
+  workflowId: string,
+): string {
+  return `${env.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(env.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(workflowId)}`;
 }

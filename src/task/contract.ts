@@ -1,80 +1,102 @@
-// The pure half of the flow contracts: names, plan arithmetic and the shapes the workflow returns. No
-// schema library and no I/O, so the workflow bundle stays small: Temporal evaluates a workflow's modules
-// anew for every run, and a validation library costs milliseconds of CPU each time. The zod schemas (and
-// their types) are in contracts.ts, which re-exports all of this.
-import type { AgentResponse, PlanStep, ValidTaskRequest } from './schemas.ts';
+// The task's contract with every client, whatever its language: the workflow's type, id rule and
+// signals/queries, the four agent types, the defaults, the failure types a run ends with, and the plan
+// arithmetic. Pure (no schema library, no I/O): the workflow imports it, and Temporal evaluates a workflow's
+// modules anew for every run. The shapes themselves are zod schemas in schemas.ts (documented as JSON
+// Schema in docs/workflows.md); their types are re-exported here for the workflow.
+import type { PlanStep, ValidTaskRequest } from './schemas.ts';
 
+export type {
+  AgentCommand,
+  AgentResponse,
+  PlanStep,
+  StepStatus,
+  TaskOutcome,
+  TaskProgress,
+  TaskRequest,
+  TaskStatus,
+  UserFeedback,
+  ValidTaskRequest,
+} from './schemas.ts';
+
+/** The agent types of the spec. Every edge refuses any other (HTTP 400, a dead letter, a failed run). */
 export const agentTypes = ['MONITORING', 'PREDICTION', 'CONTROL', 'ANALYSIS'] as const;
 export type AgentType = (typeof agentTypes)[number];
 export const isAgentType = (value: string): value is AgentType =>
   (agentTypes as readonly string[]).includes(value);
+
 export const priorities = ['HIGH', 'NORMAL', 'LOW'] as const;
 export type Priority = (typeof priorities)[number];
 
-export class InvalidRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidRequestError';
-  }
-}
+export const taskStatuses = ['PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+export const stepStatuses = ['QUEUED', 'RUNNING', 'SUCCESS', 'FAILED', 'SKIPPED', 'CANCELLED'] as const;
 
-/** Groups the plan into layers: every step's dependencies are in earlier layers (Kahn's algorithm). */
-export function planLayers(plan: PlanStep[]): PlanStep[][] {
-  const layers: PlanStep[][] = [];
-  const done = new Set<string>();
-  let rest = [...plan];
-  while (rest.length > 0) {
-    const ready = rest.filter((s) => s.dependsOn.every((d) => done.has(d)));
-    if (ready.length === 0) {
-      throw new InvalidRequestError(
-        `plan: the steps ${rest.map((s) => s.key).join(', ')} depend on each other in a cycle`,
-      );
-    }
-    layers.push(ready);
-    for (const s of ready) done.add(s.key);
-    rest = rest.filter((s) => !done.has(s.key));
-  }
-  return layers;
-}
+/** What a request gets when it leaves a field out. */
+export const requestDefaults = {
+  priority: 'NORMAL',
+  /** How long each step waits for its agent's answer. */
+  agentTimeoutMs: 120_000,
+} as const;
+export const agentTimeoutLimitsMs = { min: 1_000, max: 3_600_000 } as const;
 
-export function planOf(request: ValidTaskRequest): PlanStep[] {
-  return request.plan ?? [{ key: 'main', agentType: request.agentType!, dependsOn: [] }];
-}
-
-/** Workflow ids derive from the request id, so a re-delivered request starts nothing twice. */
-export function workflowIdFor(requestId: string): string {
-  return `task-${requestId}`;
-}
-
+/** The workflow type every client starts. */
 export const workflowType = 'agentTask';
+/** The default task queue of the orchestrator's workers (TEMPORAL_TASK_QUEUE). */
+export const defaultTaskQueue = 'prism-orchestration';
+/** Workflow ids derive from the request id, so a re-delivered request starts nothing twice. */
+export const workflowIdPrefix = 'task-';
+export function workflowIdFor(requestId: string): string {
+  return `${workflowIdPrefix}${requestId}`;
+}
+
 export const agentResponseSignal = 'agentResponse';
 export const feedbackSignal = 'userFeedback';
 export const progressQuery = 'progress';
+
+/** The `type` of the ApplicationFailure a run fails with, by cause. */
+export const failureTypes = {
+  /** The input is not a valid task request; the failure's details list the field problems. */
+  invalidRequest: 'InvalidTaskRequest',
+  /** The task ran and FAILED; the failure's details hold its outcome (TaskOutcome). */
+  taskFailed: 'TaskFailed',
+} as const;
 
 /** The Temporal task queue of a Temporal-native agent of this type. */
 export function agentTaskQueue(agentType: string): string {
   return `prism-agent-${agentType.toLowerCase()}`;
 }
 
-export type StepStatus = 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'SKIPPED' | 'CANCELLED';
+/** The step of a single-step task (a request without a plan). */
+export const mainStep = 'main';
 
-/** What the `progress` query returns while a task runs. */
-export interface TaskProgress {
-  taskId: string | null;
-  status: 'PENDING' | 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-  currentStep: string;
-  steps: { key: string; agentType: string; status: StepStatus; agentId?: string }[];
-  feedback: number;
+export function planOf(request: Pick<ValidTaskRequest, 'plan' | 'agentType'>): PlanStep[] {
+  return request.plan ?? [{ key: mainStep, agentType: request.agentType!, dependsOn: [] }];
 }
 
-/** What the workflow returns. */
-export interface TaskOutcome {
-  taskId: string;
-  workflowId: string;
-  status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
-  results: Record<string, AgentResponse>;
-  error?: string;
-  /** Milliseconds per flow step, for `prism bench` and the metrics. */
-  timings: Record<string, number>;
-  durationMs: number;
+/** The steps that depend on each other in a cycle, or null when the plan has none (Kahn's algorithm). */
+export function cycleIn(plan: readonly PlanStep[]): string[] | null {
+  const done = new Set<string>();
+  let rest = [...plan];
+  while (rest.length > 0) {
+    const ready = rest.filter((s) => s.dependsOn.every((d) => done.has(d)));
+    if (ready.length === 0) return rest.map((s) => s.key);
+    for (const s of ready) done.add(s.key);
+    rest = rest.filter((s) => !done.has(s.key));
+  }
+  return null;
+}
+
+/** Groups a valid plan into layers: every step's dependencies are in earlier layers. */
+export function planLayers(plan: readonly PlanStep[]): PlanStep[][] {
+  const layers: PlanStep[][] = [];
+  const done = new Set<string>();
+  let rest = [...plan];
+  while (rest.length > 0) {
+    const ready = rest.filter((s) => s.dependsOn.every((d) => done.has(d)));
+    if (ready.length === 0)
+      throw new Error(`plan: the steps ${rest.map((s) => s.key).join(', ')} form a cycle`);
+    layers.push(ready);
+    for (const s of ready) done.add(s.key);
+    rest = rest.filter((s) => !done.has(s.key));
+  }
+  return layers;
 }

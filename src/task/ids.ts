@@ -1,4 +1,7 @@
+// The ids of a task and its parts, all derived from the request id (so every retry and re-delivery
+// lands on the same rows and messages), and the one parser of what people call a task by.
 import { createHash } from 'node:crypto';
+import { workflowIdFor, workflowIdPrefix } from './contract.ts';
 
 // A fixed namespace for the product's name-based UUIDs (RFC 9562 version 5).
 const namespace = Buffer.from('6f0a3c52e1b44b0f9b3e8d2a7c1e5f90', 'hex');
@@ -19,3 +22,22 @@ export const taskIdFor = (requestId: string) => uuidFrom(`task:${requestId}`);
 export const planIdFor = (taskId: string) => uuidFrom(`plan:${taskId}`);
 export const subtaskIdFor = (taskId: string, stepKey: string) => uuidFrom(`subtask:${taskId}:${stepKey}`);
 export const commandIdFor = (taskId: string, stepKey: string) => uuidFrom(`command:${taskId}:${stepKey}`);
+
+/**
+ * How people name a task: by its task id (a UUID), its request id, or its workflow id (`task-<request id>`).
+ * A UUID may be a task id or a request id (clients often use UUIDs as request ids): `taskId` is set for
+ * the first reading, `workflowId` for the second.
+ */
+export interface TaskRef {
+  ref: string;
+  taskId: string | null;
+  workflowId: string;
+}
+
+export function parseTaskRef(ref: string): TaskRef {
+  return {
+    ref,
+    taskId: uuidPattern.test(ref) ? ref.toLowerCase() : null,
+    workflowId: ref.startsWith(workflowIdPrefix) ? ref : workflowIdFor(ref),
+  };
+}

@@ -1,20 +1,108 @@
-// A task as the API shows it: its PostgreSQL record (query, subtasks, history) and its live run in
-// Temporal. Either may be missing for a while: the record appears when the workflow's first step has run,
-// and a task submitted a moment ago may not have a run yet (the ingress starts it from `user.queries`).
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { workflowIdFor } from './schemas.ts';
-import { taskIdFor } from './ids.ts';
-import { getTask, temporalRunUrl } from './client.ts';
-import { uuidPattern } from './ids.ts';
-import type { ApiDeps } from '../api/deps.ts';
-import type { LiveTask, TaskDetails, TaskRecord } from '../api/schemas/tasks.ts';
+// One view of a task for every edge (API, CLI, SDK): its PostgreSQL record (query, subtasks, history) and
+// its run in Temporal. Either may be missing for a while: the record appears when the workflow's first
+// step has run, and a task submitted a moment ago may not have a run yet (the ingress starts it from
+// `user.queries`). The stores are passed in.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { Env } from '../config.ts';
+import type { PrismaClient } from '../db/prisma.ts';
+import { liveTask, temporalRunUrl, type LiveTask } from './client.ts';
+import { workflowIdPrefix } from './contract.ts';
+import { parseTaskRef, taskIdFor, type TaskRef } from './ids.ts';
+import { taskOutcomeSchema, taskProgressSchema, taskStatusSchema } from './schemas.ts';
+
+const timestamp = z.iso.datetime().describe('ISO 8601, UTC');
+
+const subtaskSchema = z.object({
+  id: z.uuid(),
+  stepKey: z.string(),
+  agentType: z.string(),
+  agentId: z.string().nullable(),
+  status: z.string(),
+  dependsOn: z.array(z.string()),
+  output: z.unknown(),
+  errorMessage: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  startedAt: timestamp.nullable(),
+  completedAt: timestamp.nullable(),
+});
+
+const historySchema = z.object({
+  id: z.string().describe('Sequence number (a 64-bit integer, as a string)'),
+  eventKey: z.string(),
+  eventType: z.string(),
+  subtaskId: z.string().nullable(),
+  fromStatus: z.string().nullable(),
+  toStatus: z.string().nullable(),
+  details: z.unknown(),
+  occurredAt: timestamp,
+});
+
+/** The task as PostgreSQL records it. */
+export const taskRecordSchema = z.object({
+  id: z.uuid(),
+  requestId: z.string(),
+  workflowId: z.string(),
+  userId: z.string().nullable(),
+  status: taskStatusSchema,
+  priority: z.string(),
+  query: z.object({ text: z.string(), type: z.string() }).nullable(),
+  result: z.unknown(),
+  errorMessage: z.string().nullable(),
+  createdAt: timestamp,
+  startedAt: timestamp.nullable(),
+  completedAt: timestamp.nullable(),
+  totalDurationMs: z.number().nullable(),
+  subtasks: z.array(subtaskSchema),
+  history: z.array(historySchema),
+});
+export type TaskRecord = z.infer<typeof taskRecordSchema>;
+
+/** The run as Temporal sees it now. */
+export const liveTaskSchema = z.object({
+  runStatus: z.string().describe('Temporal’s status of the run: RUNNING, COMPLETED, FAILED, CANCELED, …'),
+  status: taskStatusSchema,
+  progress: taskProgressSchema.nullable().describe('The `progress` query of a running task'),
+  outcome: taskOutcomeSchema.nullable().describe('How the task ended, once it has'),
+});
+
+export const taskDetailsSchema = z.object({
+  taskId: z.string(),
+  requestId: z.string().nullable(),
+  workflowId: z.string(),
+  status: taskStatusSchema,
+  temporalUrl: z.string(),
+  record: taskRecordSchema.nullable().describe('null until the workflow has created the task in PostgreSQL'),
+  live: liveTaskSchema
+    .nullable()
+    .describe('null when Temporal has no run of this task (not started yet, or purged)'),
+  warning: z
+    .string()
+    .optional()
+    .describe('Why part of the view is missing, e.g. no worker answered the progress query'),
+});
+export type TaskDetails = z.infer<typeof taskDetailsSchema>;
+
+export interface TaskViewDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  env: Pick<Env, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>;
+  /** How long to wait for a running task's progress query (it needs a worker). Default 5 s. */
+  progressQueryTimeoutMs?: number;
+}
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The PostgreSQL record of a task, found by task id, request id or workflow id. */
-export async function findTaskRecord(prisma: ApiDeps['prisma'], id: string): Promise<TaskRecord | null> {
+export async function findTaskRecord(prisma: PrismaClient, ref: TaskRef): Promise<TaskRecord | null> {
   const row = await prisma.task.findFirst({
-    where: { OR: [{ requestId: id }, { workflowId: id }, ...(uuidPattern.test(id) ? [{ id }] : [])] },
+    where: {
+      OR: [
+        { requestId: ref.ref },
+        { workflowId: ref.workflowId },
+        ...(ref.taskId ? [{ id: ref.taskId }] : []),
+      ],
+    },
     include: {
       queries: { orderBy: { createdAt: 'asc' }, take: 1 },
       plans: { include: { subtasks: { orderBy: { sequenceOrder: 'asc' } } } },
@@ -65,27 +153,18 @@ export async function findTaskRecord(prisma: ApiDeps['prisma'], id: string): Pro
   };
 }
 
-/** Without a record the id may be a workflow id or a request id; a task UUID cannot be traced back. */
-function workflowIdCandidates(id: string, record: TaskRecord | null): string[] {
-  if (record) return [record.workflowId];
-  return [...new Set([...(id.startsWith('task-') ? [id] : []), workflowIdFor(id)])];
-}
-
 interface LiveLookup {
   live: LiveTask | null;
   warning?: string;
 }
 
-/** The run of a workflow id in Temporal, or null when Temporal has none. */
-export async function findLiveTask(deps: ApiDeps, workflowId: string): Promise<LiveLookup> {
-  const { temporal, env } = deps;
+/** The run of a workflow id in Temporal, or null when Temporal has none; never hangs on a missing worker. */
+async function findLive(deps: TaskViewDeps, workflowId: string): Promise<LiveLookup> {
+  const { temporal } = deps;
   const timeoutMs = deps.progressQueryTimeoutMs ?? 5_000;
   try {
-    const view = await temporal.withDeadline(Date.now() + timeoutMs, () =>
-      getTask(temporal, env, workflowId),
-    );
     return {
-      live: view && { status: view.status, progress: view.progress as never, outcome: view.outcome as never },
+      live: await temporal.withDeadline(Date.now() + timeoutMs, () => liveTask(temporal, workflowId)),
     };
   } catch (queryError) {
     // A running workflow answers its progress query only through a worker: without one the query hangs.
@@ -94,44 +173,38 @@ export async function findLiveTask(deps: ApiDeps, workflowId: string): Promise<L
       const { status } = await temporal.workflow.getHandle(workflowId).describe();
       const running = status.name === 'RUNNING';
       return {
-        live: { status: running ? 'PENDING' : 'FAILED', progress: null, outcome: null },
+        live: {
+          runStatus: status.name,
+          status: running ? 'PENDING' : 'FAILED',
+          progress: null,
+          outcome: null,
+        },
         warning: running
           ? `the run is in Temporal but no worker answered its progress query within ${timeoutMs} ms: is \`prism worker\` running?`
           : `Temporal could not return the run's outcome: ${(queryError as Error).message}`,
       };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { live: null };
+    } catch {
       return {
         live: null,
-        warning: `Temporal did not answer (${(err as Error).message}): the view shows PostgreSQL only`,
+        warning: `Temporal did not answer (${(queryError as Error).message}): the view shows PostgreSQL only`,
       };
     }
   }
 }
 
 /** Everything known about a task, or null when neither PostgreSQL nor Temporal knows the id. */
-export async function resolveTask(deps: ApiDeps, id: string): Promise<TaskDetails | null> {
-  const record = await findTaskRecord(deps.prisma, id);
-  const candidates = workflowIdCandidates(id, record);
-  let found: (LiveLookup & { workflowId: string }) | undefined;
-  const warnings: string[] = [];
-  for (const workflowId of candidates) {
-    const lookup = await findLiveTask(deps, workflowId);
-    if (lookup.warning) warnings.push(lookup.warning);
-    if (lookup.live) {
-      found = { ...lookup, workflowId };
-      break;
-    }
-  }
-  if (!record && !found) {
-    if (warnings.length > 0) throw new Error(warnings.join('; '));
+export async function findTask(deps: TaskViewDeps, id: string): Promise<TaskDetails | null> {
+  const ref = parseTaskRef(id);
+  const record = await findTaskRecord(deps.prisma, ref);
+  const workflowId = record?.workflowId ?? ref.workflowId;
+  const { live, warning } = await findLive(deps, workflowId);
+  if (!record && !live) {
+    if (warning) throw new Error(warning);
     return null;
   }
-  const workflowId = record?.workflowId ?? found!.workflowId;
-  const requestId = record?.requestId ?? workflowId.replace(/^task-/, '');
-  const live = found?.live ?? null;
+  const requestId = record?.requestId ?? workflowId.slice(workflowIdPrefix.length);
   // The live status is the freshest, unless it had to be guessed without the progress query.
-  const status = live && !found?.warning ? live.status : (record?.status ?? live?.status ?? 'PENDING');
+  const status = live && !warning ? live.status : (record?.status ?? live?.status ?? 'PENDING');
   return {
     taskId: record?.id ?? taskIdFor(requestId),
     requestId,
@@ -140,7 +213,7 @@ export async function resolveTask(deps: ApiDeps, id: string): Promise<TaskDetail
     temporalUrl: temporalRunUrl(deps.env, workflowId),
     record,
     live,
-    ...(warnings.length > 0 ? { warning: warnings.join('; ') } : {}),
+    ...(warning ? { warning } : {}),
   };
 }
 
@@ -152,15 +225,18 @@ export interface LocatedTask {
 }
 
 /** Where a task is, without asking its workflow anything (which would need a worker). */
-export async function locateTask(deps: ApiDeps, id: string): Promise<LocatedTask | null> {
-  const record = await findTaskRecord(deps.prisma, id);
-  for (const workflowId of workflowIdCandidates(id, record)) {
-    try {
-      const { status } = await deps.temporal.workflow.getHandle(workflowId).describe();
-      return { record, workflowId, runStatus: status.name };
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
+export async function locateTask(
+  deps: Pick<TaskViewDeps, 'prisma' | 'temporal'>,
+  id: string,
+): Promise<LocatedTask | null> {
+  const ref = parseTaskRef(id);
+  const record = await findTaskRecord(deps.prisma, ref);
+  const workflowId = record?.workflowId ?? ref.workflowId;
+  try {
+    const { status } = await deps.temporal.workflow.getHandle(workflowId).describe();
+    return { record, workflowId, runStatus: status.name };
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
-  return record ? { record, workflowId: record.workflowId, runStatus: null } : null;
+  return record ? { record, workflowId, runStatus: null } : null;
 }

@@ -5,7 +5,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';
 import { runFlowConsumer, type FlowConsumerDeps } from './consumers.ts';
 import { Topic } from '../stores/kafka/topics.ts';
-import { agentResponseSchema, agentResponseSignal } from '../task/schemas.ts';
+import { agentResponseSchema, agentResponseSignal } from '../task/index.ts';
+import { describeProblems, problemsOf } from '../validation.ts';
 
 export const bridgeGroup = 'prism-bridge';
 
@@ -23,7 +24,7 @@ export async function runBridge(
       const parsed = agentResponseSchema.safeParse(envelope.payload);
       if (!parsed.success) {
         throw new InvalidMessageError(
-          `invalid agent response: ${parsed.error.issues.map((i) => `payload.${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          `invalid agent response: ${describeProblems(problemsOf(parsed.error.issues, 'payload'))}`,
         );
       }
       const response = parsed.data;

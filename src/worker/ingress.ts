@@ -6,7 +6,8 @@ import type { Env } from '../config.ts';
 import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';
 import { runFlowConsumer, type FlowConsumerDeps } from './consumers.ts';
 import { Topic } from '../stores/kafka/topics.ts';
-import { InvalidRequestError, type TaskRequest } from '../task/schemas.ts';
+import type { TaskRequest } from '../task/index.ts';
+import { ValidationError } from '../validation.ts';
 import { startTask } from '../task/client.ts';
 
 export const ingressGroup = 'prism-ingress';
@@ -37,8 +38,7 @@ export async function runIngress(
             priority: String(envelope.payload.priority ?? 'NORMAL'),
           });
       } catch (err) {
-        if (err instanceof InvalidRequestError)
-          throw new InvalidMessageError(`invalid request: ${err.message}`);
+        if (err instanceof ValidationError) throw new InvalidMessageError(err.under('payload').message);
         throw err;
       }
     },

@@ -67,7 +67,15 @@ describe('prism bench', () => {
   });
 
   it('runs every task through Temporal and through the floor, timing each step', () => {
-    const steps = ['createTask', 'dispatch', 'agent', 'recordStep', 'recordResult', 'recordMetrics'];
+    const steps = [
+      'createTask',
+      'knowledge',
+      'dispatch',
+      'agent',
+      'recordStep',
+      'recordResult',
+      'recordMetrics',
+    ];
     for (const run of [report.temporal, report.floor!]) {
       expect(run.tasks).toBe(6);
       expect(run.failed).toBe(0);

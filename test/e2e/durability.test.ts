@@ -9,9 +9,9 @@ import { silentLogger } from '../../src/agents/logger.ts';
 import type { RunningAgent } from '../../src/agents/types.ts';
 import { connectTemporal } from '../../src/clients/temporal.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
-import type { TaskOutcome } from '../../src/task/schemas.ts';
+import type { TaskOutcome } from '../../src/task/index.ts';
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
-import { getTask, startTask, waitForTask } from '../../src/task/client.ts';
+import { liveTask, startTask, waitForTask } from '../../src/task/client.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';
 import { env, testId } from '../helpers.ts';
 import { startTestWorker, waitFor } from './support.ts';
@@ -148,7 +148,7 @@ describe('durability', () => {
       (await historyKeys(requestId)).includes('command-sent:main'),
     );
     await new Promise((r) => setTimeout(r, 2_000));
-    const waiting = await getTask(temporal, env, workflowId);
+    const waiting = await liveTask(temporal, workflowId);
     expect(waiting).toMatchObject({
       status: 'ACTIVE',
       progress: { steps: [{ key: 'main', status: 'RUNNING' }] },

@@ -13,9 +13,9 @@ import { startApi, type RunningApi } from '../../src/api/server.ts';
 import { createKafka } from '../../src/clients/kafka.ts';
 import { connectTemporal } from '../../src/clients/temporal.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
-import type { TaskOutcome } from '../../src/task/schemas.ts';
-import { taskIdFor } from '../../src/task/ids.ts';
-import { getTask, waitForTask } from '../../src/task/client.ts';
+import type { TaskOutcome } from '../../src/task/index.ts';
+import { parseTaskRef, taskIdFor } from '../../src/task/ids.ts';
+import { liveTask, waitForTask } from '../../src/task/client.ts';
 import { PrismClient } from '../../src/sdk/client.ts';
 import { sensorReading } from '../../src/stores/influx/points.ts';
 import { createInfluxWriter } from '../../src/stores/influx/writer.ts';
@@ -114,7 +114,7 @@ describe('agent task flow, end to end', () => {
   const request = (entry: string) => ({
     requestId: newRequestId(entry),
     query: `Check the spindle temperature of ${machine}`,
-    agentType: 'MONITORING',
+    agentType: 'MONITORING' as const,
     priority: 'HIGH' as const,
     parameters,
   });
@@ -135,7 +135,10 @@ describe('agent task flow, end to end', () => {
     const req = request('kafka');
     await publisher.publish(Topic.UserQueries, createEnvelope({ type: 'user.query', payload: req }));
     const workflowId = `task-${req.requestId}`;
-    await waitFor('the workflow to start', async () => (await getTask(temporal, env, workflowId)) !== null);
+    await waitFor(
+      'the workflow to start',
+      async () => (await liveTask(temporal, parseTaskRef(workflowId).workflowId)) !== null,
+    );
     const outcome = await waitForTask(temporal, workflowId);
     await expectMonitoringResult(outcome);
     await expectTaskEffects(deps(), {
@@ -153,7 +156,7 @@ describe('agent task flow, end to end', () => {
       createEnvelope({ type: 'user.query', payload: req }),
     ]);
     const outcome = await waitFor('the task', async () => {
-      const view = await getTask(temporal, env, req.requestId);
+      const view = await liveTask(temporal, parseTaskRef(req.requestId).workflowId);
       return view?.outcome ?? null;
     });
     expect(outcome.status).toBe('COMPLETED');
@@ -177,7 +180,7 @@ describe('agent task flow, end to end', () => {
     expect(body.taskId).toBe(taskIdFor(req.requestId));
     await waitFor(
       'the workflow to start',
-      async () => (await getTask(temporal, env, body.workflowId)) !== null,
+      async () => (await liveTask(temporal, parseTaskRef(body.workflowId).workflowId)) !== null,
     );
     await expectMonitoringResult(await waitForTask(temporal, body.workflowId));
     await expectTaskEffects(deps(), {
@@ -256,36 +259,30 @@ describe('agent task flow, end to end', () => {
     const dead = await waitFor('the dead letter', async () =>
       recorder.raw.get(`${Topic.UserQueries}.dlq`)!.find((m) => m.value?.toString().includes(bad.id)),
     );
-    expect(dead.headers?.['x-dlq-reason']?.toString()).toMatch(/invalid request: .*query: must not be empty/);
+    expect(dead.headers?.['x-dlq-reason']?.toString()).toMatch(
+      /invalid task request: payload\.query: must not be empty/,
+    );
     const outcome = await waitFor(
       'the next request',
-      async () => (await getTask(temporal, env, good.requestId))?.outcome ?? null,
+      async () => (await liveTask(temporal, parseTaskRef(good.requestId).workflowId))?.outcome ?? null,
     );
     expect(outcome.status).toBe('COMPLETED');
   });
 
-  it('fails a task for an unknown agent type, saying so', async () => {
+  it('refuses an unknown agent type at the edge: a dead letter naming the field, no task', async () => {
     const requestId = newRequestId('unknown');
-    await publisher.publish(
-      Topic.UserQueries,
-      createEnvelope({
-        type: 'user.query',
-        payload: { requestId, query: 'weld the frame', agentType: 'WELDING' },
-      }),
+    const envelope = createEnvelope({
+      type: 'user.query',
+      payload: { requestId, query: 'weld the frame', agentType: 'WELDING' },
+    });
+    await publisher.publish(Topic.UserQueries, envelope);
+    const dead = await waitFor('the dead letter', async () =>
+      recorder.raw.get(`${Topic.UserQueries}.dlq`)!.find((m) => m.value?.toString().includes(envelope.id)),
     );
-    const outcome = await waitFor(
-      'the task',
-      async () => (await getTask(temporal, env, requestId))?.outcome ?? null,
+    expect(dead.headers?.['x-dlq-reason']?.toString()).toMatch(
+      /invalid task request: payload\.agentType: expected one of "MONITORING"\|"PREDICTION"\|"CONTROL"\|"ANALYSIS"/,
     );
-    expect(outcome.status).toBe('FAILED');
-    expect(outcome.error).toMatch(/unknown agent type "WELDING"/);
-    const row = await prisma.task.findUniqueOrThrow({ where: { requestId } });
-    expect(row).toMatchObject({ status: 'FAILED' });
-    expect(row.errorMessage).toMatch(
-      /unknown agent type "WELDING".*MONITORING, PREDICTION, CONTROL, ANALYSIS/,
-    );
-    await waitFor('the failure event', async () =>
-      recorder.messages.get(Topic.SystemLogs)!.some((e) => e.taskId === row.id && e.type === 'task.failed'),
-    );
+    expect(await liveTask(temporal, parseTaskRef(requestId).workflowId)).toBeNull();
+    expect(await prisma.task.count({ where: { requestId } })).toBe(0);
   });
 });

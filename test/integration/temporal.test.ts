@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { connectTemporal } from '../../src/clients/temporal.ts';
-import { temporalUiUrl } from '../../src/stack/health.ts';
 import { taskSearchAttributes } from '../../src/stores/temporal/provision.ts';
 import { createFixtureActivities } from '../fixtures/activities.ts';
 import { inspectLine } from '../fixtures/workflows.ts';
@@ -53,10 +52,10 @@ describe('Temporal', () => {
 
 describe('Temporal Web UI', () => {
   it('serves its page and its settings', async () => {
-    const page = await fetch(temporalUiUrl(env));
+    const page = await fetch(env.TEMPORAL_UI_URL);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);
-    const settings = (await (await fetch(`${temporalUiUrl(env)}/api/v1/settings`)).json()) as {
+    const settings = (await (await fetch(`${env.TEMPORAL_UI_URL}/api/v1/settings`)).json()) as {
       Version: string;
     };
     expect(settings.Version).toMatch(/^\d+\.\d+\.\d+/);

@@ -51,13 +51,9 @@ describe('configuration', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    const issues = (error as ConfigError).issues;
-    expect(issues.map((i) => i.variable).sort()).toEqual([
-      'KAFKA_BROKERS',
-      'POSTGRES_PORT',
-      'REDIS_PASSWORD',
-    ]);
-    expect(issues.find((i) => i.variable === 'REDIS_PASSWORD')!.problem).toBe('required but not set');
+    const issues = (error as ConfigError).problems;
+    expect(issues.map((i) => i.field).sort()).toEqual(['KAFKA_BROKERS', 'POSTGRES_PORT', 'REDIS_PASSWORD']);
+    expect(issues.find((i) => i.field === 'REDIS_PASSWORD')!.message).toBe('required but not set');
     expect((error as Error).message).toMatch(/POSTGRES_PORT: .*65535/);
   });
 

@@ -1,7 +1,9 @@
 // Records workflow histories for the replay test (test/workflows/replay.test.ts). Run it after a change
 // to the workflow that is *meant* to change its histories (and version the workflow if runs are in flight):
 //   npx tsx test/workflows/record-histories.ts
-// It runs real tasks through a worker, with a minimal Kafka agent that answers every command.
+// It runs real tasks through a worker, with a minimal Kafka agent that answers every command (FAILED when
+// the query asks it to fail, never when it asks it to hold), in the tests' own deployment so that a
+// running system is not disturbed.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { binaries } from '../../src/stack/install.ts';
@@ -10,7 +12,7 @@ import { createKafka } from '../../src/clients/kafka.ts';
 import { createRedis } from '../../src/clients/redis.ts';
 import { connectTemporal } from '../../src/clients/temporal.ts';
 import { loadConfig } from '../../src/config.ts';
-import { agentResponseSchema, type TaskRequest } from '../../src/task/schemas.ts';
+import { agentResponseSchema, workflowType, type TaskRequest } from '../../src/task/index.ts';
 import { uuidFrom } from '../../src/task/ids.ts';
 import { startTask, waitForTask } from '../../src/task/client.ts';
 import { runConsumer } from '../../src/stores/kafka/consumer.ts';
@@ -19,28 +21,46 @@ import { createEnvelope } from '../../src/stores/kafka/envelope.ts';
 import { createPublisher } from '../../src/stores/kafka/producer.ts';
 import { Topic } from '../../src/stores/kafka/topics.ts';
 import { startWorker } from '../../src/worker/index.ts';
+import { useTestEnvironment } from '../environment.ts';
 
+useTestEnvironment();
 const env = loadConfig();
 const stamp = Date.now();
-const cases: Record<string, TaskRequest> = {
+interface Case {
+  request: TaskRequest;
+  /** Start the workflow without the client's validation, as any Temporal SDK may. */
+  unchecked?: boolean;
+  cancelAfterMs?: number;
+}
+const cases: Record<string, Case> = {
   'single-step-completed': {
-    requestId: `replay-single-${stamp}`,
-    query: 'check line 1',
-    agentType: 'MONITORING',
+    request: { requestId: `replay-single-${stamp}`, query: 'check line 1', agentType: 'MONITORING' },
   },
   'dag-completed': {
-    requestId: `replay-dag-${stamp}`,
-    query: 'plan a setpoint change',
-    plan: [
-      { key: 'monitor', agentType: 'MONITORING' },
-      { key: 'predict', agentType: 'PREDICTION' },
-      { key: 'control', agentType: 'CONTROL', dependsOn: ['monitor', 'predict'] },
-    ],
+    request: {
+      requestId: `replay-dag-${stamp}`,
+      query: 'plan a setpoint change',
+      plan: [
+        { key: 'monitor', agentType: 'MONITORING' },
+        { key: 'predict', agentType: 'PREDICTION' },
+        { key: 'control', agentType: 'CONTROL', dependsOn: ['monitor', 'predict'] },
+      ],
+    },
   },
-  'unknown-agent-type-failed': {
-    requestId: `replay-unknown-${stamp}`,
-    query: 'weld it',
-    agentType: 'WELDING',
+  'step-failed': {
+    request: { requestId: `replay-fail-${stamp}`, query: 'please fail', agentType: 'ANALYSIS' },
+  },
+  cancelled: {
+    request: { requestId: `replay-cancel-${stamp}`, query: 'please hold', agentType: 'CONTROL' },
+    cancelAfterMs: 1_000,
+  },
+  'invalid-request-failed': {
+    request: {
+      requestId: `replay-invalid-${stamp}`,
+      query: 'weld it',
+      agentType: 'WELDING' as 'MONITORING',
+    },
+    unchecked: true,
   },
 };
 
@@ -58,15 +78,24 @@ const agent = await runConsumer({
   dlqProducer: publisher.producer,
   fromBeginning: false,
   handler: async (envelope) => {
-    const c = envelope.payload as { commandId: string; workflowId: string; stepKey: string; taskId: string };
+    const c = envelope.payload as {
+      commandId: string;
+      workflowId: string;
+      stepKey: string;
+      taskId: string;
+      instruction: string;
+    };
     if (!c.workflowId.startsWith('task-replay-')) return;
+    if (c.instruction.includes('hold')) return;
+    const fail = c.instruction.includes('fail');
     const response = agentResponseSchema.parse({
       commandId: c.commandId,
       workflowId: c.workflowId,
       stepKey: c.stepKey,
       agentId: 'replay-recorder',
-      status: 'SUCCESS',
+      status: fail ? 'FAILED' : 'SUCCESS',
       result: { step: c.stepKey },
+      ...(fail ? { error: 'asked to fail' } : {}),
     });
     await publisher.publish(
       Topic.OrchestrationResponses,
@@ -83,9 +112,22 @@ const agent = await runConsumer({
 });
 const client = await connectTemporal(env);
 try {
-  for (const [name, request] of Object.entries(cases)) {
-    const { workflowId } = await startTask(client, env, request);
-    const outcome = await waitForTask(client, workflowId);
+  for (const [name, { request, unchecked, cancelAfterMs }] of Object.entries(cases)) {
+    const workflowId = `task-${request.requestId}`;
+    if (unchecked) {
+      await client.workflow.start(workflowType, {
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        workflowId,
+        args: [request],
+      });
+    } else {
+      await startTask(client, env, request);
+    }
+    if (cancelAfterMs) {
+      await new Promise((r) => setTimeout(r, cancelAfterMs));
+      await client.workflow.getHandle(workflowId).cancel();
+    }
+    const outcome = await waitForTask(client, workflowId).catch((err: Error) => ({ status: err.message }));
     // The Temporal CLI writes the canonical JSON form that Worker.runReplayHistory reads.
     const history = execFileSync(binaries(stackPaths(env)).temporal, [
       'workflow',

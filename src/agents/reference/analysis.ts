@@ -2,7 +2,7 @@
 // ManufacturingKnowledge) and its own memory, and remembers the analysis as an EPISODIC memory in its tenant.
 // Keyword search (BM25) by default; hybrid search loads the GloVe embedder on first use.
 import { z } from 'zod';
-import type { AgentCommand } from '../../task/schemas.ts';
+import type { AgentCommand } from '../../task/index.ts';
 import { importObjects } from '../../stores/weaviate/import.ts';
 import type { SearchMode } from '../../stores/weaviate/search.ts';
 import { parseParameters } from '../parameters.ts';

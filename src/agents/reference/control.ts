@@ -3,7 +3,7 @@
 // `constraint_violations`, a message on `constraints.violations`), and publishes the action on
 // `agent.control.actions` only when no blocking constraint is violated.
 import { z } from 'zod';
-import type { AgentCommand } from '../../task/schemas.ts';
+import type { AgentCommand } from '../../task/index.ts';
 import { planIdFor, subtaskIdFor } from '../../task/ids.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
 import { parseParameters } from '../parameters.ts';

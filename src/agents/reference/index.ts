@@ -1,5 +1,5 @@
 // The reference agents of the four spec types, so that a fresh install runs the whole flow.
-import type { AgentType } from '../../task/schemas.ts';
+import type { AgentType } from '../../task/index.ts';
 import type { AgentDefinition } from '../types.ts';
 import { analysisAgent } from './analysis.ts';
 import { controlAgent } from './control.ts';

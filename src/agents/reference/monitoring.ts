@@ -1,7 +1,7 @@
 // The reference MONITORING agent (spec 4.2): reads a machine's recent sensor readings from InfluxDB, finds
 // anomalies, and raises an alert — in the Redis alert queue and on `agent.monitoring.alerts` — when there are.
 import { z } from 'zod';
-import type { AgentCommand } from '../../task/schemas.ts';
+import type { AgentCommand } from '../../task/index.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
 import { parseParameters } from '../parameters.ts';
 import type { AgentContext, AgentDefinition } from '../types.ts';

@@ -1,7 +1,7 @@
 // The reference PREDICTION agent: forecasts the next values of a sensor series read from InfluxDB, with a
 // least-squares linear trend or Holt's double exponential smoothing, and reports the in-sample fit error.
 import { z } from 'zod';
-import type { AgentCommand } from '../../task/schemas.ts';
+import type { AgentCommand } from '../../task/index.ts';
 import { parseParameters } from '../parameters.ts';
 import type { AgentContext, AgentDefinition } from '../types.ts';
 import { holtForecast, linearForecast, medianStepMs } from './forecast.ts';

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { feedbackSignal, validateTaskRequest, workflowIdFor, type UserFeedback } from '../../task/schemas.ts';
+import { feedbackSignal, normaliseTaskRequest, workflowIdFor, type UserFeedback } from '../../task/index.ts';
 import { taskIdFor, uuidFrom } from '../../task/ids.ts';
 import { cancelTask, temporalRunUrl } from '../../task/client.ts';
 import { createEnvelope } from '../../stores/kafka/envelope.ts';
@@ -22,7 +22,7 @@ import {
   submittedTaskSchema,
   taskDetailsSchema,
 } from '../schemas/tasks.ts';
-import { locateTask, resolveTask } from '../../task/view.ts';
+import { findTask, locateTask } from '../../task/view.ts';
 
 const notFound = (id: string) =>
   new HttpError(
@@ -48,7 +48,7 @@ export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMet
     handler: async (request, reply) => {
       const principal = principalOf(request);
       const requestId = request.body.requestId ?? randomUUID();
-      const task = validateTaskRequest({
+      const task = normaliseTaskRequest({
         ...request.body,
         requestId,
         userId: actingUserId(principal, request.body.userId),
@@ -94,7 +94,7 @@ export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMet
       404: { description: 'Neither PostgreSQL nor Temporal knows this id', schema: errorSchema },
     },
     handler: async (request) => {
-      const details = await resolveTask(deps, request.params.id);
+      const details = await findTask(deps, request.params.id);
       if (!details) throw notFound(request.params.id);
       return details;
     },

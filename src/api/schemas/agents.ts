@@ -1,6 +1,6 @@
 // Agent registration and listing.
 import { z } from 'zod';
-import { agentTypes } from '../../task/schemas.ts';
+import { agentTypes } from '../../task/index.ts';
 import { agentIdSchema, timestamp } from './common.ts';
 
 export const agentTypeSchema = z.enum(agentTypes);

@@ -9,6 +9,10 @@ export const errorSchema = z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()
       .describe('Invalid input only: each failing field, e.g. `body.query`'),
+    requestId: z
+      .string()
+      .optional()
+      .describe('Server errors only: the id under which the server logged what went wrong'),
   })
   .describe('An error');
 

@@ -2,6 +2,7 @@
 // a message that fails goes to the topic's DLQ with the reason this module writes.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { describeProblems, problemsOf } from '../../validation.ts';
 import { agentTypes } from '../../task/contract.ts';
 
 /** Who may send an envelope: an agent of one of the types, or the orchestrator itself. */
@@ -40,16 +41,9 @@ export class InvalidEnvelopeError extends Error {
 
 /** Validates any value as an envelope; the reason names each failing field (`payload: expected object`). */
 export function checkEnvelope(value: unknown): EnvelopeCheck {
-  const result = envelopeSchema.safeParse(value);
+  const result = envelopeSchema.safeParse(value, { reportInput: true });
   if (result.success) return { ok: true, envelope: result.data };
-  const reason = result.error.issues
-    .map((issue) => {
-      const field = issue.path.length > 0 ? issue.path.join('.') : 'envelope';
-      const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
-      return `${field}: ${missing ? 'required' : issue.message.replace(/^Invalid input: /, '')}`;
-    })
-    .join('; ');
-  return { ok: false, reason };
+  return { ok: false, reason: describeProblems(problemsOf(result.error.issues, '', 'envelope')) };
 }
 
 /** Decodes a Kafka message value. Never throws: a bad message is a reason, not an exception. */

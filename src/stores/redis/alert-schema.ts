@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { problemsOf, ValidationError, type FieldProblem } from '../../validation.ts';
 
 export const ALERT_SEVERITIES = ['INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 
@@ -24,21 +25,16 @@ export type AlertInput = z.input<typeof alertSchema>;
 /** What readers get: `occurredAt` is an ISO 8601 string in UTC. */
 export type Alert = z.output<typeof alertSchema>;
 
-export class InvalidAlertError extends Error {
-  constructor(readonly issues: { field: string; problem: string }[]) {
-    super(`Invalid alert: ${issues.map((i) => `${i.field}: ${i.problem}`).join('; ')}`);
+export class InvalidAlertError extends ValidationError {
+  constructor(problems: FieldProblem[]) {
+    super(problems, 'Invalid alert');
     this.name = 'InvalidAlertError';
   }
 }
 
 /** The alert, normalised; throws InvalidAlertError naming every bad field. */
 export function parseAlert(input: unknown): Alert {
-  const result = alertSchema.safeParse(input);
+  const result = alertSchema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
-  throw new InvalidAlertError(
-    result.error.issues.map((issue) => ({
-      field: issue.path.length > 0 ? issue.path.join('.') : '(alert)',
-      problem: issue.message,
-    })),
-  );
+  throw new InvalidAlertError(problemsOf(result.error.issues, '', '(alert)'));
 }

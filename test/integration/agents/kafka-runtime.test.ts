@@ -10,7 +10,7 @@ import type { AgentHandler, RunningAgent } from '../../../src/agents/types.ts';
 import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { createPrisma } from '../../../src/db/prisma.ts';
-import type { AgentResponse } from '../../../src/task/schemas.ts';
+import type { AgentResponse } from '../../../src/task/index.ts';
 import { uuidFrom } from '../../../src/task/ids.ts';
 import { silentProgress } from '../../../src/stack/progress.ts';
 import { DeadLetterHeader } from '../../../src/stores/kafka/dead-letter.ts';

@@ -14,7 +14,7 @@ import {
 import { AgentStores } from '../../../src/agents/stores.ts';
 import type { AgentHandler } from '../../../src/agents/types.ts';
 import { createKafka } from '../../../src/clients/kafka.ts';
-import type { AgentCommand, AgentType } from '../../../src/task/schemas.ts';
+import type { AgentCommand, AgentType } from '../../../src/task/index.ts';
 import { uuidFrom } from '../../../src/task/ids.ts';
 import { silentProgress } from '../../../src/stack/progress.ts';
 import { createInfluxWriter, provisionInflux, sensorReading } from '../../../src/stores/influx/index.ts';

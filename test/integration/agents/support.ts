@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { kafkaName } from '../../../src/clients/kafka.ts';
-import type { AgentCommand, AgentType } from '../../../src/task/schemas.ts';
+import type { AgentCommand, AgentType } from '../../../src/task/index.ts';
 import { parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
 import { testId, waitFor } from '../../helpers.ts';
 

@@ -13,7 +13,7 @@ import { createKafka } from '../../../src/clients/kafka.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { connectTemporal } from '../../../src/clients/temporal.ts';
 import { createPrisma } from '../../../src/db/prisma.ts';
-import type { AgentResponse } from '../../../src/task/schemas.ts';
+import type { AgentResponse } from '../../../src/task/index.ts';
 import { uuidFrom } from '../../../src/task/ids.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';
 import { createAgentStateStore } from '../../../src/stores/redis/agent-state.ts';

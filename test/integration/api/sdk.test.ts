@@ -1,6 +1,6 @@
 // The TypeScript SDK against the live server and the real services.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowIdFor } from '../../../src/task/schemas.ts';
+import { workflowIdFor } from '../../../src/task/index.ts';
 import { taskIdFor, uuidFrom } from '../../../src/task/ids.ts';
 import { PrismApiError, PrismClient, PrismTimeoutError } from '../../../src/sdk/index.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';

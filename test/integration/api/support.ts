@@ -2,7 +2,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { ApiDeps } from '../../../src/api/deps.ts';
-import { workflowIdFor } from '../../../src/task/schemas.ts';
+import { workflowIdFor } from '../../../src/task/index.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { kafkaName } from '../../../src/clients/kafka.ts';
 import { uuidFrom } from '../../../src/task/ids.ts';

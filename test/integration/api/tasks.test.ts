@@ -2,7 +2,7 @@
 // reading, cancelling and feedback work on the task's PostgreSQL record and its Temporal run. No
 // orchestrator runs here: the runs are started by the test on a task queue without a worker.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowIdFor } from '../../../src/task/schemas.ts';
+import { workflowIdFor } from '../../../src/task/index.ts';
 import { taskIdFor, uuidFrom } from '../../../src/task/ids.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';
 import { createTask } from '../../../src/stores/postgres/tasks.ts';

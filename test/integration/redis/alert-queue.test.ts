@@ -107,7 +107,7 @@ describe('Redis alert queue', () => {
       .enqueueAlert({ ...alert('x'), sevirity: 'INFO' } as AlertInput)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidAlertError);
-    expect((error as Error).message).toMatch(/Unrecognized key: "sevirity"/);
+    expect((error as Error).message).toMatch(/sevirity: unknown field \(check its spelling\)/);
     expect(await redis.xlen(queue.stream)).toBe(lengthBefore);
   });
 

@@ -1,0 +1,80 @@
+// One way to turn a failed validation into field problems, for every edge to render its own way: an HTTP
+// 400 body (`fields`), a CLI message, a dead letter's reason, a configuration error, a workflow failure's
+// details. Field names are paths (`plan.0.dependsOn`, `parameters.machine`), prefixed by where the value
+// came from (`body`, `payload`, ...).
+import type { z } from 'zod';
+
+export interface FieldProblem {
+  /** Where the problem is, e.g. `body.plan.0.key` or `payload.deadlineAt`. */
+  field: string;
+  message: string;
+}
+
+/** Input that failed validation; `problems` names every failing field. */
+export class ValidationError extends Error {
+  constructor(
+    readonly problems: FieldProblem[],
+    /** What was invalid, e.g. "invalid task request". */
+    readonly what = 'invalid input',
+  ) {
+    super(`${what}: ${describeProblems(problems)}`);
+    this.name = 'ValidationError';
+  }
+
+  /** The same problems, found under `prefix` (e.g. the request body of an HTTP call). */
+  under(prefix: string): ValidationError {
+    return new ValidationError(
+      this.problems.map((p) => ({ ...p, field: joinPath([prefix, p.field]) })),
+      this.what,
+    );
+  }
+}
+
+/** `a: required; b.c: expected number` — one line a person can act on. */
+export function describeProblems(problems: readonly FieldProblem[]): string {
+  return problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+}
+
+function joinPath(parts: readonly string[]): string {
+  return parts.filter((p) => p !== '').join('.');
+}
+
+/**
+ * The problems of zod issues. Parse with `{ reportInput: true }` so that an absent value reads "required"
+ * (zod 4 keeps the input only when asked); otherwise its message says "received undefined", which is read
+ * the same way.
+ */
+export function problemsOf(
+  issues: readonly z.core.$ZodIssue[],
+  prefix = '',
+  /** What to call the value itself, for a problem with no path. */
+  whole = '(value)',
+): FieldProblem[] {
+  return issues.flatMap((issue) => {
+    const path = joinPath([prefix, ...issue.path.map(String)]);
+    const at = path || whole;
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        field: joinPath([path, key]),
+        message: 'unknown field (check its spelling)',
+      }));
+    }
+    const absent =
+      issue.code === 'invalid_type' &&
+      (('input' in issue && issue.input === undefined) || /received undefined$/.test(issue.message));
+    return [{ field: at, message: absent ? 'required' : tidy(issue.message) }];
+  });
+}
+
+const tidy = (message: string) => message.replace(/^Invalid (input|option): /, '');
+
+/** Parses `input` with `schema`; throws a ValidationError naming every bad field (under `prefix`). */
+export function validate<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  options: { prefix?: string; what?: string } = {},
+): z.output<S> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (result.success) return result.data;
+  throw new ValidationError(problemsOf(result.error.issues, options.prefix), options.what);
+}

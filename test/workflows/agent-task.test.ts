@@ -1,0 +1,395 @@
+// The agentTask workflow on stub activities, in Temporal's time-skipping test server: every branch of the
+// flow without any store — DAG order and parallelism, a failing step cancelling its running siblings,
+// duplicate and late answers, a timeout, a cancel, a Temporal-native agent that heartbeats, and a request
+// that a client started without validating it. Timers are skipped, so a 2-minute timeout takes no time.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Context } from '@temporalio/activity';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
+import { acceptTaskRequest } from '../../activities/task.ts';
+import type { Activities } from '../../activities/index.ts';
+import {
+  agentResponseSignal,
+  failureTypes,
+  planOf,
+  progressQuery,
+  workflowIdFor,
+  workflowType,
+  type AgentCommand,
+  type AgentResponse,
+  type TaskOutcome,
+  type TaskProgress,
+  type TaskRequest,
+} from '../../src/task/index.ts';
+import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
+import { taskSearchAttributes } from '../../src/stores/temporal/provision.ts';
+import { workflowsPath } from '../../src/worker/index.ts';
+import { testServerExecutable } from '../setup/test-server.ts';
+
+/** How the stub agent of a step behaves: answer now (SUCCESS or FAILED), or stay silent. */
+type Behaviour = (command: AgentCommand) => { status: 'SUCCESS' | 'FAILED'; error?: string } | 'silent';
+
+let testEnv: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  // Quiet: the test server does not advertise a capability the SDK warns about on every worker.
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
+  testEnv = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: testServerExecutable() } },
+  });
+  // The workflow sets the task's search attributes, which a server must know (`prism provision` registers
+  // them on the real one).
+  await testEnv.connection.operatorService.addSearchAttributes({
+    namespace: testEnv.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      taskSearchAttributes.map((name) => [
+        name,
+        proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
+  });
+}, 60_000);
+afterAll(async () => {
+  await testEnv?.teardown();
+});
+
+/** Stub activities that record every call, and a Kafka agent that answers (by signal) as told. */
+function stubs(behaviour: Behaviour, options: { temporalNativeQueue?: string } = {}) {
+  const calls: string[] = [];
+  const recorded: { status?: string; error?: string; results?: Record<string, AgentResponse> } = {};
+  const activities: Pick<
+    Activities,
+    | 'createTask'
+    | 'searchKnowledge'
+    | 'dispatchCommand'
+    | 'recordStepResult'
+    | 'recordResult'
+    | 'recordMetrics'
+  > = {
+    async createTask({ request: input }) {
+      const request = acceptTaskRequest(input);
+      calls.push('createTask');
+      return { taskId: taskIdFor(request.requestId), request, plan: planOf(request) };
+    },
+    async searchKnowledge({ stepKey }) {
+      calls.push(`knowledge:${stepKey}`);
+      return {
+        hits: [
+          {
+            id: randomUUID(),
+            collection: 'ExternalKnowledge',
+            title: 'Spindle care',
+            snippet: '…',
+            score: 1,
+          },
+        ],
+      };
+    },
+    async dispatchCommand(input) {
+      calls.push(`dispatch:${input.step.key}`);
+      const command: AgentCommand = {
+        commandId: commandIdFor(input.taskId, input.step.key),
+        taskId: input.taskId,
+        workflowId: input.workflowId,
+        stepKey: input.step.key,
+        agentType: input.step.agentType,
+        instruction: input.instruction,
+        parameters: input.parameters,
+        knowledge: input.knowledge,
+        upstream: input.upstream,
+        deadlineAt: input.deadlineAt,
+      };
+      if (options.temporalNativeQueue) {
+        return { command, transport: 'TEMPORAL', taskQueue: options.temporalNativeQueue };
+      }
+      const answer = behaviour(command);
+      // A fast Kafka agent: its answer may reach the workflow before the dispatch's own completion does.
+      if (answer !== 'silent') {
+        await testEnv.client.workflow.getHandle(input.workflowId).signal(agentResponseSignal, {
+          commandId: command.commandId,
+          workflowId: command.workflowId,
+          stepKey: command.stepKey,
+          agentId: 'stub-agent',
+          status: answer.status,
+          result: { step: command.stepKey, upstream: command.upstream, knowledge: command.knowledge.length },
+          ...(answer.error ? { error: answer.error } : {}),
+        } satisfies AgentResponse);
+      }
+      return { command, transport: 'KAFKA', taskQueue: null };
+    },
+    async recordStepResult({ stepKey }) {
+      calls.push(`recordStep:${stepKey}`);
+    },
+    async recordResult({ status, error, results }) {
+      calls.push(`recordResult:${status}`);
+      Object.assign(recorded, { status, error, results });
+    },
+    async recordMetrics() {
+      calls.push('recordMetrics');
+    },
+  };
+  return { activities, calls, recorded };
+}
+
+/** Runs one task on a worker with these stubs until `run` is done. */
+async function withWorker<T>(
+  activities: object,
+  run: (start: (request: unknown) => Promise<WorkflowHandle>) => Promise<T>,
+  extra: Worker[] = [],
+): Promise<T> {
+  const taskQueue = `wf-test-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: testEnv.nativeConnection,
+    taskQueue,
+    workflowsPath,
+    activities,
+  });
+  const start = (request: unknown) =>
+    testEnv.client.workflow.start(workflowType, {
+      taskQueue,
+      workflowId: workflowIdFor((request as { requestId: string }).requestId),
+      args: [request],
+    });
+  const runAll = async () => {
+    try {
+      return await run(start);
+    } finally {
+      for (const w of extra) if (w.getState() === 'RUNNING') w.shutdown();
+    }
+  };
+  const [result] = await Promise.all([worker.runUntil(runAll()), ...extra.map((w) => w.run())]);
+  return result;
+}
+
+const request = (over: Partial<TaskRequest> = {}): TaskRequest => ({
+  requestId: `wf-${randomUUID()}`,
+  query: 'check the spindle',
+  agentType: 'MONITORING',
+  ...over,
+});
+
+/** The outcome of a run that failed as a FAILED task. */
+async function failedOutcome(handle: WorkflowHandle): Promise<TaskOutcome> {
+  const err = await handle.result().then(
+    () => {
+      throw new Error('the run completed; expected it to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect((cause as ApplicationFailure).type).toBe(failureTypes.taskFailed);
+  return (cause as ApplicationFailure).details![0] as TaskOutcome;
+}
+
+describe('agentTask on stub activities', () => {
+  it('runs one step through the flow in order and completes', async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }));
+    const outcome = await withWorker(activities, async (start) => (await start(request())).result());
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.main).toMatchObject({
+      agentId: 'stub-agent',
+      result: { step: 'main', knowledge: 1 },
+    });
+    expect(calls).toEqual([
+      'createTask',
+      'knowledge:main',
+      'dispatch:main',
+      'recordStep:main',
+      'recordResult:COMPLETED',
+      'recordMetrics',
+    ]);
+    expect(Object.keys(outcome.timings)).toEqual(
+      expect.arrayContaining(['createTask', 'knowledge:main', 'dispatch:main', 'agent:main', 'recordResult']),
+    );
+  });
+
+  it('runs a DAG: independent steps together, a dependent step after both, with their answers', async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }));
+    const outcome = await withWorker(activities, async (start) =>
+      (
+        await start(
+          request({
+            agentType: undefined,
+            plan: [
+              { key: 'monitor', agentType: 'MONITORING' },
+              { key: 'predict', agentType: 'PREDICTION' },
+              { key: 'control', agentType: 'CONTROL', dependsOn: ['monitor', 'predict'] },
+            ],
+          }),
+        )
+      ).result(),
+    );
+    expect(outcome.status).toBe('COMPLETED');
+    const at = (call: string) => calls.indexOf(call);
+    // Both first steps were sent before either answer was recorded: they ran together.
+    expect(at('dispatch:predict')).toBeLessThan(at('recordStep:monitor'));
+    expect(at('dispatch:monitor')).toBeLessThan(at('recordStep:predict'));
+    // The dependent step went out only once both answers were in, and got them.
+    expect(at('dispatch:control')).toBeGreaterThan(at('recordStep:monitor'));
+    expect(at('dispatch:control')).toBeGreaterThan(at('recordStep:predict'));
+    expect(outcome.results.control!.result.upstream).toEqual({
+      monitor: { step: 'monitor', upstream: {}, knowledge: 1 },
+      predict: { step: 'predict', upstream: {}, knowledge: 1 },
+    });
+  });
+
+  it("fails the task with the failing step's reason and cancels its running sibling", async () => {
+    const { activities, calls, recorded } = stubs((c) =>
+      c.stepKey === 'a' ? { status: 'FAILED', error: 'press-3 is offline' } : 'silent',
+    );
+    const outcome = await withWorker(activities, async (start) => {
+      const handle = await start(
+        request({
+          agentType: undefined,
+          plan: [
+            { key: 'a', agentType: 'CONTROL' },
+            { key: 'b', agentType: 'MONITORING' },
+          ],
+          agentTimeoutMs: 3_600_000,
+        }),
+      );
+      const failed = await failedOutcome(handle);
+      const progress = await handle.query<TaskProgress>(progressQuery);
+      expect(progress.steps).toEqual([
+        { key: 'a', agentType: 'CONTROL', status: 'FAILED', agentId: 'stub-agent' },
+        { key: 'b', agentType: 'MONITORING', status: 'CANCELLED' },
+      ]);
+      return failed;
+    });
+    expect(outcome.status).toBe('FAILED');
+    expect(outcome.error).toBe('step "a" (CONTROL) failed: press-3 is offline');
+    expect(recorded).toMatchObject({ status: 'FAILED', error: outcome.error });
+    expect(calls).not.toContain('recordStep:b');
+    expect(calls.slice(-2)).toEqual(['recordResult:FAILED', 'recordMetrics']);
+  });
+
+  it('counts the first answer to a command once, and ignores duplicates and answers to other commands', async () => {
+    const { activities } = stubs(() => 'silent');
+    const outcome = await withWorker(activities, async (start) => {
+      const req = request();
+      const handle = await start(req);
+      const taskId = taskIdFor(req.requestId);
+      const answer = (over: Partial<AgentResponse>): AgentResponse => ({
+        commandId: commandIdFor(taskId, 'main'),
+        workflowId: workflowIdFor(req.requestId),
+        stepKey: 'main',
+        agentId: 'first',
+        status: 'SUCCESS',
+        result: { n: 1 },
+        ...over,
+      });
+      await handle.signal(agentResponseSignal, answer({ commandId: randomUUID(), agentId: 'stale' }));
+      await handle.signal(agentResponseSignal, answer({ stepKey: 'nosuchstep', agentId: 'foreign' }));
+      await handle.signal(agentResponseSignal, answer({}));
+      await handle.signal(agentResponseSignal, answer({ agentId: 'second', result: { n: 2 } }));
+      return handle.result();
+    });
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.main).toMatchObject({ agentId: 'first', result: { n: 1 } });
+  });
+
+  it('fails a step whose agent never answers, after its timeout (skipped in this test)', async () => {
+    const { activities, recorded } = stubs(() => 'silent');
+    const started = Date.now();
+    const outcome = await withWorker(activities, async (start) =>
+      failedOutcome(await start(request({ agentType: 'ANALYSIS', agentTimeoutMs: 120_000 }))),
+    );
+    expect(outcome.error).toMatch(/^no ANALYSIS agent answered step "main" within 120 s/);
+    expect(recorded.status).toBe('FAILED');
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it('records a cancelled task and ends as a cancelled run', async () => {
+    const { activities, calls, recorded } = stubs(() => 'silent');
+    const err = await withWorker(activities, async (start) => {
+      const handle = await start(request());
+      while (!calls.includes('dispatch:main')) await sleep(20);
+      await handle.cancel();
+      return handle.result().then(
+        () => null,
+        (e: unknown) => e,
+      );
+    });
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(recorded).toMatchObject({ status: 'CANCELLED', error: 'cancelled by request' });
+    expect(calls.slice(-2)).toEqual(['recordResult:CANCELLED', 'recordMetrics']);
+  });
+
+  it('gives a Temporal-native agent the whole step budget, kept alive by its heartbeats', async () => {
+    const agentQueue = `wf-agent-${randomUUID()}`;
+    const { activities } = stubs(() => 'silent', { temporalNativeQueue: agentQueue });
+    const seen: { attempt: number; startToCloseMs?: number; heartbeatMs?: number }[] = [];
+    const agentWorker = await Worker.create({
+      connection: testEnv.nativeConnection,
+      taskQueue: agentQueue,
+      activities: {
+        async runAgentCommand(command: AgentCommand): Promise<AgentResponse> {
+          const { info } = Context.current();
+          seen.push({
+            attempt: info.attempt,
+            startToCloseMs: info.startToCloseTimeoutMs,
+            heartbeatMs: info.heartbeatTimeoutMs,
+          });
+          for (let i = 0; i < 6; i++) {
+            Context.current().heartbeat({ progress: i });
+            await sleep(250);
+          }
+          return {
+            commandId: command.commandId,
+            workflowId: command.workflowId,
+            stepKey: command.stepKey,
+            agentId: 'native-agent',
+            status: 'SUCCESS',
+            result: { worked: true },
+          };
+        },
+      },
+    });
+    const outcome = await withWorker(
+      activities,
+      async (start) => (await start(request({ agentType: 'PREDICTION', agentTimeoutMs: 600_000 }))).result(),
+      [agentWorker],
+    );
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.main).toMatchObject({ agentId: 'native-agent', result: { worked: true } });
+    expect(seen).toEqual([{ attempt: 1, startToCloseMs: 600_000, heartbeatMs: 20_000 }]);
+  });
+
+  it('fails a run started with an invalid request, naming each bad field, before anything is stored', async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }));
+    const err = await withWorker(activities, async (start) =>
+      (await start({ requestId: `wf-${randomUUID()}`, query: '', agentType: 'WELDING', priorty: 'HIGH' }))
+        .result()
+        .then(
+          () => null,
+          (e: unknown) => e,
+        ),
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe(failureTypes.invalidRequest);
+    expect(cause.details).toEqual(
+      expect.arrayContaining([
+        { field: 'query', message: 'must not be empty' },
+        { field: 'agentType', message: expect.stringContaining('MONITORING') },
+        { field: 'priorty', message: 'unknown field (check its spelling)' },
+      ]),
+    );
+    expect(calls).toEqual([]);
+  });
+});
