@@ -77,6 +77,29 @@ export default tseslint.config(
     },
   },
   {
+    // The product's core never reaches into the local service installer (src/stack): it runs the same
+    // against any PostgreSQL, Kafka, ... that its configuration names.
+    files: [
+      'activities/**/*.ts',
+      'src/{agents,api,db,provision,sdk,stores,task,worker}/**/*.ts',
+      'src/{config,metrics,progress,repo,validation}.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/stack/**', '../stack/*', './stack/*'],
+              message:
+                'The core must not import the local service installer (src/stack); pass what it needs in.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['bin/**/*.js', 'scripts/**/*.mjs', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

@@ -2,7 +2,7 @@
 // `runAgentCommand`, that the task workflow calls directly (no Kafka round trip, Temporal's retries and
 // timeouts). The answer is also published on `agent.orchestration.responses`, so the audit trail of every
 // agent is in one place.
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { agentCommandSchema, agentTaskQueue, type AgentResponse } from '../task/index.ts';
 import { Topic } from '../stores/kafka/topics.ts';
@@ -17,6 +17,9 @@ export interface TemporalAgentOptions extends AgentOptions {
   /** Default `agentTaskQueue(type)`, where the task workflow sends commands of this type. */
   taskQueue?: string;
 }
+
+// Well inside the workflow's heartbeat timeout for agents (20 s, workflows/agent-task.ts).
+const heartbeatEveryMs = 5_000;
 
 /** The activities of an agent worker: what the task workflow's `proxyActivities` call. */
 export interface AgentActivities {
@@ -51,9 +54,18 @@ export async function runTemporalAgent(options: TemporalAgentOptions): Promise<R
           message: `the ${type} agent ${agentId} on task queue ${taskQueue} got a ${command.agentType} command: send it to ${agentTaskQueue(command.agentType)}`,
         });
       }
-      const response = await answers.answer(command.commandId, () =>
-        executeCommand({ identity, stores, tracker, handler: options.handler, command, log }),
-      );
+      // The workflow gives a step its whole budget but notices a dead agent by its missing heartbeats:
+      // beat while the handler works, however long that is.
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat({ commandId: command.commandId }), heartbeatEveryMs);
+      let response: AgentResponse;
+      try {
+        response = await answers.answer(command.commandId, () =>
+          executeCommand({ identity, stores, tracker, handler: options.handler, command, log }),
+        );
+      } finally {
+        clearInterval(beat);
+      }
       // The workflow gets the answer as this activity's result; the Kafka copy is for the audit trail, so
       // Kafka being down must not make Temporal retry (and re-run) the command.
       try {

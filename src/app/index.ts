@@ -12,7 +12,7 @@ import { provisionAll } from '../provision/index.ts';
 import { stackUp } from '../stack/index.ts';
 import { ensureDirs, repoRoot, stackPaths } from '../stack/paths.ts';
 import { ownedPid, readFrom, removeFile, spawnDetached, stopProcess } from '../stack/process.ts';
-import type { Progress } from '../stack/progress.ts';
+import type { Progress } from '../progress.ts';
 
 export interface AppProcess {
   name: string;

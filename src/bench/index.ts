@@ -13,7 +13,7 @@ import { commandIdFor } from '../task/ids.ts';
 import { startTask, waitForTask } from '../task/client.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { parseEnvelope } from '../stores/kafka/envelope.ts';
-import type { Progress } from '../stack/progress.ts';
+import type { Progress } from '../progress.ts';
 import { stackPaths } from '../stack/paths.ts';
 import { cpuAccountingAvailable, cpuShares, sampleCpu, type CpuShare } from './cpu.ts';
 import { latencyStats, pool, type LatencyStats } from './stats.ts';

@@ -3,7 +3,7 @@ import { agentTypeArg } from './args.ts';
 import { agentTypes, type AgentType } from '../task/index.ts';
 import { loadConfig } from '../config.ts';
 import { formatReport, runBench } from '../bench/index.ts';
-import { consoleProgress } from '../stack/progress.ts';
+import { consoleProgress } from '../progress.ts';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);

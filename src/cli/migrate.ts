@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { createMigration, migrate, pendingSchemaChanges } from '../db/migrate.ts';
-import { consoleProgress } from '../stack/progress.ts';
+import { consoleProgress } from '../progress.ts';
 
 export function registerMigrateCommand(program: Command): void {
   program

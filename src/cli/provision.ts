@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { loadDemoData } from '../provision/demo.ts';
 import { provisionAll } from '../provision/index.ts';
-import { consoleProgress } from '../stack/progress.ts';
+import { consoleProgress } from '../progress.ts';
 
 export function registerProvisionCommand(program: Command): void {
   program

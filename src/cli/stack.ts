@@ -4,7 +4,7 @@ import type { ServiceHealth } from '../stack/health.ts';
 import { stackDown, stackStatus, stackUp, type StackMode } from '../stack/index.ts';
 import { nativeProcesses } from '../stack/native.ts';
 import { stackPaths } from '../stack/paths.ts';
-import { consoleProgress } from '../stack/progress.ts';
+import { consoleProgress } from '../progress.ts';
 import { ensureSecrets } from '../stack/secrets.ts';
 
 interface ModeFlags {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { appStatus, stopApp, systemUp } from '../app/index.ts';
 import { loadConfig } from '../config.ts';
 import { stackDown } from '../stack/index.ts';
-import { consoleProgress } from '../stack/progress.ts';
+import { consoleProgress } from '../progress.ts';
 import { ensureSecrets } from '../stack/secrets.ts';
 
 export function registerSystemCommands(program: Command): void {

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { postgresUrl, type PgEnv } from '../clients/postgres.ts';
-import { repoRoot } from '../stack/paths.ts';
+import { repoRoot } from '../repo.ts';
 import { ensureDatabase } from './database.ts';
 import { openSchemaEngine, type EngineHandle } from './schema-engine.ts';
 import type { MigrationDirectory } from '@prisma/schema-engine-wasm';

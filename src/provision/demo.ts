@@ -5,7 +5,7 @@ import type { Env } from '../config.ts';
 import { connectWeaviate } from '../clients/weaviate.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { uuidFrom } from '../task/ids.ts';
-import type { Progress } from '../stack/progress.ts';
+import type { Progress } from '../progress.ts';
 import { sensorReading } from '../stores/influx/points.ts';
 import { createInfluxWriter } from '../stores/influx/writer.ts';
 import { registerAgent } from '../stores/postgres/agents.ts';

@@ -4,7 +4,7 @@
 import type { Env } from '../config.ts';
 import { connectWeaviate } from '../clients/weaviate.ts';
 import { createPrisma } from '../db/prisma.ts';
-import type { Progress } from '../stack/progress.ts';
+import type { Progress } from '../progress.ts';
 import { provisionInflux } from '../stores/influx/provision.ts';
 import { provisionKafka } from '../stores/kafka/provision.ts';
 import { provisionAccessControl } from '../stores/postgres/auth.ts';

@@ -5,7 +5,7 @@ import { rawEnvironment, type Env } from '../config.ts';
 import { probeAll, type ServiceHealth } from './health.ts';
 import { repoRoot } from './paths.ts';
 import { run } from './process.ts';
-import type { Progress } from './progress.ts';
+import type { Progress } from '../progress.ts';
 import { serviceNames } from './versions.ts';
 
 export const composeFile = join(repoRoot, 'docker-compose.yml');

@@ -3,7 +3,7 @@ import type { Env } from '../config.ts';
 import { composeServiceNames, dockerDown, dockerEngineAnswers, dockerUp } from './docker.ts';
 import { probeAll, type ServiceHealth } from './health.ts';
 import { nativeDown, nativeStackExists, nativeUp } from './native.ts';
-import type { Progress } from './progress.ts';
+import type { Progress } from '../progress.ts';
 import { serviceNames } from './versions.ts';
 
 export type StackMode = 'native' | 'docker';

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { run } from './process.ts';
 import { repoRoot, type StackPaths } from './paths.ts';
-import type { Progress } from './progress.ts';
+import type { Progress } from '../progress.ts';
 import { pinnedWheels, versions } from './versions.ts';
 
 export class InstallError extends Error {

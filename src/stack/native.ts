@@ -7,7 +7,7 @@ import { probe, probeAll, type ServiceHealth } from './health.ts';
 import { installMissing } from './install.ts';
 import { ensureDirs, stackPaths, type StackPaths } from './paths.ts';
 import { ownedPid, portListener, removeFile, run, stopProcess } from './process.ts';
-import type { Progress } from './progress.ts';
+import type { Progress } from '../progress.ts';
 import { nativeServices, type NativeService, type ServiceContext } from './services.ts';
 import { serviceNames } from './versions.ts';
 

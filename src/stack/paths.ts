@@ -1,10 +1,8 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stackDataDir, type Env } from '../config.ts';
 
-/** The repository root (for files the stack ships: the Kafka pom, the Prometheus config, compose). */
-export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export { repoRoot } from '../repo.ts';
 
 export interface StackPaths {
   /** Binaries and jars built for this machine, keyed by version (a cache: safe to delete). */

@@ -9,7 +9,7 @@ import type { RunningAgent } from '../../src/agents/types.ts';
 import { createKafka, kafkaName } from '../../src/clients/kafka.ts';
 import { formatReport, runBench, type BenchReport } from '../../src/bench/index.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
-import { silentProgress } from '../../src/stack/progress.ts';
+import { silentProgress } from '../../src/progress.ts';
 import { sensorReading } from '../../src/stores/influx/points.ts';
 import { createInfluxWriter } from '../../src/stores/influx/writer.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';

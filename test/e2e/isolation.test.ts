@@ -14,7 +14,7 @@ import { parseConfig, rawEnvironment, type Env } from '../../src/config.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
 import { startTask, waitForTask } from '../../src/task/client.ts';
-import { silentProgress } from '../../src/stack/progress.ts';
+import { silentProgress } from '../../src/progress.ts';
 import { provisionKafka } from '../../src/stores/kafka/provision.ts';
 import { Topic, topicSpecs } from '../../src/stores/kafka/topics.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';

@@ -3,7 +3,7 @@ import { connectWeaviate } from '../../src/clients/weaviate.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { demoConstraints, demoKnowledgeIds, loadDemoData } from '../../src/provision/demo.ts';
 import { provisionAll } from '../../src/provision/index.ts';
-import { silentProgress } from '../../src/stack/progress.ts';
+import { silentProgress } from '../../src/progress.ts';
 import { prismCollection } from '../../src/stores/weaviate/collections.ts';
 import { allTopicSpecs } from '../../src/stores/kafka/topics.ts';
 import { env } from '../helpers.ts';

@@ -16,7 +16,7 @@ import { ensureDirs, stackPaths, type StackPaths } from '../../src/stack/paths.t
 import { influxQL } from '../../src/stores/influx/server.ts';
 import { nativeServices } from '../../src/stack/services.ts';
 import { serviceNames } from '../../src/stack/versions.ts';
-import { silentProgress } from '../../src/stack/progress.ts';
+import { silentProgress } from '../../src/progress.ts';
 import { env, freePorts, waitFor } from '../helpers.ts';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { provisionAll } from '../../src/provision/index.ts';
 import { stackUp } from '../../src/stack/index.ts';
-import { consoleProgress, silentProgress } from '../../src/stack/progress.ts';
+import { consoleProgress, silentProgress } from '../../src/progress.ts';
 import { ensureSecrets } from '../../src/stack/secrets.ts';
 import { useTestEnvironment } from '../environment.ts';
 

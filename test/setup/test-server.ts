@@ -3,7 +3,7 @@
 import { rawEnvironment, stackHomeDir } from '../../src/config.ts';
 import { binaries, ensureTemporalTestServer } from '../../src/stack/install.ts';
 import { ensureDirs, stackPaths } from '../../src/stack/paths.ts';
-import { consoleProgress } from '../../src/stack/progress.ts';
+import { consoleProgress } from '../../src/progress.ts';
 
 function cachePaths() {
   const raw = rawEnvironment();

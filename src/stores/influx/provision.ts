@@ -2,7 +2,7 @@
 // retention policy. Idempotent, and it never deletes data: it will
 // lengthen a retention but refuses to shorten one, since InfluxDB would drop the older points at once.
 import type { InfluxEnv } from '../../clients/influx.ts';
-import type { Progress } from '../../stack/progress.ts';
+import type { Progress } from '../../progress.ts';
 import { describeRetention, parseGoDuration, parseRetention } from './retention.ts';
 import { detectInfluxServer, influxQL, type InfluxServer } from './server.ts';
 

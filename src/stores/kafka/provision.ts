@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { createKafka, kafkaName, type KafkaEnv } from '../../clients/kafka.ts';
-import type { Progress } from '../../stack/progress.ts';
+import type { Progress } from '../../progress.ts';
 import { allTopicSpecs, type TopicSpec } from './topics.ts';
 
 const { ConfigResourceTypes, ConfigSource } = kafkajs;

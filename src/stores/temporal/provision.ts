@@ -7,7 +7,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import type { Env } from '../../config.ts';
-import type { Progress } from '../../stack/progress.ts';
+import type { Progress } from '../../progress.ts';
 
 /** The custom search attributes of task runs (all keywords), as the workflow and its starters set them. */
 export const taskSearchAttributes = ['TaskId', 'AgentType', 'TaskPriority', 'TaskStatus'] as const;

@@ -2,7 +2,7 @@
 // a property or an object, so it is safe to run on every deploy (the earlier implementation dropped every
 // class on each run and lost all knowledge).
 import weaviate, { type CollectionConfig, type WeaviateClient } from 'weaviate-client';
-import type { Progress } from '../../stack/progress.ts';
+import type { Progress } from '../../progress.ts';
 import { collectionName, collectionSpecs, type CollectionSpec, type PropertySpec } from './schema.ts';
 
 export type ProvisionReport = {

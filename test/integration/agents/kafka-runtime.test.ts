@@ -12,7 +12,7 @@ import { createRedis } from '../../../src/clients/redis.ts';
 import { createPrisma } from '../../../src/db/prisma.ts';
 import type { AgentResponse } from '../../../src/task/index.ts';
 import { uuidFrom } from '../../../src/task/ids.ts';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import { DeadLetterHeader } from '../../../src/stores/kafka/dead-letter.ts';
 import { createEnvelope, parseEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
 import { createPublisher, MessageHeader } from '../../../src/stores/kafka/producer.ts';

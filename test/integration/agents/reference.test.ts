@@ -16,7 +16,7 @@ import type { AgentHandler } from '../../../src/agents/types.ts';
 import { createKafka } from '../../../src/clients/kafka.ts';
 import type { AgentCommand, AgentType } from '../../../src/task/index.ts';
 import { uuidFrom } from '../../../src/task/ids.ts';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import { createInfluxWriter, provisionInflux, sensorReading } from '../../../src/stores/influx/index.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';
 import { importObjects, prismCollection, provisionWeaviate } from '../../../src/stores/weaviate/index.ts';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { closeApiDeps, createApiDeps, type ApiDeps } from '../../../src/api/deps.ts';
 import { buildServer } from '../../../src/api/server.ts';
 import { createApiKey, provisionAccessControl } from '../../../src/stores/postgres/auth.ts';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import { provisionWeaviate } from '../../../src/stores/weaviate/provision.ts';
 import { env, testId } from '../../helpers.ts';
 

@@ -1,6 +1,6 @@
 // Each measurement written through the batching writer and read back with the Flux helpers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import {
   createInfluxWriter,
   meanPerWindow,

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createInflux, influxOrg } from '../../../src/clients/influx.ts';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import {
   defaultRetentionPolicy,
   detectInfluxServer,

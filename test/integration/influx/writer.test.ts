@@ -3,7 +3,7 @@
 import { createServer as createHttpServer, request, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import {
   createInfluxWriter,
   InfluxBufferFullError,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import { runConsumer, type MessageContext } from '../../../src/stores/kafka/consumer.ts';
 import { DeadLetterHeader } from '../../../src/stores/kafka/dead-letter.ts';
 import { dedupeKey, redisDedupeStore } from '../../../src/stores/kafka/dedupe.ts';

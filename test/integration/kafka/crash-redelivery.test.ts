@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import { runConsumer } from '../../../src/stores/kafka/consumer.ts';
 import { dedupeKey, redisDedupeStore } from '../../../src/stores/kafka/dedupe.ts';
 import { createEnvelope } from '../../../src/stores/kafka/envelope.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
-import { silentProgress, type Progress } from '../../../src/stack/progress.ts';
+import { silentProgress, type Progress } from '../../../src/progress.ts';
 import { provisionKafka, waitForTopicLeaders } from '../../../src/stores/kafka/provision.ts';
 import { allTopicSpecs, Topic, topicSpecs, type TopicSpec } from '../../../src/stores/kafka/topics.ts';
 import { env, testId } from '../../helpers.ts';

@@ -1,7 +1,7 @@
 // The GloVe embedder end to end: real word vectors from node_modules, stored in Weaviate, searched by
 // meaning. Loading the vectors takes several seconds, once for this file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import {
   importObjects,
   loadGloveEmbedder,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import weaviate from 'weaviate-client';
-import { silentProgress } from '../../../src/stack/progress.ts';
+import { silentProgress } from '../../../src/progress.ts';
 import {
   collectionName,
   collectionSpecs,
