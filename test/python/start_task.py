@@ -1,0 +1,51 @@
+"""Starts PRISM's agentTask from the Python Temporal SDK, as an agent written in Python would, using only
+what docs/workflows.md says: the workflow type, the task queue, the workflow id rule and reuse policy, the
+input. Prints one JSON object: how the run ended, its result or failure, and its search attributes.
+
+    python start_task.py '<request JSON>'   (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE)
+"""
+
+import asyncio
+import json
+import os
+import sys
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+
+
+async def main() -> None:
+    request = json.loads(sys.argv[1])
+    client = await Client.connect(
+        os.environ["TEMPORAL_ADDRESS"], namespace=os.environ["TEMPORAL_NAMESPACE"]
+    )
+    handle = await client.start_workflow(
+        "agentTask",
+        request,
+        id=f"task-{request['requestId']}",
+        task_queue=os.environ["TEMPORAL_TASK_QUEUE"],
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    out: dict = {"workflowId": handle.id}
+    try:
+        out["result"] = await handle.result()
+        out["ended"] = "completed"
+    except WorkflowFailureError as err:
+        cause = err.cause
+        out["ended"] = "failed"
+        if isinstance(cause, ApplicationError):
+            out["failure"] = {
+                "type": cause.type,
+                "message": cause.message,
+                "details": list(cause.details),
+            }
+    description = await handle.describe()
+    out["status"] = description.status.name if description.status else None
+    out["searchAttributes"] = {
+        pair.key.name: pair.value for pair in description.typed_search_attributes
+    }
+    print(json.dumps(out))
+
+
+asyncio.run(main())
