@@ -2,8 +2,11 @@
 // the worker's Prometheus metrics. Points carry the workflow's own timestamps, so a retry overwrites them.
 import type { ActivityDeps } from './deps.ts';
 import { taskPerformance } from '../src/stores/influx/points.ts';
+import { createRealtimeMetrics } from '../src/stores/redis/metrics.ts';
+import { finishedTasksMetric } from '../src/task/ids.ts';
 
-export function metricsActivities({ influx, metrics }: ActivityDeps) {
+export function metricsActivities({ influx, metrics, redis }: ActivityDeps) {
+  const realtime = createRealtimeMetrics(redis);
   return {
     async recordMetrics(input: {
       taskId: string;
@@ -39,6 +42,8 @@ export function metricsActivities({ influx, metrics }: ActivityDeps) {
       );
       influx.write(...points);
       await influx.flush();
+      // Real-time, over all workers (Redis): once per task, however often this activity is retried.
+      await realtime.countOnce(finishedTasksMetric(input.status), input.taskId);
       for (const [step, ms] of Object.entries(input.timings)) {
         // `dispatch:main` -> `dispatch`: the step kind, not the plan's own keys, keeps label values bounded.
         metrics?.stepDuration.observe({ step: step.replace(/:.*$/, ''), outcome }, ms / 1000);

@@ -14,6 +14,8 @@ import { ValidationError } from '../src/validation.ts';
 import { closeTask, openTask, recordStepAnswer } from '../src/stores/postgres/flow.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
+import { createSharedMemory } from '../src/stores/redis/shared-memory.ts';
+import { taskMemoryNamespace } from '../src/task/ids.ts';
 import type { ActivityDeps } from './deps.ts';
 
 export interface CreatedTask {
@@ -23,7 +25,7 @@ export interface CreatedTask {
   plan: PlanStep[];
 }
 
-export function taskActivities({ prisma, publisher }: ActivityDeps) {
+export function taskActivities({ prisma, publisher, redis }: ActivityDeps) {
   return {
     /**
      * Step 2: the request checked and defaulted (whichever client started the run), then the task, its
@@ -109,6 +111,8 @@ export function taskActivities({ prisma, publisher }: ActivityDeps) {
         payload: { status, ...(error ? { reason: error } : {}), steps: Object.keys(results) },
       });
       await publisher.publish(Topic.SystemLogs, event);
+      // The steps' shared memory served the task; it ends with it.
+      await createSharedMemory(redis, { namespace: taskMemoryNamespace(taskId) }).clear();
     },
   };
 }

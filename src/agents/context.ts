@@ -1,7 +1,7 @@
 // The context a handler gets: the agent's identity, the process's lazily built store clients, and helpers
 // bound to the command (stable effect ids, publishing for the command's task).
 import type { AgentCommand, AgentType } from '../task/index.ts';
-import { uuidFrom } from '../task/ids.ts';
+import { taskMemoryNamespace, uuidFrom } from '../task/ids.ts';
 import { createEnvelope } from '../stores/kafka/envelope.ts';
 import { search } from '../stores/weaviate/search.ts';
 import type { AgentStores } from './stores.ts';
@@ -36,6 +36,13 @@ export function commandContext(
     },
     get alertQueue() {
       return stores.alertQueue;
+    },
+    get taskMemory() {
+      return stores.sharedMemory(taskMemoryNamespace(command.taskId));
+    },
+    sharedMemory: (namespace) => stores.sharedMemory(namespace),
+    get locks() {
+      return stores.locks;
     },
     get influx() {
       return stores.influx;

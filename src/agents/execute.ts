@@ -1,6 +1,6 @@
 // What happens to every command, whichever transport brought it: BUSY in Redis, the handler, the answer,
 // IDLE again (see runtime.ts for the whole picture).
-import { uuidFrom } from '../task/ids.ts';
+import { taskMemoryNamespace, uuidFrom } from '../task/ids.ts';
 import { commandContext, type AgentIdentity } from './context.ts';
 import type { AgentCommand, AgentResponse } from '../task/index.ts';
 import { createEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
@@ -101,6 +101,19 @@ export async function executeCommand(options: {
       error: reason(err),
       durationMs: Date.now() - startedMs,
     };
+  }
+  // The task's other steps (a sibling running in parallel, too) can read this answer at once. The answer
+  // itself matters more: a memory that cannot take it is logged, not fatal.
+  try {
+    await stores.sharedMemory(taskMemoryNamespace(command.taskId)).update(`step.${command.stepKey}`, () => ({
+      agentId: identity.agentId,
+      agentType: identity.agentType,
+      status: response.status,
+      result: response.result,
+      ...(response.error ? { error: response.error } : {}),
+    }));
+  } catch (err) {
+    log.warn(`could not share the answer to ${command.commandId} in the task's memory: ${reason(err)}`);
   }
   await tracker.end(command, response.status);
   return response;

@@ -11,6 +11,8 @@ import type { FluxTarget } from '../stores/influx/queries.ts';
 import { createPublisher, type Publisher } from '../stores/kafka/producer.ts';
 import { createAgentStateStore, type AgentStateStore } from '../stores/redis/agent-state.ts';
 import { createAlertQueue, type AlertQueue } from '../stores/redis/alert-queue.ts';
+import { createLockManager, type LockManager } from '../stores/redis/locks.ts';
+import { createSharedMemory, type SharedMemory } from '../stores/redis/shared-memory.ts';
 import { agentMemory, prismCollection } from '../stores/weaviate/collections.ts';
 import { loadGloveEmbedder } from '../stores/weaviate/glove-embedder.ts';
 
@@ -24,6 +26,7 @@ export class AgentStores {
   private redisClient?: Redis;
   private stateStore?: AgentStateStore;
   private alerts?: AlertQueue;
+  private lockManager?: LockManager;
   private flux?: FluxTarget;
   private weaviateClient?: Promise<WeaviateClient>;
   private kafkaPublisher?: Promise<Publisher>;
@@ -47,6 +50,17 @@ export class AgentStores {
   get agentState(): AgentStateStore {
     this.stateStore ??= createAgentStateStore(this.redis, { prefix: this.options.redisPrefix });
     return this.stateStore;
+  }
+
+  /** Distributed locks (with fencing tokens), e.g. on the machine an agent acts on. */
+  get locks(): LockManager {
+    this.lockManager ??= createLockManager(this.redis, { prefix: this.options.redisPrefix });
+    return this.lockManager;
+  }
+
+  /** Memory shared between agents under a namespace (a task's steps use `task.<taskId>`). */
+  sharedMemory(namespace: string): SharedMemory {
+    return createSharedMemory(this.redis, { namespace, prefix: this.options.redisPrefix });
   }
 
   get alertQueue(): AlertQueue {

@@ -9,6 +9,8 @@ import type { FluxTarget } from '../stores/influx/queries.ts';
 import type { Envelope } from '../stores/kafka/envelope.ts';
 import type { AgentStateStore } from '../stores/redis/agent-state.ts';
 import type { AlertQueue } from '../stores/redis/alert-queue.ts';
+import type { LockManager } from '../stores/redis/locks.ts';
+import type { SharedMemory } from '../stores/redis/shared-memory.ts';
 import type { SharedCollectionName } from '../stores/weaviate/collections.ts';
 import type { Embedder } from '../stores/weaviate/embedder.ts';
 import type { AgentMemory, CollectionShapes } from '../stores/weaviate/schema.ts';
@@ -45,6 +47,16 @@ export interface AgentContext {
   readonly agentState: AgentStateStore;
   /** The Redis alert queue (spec 4.2). */
   readonly alertQueue: AlertQueue;
+  /**
+   * Memory the steps of this command's task share (Redis, compare-and-set): every step's answer is there
+   * as `step.<key>` once it is given — a step running in parallel can read what a sibling found — and a
+   * handler may keep notes of its own. Cleared when the task ends.
+   */
+  readonly taskMemory: SharedMemory;
+  /** Memory shared between agents across tasks, under a namespace of the agents' choosing. */
+  sharedMemory(namespace: string): SharedMemory;
+  /** Distributed locks with fencing tokens, e.g. `machine.<id>` around acting on a machine. */
+  readonly locks: LockManager;
   /** Where Flux queries go: pass it to `recentSensorReadings` and the other helpers of src/stores/influx. */
   readonly influx: FluxTarget;
   weaviate(): Promise<WeaviateClient>;

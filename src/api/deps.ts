@@ -3,7 +3,9 @@
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { WeaviateClient } from 'weaviate-client';
+import type { Redis } from 'ioredis';
 import { createKafka } from '../clients/kafka.ts';
+import { createRedis } from '../clients/redis.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import { connectWeaviate } from '../clients/weaviate.ts';
 import type { Env } from '../config.ts';
@@ -20,6 +22,8 @@ export interface ApiDeps {
   /** The Kafka client: readiness asks its brokers for the cluster's metadata. */
   kafka: Kafka;
   publisher: Publisher;
+  /** Redis: the real-time task counters that every worker keeps (shown on /metrics). */
+  redis: Redis;
   weaviate: WeaviateClient;
   metrics: Metrics;
   /**
@@ -42,12 +46,15 @@ export async function createApiDeps(env: Env): Promise<ApiDeps> {
     const temporal = await connectTemporal(env);
     opened.push({ close: () => temporal.connection.close() });
     const weaviate = await connectWeaviate(env);
+    opened.push({ close: () => weaviate.close() });
+    const redis = createRedis(env);
     return {
       env,
       prisma,
       temporal,
       kafka,
       publisher,
+      redis,
       weaviate,
       metrics: createMetrics('api'),
       embedder: loadGloveEmbedder,
@@ -64,5 +71,6 @@ export async function closeApiDeps(deps: ApiDeps): Promise<void> {
     deps.temporal.connection.close(),
     deps.weaviate.close(),
     deps.prisma.$disconnect(),
+    deps.redis.quit(),
   ]);
 }

@@ -8,7 +8,7 @@ import type { Env } from '../config.ts';
 import { registerAuth } from './auth.ts';
 import { closeApiDeps, createApiDeps, type ApiDeps } from './deps.ts';
 import { registerErrorHandling } from './errors.ts';
-import { httpMetrics, registerHttpMetrics } from './http-metrics.ts';
+import { httpMetrics, registerHttpMetrics, registerRealtimeTaskGauge } from './http-metrics.ts';
 import { readinessChecks } from './readiness.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { knowledgeRoutes } from './routes/knowledge.ts';
@@ -38,6 +38,7 @@ export function buildServer(deps: ApiDeps, options: ServerOptions = {}): Fastify
   registerErrorHandling(app);
   registerAuth(app, deps.prisma);
   const metrics = httpMetrics(deps.metrics);
+  registerRealtimeTaskGauge(deps.metrics, deps.redis);
   registerHttpMetrics(app, metrics);
   const readiness = readinessChecks(deps);
   app.addHook('onClose', () => readiness.close());

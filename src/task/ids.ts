@@ -21,6 +21,11 @@ export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 export const taskIdFor = (requestId: string) => uuidFrom(`task:${requestId}`);
 export const planIdFor = (taskId: string) => uuidFrom(`plan:${taskId}`);
 export const subtaskIdFor = (taskId: string, stepKey: string) => uuidFrom(`subtask:${taskId}:${stepKey}`);
+/** The Redis real-time counter of the tasks that ended with this status (counted once per task). */
+export const finishedTasksMetric = (status: string) => `tasks.finished.${status}`;
+
+/** The Redis shared-memory namespace of one task's steps (cleared when the task ends). */
+export const taskMemoryNamespace = (taskId: string) => `task.${taskId}`;
 export const commandIdFor = (taskId: string, stepKey: string) => uuidFrom(`command:${taskId}:${stepKey}`);
 
 /**

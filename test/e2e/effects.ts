@@ -6,7 +6,9 @@ import { createInflux, influxOrg } from '../../src/clients/influx.ts';
 import { kafkaName } from '../../src/clients/kafka.ts';
 import { createRedis } from '../../src/clients/redis.ts';
 import type { PrismaClient } from '../../src/db/prisma.ts';
-import { commandIdFor, subtaskIdFor } from '../../src/task/ids.ts';
+import { commandIdFor, finishedTasksMetric, subtaskIdFor, taskMemoryNamespace } from '../../src/task/ids.ts';
+import { keys } from '../../src/stores/redis/keys.ts';
+import { createSharedMemory } from '../../src/stores/redis/shared-memory.ts';
 import { parseEnvelope, type Envelope } from '../../src/stores/kafka/envelope.ts';
 import { Topic } from '../../src/stores/kafka/topics.ts';
 import { createAgentStateStore } from '../../src/stores/redis/agent-state.ts';
@@ -86,12 +88,15 @@ export async function expectTaskEffects(
   const answer = answers[0]!;
   expect(answer.payload).toMatchObject({ status: 'SUCCESS', workflowId, stepKey: 'main' });
 
-  // Redis: the agent that answered recorded this task as its last one and is idle again.
+  // Redis: the agent that answered recorded this task as its last one and is idle again; the steps' shared
+  // memory served the task and was cleared when it ended; the task was counted once in real time.
   const redis = createRedis(env);
   try {
     const state = await createAgentStateStore(redis).get(String(answer.payload.agentId));
     expect(state).not.toBeNull();
     expect(state!.fields.lastTask ?? state!.currentTask).toBe(taskId);
+    expect(await createSharedMemory(redis, { namespace: taskMemoryNamespace(taskId) }).keys()).toEqual([]);
+    expect(await redis.exists(keys.metricEvent(finishedTasksMetric('COMPLETED'), taskId))).toBe(1);
   } finally {
     redis.disconnect();
   }

@@ -189,6 +189,10 @@ describe('agent task flow, end to end', () => {
       agentType: 'MONITORING',
       priority: 'HIGH',
     });
+    // The API's /metrics shows the tasks that ended in the last minute over every worker (Redis).
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    const finished = /^prism_tasks_finished_last_minute\{status="COMPLETED"[^}]*\} (\d+)$/m.exec(metrics);
+    expect(Number(finished?.[1])).toBeGreaterThanOrEqual(1);
   });
 
   it('runs a request submitted through the TypeScript SDK', async () => {

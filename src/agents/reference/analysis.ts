@@ -1,5 +1,7 @@
 // The reference ANALYSIS agent (spec 4.1 step 5): searches the knowledge in Weaviate (ExternalKnowledge,
-// ManufacturingKnowledge) and its own memory, and remembers the analysis as an EPISODIC memory in its tenant.
+// ManufacturingKnowledge) and its own memory, reads what the task's other steps found (the task's shared
+// memory in Redis: siblings running in parallel too, not only the steps it depends on), and remembers the
+// analysis as an EPISODIC memory in its tenant.
 // Keyword search (BM25) by default; hybrid search loads the GloVe embedder on first use.
 import { z } from 'zod';
 import type { AgentCommand } from '../../task/index.ts';
@@ -29,11 +31,17 @@ export async function analyse(command: AgentCommand, ctx: AgentContext): Promise
   const options = { mode, query, limit: p.limit, alpha: p.alpha, embedder };
   const memoryId = ctx.idFor('memory');
 
-  const [external, manufacturing, memory] = await Promise.all([
+  const [external, manufacturing, memory, sharedKeys] = await Promise.all([
     ctx.collection('ExternalKnowledge'),
     ctx.collection('ManufacturingKnowledge'),
     ctx.memory(),
+    ctx.taskMemory.keys(),
   ]);
+  const otherSteps: Record<string, unknown> = {};
+  for (const key of sharedKeys.filter((k) => k.startsWith('step.') && k !== `step.${command.stepKey}`)) {
+    const entry = await ctx.taskMemory.read<{ agentType: string; status: string; result: unknown }>(key);
+    if (entry) otherSteps[key.slice('step.'.length)] = entry.value;
+  }
   const [externalHits, processHits, allMemoryHits] = await Promise.all([
     ctx.search(external, options),
     ctx.search(manufacturing, options),
@@ -99,6 +107,8 @@ export async function analyse(command: AgentCommand, ctx: AgentContext): Promise
       AgentMemory: memoryHits.length,
     },
     memoryId,
+    /** The task's other steps that have answered so far, by step key. */
+    otherSteps,
   };
 }
 

@@ -1,12 +1,16 @@
 // The reference CONTROL agent: proposes a control action (a new setpoint, given or derived from upstream
 // steps), checks it against the active constraints in PostgreSQL, records each violation (a row in
 // `constraint_violations`, a message on `constraints.violations`), and publishes the action on
-// `agent.control.actions` only when no blocking constraint is violated.
+// `agent.control.actions` only when no blocking constraint is violated. Acting on a machine, it holds that
+// machine's lock (Redis) for the whole check-and-act, so two tasks never act on one machine at once, and
+// writes the machine's new setpoint with the lock's fencing token: an agent that paused past its lease
+// and woke up after another took the machine over is refused instead of overwriting the newer action.
 import { z } from 'zod';
 import type { AgentCommand } from '../../task/index.ts';
 import { planIdFor, subtaskIdFor } from '../../task/ids.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
 import { parseParameters } from '../parameters.ts';
+import type { SharedMemory } from '../../stores/redis/shared-memory.ts';
 import type { AgentContext, AgentDefinition } from '../types.ts';
 import { checkConstraints, expectation, isApproved, proposeSetpoint } from './constraints.ts';
 
@@ -23,8 +27,36 @@ export const controlParameters = z.object({
   gain: z.number().gt(0).max(10).default(1),
   /** Further values the action sets, checked against the constraints too. */
   values: z.record(parameterName, z.number()).default({}),
-  machine: z.string().min(1).max(64).optional(),
+  machine: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a machine id of letters, digits, ., _ and -')
+    .optional(),
 });
+
+/** How long one action may hold its machine, and how long a second task waits for it. */
+const machineLeaseMs = 30_000;
+const machineWaitMs = 15_000;
+
+/** What the agents know of each machine's setpoints (shared memory `machines`, key = machine id). */
+export interface MachineSetpoint {
+  parameter: string;
+  setpoint: number;
+  values: Record<string, number>;
+  actionId: string;
+  taskId: string;
+  /** The fencing token of the lock the action was taken under. */
+  fence: number;
+}
+
+export class StaleFenceError extends Error {
+  constructor(machine: string, fence: number, newer: number) {
+    super(
+      `machine ${machine}: this action's lock (fence ${fence}) was taken over by a newer one (fence ${newer}) ` +
+        'while it worked; the newer action stands and this one is not applied',
+    );
+    this.name = 'StaleFenceError';
+  }
+}
 
 /** Where a violation belongs: the task's rows when the command comes from a task the database knows. */
 async function taskLinks(ctx: AgentContext, command: AgentCommand) {
@@ -38,8 +70,42 @@ async function taskLinks(ctx: AgentContext, command: AgentCommand) {
     : { taskId: null, planId: null, subtaskId: null };
 }
 
+/**
+ * The machine's new setpoint, written only if no action under a newer lock (a higher fence) was written
+ * since: the store-side half of fencing. Throws StaleFenceError otherwise.
+ */
+export async function recordMachineSetpoint(
+  machines: SharedMemory,
+  machine: string,
+  entry: MachineSetpoint,
+): Promise<void> {
+  await machines.update<MachineSetpoint>(machine, (current) => {
+    if (current && current.fence > entry.fence)
+      throw new StaleFenceError(machine, entry.fence, current.fence);
+    return entry;
+  });
+}
+
 export async function control(command: AgentCommand, ctx: AgentContext): Promise<Record<string, unknown>> {
   const p = parseParameters(command, controlParameters);
+  if (!p.machine) return act(command, ctx, p, null);
+  const machine = p.machine;
+  return ctx.locks.withLock(
+    `machine.${machine}`,
+    machineLeaseMs,
+    (lock) => act(command, ctx, p, lock.fence),
+    {
+      waitMs: machineWaitMs,
+    },
+  );
+}
+
+async function act(
+  command: AgentCommand,
+  ctx: AgentContext,
+  p: z.output<typeof controlParameters>,
+  fence: number | null,
+): Promise<Record<string, unknown>> {
   const proposal = proposeSetpoint(p, command.upstream);
   if ('reason' in proposal) throw new Error(proposal.reason);
   const values = { ...p.values, [p.parameter]: proposal.setpoint };
@@ -96,10 +162,20 @@ export async function control(command: AgentCommand, ctx: AgentContext): Promise
 
   const approved = isApproved(check.violations);
   if (approved) {
+    if (p.machine && fence !== null) {
+      await recordMachineSetpoint(ctx.sharedMemory('machines'), p.machine, {
+        parameter: p.parameter,
+        setpoint: proposal.setpoint,
+        values,
+        actionId: action.actionId,
+        taskId: command.taskId,
+        fence,
+      });
+    }
     await ctx.publish(Topic.ControlActions, {
       id: action.actionId,
       type: 'control.action',
-      payload: { ...action, commandId: command.commandId },
+      payload: { ...action, commandId: command.commandId, ...(fence !== null ? { fence } : {}) },
     });
   }
   return {

@@ -7,20 +7,22 @@ export type MetricResolution = 'sec' | 'min';
 
 export interface RedisKeys {
   readonly prefix: string;
-  /** String (JSON), TTL: one user or agent session. */
-  session(sessionId: string): string;
   /** Hash, no TTL: status, currentTask, updatedAt, heartbeatAt and extra fields of one agent. */
   agentState(agentId: string): string;
   /** Sorted set, no TTL: agent id scored by its last heartbeat (ms), to list live agents. */
   agentHeartbeats(): string;
   /** Hash, no TTL: a JSON value shared between agents and its version. */
   memory(namespace: string, key: string): string;
+  /** Set, no TTL: the keys written in one memory namespace (so that a task's memory can be cleared). */
+  memoryIndex(namespace: string): string;
   /** Hash, no TTL: owner token, fencing token and lease end of a distributed lock. */
   lock(name: string): string;
   /** String counter, no TTL: the last fencing token handed out for a lock; only ever grows. */
   lockFence(name: string): string;
   /** String counter, TTL: one time bucket of a real-time metric. */
   metric(name: string, resolution: MetricResolution, bucket: number): string;
+  /** String, TTL: marks an event already counted in a metric (a retried activity counts it once). */
+  metricEvent(name: string, eventId: string): string;
   /** Stream, no TTL: the alert queue. */
   alerts(): string;
   /** Stream, no TTL: entries of an alert stream that could not be parsed, with the reason. */
@@ -47,11 +49,11 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
   }
   return {
     prefix,
-    session: (sessionId) => `${prefix}:session:${part('session id', sessionId)}`,
     agentState: (agentId) => `${prefix}:agent:${part('agent id', agentId)}:state`,
     agentHeartbeats: () => `${prefix}:agents:heartbeats`,
     memory: (namespace, key) =>
       `${prefix}:memory:${part('memory namespace', namespace)}:${part('memory key', key)}`,
+    memoryIndex: (namespace) => `${prefix}:memory-index:${part('memory namespace', namespace)}`,
     lock: (name) => `${prefix}:lock:${part('lock name', name)}`,
     lockFence: (name) => `${prefix}:lock:${part('lock name', name)}:fence`,
     metric: (name, resolution, bucket) => {
@@ -60,6 +62,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
       }
       return `${prefix}:metrics:${part('metric name', name)}:${resolution}:${bucket}`;
     },
+    metricEvent: (name, eventId) =>
+      `${prefix}:metrics:${part('metric name', name)}:counted:${part('event id', eventId)}`,
     alerts: () => `${prefix}:alerts`,
     deadAlerts: (stream) => `${stream}:dead`,
   };

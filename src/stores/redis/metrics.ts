@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import { execAll } from './exec.ts';
 import { redisKeys, type MetricResolution } from './keys.ts';
+import { luaScript } from './lua.ts';
 
 export interface MetricPoint {
   bucketStartMs: number;
@@ -22,11 +23,27 @@ export interface RealtimeMetricsOptions {
 export interface RealtimeMetrics {
   /** Adds `by` (a whole number, default 1) to the current second and minute of the counter. */
   increment(name: string, by?: number): Promise<void>;
+  /**
+   * Counts one event once, however often it is reported (an activity retried after it counted): the
+   * first call for `eventId` adds 1 and returns true, later ones (within the minute retention) change
+   * nothing and return false.
+   */
+  countOnce(name: string, eventId: string): Promise<boolean>;
   /** The last `count` buckets, oldest first, ending with the current one; 0 where nothing was counted. */
   series(name: string, resolution: MetricResolution, count: number): Promise<MetricPoint[]>;
 }
 
 const BUCKET_MS: Record<MetricResolution, number> = { sec: 1_000, min: 60_000 };
+
+// KEYS: event marker, second bucket, minute bucket. ARGV: marker TTL (ms), bucket expiries (epoch ms).
+// All or nothing: a counter is never written without its expiry, an event never counted twice.
+const countOnceScript =
+  luaScript(`if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+redis.call('INCR', KEYS[3])
+redis.call('PEXPIREAT', KEYS[3], ARGV[3])
+return 1`);
 
 export function createRealtimeMetrics(redis: Redis, options: RealtimeMetricsOptions = {}): RealtimeMetrics {
   const keys = redisKeys(options.prefix);
@@ -50,6 +67,23 @@ export function createRealtimeMetrics(redis: Redis, options: RealtimeMetricsOpti
         transaction.incrby(key, by).pexpireat(key, bucketEndMs + retentionMs[resolution]);
       }
       await execAll(transaction);
+    },
+
+    async countOnce(name, eventId) {
+      const now = clock();
+      const buckets = (['sec', 'min'] as const).map((resolution) => {
+        const bucket = Math.floor(now / BUCKET_MS[resolution]);
+        return {
+          key: keys.metric(name, resolution, bucket),
+          expireAtMs: (bucket + 1) * BUCKET_MS[resolution] + retentionMs[resolution],
+        };
+      });
+      const counted = await countOnceScript(
+        redis,
+        [keys.metricEvent(name, eventId), buckets[0]!.key, buckets[1]!.key],
+        [retentionMs.min, buckets[0]!.expireAtMs, buckets[1]!.expireAtMs],
+      );
+      return counted === 1;
     },
 
     async series(name, resolution, count) {

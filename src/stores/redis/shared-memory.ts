@@ -32,6 +32,10 @@ export interface SharedMemory {
   update<T>(key: string, fn: (current: T | undefined) => T | Promise<T>): Promise<Versioned<T>>;
   /** Deletes the key (its version restarts at 0). False when it did not exist. */
   delete(key: string): Promise<boolean>;
+  /** The keys written in this namespace (and not deleted since). */
+  keys(): Promise<string[]>;
+  /** Deletes every key of this namespace, e.g. a task's memory once the task has ended. Returns how many. */
+  clear(): Promise<number>;
 }
 
 export class MemoryConflictError extends Error {
@@ -47,10 +51,12 @@ export class MemoryConflictError extends Error {
   }
 }
 
-// KEYS: memory hash. ARGV: expected version, new JSON value. Returns {1, new version} or {0, current}.
+// KEYS: memory hash, namespace index. ARGV: expected version, new JSON value, key.
+// Returns {1, new version} or {0, current}.
 const compareAndSetScript = luaScript(`local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if current ~= tonumber(ARGV[1]) then return {0, current} end
 redis.call('HSET', KEYS[1], 'value', ARGV[2], 'version', current + 1)
+redis.call('SADD', KEYS[2], ARGV[3])
 return {1, current + 1}`);
 
 function toJson(key: string, value: unknown): string {
@@ -64,6 +70,7 @@ export function createSharedMemory(redis: Redis, options: SharedMemoryOptions): 
   const keys = redisKeys(options.prefix);
   const maxAttempts = options.maxAttempts ?? 50;
   const keyOf = (key: string) => keys.memory(options.namespace, key);
+  const index = keys.memoryIndex(options.namespace);
   keyOf('check'); // a bad namespace fails here, where it was given, not at the first read
 
   const memory: SharedMemory = {
@@ -81,8 +88,8 @@ export function createSharedMemory(redis: Redis, options: SharedMemoryOptions): 
       }
       const [ok, version] = (await compareAndSetScript(
         redis,
-        [keyOf(key)],
-        [expectedVersion, toJson(key, newValue)],
+        [keyOf(key), index],
+        [expectedVersion, toJson(key, newValue), key],
       )) as [number, number];
       return ok === 1 ? { ok: true, version } : { ok: false, currentVersion: version };
     },
@@ -100,7 +107,23 @@ export function createSharedMemory(redis: Redis, options: SharedMemoryOptions): 
     },
 
     async delete(key) {
-      return (await redis.del(keyOf(key))) === 1;
+      const [[, deleted]] = (await redis.multi().del(keyOf(key)).srem(index, key).exec()) as [
+        [Error | null, number],
+      ];
+      return deleted === 1;
+    },
+
+    keys: () => redis.smembers(index),
+
+    async clear() {
+      const written = await redis.smembers(index);
+      if (written.length === 0) return 0;
+      const [[, deleted]] = (await redis
+        .multi()
+        .del(...written.map(keyOf))
+        .del(index)
+        .exec()) as [[Error | null, number]];
+      return deleted;
     },
   };
   return memory;

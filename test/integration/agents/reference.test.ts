@@ -1,6 +1,7 @@
 // The four reference agents against the real stores, through the runtime's command execution: each reads its
 // primary data from a store, returns a deterministic result, and leaves its side effects (Redis alert queue,
 // Kafka messages, PostgreSQL violation rows, Weaviate memory) exactly once per command.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { CommandTracker, executeCommand } from '../../../src/agents/execute.ts';
@@ -11,11 +12,16 @@ import {
   monitoringAgent,
   predictionAgent,
 } from '../../../src/agents/reference/index.ts';
+import {
+  recordMachineSetpoint,
+  StaleFenceError,
+  type MachineSetpoint,
+} from '../../../src/agents/reference/control.ts';
 import { AgentStores } from '../../../src/agents/stores.ts';
 import type { AgentHandler } from '../../../src/agents/types.ts';
 import { createKafka } from '../../../src/clients/kafka.ts';
 import type { AgentCommand, AgentType } from '../../../src/task/index.ts';
-import { uuidFrom } from '../../../src/task/ids.ts';
+import { taskMemoryNamespace, uuidFrom } from '../../../src/task/ids.ts';
 import { silentProgress } from '../../../src/progress.ts';
 import { createInfluxWriter, provisionInflux, sensorReading } from '../../../src/stores/influx/index.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';
@@ -392,6 +398,36 @@ describe('CONTROL', () => {
     });
   });
 
+  it('acts on a machine only under its lock: waits while another holds it, then writes with a newer fence', async () => {
+    const machine = `${tid}-press`;
+    const held = await stores.locks.acquire(`machine.${machine}`, 10_000);
+    expect(held).not.toBeNull();
+    const command = makeCommand('CONTROL', { parameters: { parameter, setpoint: 7_000, machine } });
+    const started = Date.now();
+    const answering = run('CONTROL', controlAgent.handler, command);
+    await new Promise((r) => setTimeout(r, 600));
+    await stores.locks.release(held!);
+    const response = await answering;
+    expect(response.status).toBe('SUCCESS');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600); // it waited for the lock
+    const state = await stores.sharedMemory('machines').read<MachineSetpoint>(machine);
+    expect(state?.value).toMatchObject({ parameter, setpoint: 7_000, taskId: command.taskId });
+    expect(state!.value.fence).toBeGreaterThan(held!.fence);
+    const message = await actions.byId(uuidFrom(`control-action:${command.commandId}`));
+    expect(message.payload).toMatchObject({ machine, setpoint: 7_000, fence: state!.value.fence });
+  });
+
+  it('refuses a write under an older lock than the one the machine has seen (fencing)', async () => {
+    const machine = `${tid}-mill`;
+    const machines = stores.sharedMemory('machines');
+    const entry = { parameter, setpoint: 1_500, values: {}, actionId: 'a1', taskId: 't1', fence: 9 };
+    await recordMachineSetpoint(machines, machine, entry);
+    await expect(
+      recordMachineSetpoint(machines, machine, { ...entry, setpoint: 3_000, fence: 8 }),
+    ).rejects.toThrow(StaleFenceError);
+    expect((await machines.read<MachineSetpoint>(machine))?.value.setpoint).toBe(1_500);
+  });
+
   it('approves despite a non-blocking violation, and fails clearly without a setpoint', async () => {
     const low = await run(
       'CONTROL',
@@ -504,5 +540,30 @@ describe('ANALYSIS', () => {
     expect(result.hits!.some((h) => h.collection === 'AgentMemory')).toBe(true);
     const memory = await stores.memory(agentId);
     expect((await memory.query.fetchObjects({ limit: 10 })).objects).toHaveLength(2);
+  });
+
+  it("reads what the task's other steps found in its shared memory, a sibling's answer too; cleared at the end", async () => {
+    const taskId = randomUUID();
+    const monitor = makeCommand('MONITORING', { taskId, stepKey: 'monitor' });
+    await run('MONITORING', async () => ({ anomalies: 2, machine: 'cnc-9' }), monitor);
+    const analysis = makeCommand('ANALYSIS', {
+      taskId,
+      stepKey: 'analyse',
+      instruction: 'spindle overheating',
+    });
+    const response = await run('ANALYSIS', analysisAgent.handler, analysis);
+    expect(resultOf(response).otherSteps).toEqual({
+      monitor: {
+        agentId: `${tid}-monitoring`,
+        agentType: 'MONITORING',
+        status: 'SUCCESS',
+        result: { anomalies: 2, machine: 'cnc-9' },
+      },
+    });
+    const memory = stores.sharedMemory(taskMemoryNamespace(taskId));
+    expect((await memory.keys()).sort()).toEqual(['step.analyse', 'step.monitor']);
+    expect(await memory.clear()).toBe(2);
+    expect(await memory.keys()).toEqual([]);
+    expect(await memory.read('step.monitor')).toBeNull();
   });
 });
