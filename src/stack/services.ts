@@ -162,6 +162,17 @@ function spec(command: string, args: string[], rest: Omit<SpawnSpec, 'command' |
   return { command, args, ...rest };
 }
 
+/**
+ * A new KRaft cluster id: 16 random bytes in base64url, as Kafka's own `Uuid.randomUuid()` makes them —
+ * and, as Kafka does, never one that starts with '-', which its command line would read as an option.
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 const kafka: NativeService = {
   name: 'kafka',
   serves: ['kafka'],
@@ -224,15 +235,14 @@ const kafka: NativeService = {
       `-Dlog4j.configuration=file:${log4j}`,
     ];
     if (!existsSync(join(logDir, 'meta.properties'))) {
-      const clusterId = randomBytes(16).toString('base64url');
+      const clusterId = kafkaClusterId();
       await run('java', [
         ...jvm,
         '-cp',
         classpath,
         'kafka.tools.StorageTool',
         'format',
-        '-t',
-        clusterId,
+        `--cluster-id=${clusterId}`,
         '-c',
         props,
         '--ignore-formatted',

@@ -69,3 +69,12 @@ describe('configuration', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('the native Kafka cluster id', () => {
+  it("is Kafka's form and never starts with '-' (its command line would read it as an option)", async () => {
+    const { kafkaClusterId } = await import('../../src/stack/services.ts');
+    const ids = Array.from({ length: 2_000 }, () => kafkaClusterId());
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
