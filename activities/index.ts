@@ -1,6 +1,8 @@
 // The activities of the agent task flow: the only code that touches the stores. The worker builds the
 // clients once (createActivityDeps) and injects them; workflows import the *type* of this object only.
 import type { ActivityDeps } from './deps.ts';
+import { alertActivities } from './alerts.ts';
+import { sensorRuleActivities } from './sensor-rules.ts';
 import { dispatchActivities } from './dispatch.ts';
 import { knowledgeActivities } from './knowledge.ts';
 import { metricsActivities } from './metrics.ts';
@@ -12,6 +14,8 @@ export function createActivities(deps: ActivityDeps) {
     ...knowledgeActivities(deps),
     ...dispatchActivities(deps),
     ...metricsActivities(deps),
+    ...alertActivities(deps),
+    ...sensorRuleActivities(deps),
   };
 }
 

@@ -90,6 +90,15 @@ export const envSchema = z.object({
 
   PROMETHEUS_PORT: port.default(19090),
   PROMETHEUS_URL: z.url().optional(),
+  /** Host ports of the stack's exporters and Alertmanager (both stacks; cAdvisor under Compose only). */
+  ALERTMANAGER_PORT: port.default(19094),
+  POSTGRES_EXPORTER_PORT: port.default(19187),
+  REDIS_EXPORTER_PORT: port.default(19121),
+  NODE_EXPORTER_PORT: port.default(19100),
+  PROCESS_EXPORTER_PORT: port.default(19256),
+  CADVISOR_PORT: port.default(19280),
+  /** The broker's JMX exporter (a Java agent in its JVM). Default: KAFKA_PORT + 216, i.e. 19308. */
+  KAFKA_JMX_EXPORTER_PORT: port.optional(),
 
   GRAFANA_PORT: port.default(13000),
   GRAFANA_ADMIN_USER: z.string().min(1).default('admin'),
@@ -107,8 +116,22 @@ export const envSchema = z.object({
   TEMPORAL_METRICS_PORT: port.default(17234),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('prism-orchestration'),
 
+  /** How often the sensor-rule scan (a Temporal Schedule) checks the sensor rules, e.g. 1m, 30s, 5m. */
+  SENSOR_SCAN_INTERVAL: z
+    .string()
+    .regex(/^\d+(s|m|h)$/, 'a duration such as 30s, 1m or 1h')
+    .default('1m'),
+  /** `paused`: provisioning keeps the product's schedules paused (a deployment that only tests). */
+  PRISM_SCHEDULES: z.enum(['on', 'paused']).default('on'),
+  /** Minutes a CRITICAL alert may fire unacknowledged before it is escalated. */
+  ALERT_ESCALATION_MINUTES: z.coerce.number().positive().max(10_080).default(15),
+  /** The bearer token Alertmanager's webhook presents to the API (generated). */
+  ALERTMANAGER_WEBHOOK_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+
   API_PORT: port.default(3000),
   WORKER_METRICS_PORT: port.default(9464),
+  /** The reference agents that `prism up` starts serve /metrics on this port and the next three. */
+  AGENT_METRICS_PORT: port.max(65532).default(9470),
 
   PRISM_DEBUG: bool.default(false),
 });
@@ -121,6 +144,7 @@ type RawEnv = z.infer<typeof envSchema>;
  */
 export type Env = RawEnv & {
   KAFKA_BROKERS: string;
+  KAFKA_JMX_EXPORTER_PORT: number;
   /** `user:password`: how the InfluxDB client's v2-compatible API authenticates against InfluxDB 1.x. */
   INFLUX_TOKEN: string;
   INFLUX_URL: string;
@@ -133,6 +157,8 @@ function withConnectionDefaults(env: RawEnv): Env {
   return {
     ...env,
     KAFKA_BROKERS: env.KAFKA_BROKERS ?? `127.0.0.1:${env.KAFKA_PORT}`,
+    // Derived from the broker's port, so that a second broker on this machine gets its own.
+    KAFKA_JMX_EXPORTER_PORT: env.KAFKA_JMX_EXPORTER_PORT ?? env.KAFKA_PORT + 216,
     INFLUX_TOKEN: `${env.INFLUX_USER}:${env.INFLUX_PASSWORD}`,
     INFLUX_URL: (env.INFLUX_URL ?? `http://127.0.0.1:${env.INFLUX_PORT}`).replace(/\/$/, ''),
     PROMETHEUS_URL: (env.PROMETHEUS_URL ?? `http://127.0.0.1:${env.PROMETHEUS_PORT}`).replace(/\/$/, ''),

@@ -1,6 +1,7 @@
 // The application's Prometheus metrics: one registry per process, with Node's default process metrics and
 // the product's own, named `prism_<area>_<what>_<unit>` (counters end in `_total`, durations are seconds,
 // as Prometheus recommends). Labels stay low-cardinality: never a task id.
+import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Buckets for step and task durations: 5 ms to 2 minutes. */
@@ -66,3 +67,21 @@ export function createMetrics(component: 'api' | 'worker' | 'agent' | 'ingress' 
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Serves a registry on `http://host:port/metrics` for Prometheus (the worker's and each agent's). */
+export function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end('metrics could not be collected'),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

@@ -13,6 +13,11 @@ export const testEnvironment = {
   WEAVIATE_COLLECTION_PREFIX: 'PrismTest_',
   API_PORT: '13300',
   WORKER_METRICS_PORT: '19464',
+  AGENT_METRICS_PORT: '19470',
+  // The product's schedules exist in the tests' namespace too, paused: a test triggers what it needs.
+  PRISM_SCHEDULES: 'paused',
+  // A critical alert nobody acknowledges is escalated after 3 s here (15 min by default).
+  ALERT_ESCALATION_MINUTES: '0.05',
 } as const satisfies Record<string, string>;
 
 /** Puts the tests' deployment into this process's environment (over any .env or exported value). */

@@ -34,9 +34,6 @@ export function commandContext(
     get agentState() {
       return stores.agentState;
     },
-    get alertQueue() {
-      return stores.alertQueue;
-    },
     get taskMemory() {
       return stores.sharedMemory(taskMemoryNamespace(command.taskId));
     },
@@ -63,7 +60,7 @@ export function commandContext(
         agentType,
         payload: message.payload,
       });
-      await (await stores.publisher()).publish(topic, envelope);
+      await (await stores.publisher()).publish(topic, envelope, message.key ? { key: message.key } : {});
       return envelope;
     },
   };

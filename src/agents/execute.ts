@@ -5,6 +5,7 @@ import { commandContext, type AgentIdentity } from './context.ts';
 import type { AgentCommand, AgentResponse } from '../task/index.ts';
 import { createEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
 import type { AgentStores } from './stores.ts';
+import type { AgentMetrics } from './metrics.ts';
 import type { AgentHandler, AgentLogger } from './types.ts';
 
 /** The envelope id of the answer to a command: a re-processed command yields a message consumers dedupe. */
@@ -65,8 +66,9 @@ export async function executeCommand(options: {
   handler: AgentHandler;
   command: AgentCommand;
   log: AgentLogger;
+  metrics?: AgentMetrics;
 }): Promise<AgentResponse> {
-  const { identity, stores, tracker, handler, command, log } = options;
+  const { identity, stores, tracker, handler, command, log, metrics } = options;
   const startedMs = Date.now();
   await tracker.begin(command);
   const base = {
@@ -116,6 +118,9 @@ export async function executeCommand(options: {
     log.warn(`could not share the answer to ${command.commandId} in the task's memory: ${reason(err)}`);
   }
   await tracker.end(command, response.status);
+  const labels = { agent_type: identity.agentType, outcome: response.status };
+  metrics?.commands.inc(labels);
+  metrics?.commandDuration.observe(labels, (response.durationMs ?? 0) / 1000);
   return response;
 }
 
@@ -126,10 +131,17 @@ export async function executeCommand(options: {
 export class RecentAnswers {
   private readonly answers = new Map<string, AgentResponse>();
   constructor(private readonly max = 256) {}
-  /** The answer already given to this command, or `run()`'s, which is then remembered. */
-  async answer(commandId: string, run: () => Promise<AgentResponse>): Promise<AgentResponse> {
+  /** The answer already given to this command (`onKnown` is told), or `run()`'s, which is then remembered. */
+  async answer(
+    commandId: string,
+    run: () => Promise<AgentResponse>,
+    onKnown?: () => void,
+  ): Promise<AgentResponse> {
     const known = this.answers.get(commandId);
-    if (known) return known;
+    if (known) {
+      onKnown?.();
+      return known;
+    }
     const response = await run();
     this.answers.set(commandId, response);
     if (this.answers.size > this.max) this.answers.delete(this.answers.keys().next().value!);

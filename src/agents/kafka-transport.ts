@@ -34,7 +34,8 @@ const keepAliveMs = 3_000;
 /** Starts consuming commands of `type`; resolves once the agent is registered and has joined its group. */
 export async function runKafkaAgent(options: KafkaAgentOptions): Promise<RunningAgent> {
   const { env, agentId, type } = options;
-  const { stores, log, heartbeatIntervalMs, concurrency } = prepareAgent(options);
+  const { stores, log, heartbeatIntervalMs, concurrency, metrics } = prepareAgent(options);
+  const dedupeHit = () => metrics?.dedupeHits.inc({ agent_type: type });
   const groupId = options.groupId ?? agentConsumerGroup(type);
   const commandsTopic = options.commandsTopic ?? Topic.OrchestrationCommands;
   const responsesTopic = options.responsesTopic ?? Topic.OrchestrationResponses;
@@ -55,14 +56,26 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
     });
 
     const answer = async (command: AgentCommand, context: MessageContext) => {
-      const response = await answers.answer(command.commandId, async () => {
-        const keepAlive = setInterval(() => void context.heartbeat().catch(() => undefined), keepAliveMs);
-        try {
-          return await executeCommand({ identity, stores, tracker, handler: options.handler, command, log });
-        } finally {
-          clearInterval(keepAlive);
-        }
-      });
+      const response = await answers.answer(
+        command.commandId,
+        async () => {
+          const keepAlive = setInterval(() => void context.heartbeat().catch(() => undefined), keepAliveMs);
+          try {
+            return await executeCommand({
+              identity,
+              stores,
+              tracker,
+              handler: options.handler,
+              command,
+              log,
+              metrics,
+            });
+          } finally {
+            clearInterval(keepAlive);
+          }
+        },
+        dedupeHit,
+      );
       await publisher.publish(responsesTopic, responseEnvelope(identity, command, response));
       log.info(`answered ${command.stepKey} of task ${command.taskId}: ${response.status}`, {
         commandId: command.commandId,
@@ -79,6 +92,10 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
       partitionsConsumedConcurrently: concurrency,
       // Every type's group reads every command; the other types' are theirs to handle.
       accept: (envelope) => envelope.agentType === type,
+      // A command delivered again after it was handled: its answer stands, the work is not redone.
+      onOutcome: (outcome) => {
+        if (outcome.kind === 'duplicate') dedupeHit();
+      },
       handler: async (envelope, context) => {
         if (envelope.type !== 'agent.command') {
           throw new InvalidMessageError(`type: expected "agent.command", got "${envelope.type}"`);

@@ -3,6 +3,7 @@ import { agentTypes, isAgentType } from '../task/index.ts';
 import { consoleLogger } from './logger.ts';
 import { checkAgentId } from './presence.ts';
 import { AgentStores } from './stores.ts';
+import type { AgentMetrics } from './metrics.ts';
 import type { AgentLogger, AgentOptions } from './types.ts';
 
 export interface PreparedAgent {
@@ -10,6 +11,7 @@ export interface PreparedAgent {
   log: AgentLogger;
   heartbeatIntervalMs: number;
   concurrency: number;
+  metrics?: AgentMetrics;
 }
 
 export function prepareAgent(options: AgentOptions): PreparedAgent {
@@ -37,5 +39,6 @@ export function prepareAgent(options: AgentOptions): PreparedAgent {
     log: options.log ?? consoleLogger(options.agentId),
     heartbeatIntervalMs,
     concurrency,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   };
 }

@@ -10,7 +10,6 @@ import { createPrisma, type PrismaClient } from '../db/prisma.ts';
 import type { FluxTarget } from '../stores/influx/queries.ts';
 import { createPublisher, type Publisher } from '../stores/kafka/producer.ts';
 import { createAgentStateStore, type AgentStateStore } from '../stores/redis/agent-state.ts';
-import { createAlertQueue, type AlertQueue } from '../stores/redis/alert-queue.ts';
 import { createLockManager, type LockManager } from '../stores/redis/locks.ts';
 import { createSharedMemory, type SharedMemory } from '../stores/redis/shared-memory.ts';
 import { agentMemory, prismCollection } from '../stores/weaviate/collections.ts';
@@ -25,7 +24,6 @@ export class AgentStores {
   private prismaClient?: PrismaClient;
   private redisClient?: Redis;
   private stateStore?: AgentStateStore;
-  private alerts?: AlertQueue;
   private lockManager?: LockManager;
   private flux?: FluxTarget;
   private weaviateClient?: Promise<WeaviateClient>;
@@ -61,11 +59,6 @@ export class AgentStores {
   /** Memory shared between agents under a namespace (a task's steps use `task.<taskId>`). */
   sharedMemory(namespace: string): SharedMemory {
     return createSharedMemory(this.redis, { namespace, prefix: this.options.redisPrefix });
-  }
-
-  get alertQueue(): AlertQueue {
-    this.alerts ??= createAlertQueue(this.redis, { prefix: this.options.redisPrefix });
-    return this.alerts;
   }
 
   private get weaviatePrefix(): string {

@@ -29,7 +29,7 @@ export interface AgentActivities {
 /** Starts the agent's worker; resolves once it is registered and polling its task queue. */
 export async function runTemporalAgent(options: TemporalAgentOptions): Promise<RunningAgent> {
   const { env, agentId, type } = options;
-  const { stores, log, heartbeatIntervalMs, concurrency } = prepareAgent(options);
+  const { stores, log, heartbeatIntervalMs, concurrency, metrics } = prepareAgent(options);
   const taskQueue = options.taskQueue ?? agentTaskQueue(type);
   const responsesTopic = options.responsesTopic ?? Topic.OrchestrationResponses;
   const identity = { agentId, agentType: type };
@@ -60,8 +60,11 @@ export async function runTemporalAgent(options: TemporalAgentOptions): Promise<R
       const beat = setInterval(() => context.heartbeat({ commandId: command.commandId }), heartbeatEveryMs);
       let response: AgentResponse;
       try {
-        response = await answers.answer(command.commandId, () =>
-          executeCommand({ identity, stores, tracker, handler: options.handler, command, log }),
+        response = await answers.answer(
+          command.commandId,
+          () =>
+            executeCommand({ identity, stores, tracker, handler: options.handler, command, log, metrics }),
+          () => metrics?.dedupeHits.inc({ agent_type: type }),
         );
       } finally {
         clearInterval(beat);

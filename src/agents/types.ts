@@ -8,9 +8,9 @@ import type { AgentCommand, AgentType } from '../task/index.ts';
 import type { FluxTarget } from '../stores/influx/queries.ts';
 import type { Envelope } from '../stores/kafka/envelope.ts';
 import type { AgentStateStore } from '../stores/redis/agent-state.ts';
-import type { AlertQueue } from '../stores/redis/alert-queue.ts';
 import type { LockManager } from '../stores/redis/locks.ts';
 import type { SharedMemory } from '../stores/redis/shared-memory.ts';
+import type { AgentMetrics } from './metrics.ts';
 import type { SharedCollectionName } from '../stores/weaviate/collections.ts';
 import type { Embedder } from '../stores/weaviate/embedder.ts';
 import type { AgentMemory, CollectionShapes } from '../stores/weaviate/schema.ts';
@@ -30,6 +30,8 @@ export interface AgentMessage {
   id: string;
   type: string;
   payload: Record<string, unknown>;
+  /** The Kafka partition key; default the task id. Messages with one key are read in order. */
+  key?: string;
 }
 
 /**
@@ -45,8 +47,6 @@ export interface AgentContext {
   readonly redis: Redis;
   /** Agent state in Redis (the runtime already sets BUSY / IDLE around each command). */
   readonly agentState: AgentStateStore;
-  /** The Redis alert queue (spec 4.2). */
-  readonly alertQueue: AlertQueue;
   /**
    * Memory the steps of this command's task share (Redis, compare-and-set): every step's answer is there
    * as `step.<key>` once it is given — a step running in parallel can read what a sibling found — and a
@@ -94,6 +94,8 @@ export interface AgentOptions extends AgentDefinition {
   /** Stable id of this agent instance: 1 to 64 letters, digits, _ or - (it names a Redis key and a Weaviate tenant). */
   agentId: string;
   log?: AgentLogger;
+  /** Where the agent counts its commands (served on /metrics by `prism agent run --metrics-port`). */
+  metrics?: AgentMetrics;
   /** Time between heartbeats (Redis and PostgreSQL). Default 5000. */
   heartbeatIntervalMs?: number;
   /** Commands handled at once. Default 1: an agent works on one task at a time, as its Redis state says. */

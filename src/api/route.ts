@@ -17,7 +17,9 @@ export type Permission =
   | 'knowledge:ingest'
   | 'knowledge:search'
   | 'memory:read'
-  | 'memory:write';
+  | 'memory:write'
+  | 'alerts:read'
+  | 'alerts:manage';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -6,9 +6,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Env } from '../config.ts';
 import { registerAuth } from './auth.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { closeApiDeps, createApiDeps, type ApiDeps } from './deps.ts';
 import { registerErrorHandling } from './errors.ts';
-import { httpMetrics, registerHttpMetrics, registerRealtimeTaskGauge } from './http-metrics.ts';
+import { registerClusterMetrics } from './cluster-metrics.ts';
+import { httpMetrics, registerHttpMetrics } from './http-metrics.ts';
 import { readinessChecks } from './readiness.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { knowledgeRoutes } from './routes/knowledge.ts';
@@ -38,7 +40,7 @@ export function buildServer(deps: ApiDeps, options: ServerOptions = {}): Fastify
   registerErrorHandling(app);
   registerAuth(app, deps.prisma);
   const metrics = httpMetrics(deps.metrics);
-  registerRealtimeTaskGauge(deps.metrics, deps.redis);
+  registerClusterMetrics(deps.metrics, deps);
   registerHttpMetrics(app, metrics);
   const readiness = readinessChecks(deps);
   app.addHook('onClose', () => readiness.close());
@@ -64,6 +66,7 @@ export function buildServer(deps: ApiDeps, options: ServerOptions = {}): Fastify
         { name: 'agents', description: 'Agent registry' },
         { name: 'knowledge', description: 'External knowledge in Weaviate' },
         { name: 'memory', description: "Each agent's own memory in Weaviate" },
+        { name: 'alerts', description: 'Alerts of the monitoring flow (spec 4.2)' },
         { name: 'operations', description: 'Health and metrics' },
       ],
     },
@@ -76,6 +79,7 @@ export function buildServer(deps: ApiDeps, options: ServerOptions = {}): Fastify
     agentRoutes(api, deps);
     knowledgeRoutes(api, deps);
     memoryRoutes(api, deps);
+    alertRoutes(api, deps);
   });
   return app;
 }

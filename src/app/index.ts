@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
-import { agentTypes } from '../task/index.ts';
+import { agentTypes, type AgentType } from '../task/index.ts';
 import { loadDemoData } from '../provision/demo.ts';
 import { provisionAll } from '../provision/index.ts';
 import { stackUp } from '../stack/index.ts';
@@ -16,9 +16,17 @@ import type { Progress } from '../progress.ts';
 
 export interface AppProcess {
   name: string;
+  /** What identifies it on its command line (and the start of its arguments). */
   args: string[];
+  /** Further arguments, from the configuration. */
+  extraArgs?: (env: Env) => string[];
   /** A line its log prints once it serves. */
   ready: RegExp;
+}
+
+/** The /metrics port of the reference agent of a type that `prism up` starts: AGENT_METRICS_PORT + its index. */
+export function agentMetricsPort(env: Pick<Env, 'AGENT_METRICS_PORT'>, type: AgentType): number {
+  return env.AGENT_METRICS_PORT + agentTypes.indexOf(type);
 }
 
 export const appProcesses: AppProcess[] = [
@@ -26,6 +34,8 @@ export const appProcesses: AppProcess[] = [
   ...agentTypes.map((type) => ({
     name: `agent-${type.toLowerCase()}`,
     args: ['agent', 'run', '--type', type, '--id', `${type.toLowerCase()}-agent-1`],
+    // Each agent on its own /metrics port, which the stack's Prometheus scrapes (job prism-agents).
+    extraArgs: (env: Env) => ['--metrics-port', String(agentMetricsPort(env, type))],
     ready: /\bready\b/i,
   })),
   { name: 'api', args: ['api'], ready: /\b(ready|listening)\b/i },
@@ -71,7 +81,7 @@ export async function startApp(env: Env, progress: Progress): Promise<void> {
       const from = existsSync(logFile) ? statSync(logFile).size : 0;
       const pid = spawnDetached({
         command: process.execPath,
-        args: [bin, ...p.args],
+        args: [bin, ...p.args, ...(p.extraArgs?.(env) ?? [])],
         cwd: repoRoot,
         logFile,
         pidFile,

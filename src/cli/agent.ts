@@ -2,7 +2,10 @@
 import { Option, type Command } from 'commander';
 import { defaultAgentId, runAgent, transports, type Transport } from '../agents/index.ts';
 import { referenceAgents } from '../agents/reference/index.ts';
+import { createAgentMetrics } from '../agents/metrics.ts';
 import { loadConfig } from '../config.ts';
+import { serveMetrics } from '../metrics.ts';
+import { portArg } from './args.ts';
 import { agentTypes, isAgentType, type AgentType } from '../task/index.ts';
 
 function agentType(value: string): AgentType {
@@ -30,15 +33,23 @@ export function registerAgentCommands(program: Command): void {
         .default('kafka'),
     )
     .option('--id <agentId>', 'the agent id (default <type>-agent-<hostname>)')
-    .action(async (opts: { type: string; transport: Transport; id?: string }) => {
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (/metrics)', portArg)
+    .action(async (opts: { type: string; transport: Transport; id?: string; metricsPort?: number }) => {
       const type = agentType(opts.type);
       const env = loadConfig();
+      const metrics = createAgentMetrics();
+      const server =
+        opts.metricsPort === undefined
+          ? null
+          : await serveMetrics(metrics.registry, env.PRISM_BIND_ADDRESS, opts.metricsPort);
       const running = await runAgent({
         ...referenceAgents[type],
         transport: opts.transport,
         env,
         agentId: opts.id ?? defaultAgentId(type),
+        metrics,
       });
+      void running.done.finally(() => server?.close());
       process.stdout.write(
         `${type} agent ${running.agentId} ready (${opts.transport}: ${running.source}); Ctrl-C stops it\n`,
       );

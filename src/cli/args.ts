@@ -15,3 +15,10 @@ export function priorityArg(value: string): Priority {
     throw new InvalidArgumentError(`use one of ${priorities.join(', ')}`);
   return priority as Priority;
 }
+
+export function portArg(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidArgumentError('a TCP port, 1 to 65535');
+  return port;
+}

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../config.ts';
 import { ValidationError } from '../validation.ts';
 import { registerAgentCommands } from './agent.ts';
+import { registerAlertCommands } from './alerts.ts';
 import { registerApiCommands } from './api.ts';
 import { registerBenchCommand } from './bench.ts';
 import { registerMigrateCommand } from './migrate.ts';
@@ -26,6 +27,7 @@ registerSystemCommands(program);
 registerBenchCommand(program);
 registerAgentCommands(program);
 registerApiCommands(program);
+registerAlertCommands(program);
 
 program.addOption(new Option('--debug', 'print stack traces on errors').env('PRISM_DEBUG'));
 

@@ -52,7 +52,10 @@ const modeOptions = (cmd: Command) =>
 export function registerStackCommands(program: Command): void {
   const stack = program
     .command('stack')
-    .description('the services: PostgreSQL, Redis, Kafka, Weaviate, InfluxDB, Prometheus, Temporal');
+    .description(
+      'the services: PostgreSQL, Redis, Kafka, Weaviate, InfluxDB, Temporal, and their monitoring ' +
+        '(Prometheus, Alertmanager, an exporter for each service)',
+    );
 
   modeOptions(stack.command('up'))
     .description(
@@ -93,8 +96,11 @@ export function registerStackCommands(program: Command): void {
         const processes = nativeProcesses(env).filter((p) => p.pid !== null);
         if (processes.length > 0) {
           process.stdout.write(`\nnative processes (data and logs under ${stackPaths(env).data}):\n`);
+          const width = Math.max(...processes.map((p) => p.name.length));
           for (const p of processes)
-            process.stdout.write(`  ${p.name.padEnd(10)} pid ${p.pid}  log ${p.logFile}\n`);
+            process.stdout.write(
+              `  ${p.name.padEnd(width)}  pid ${String(p.pid).padEnd(7)} log ${p.logFile}\n`,
+            );
         }
       }
       if (!services.every((s) => s.healthy)) process.exitCode = 1;

@@ -34,6 +34,22 @@ export const demoConstraints = [
     isBlocking: true,
   },
   {
+    // A sensor rule: the sensor-rule scan checks it against cnc-02's readings every minute (its demo series
+    // peaks at 81.4 °C, so it holds until the machine runs hot).
+    name: 'cnc-02 spindle temperature limit',
+    constraintType: 'SAFETY',
+    agentType: 'MONITORING',
+    rule: {
+      sensorType: 'spindle_temperature_c',
+      operator: '<=',
+      value: 85,
+      windowSeconds: 300,
+      machine: 'cnc-02',
+    },
+    severity: 'CRITICAL',
+    isBlocking: false,
+  },
+  {
     name: 'press force window',
     constraintType: 'RESOURCE',
     agentType: 'CONTROL',

@@ -10,9 +10,11 @@ import { provisionKafka } from '../stores/kafka/provision.ts';
 import { provisionAccessControl } from '../stores/postgres/auth.ts';
 import { provisionWeaviate } from '../stores/weaviate/provision.ts';
 import { provisionTemporal, type TemporalProvisionResult } from '../stores/temporal/provision.ts';
+import { provisionSchedules, type ScheduleProvisionResult } from '../stores/temporal/schedules.ts';
 
 export interface ProvisionSummary {
   temporal: TemporalProvisionResult;
+  schedules: ScheduleProvisionResult;
   kafka: { created: string[]; updated: string[]; unchanged: string[] };
   weaviate: { created: string[]; updated: string[]; unchanged: string[] };
   influx: { bucket: string; action: string; retention: string };
@@ -21,6 +23,7 @@ export interface ProvisionSummary {
 
 export async function provisionAll(env: Env, progress: Progress): Promise<ProvisionSummary> {
   const temporal = await progress.track('Temporal namespace', () => provisionTemporal(env, progress));
+  const schedules = await progress.track('Temporal schedules', () => provisionSchedules(env, progress));
   const kafka = await progress.track('Kafka topics', () => provisionKafka(env, progress));
   const weaviateClient = await connectWeaviate(env);
   let weaviate: ProvisionSummary['weaviate'];
@@ -42,6 +45,7 @@ export async function provisionAll(env: Env, progress: Progress): Promise<Provis
     const accessControl = await progress.track('Roles and permissions', () => provisionAccessControl(prisma));
     return {
       temporal,
+      schedules,
       kafka,
       weaviate,
       influx: { bucket: influx.bucket, action: influx.action, retention: influx.retention },

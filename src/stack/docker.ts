@@ -6,10 +6,10 @@ import { probeAll, type ServiceHealth } from './health.ts';
 import { repoRoot } from './paths.ts';
 import { run } from './process.ts';
 import type { Progress } from '../progress.ts';
-import { serviceNames } from './versions.ts';
+import { composeServiceNames } from './versions.ts';
 
+export { composeServiceNames };
 export const composeFile = join(repoRoot, 'docker-compose.yml');
-export const composeServiceNames = [...serviceNames, 'grafana'] as const;
 
 export async function dockerEngineAnswers(): Promise<boolean> {
   try {

@@ -6,6 +6,7 @@ import { createPgPool } from '../clients/postgres.ts';
 import { createRedis } from '../clients/redis.ts';
 import { createKafka, logLevel } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
+import { run } from './process.ts';
 import { versions, type ServiceName } from './versions.ts';
 
 export interface ServiceHealth {
@@ -43,9 +44,70 @@ export function weaviateUrl(env: Env): string {
   return `http://${env.WEAVIATE_HOST}:${env.WEAVIATE_HTTP_PORT}`;
 }
 
-export function grafanaUrl(env: Env): string {
-  return `http://${env.PRISM_BIND_ADDRESS === '0.0.0.0' ? '127.0.0.1' : env.PRISM_BIND_ADDRESS}:${env.GRAFANA_PORT}`;
+/** Where the stack's services answer on this machine: its bind address, or loopback when it binds them all. */
+export function serviceHost(env: Pick<Env, 'PRISM_BIND_ADDRESS'>): string {
+  return env.PRISM_BIND_ADDRESS === '0.0.0.0' ? '127.0.0.1' : env.PRISM_BIND_ADDRESS;
 }
+
+export function grafanaUrl(env: Env): string {
+  return `http://${serviceHost(env)}:${env.GRAFANA_PORT}`;
+}
+
+/** The first sample of `metric` in Prometheus' text format: its labels and value. */
+export function sample(
+  text: string,
+  metric: string,
+): { labels: Record<string, string>; value: string } | null {
+  const m = new RegExp(`^${metric}(?:\\{([^}]*)\\})?\\s+(\\S+)`, 'm').exec(text);
+  if (!m) return null;
+  const labels = Object.fromEntries(
+    [...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]),
+  );
+  return { labels, value: m[2]! };
+}
+
+/** `v1.45.0`, Debian's `1.45.0-2+b4` → `1.45.0`. */
+const release = (version: string | undefined) => /^v?(\d+(?:\.\d+)+)/.exec(version ?? '')?.[1] ?? null;
+
+/**
+ * An exporter is ready when its /metrics answers with the metric that shows it measures something and,
+ * where it reports one, its target is up (pg_up 1, redis_up 1: the exporter itself answers when its
+ * database is down). Its version comes from its build-info metric.
+ */
+function exporterProbe(
+  port: (env: Env) => number,
+  options: { shows: string; up?: string; version: (text: string) => string | null | Promise<string | null> },
+): Probe {
+  return (env) => {
+    const url = `http://${serviceHost(env)}:${port(env)}/metrics`;
+    return {
+      url,
+      check: async () => {
+        const res = await fetchWithTimeout(url);
+        if (!res.ok) throw new Error(`/metrics answered HTTP ${res.status}`);
+        const text = await res.text();
+        if (options.up) {
+          const up = sample(text, options.up)?.value;
+          if (up !== '1')
+            throw new Error(`${options.up} is ${up ?? 'missing'}: the exporter cannot reach its target`);
+        }
+        if (!new RegExp(`^${options.shows}`, 'm').test(text))
+          throw new Error(`no ${options.shows} metric yet`);
+        return options.version(text);
+      },
+    };
+  };
+}
+
+async function debianPackageVersion(pkg: string): Promise<string | null> {
+  const { stdout } = await run('dpkg-query', ['-W', '-f', '${Version}', pkg]).catch(() => ({ stdout: '' }));
+  return release(stdout.replace(/^\d+:/, ''));
+}
+
+const buildInfoVersion =
+  (metric: string, label = 'version') =>
+  (text: string) =>
+    release(sample(text, metric)?.labels[label]);
 
 const probes: Record<ServiceName, Probe> = {
   postgres: (env) => ({
@@ -156,6 +218,47 @@ const probes: Record<ServiceName, Probe> = {
       const settings = await fetchJson<{ Version?: string }>(`${env.TEMPORAL_UI_URL}/api/v1/settings`);
       return settings.Version ?? null;
     },
+  }),
+  alertmanager: (env) => {
+    const url = `http://${serviceHost(env)}:${env.ALERTMANAGER_PORT}`;
+    return {
+      url,
+      check: async () => {
+        const ready = await fetchWithTimeout(`${url}/-/ready`);
+        if (!ready.ok) throw new Error(`not ready (HTTP ${ready.status})`);
+        const status = await fetchJson<{ versionInfo?: { version?: string } }>(`${url}/api/v2/status`);
+        return release(status.versionInfo?.version);
+      },
+    };
+  },
+  'postgres-exporter': exporterProbe((env) => env.POSTGRES_EXPORTER_PORT, {
+    up: 'pg_up',
+    shows: 'pg_',
+    version: buildInfoVersion('postgres_exporter_build_info'),
+  }),
+  'redis-exporter': exporterProbe((env) => env.REDIS_EXPORTER_PORT, {
+    up: 'redis_up',
+    shows: 'redis_',
+    version: buildInfoVersion('redis_exporter_build_info'),
+  }),
+  // The agent answers as soon as the JVM starts; the broker's own beans show once Kafka has started.
+  'kafka-jmx-exporter': exporterProbe((env) => env.KAFKA_JMX_EXPORTER_PORT, {
+    shows: 'kafka_server_',
+    version: buildInfoVersion('jmx_exporter_build_info'),
+  }),
+  'node-exporter': exporterProbe((env) => env.NODE_EXPORTER_PORT, {
+    shows: 'node_filesystem_avail_bytes',
+    version: buildInfoVersion('node_exporter_build_info'),
+  }),
+  // Debian's build of process-exporter reports no version (neither `--version` nor a metric): its
+  // package's version says which release it is (it runs natively only).
+  'process-exporter': exporterProbe((env) => env.PROCESS_EXPORTER_PORT, {
+    shows: 'namedprocess_namegroup_num_procs',
+    version: () => debianPackageVersion('prometheus-process-exporter'),
+  }),
+  cadvisor: exporterProbe((env) => env.CADVISOR_PORT, {
+    shows: 'container_cpu_usage_seconds_total',
+    version: buildInfoVersion('cadvisor_version_info', 'cadvisorVersion'),
   }),
   grafana: (env) => ({
     url: grafanaUrl(env),

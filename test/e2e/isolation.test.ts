@@ -41,6 +41,7 @@ const resourcesOf = (e: Env) => ({
   weaviateCollection: `${e.WEAVIATE_COLLECTION_PREFIX}AgentMemory`,
   apiPort: e.API_PORT,
   workerMetricsPort: e.WORKER_METRICS_PORT,
+  agentMetricsPort: e.AGENT_METRICS_PORT,
 });
 
 describe('the tests and a running system share the services, never the work', () => {

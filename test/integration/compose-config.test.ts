@@ -3,8 +3,12 @@
 // specification, as `docker compose up` would, without needing a Docker engine. A structural test of ours
 // once passed a file that Compose rejects (`env_file` as a bare mapping).
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { probeAll } from '../../src/stack/health.ts';
 import { binaries } from '../../src/stack/install.ts';
 import { repoRoot, stackPaths } from '../../src/stack/paths.ts';
@@ -27,7 +31,9 @@ const required = {
   POSTGRES_PASSWORD: 'compose-check-1',
   REDIS_PASSWORD: 'compose-check-2',
   INFLUX_PASSWORD: 'compose-check-3',
+  ALERTMANAGER_WEBHOOK_TOKEN: 'compose-check-token-4',
 };
+const bins = binaries(stackPaths(env));
 
 describe('docker-compose.yml, as Docker Compose reads it', () => {
   it(`is Docker Compose ${versions.compose}`, async () => {
@@ -44,25 +50,39 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
     const services = async (profile?: string) =>
       (await composeConfig(['--services'], required, profile)).stdout.trim().split('\n').sort();
     const infrastructure = [
+      'alertmanager',
+      'cadvisor',
       'grafana',
       'influxdb',
       'kafka',
+      'kafka-jmx-agent',
+      'node-exporter',
       'postgres',
+      'postgres-exporter',
       'prometheus',
       'redis',
+      'redis-exporter',
       'temporal',
       'temporal-setup',
       'temporal-ui',
       'weaviate',
     ];
+    const app = [
+      'prism-agent-analysis',
+      'prism-agent-control',
+      'prism-agent-monitoring',
+      'prism-agent-prediction',
+      'prism-api',
+      'prism-worker',
+    ];
     expect(await services()).toEqual(infrastructure);
-    expect(await services('app')).toEqual([...infrastructure, 'prism-api', 'prism-worker'].sort());
+    expect(await services('app')).toEqual([...infrastructure, ...app].sort());
   });
 
   it('pins every image to a version (no latest, no missing tag)', async () => {
     const { stdout } = await composeConfig(['--images'], required, 'app');
     const images = stdout.trim().split('\n');
-    expect(images.length).toBeGreaterThanOrEqual(11);
+    expect(images.length).toBeGreaterThanOrEqual(22);
     for (const image of images) {
       const tag = /:([^/:]+)$/.exec(image)?.[1];
       expect(tag, image).toBeDefined();
@@ -91,14 +111,86 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
     expect(tag('prom/prometheus')!.split('.').slice(0, 2)).toEqual(
       running.prometheus!.split('.').slice(0, 2),
     );
+    // The exporters and Alertmanager: Debian's packages run the same releases as the images.
+    expect(tag('prom/alertmanager')).toBe(running.alertmanager);
+    expect(tag('prometheuscommunity/postgres-exporter')).toBe(running['postgres-exporter']);
+    expect(tag('oliver006/redis_exporter')).toBe(`${running['redis-exporter']}-alpine`);
+    expect(tag('prom/node-exporter')).toBe(running['node-exporter']);
+    // The JMX exporter: the same jar in both stacks (Compose downloads it into a volume).
+    const fetch = (await composeConfig(['--format', 'json'])).stdout;
+    const command = (JSON.parse(fetch) as { services: Record<string, { command?: string[] }> }).services[
+      'kafka-jmx-agent'
+    ]!.command!.join(' ');
+    expect(command).toContain(`/jmx_prometheus_javaagent-${running['kafka-jmx-exporter']}.jar`);
+  });
+
+  it('has a Prometheus configuration that promtool accepts, with the rules it mounts', async () => {
+    // Compose mounts ./stack/prometheus/rules at /etc/prometheus/rules: the same files, checked where they
+    // are (promtool resolves rule_files itself; a glob that matched nothing would pass unchecked).
+    const { stdout } = await composeConfig(['--format', 'json']);
+    const prometheus = (
+      JSON.parse(stdout) as { services: Record<string, { volumes: { source: string; target: string }[] }> }
+    ).services.prometheus!;
+    const mount = (target: string) => prometheus.volumes.find((v) => v.target === target)!.source;
+    const config = parse(readFileSync(mount('/etc/prometheus/prometheus.yml'), 'utf8')) as {
+      rule_files: string[];
+    };
+    const rulesDir = mount('/etc/prometheus/rules');
+    expect(rulesDir).toBe(join(repoRoot, 'stack/prometheus/rules'));
+    config.rule_files = config.rule_files.map((f) =>
+      f.replace(/^\/etc\/prometheus\/rules\//, `${rulesDir}/`),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'prism-compose-prometheus-'));
+    try {
+      writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
+      const { stdout: out, stderr } = await run(bins.promtool, [
+        'check',
+        'config',
+        join(dir, 'prometheus.yml'),
+      ]);
+      const output = out + stderr;
+      expect(output).toMatch(/SUCCESS: .*prometheus\.yml is valid prometheus config file syntax/);
+      for (const file of ['alerts.yml', 'recording.yml'])
+        expect(output).toMatch(
+          new RegExp(`Checking ${rulesDir}/${file}\\n\\s*SUCCESS: [1-9]\\d* rules found`),
+        );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has an Alertmanager configuration that amtool accepts', async () => {
+    const { stdout } = await run(bins.amtool, [
+      'check-config',
+      join(repoRoot, 'stack/alertmanager/alertmanager.yml'),
+    ]);
+    expect(stdout).toMatch(/SUCCESS[\s\S]*- route[\s\S]*- 1 receivers/);
   });
 
   it('refuses to start without the generated secrets, naming the variable', async () => {
-    const { POSTGRES_PASSWORD, REDIS_PASSWORD } = required;
-    const failure = await composeConfig(['-q'], { POSTGRES_PASSWORD, REDIS_PASSWORD }).then(
-      () => null,
-      (err: { stderr: string }) => err.stderr,
-    );
-    expect(failure).toMatch(/INFLUX_PASSWORD is required/);
+    const without = async (name: keyof typeof required) => {
+      const variables: Record<string, string> = { ...required };
+      delete variables[name];
+      return composeConfig(['-q'], variables).then(
+        () => null,
+        (err: { stderr: string }) => err.stderr,
+      );
+    };
+    expect(await without('INFLUX_PASSWORD')).toMatch(/INFLUX_PASSWORD is required/);
+    expect(await without('ALERTMANAGER_WEBHOOK_TOKEN')).toMatch(/ALERTMANAGER_WEBHOOK_TOKEN is required/);
+  });
+
+  it('keeps the webhook token out of what Compose prints: Alertmanager gets it as a secret file', async () => {
+    const { stdout } = await composeConfig(['--format', 'json']);
+    const config = JSON.parse(stdout) as {
+      secrets: Record<string, { environment?: string }>;
+      services: Record<string, { secrets?: { source: string; target: string }[] }>;
+    };
+    expect(config.secrets.alertmanager_webhook_token?.environment).toBe('ALERTMANAGER_WEBHOOK_TOKEN');
+    expect(config.services.alertmanager!.secrets).toEqual([
+      { source: 'alertmanager_webhook_token', target: '/run/secrets/alertmanager_webhook_token' },
+    ]);
+    // Without the app profile, no container is given the token in its environment.
+    expect(stdout).not.toContain(required.ALERTMANAGER_WEBHOOK_TOKEN);
   });
 });

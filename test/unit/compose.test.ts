@@ -2,36 +2,54 @@
 // test/integration/compose-config.test.ts; these check what the Compose specification does not: that it
 // matches the native stack (ports, versions, variables, Prometheus jobs) and the product's rules.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envSchema, parseConfig } from '../../src/config.ts';
+import { nativeAlertmanagerConfig, nativeScrapeJobs } from '../../src/stack/monitoring.ts';
 import { temporalDynamicConfigFlags } from '../../src/stack/services.ts';
-import { versions } from '../../src/stack/versions.ts';
+import { pinnedJars, versions } from '../../src/stack/versions.ts';
+import { agentTypes } from '../../src/task/contract.ts';
 
 interface Service {
   image?: string;
   build?: unknown;
   restart?: string;
+  command?: string[];
   ports?: string[];
   networks?: string[];
   healthcheck?: { test: string[] };
   environment?: Record<string, string | number>;
   volumes?: string[];
   profiles?: string[];
+  secrets?: string[];
+  depends_on?: Record<string, { condition: string }>;
 }
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
   networks: Record<string, { name: string }>;
   volumes: Record<string, unknown>;
+  secrets: Record<string, { environment?: string; file?: string }>;
 };
 const services = compose.services;
-const oneShot = ['temporal-setup'];
+const oneShot = ['temporal-setup', 'kafka-jmx-agent'];
 const longRunning = Object.keys(services).filter((n) => !oneShot.includes(n));
 const defaults = parseConfig({
   POSTGRES_PASSWORD: 'x'.repeat(8),
   REDIS_PASSWORD: 'x'.repeat(8),
   INFLUX_PASSWORD: 'x'.repeat(8),
 });
+const agentServices = agentTypes.map((type) => `prism-agent-${type.toLowerCase()}`);
+
+interface PrometheusConfig {
+  rule_files: string[];
+  alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
+  scrape_configs: {
+    job_name: string;
+    static_configs: { targets: string[]; labels?: Record<string, string> }[];
+  }[];
+}
+const composePrometheus = parse(readFileSync('stack/prometheus/prometheus.yml', 'utf8')) as PrometheusConfig;
 
 describe('docker-compose.yml', () => {
   it('has every service of the product', () => {
@@ -48,6 +66,12 @@ describe('docker-compose.yml', () => {
         'temporal-ui',
         'prism-worker',
         'prism-api',
+        ...agentServices,
+        'alertmanager',
+        'postgres-exporter',
+        'redis-exporter',
+        'node-exporter',
+        'cadvisor',
       ]),
     );
   });
@@ -76,7 +100,15 @@ describe('docker-compose.yml', () => {
       temporal: [defaults.TEMPORAL_PORT],
       'temporal-ui': [defaults.TEMPORAL_UI_PORT],
       'prism-api': [defaults.API_PORT],
+      alertmanager: [defaults.ALERTMANAGER_PORT],
+      'postgres-exporter': [defaults.POSTGRES_EXPORTER_PORT],
+      'redis-exporter': [defaults.REDIS_EXPORTER_PORT],
+      'node-exporter': [defaults.NODE_EXPORTER_PORT],
+      cadvisor: [defaults.CADVISOR_PORT],
     };
+    // The broker and its JMX exporter (an agent in its JVM): 19092 and 19308.
+    expected.kafka = [defaults.KAFKA_PORT, defaults.KAFKA_JMX_EXPORTER_PORT];
+    expect(expected.kafka).toEqual([19092, 19308]);
     for (const [name, ports] of Object.entries(expected)) {
       const published = (services[name]!.ports ?? []).map((p) => {
         const m = /^\$\{PRISM_BIND_ADDRESS:-127\.0\.0\.1\}:\$\{[A-Z_]+:-(\d+)\}:\d+$/.exec(p);
@@ -85,7 +117,8 @@ describe('docker-compose.yml', () => {
       });
       expect(published, name).toEqual(ports);
     }
-    for (const name of ['temporal-setup', 'prism-worker']) expect(services[name]!.ports).toBeUndefined();
+    for (const name of ['temporal-setup', 'kafka-jmx-agent', 'prism-worker', ...agentServices])
+      expect(services[name]!.ports).toBeUndefined();
   });
 
   it('gives the Temporal server the dynamic configuration the native dev server gets', () => {
@@ -110,13 +143,66 @@ describe('docker-compose.yml', () => {
     expect(image('temporal')).toBe(`temporalio/auto-setup:${versions.temporalServer}`);
     expect(image('temporal-ui')).toBe(`temporalio/ui:${versions.temporalUi}`);
     expect(image('influxdb')).toBe(`influxdb:${versions.influxdb}`);
-    for (const name of longRunning) expect(image(name), name).not.toMatch(/:latest$|^[^:]+$/);
+    expect(image('alertmanager')).toBe(`prom/alertmanager:v${versions.alertmanager}`);
+    expect(image('postgres-exporter')).toBe(
+      `quay.io/prometheuscommunity/postgres-exporter:v${versions.postgresExporter}`,
+    );
+    // The Alpine variant of the release: the default one has no shell for a health check.
+    expect(image('redis-exporter')).toBe(`oliver006/redis_exporter:v${versions.redisExporter}-alpine`);
+    expect(image('node-exporter')).toBe(`prom/node-exporter:v${versions.nodeExporter}`);
+    expect(image('cadvisor')).toBe(`ghcr.io/google/cadvisor:v${versions.cadvisor}`);
+    for (const name of Object.keys(services)) {
+      expect(image(name), name).not.toMatch(/:latest$|^[^:]+$|:(\d+|alpine)$/);
+    }
+  });
+
+  it('runs the JMX exporter agent of the native stack inside the broker, with the same rules', () => {
+    const jar = pinnedJars.jmxExporter;
+    const fetch = services['kafka-jmx-agent']!.command!.join('\n');
+    const path = jar.groupId.replaceAll('.', '/');
+    expect(fetch).toContain(
+      `https://repo1.maven.org/maven2/${path}/${jar.artifactId}/${jar.version}/${jar.artifactId}-${jar.version}.jar`,
+    );
+    expect(fetch).toContain(`sum=${jar.sha256}`);
+    const kafka = services.kafka!;
+    expect(kafka.depends_on?.['kafka-jmx-agent']).toEqual({ condition: 'service_completed_successfully' });
+    expect(kafka.volumes).toEqual(
+      expect.arrayContaining([
+        'kafka-jmx-agent:/opt/jmx-exporter:ro',
+        './stack/kafka/jmx-exporter.yml:/etc/kafka/jmx-exporter.yml:ro',
+      ]),
+    );
+    expect(kafka.command!.join(' ')).toContain(
+      'export KAFKA_OPTS="-javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent.jar=9308:/etc/kafka/jmx-exporter.yml"; exec /etc/kafka/docker/run',
+    );
+    // Not in the container's environment: `docker compose exec kafka <tool>` would load the agent too.
+    expect(Object.keys(kafka.environment!)).not.toContain('KAFKA_OPTS');
+  });
+
+  it('runs the four reference agents in the app profile, each on its /metrics port', () => {
+    agentTypes.forEach((type, i) => {
+      const agent = services[`prism-agent-${type.toLowerCase()}`]!;
+      expect(agent.profiles).toEqual(['app']);
+      expect(agent.command).toEqual([
+        'agent',
+        'run',
+        '--type',
+        type,
+        '--id',
+        `${type.toLowerCase()}-agent-1`,
+        '--metrics-port',
+        String(defaults.AGENT_METRICS_PORT + i),
+      ]);
+      expect(agent.healthcheck!.test.join(' ')).toContain(
+        `127.0.0.1:${defaults.AGENT_METRICS_PORT + i}/metrics`,
+      );
+    });
   });
 
   it('hard-codes no secret: every password and token comes from a variable', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
-        if (/PASSWORD|PWD|TOKEN|SECRET|AUTH$/.test(key) && !/ENABLED$/.test(key)) {
+        if (/PASSWORD|PWD|TOKEN|SECRET|AUTH$|_PASS$/.test(key) && !/ENABLED$/.test(key)) {
           expect(String(value), `${name}.${key}`).toMatch(/^\$\{[A-Z_]+(:?[-?][^}]*)?\}$/);
         }
       }
@@ -124,10 +210,26 @@ describe('docker-compose.yml', () => {
     expect(services.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD).toBe(
       '${GRAFANA_ADMIN_PASSWORD:-admin123}',
     );
+    // Alertmanager's webhook token: a secret file made from the variable, never in its environment.
+    expect(compose.secrets.alertmanager_webhook_token).toEqual({ environment: 'ALERTMANAGER_WEBHOOK_TOKEN' });
+    expect(services.alertmanager!.secrets).toEqual(['alertmanager_webhook_token']);
+    expect(services.alertmanager!.environment).toBeUndefined();
+    expect(services['prism-api']!.environment!.ALERTMANAGER_WEBHOOK_TOKEN).toMatch(
+      /^\$\{ALERTMANAGER_WEBHOOK_TOKEN:\?/,
+    );
   });
 
   it('keeps data in named volumes', () => {
-    for (const name of ['postgres', 'redis', 'kafka', 'weaviate', 'influxdb', 'prometheus', 'grafana']) {
+    for (const name of [
+      'postgres',
+      'redis',
+      'kafka',
+      'weaviate',
+      'influxdb',
+      'prometheus',
+      'grafana',
+      'alertmanager',
+    ]) {
       const named = (services[name]!.volumes ?? []).filter((v) => !v.startsWith('.'));
       expect(named.length, name).toBeGreaterThan(0);
       for (const v of named) expect(Object.keys(compose.volumes)).toContain(v.split(':')[0]);
@@ -141,14 +243,100 @@ describe('docker-compose.yml', () => {
     expect([...used].filter((v) => !known.has(v))).toEqual([]);
   });
 
-  it('keeps the Prometheus jobs of both stacks the same', async () => {
+  it('keeps the Prometheus jobs of both stacks the same (process-exporter natively, cAdvisor under Compose)', async () => {
     const { nativePrometheusConfig } = await import('../../src/stack/services.ts');
-    const jobs = (yamlText: string) =>
-      (parse(yamlText) as { scrape_configs: { job_name: string }[] }).scrape_configs
-        .map((c) => c.job_name)
-        .sort();
-    expect(jobs(nativePrometheusConfig(defaults))).toEqual(
-      jobs(readFileSync('stack/prometheus/prometheus.yml', 'utf8')),
+    const native = parse(nativePrometheusConfig(defaults)) as PrometheusConfig;
+    const jobs = (config: PrometheusConfig, only: string) =>
+      config.scrape_configs.map((c) => (c.job_name === only ? 'per-process' : c.job_name));
+    const expected = [
+      'prometheus',
+      'temporal',
+      'weaviate',
+      'influxdb',
+      'prism-api',
+      'prism-worker',
+      'prism-agents',
+      'postgres',
+      'redis',
+      'kafka',
+      'node',
+      'per-process',
+      'alertmanager',
+    ];
+    expect(jobs(native, 'process')).toEqual(expected);
+    expect(jobs(composePrometheus, 'cadvisor')).toEqual(expected);
+    // The same agent targets, labelled with their type.
+    const agents = (config: PrometheusConfig) =>
+      config.scrape_configs
+        .find((c) => c.job_name === 'prism-agents')!
+        .static_configs.map((s) => [s.labels?.agent_type, Number(s.targets[0]!.split(':')[1])]);
+    expect(agents(native)).toEqual(agentTypes.map((t, i) => [t, defaults.AGENT_METRICS_PORT + i]));
+    expect(agents(composePrometheus)).toEqual(agents(native));
+    // The exporters' targets are the ports Compose publishes (natively the host ports themselves).
+    const nativeTargets = Object.fromEntries(nativeScrapeJobs(defaults).map((j) => [j.job, j.targets]));
+    expect(nativeTargets.kafka).toEqual([{ target: '127.0.0.1:19308' }]);
+    expect(nativeTargets.alertmanager).toEqual([{ target: '127.0.0.1:19094' }]);
+  });
+
+  it("loads the repository's rules and alerts through the stack's Alertmanager, in both stacks", async () => {
+    const { nativePrometheusConfig } = await import('../../src/stack/services.ts');
+    const native = parse(nativePrometheusConfig(defaults)) as PrometheusConfig;
+    expect(native.rule_files).toEqual([resolve('stack/prometheus/rules/*.yml')]);
+    expect(native.alerting.alertmanagers[0]!.static_configs[0]!.targets).toEqual(['127.0.0.1:19094']);
+    // Compose mounts the same directory where its configuration looks for rules.
+    expect(composePrometheus.rule_files).toEqual(['/etc/prometheus/rules/*.yml']);
+    expect(services.prometheus!.volumes).toContain('./stack/prometheus/rules:/etc/prometheus/rules:ro');
+    expect(composePrometheus.alerting.alertmanagers[0]!.static_configs[0]!.targets).toEqual([
+      'alertmanager:9093',
+    ]);
+  });
+
+  it('gives both Alertmanagers the same routes and webhook, with the token from a file', () => {
+    const file = parse(readFileSync('stack/alertmanager/alertmanager.yml', 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const native = parse(nativeAlertmanagerConfig(defaults, '/data/alertmanager/webhook-token')) as Record<
+      string,
+      unknown
+    >;
+    expect(file.route).toEqual({
+      receiver: 'prism-api',
+      group_by: ['alertname', 'job', 'instance'],
+      group_wait: '10s',
+      group_interval: '1m',
+      repeat_interval: '4h',
+    });
+    expect(native.route).toEqual(file.route);
+    const webhook = (config: Record<string, unknown>) =>
+      (config.receivers as { name: string; webhook_configs: Record<string, unknown>[] }[]).map((r) => [
+        r.name,
+        r.webhook_configs,
+      ]);
+    const hook = (url: string, credentials_file: string) => ({
+      url,
+      send_resolved: true,
+      http_config: { authorization: { type: 'Bearer', credentials_file } },
+    });
+    expect(webhook(file)).toEqual([
+      [
+        'prism-api',
+        [hook('http://prism-api:3000/alerts/alertmanager', '/run/secrets/alertmanager_webhook_token')],
+      ],
+    ]);
+    expect(webhook(native)).toEqual([
+      [
+        'prism-api',
+        [
+          hook(
+            `http://127.0.0.1:${defaults.API_PORT}/alerts/alertmanager`,
+            '/data/alertmanager/webhook-token',
+          ),
+        ],
+      ],
+    ]);
+    expect(services.alertmanager!.volumes).toContain(
+      './stack/alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro',
     );
   });
 });

@@ -108,10 +108,12 @@ export const rolePermissions: Record<string, { description: string; permissions:
       'memory:read',
       'memory:write',
       'users:manage',
+      'alerts:read',
+      'alerts:manage',
     ],
   },
   operator: {
-    description: 'submits and steers tasks, reads agents and knowledge',
+    description: 'submits and steers tasks, reads agents and knowledge, acknowledges and resolves alerts',
     permissions: [
       'tasks:submit',
       'tasks:read',
@@ -120,6 +122,8 @@ export const rolePermissions: Record<string, { description: string; permissions:
       'agents:read',
       'knowledge:search',
       'memory:read',
+      'alerts:read',
+      'alerts:manage',
     ],
   },
   agent: {
@@ -135,8 +139,8 @@ export const rolePermissions: Record<string, { description: string; permissions:
     ],
   },
   viewer: {
-    description: 'reads tasks, agents and knowledge',
-    permissions: ['tasks:read', 'agents:read', 'knowledge:search'],
+    description: 'reads tasks, agents, knowledge and alerts',
+    permissions: ['tasks:read', 'agents:read', 'knowledge:search', 'alerts:read'],
   },
 };
 

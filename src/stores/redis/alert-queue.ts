@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { parseAlert, type Alert, type AlertInput } from './alert-schema.ts';
 import { execAll } from './exec.ts';
 import { redisKeys } from './keys.ts';
+import { luaScript } from './lua.ts';
 
 /**
  * Default bound of the stream (XADD MAXLEN ~). At a few hundred bytes an alert, 10,000 entries are a few
@@ -41,6 +42,15 @@ export interface AlertQueue {
   /** Validates and appends the alert; returns its entry id. Throws InvalidAlertError naming bad fields. */
   enqueueAlert(alert: AlertInput): Promise<string>;
   /**
+   * Appends the alert once per `changeKey` (a fingerprint and the time of the change), however often it is
+   * called: null when that change was queued already. What the alert handler uses, so a redelivered event
+   * neither loses nor doubles an entry.
+   */
+  enqueueOnce(
+    alert: AlertInput,
+    changeKey: { fingerprint: string; changedAtMs: number },
+  ): Promise<string | null>;
+  /**
    * Up to `count` alerts never delivered to any consumer, waiting up to `blockMs` (0: do not wait) for one.
    * A blocking read holds its connection: give each reader its own (`redis.duplicate()`).
    * Entries that are not valid alerts go to `deadLetterStream` with the reason and are acknowledged.
@@ -55,6 +65,15 @@ export interface AlertQueue {
 }
 
 type StreamEntry = [id: string, fields: string[] | null];
+
+// How long a queued change is remembered: far longer than any redelivery of its event could take.
+const queuedMarkerTtlMs = 7 * 24 * 3600_000;
+
+// KEYS: queued marker, stream. ARGV: marker TTL, MAXLEN, alert JSON. The marker and the entry together or
+// neither: returns the new entry id, or false when the change was queued before.
+const enqueueOnceScript =
+  luaScript(`if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return false end
+return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'alert', ARGV[3])`);
 
 function fieldValue(fields: string[] | null, name: string): string | undefined {
   for (let i = 0; fields && i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
@@ -136,6 +155,16 @@ export function createAlertQueue(redis: Redis, options: AlertQueueOptions = {}):
       const id = await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', 'alert', JSON.stringify(alert));
       if (id === null) throw new Error(`alert stream ${stream} refused the entry: check the stream key`);
       return id;
+    },
+
+    async enqueueOnce(input, { fingerprint, changedAtMs }) {
+      const alert = parseAlert(input);
+      const id = await enqueueOnceScript(
+        redis,
+        [keys.alertQueued(fingerprint, changedAtMs), stream],
+        [queuedMarkerTtlMs, maxLen, JSON.stringify(alert)],
+      );
+      return typeof id === 'string' ? id : null;
     },
 
     async readAlerts(consumer, count, blockMs) {

@@ -18,6 +18,12 @@ export const alertSchema = z.strictObject({
   taskId: z.string().min(1).optional(),
   agentId: z.string().min(1).optional(),
   details: z.record(z.string(), z.json()).optional(),
+  /** Set by the alert handler: which alert (one per fingerprint), what it is, and what just happened. */
+  fingerprint: z.string().min(1).optional(),
+  name: z.string().min(1).optional(),
+  status: z.enum(['FIRING', 'RESOLVED']).optional(),
+  change: z.enum(['raised', 'changed', 'resolved', 'escalated']).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
 });
 
 /** What `enqueueAlert` accepts: `occurredAt` may be a Date. */

@@ -25,6 +25,8 @@ export interface RedisKeys {
   metricEvent(name: string, eventId: string): string;
   /** Stream, no TTL: the alert queue. */
   alerts(): string;
+  /** String, TTL: marks one change of an alert as queued, so a redelivered event queues it once. */
+  alertQueued(fingerprint: string, changedAtMs: number): string;
   /** Stream, no TTL: entries of an alert stream that could not be parsed, with the reason. */
   deadAlerts(stream: string): string;
 }
@@ -65,6 +67,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     metricEvent: (name, eventId) =>
       `${prefix}:metrics:${part('metric name', name)}:counted:${part('event id', eventId)}`,
     alerts: () => `${prefix}:alerts`,
+    alertQueued: (fingerprint, changedAtMs) =>
+      `${prefix}:alerts:queued:${part('alert fingerprint', fingerprint)}:${changedAtMs}`,
     deadAlerts: (stream) => `${stream}:dead`,
   };
 }

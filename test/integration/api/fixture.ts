@@ -5,6 +5,7 @@ import { buildServer } from '../../../src/api/server.ts';
 import { createApiKey, provisionAccessControl } from '../../../src/stores/postgres/auth.ts';
 import { silentProgress } from '../../../src/progress.ts';
 import { provisionWeaviate } from '../../../src/stores/weaviate/provision.ts';
+import type { Env } from '../../../src/config.ts';
 import { env, testId } from '../../helpers.ts';
 
 export interface ApiResponse<T = unknown> {
@@ -14,10 +15,10 @@ export interface ApiResponse<T = unknown> {
   text: string;
 }
 
-export async function apiFixture() {
-  const deps: ApiDeps = { ...(await createApiDeps(env)), progressQueryTimeoutMs: 1_000 };
-  // Idempotent: the real collections and roles, created if this machine has not provisioned them yet.
-  await provisionWeaviate(deps.weaviate, silentProgress);
+export async function apiFixture(overrides: Partial<Env> = {}) {
+  const deps: ApiDeps = { ...(await createApiDeps({ ...env, ...overrides })), progressQueryTimeoutMs: 1_000 };
+  // Idempotent: the tests' collections and roles, created if this machine has not provisioned them yet.
+  await provisionWeaviate(deps.weaviate, silentProgress, { prefix: env.WEAVIATE_COLLECTION_PREFIX });
   await provisionAccessControl(deps.prisma);
   const app = buildServer(deps);
   await app.listen({ host: '127.0.0.1', port: 0 });

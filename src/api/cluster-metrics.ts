@@ -1,0 +1,141 @@
+// What no single process can see, measured when Prometheus scrapes the API: over every worker and agent of
+// this deployment — the agents alive by type (PostgreSQL heartbeats: agents in any language count), the
+// Kafka consumer groups' lag and each topic's size (dead-letter topics included), the tasks that ended in
+// the last minute (the workers' Redis counters), and the alerts read but not yet acknowledged. Only this
+// deployment's topics and groups (KAFKA_TOPIC_PREFIX): a test deployment on the same cluster is not counted.
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { Gauge } from 'prom-client';
+import { kafkaName } from '../clients/kafka.ts';
+import type { PrismaClient } from '../db/prisma.ts';
+import type { Metrics } from '../metrics.ts';
+import { allTopicSpecs } from '../stores/kafka/topics.ts';
+import { createAlertQueue } from '../stores/redis/alert-queue.ts';
+import { createRealtimeMetrics } from '../stores/redis/metrics.ts';
+import { agentTypes } from '../task/contract.ts';
+import { finishedTasksMetric } from '../task/ids.ts';
+
+/** An agent is alive when it heard from within this long (its heartbeat is every 5 s by default). */
+const aliveWithinMs = 30_000;
+
+export function registerClusterMetrics(
+  metrics: Metrics,
+  deps: { prisma: PrismaClient; redis: Redis; kafka: Kafka },
+): void {
+  const { registry } = metrics;
+  // Tests build several servers on one registry: register once.
+  if (registry.getSingleMetric('prism_agents_alive')) return;
+  const realtime = createRealtimeMetrics(deps.redis);
+  const alertQueue = createAlertQueue(deps.redis);
+  const prefix = kafkaName(deps.kafka, '');
+
+  new Gauge({
+    name: 'prism_agents_alive',
+    help: 'Agents of each type that heard from within 30 s (registered, ONLINE or DEGRADED), over the deployment',
+    labelNames: ['agent_type'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await deps.prisma.$queryRaw<{ type: string; alive: bigint }[]>`
+        SELECT type::text AS type, count(*) AS alive FROM agents
+        WHERE status IN ('ONLINE', 'DEGRADED')
+          AND last_heartbeat_at >= now() - make_interval(secs => ${aliveWithinMs / 1000}::float8)
+        GROUP BY type`;
+      for (const type of agentTypes) {
+        this.set({ agent_type: type }, Number(rows.find((r) => r.type === type)?.alive ?? 0));
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'prism_tasks_finished_last_minute',
+    help: 'Tasks that ended in the last 60 s, over all workers (Redis real-time counters), by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
+        const series = await realtime.series(finishedTasksMetric(status), 'sec', 60);
+        this.set(
+          { status },
+          series.reduce((sum, p) => sum + p.value, 0),
+        );
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'prism_alert_queue_pending',
+    help: 'Entries of the Redis alert queue read by a handler but not yet acknowledged',
+    registers: [registry],
+    async collect() {
+      this.set(await alertQueue.pendingCount());
+    },
+  });
+
+  // One admin connection, kept between scrapes; dropped after a failure so the next scrape reconnects.
+  let admin: ReturnType<Kafka['admin']> | undefined;
+  const adminClient = async () => {
+    if (!admin) {
+      const fresh = deps.kafka.admin();
+      await fresh.connect();
+      admin = fresh;
+    }
+    return admin;
+  };
+  const withAdmin = async <T>(work: (a: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> => {
+    try {
+      return await work(await adminClient());
+    } catch (err) {
+      const failed = admin;
+      admin = undefined;
+      await failed?.disconnect().catch(() => undefined);
+      throw err;
+    }
+  };
+  const topicNames = allTopicSpecs.map((s) => kafkaName(deps.kafka, s.name));
+
+  const messages = new Gauge({
+    name: 'prism_kafka_topic_messages',
+    help: "Messages a topic has received (its partitions' end offsets summed), dead-letter topics included",
+    labelNames: ['topic'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'prism_kafka_consumer_group_lag',
+    help: "Messages a consumer group has yet to handle on a topic (end offset - committed), this deployment's groups",
+    labelNames: ['group', 'topic'] as const,
+    registers: [registry],
+    async collect() {
+      await withAdmin(async (a) => {
+        const ends = new Map<string, Map<number, number>>();
+        await Promise.all(
+          topicNames.map(async (topic) => {
+            const offsets = await a.fetchTopicOffsets(topic);
+            ends.set(topic, new Map(offsets.map((o) => [o.partition, Number(o.high)])));
+            messages.set(
+              { topic },
+              offsets.reduce((sum, o) => sum + Number(o.high), 0),
+            );
+          }),
+        );
+        const { groups } = await a.listGroups();
+        const ours = groups
+          .map((g) => g.groupId)
+          .filter((g) => g.startsWith(prefix) && !g.includes('bench-floor'));
+        this.reset();
+        for (const groupId of ours) {
+          for (const { topic, partitions } of await a.fetchOffsets({ groupId })) {
+            const end = ends.get(topic);
+            if (!end) continue;
+            const lag = partitions.reduce((sum, p) => {
+              const committed = Number(p.offset);
+              const high = end.get(p.partition) ?? 0;
+              // Nothing committed yet: the whole partition is still to be read.
+              return sum + Math.max(0, committed < 0 ? high : high - committed);
+            }, 0);
+            this.set({ group: groupId, topic }, lag);
+          }
+        }
+      });
+    },
+  });
+}
