@@ -38,6 +38,8 @@ export async function sensorRuleScan(input: { windowEnd?: string } = {}): Promis
         workflowId: workflowIdFor(request.requestId),
         args: [request],
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        // One task per violation, ever: a rescan of the same window finds the task and leaves it be.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -93,11 +93,29 @@ export function registerClusterMetrics(
   };
   const topicNames = allTopicSpecs.map((s) => kafkaName(deps.kafka, s.name));
 
-  const messages = new Gauge({
+  // Both Kafka gauges come from one reading of the cluster, shared by the two collects of a scrape (they
+  // run at the same time) and taken again at the next scrape.
+  let reading: { at: number; value: Promise<KafkaReading> } | undefined;
+  const readKafka = (): Promise<KafkaReading> => {
+    if (!reading || Date.now() - reading.at > 1_000) {
+      reading = { at: Date.now(), value: withAdmin((a) => readCluster(a, topicNames, prefix)) };
+    }
+    return reading.value;
+  };
+
+  new Gauge({
     name: 'prism_kafka_topic_messages',
     help: "Messages a topic has received (its partitions' end offsets summed), dead-letter topics included",
     labelNames: ['topic'] as const,
     registers: [registry],
+    async collect() {
+      for (const [topic, ends] of (await readKafka()).ends) {
+        this.set(
+          { topic },
+          [...ends.values()].reduce((sum, high) => sum + high, 0),
+        );
+      }
+    },
   });
   new Gauge({
     name: 'prism_kafka_consumer_group_lag',
@@ -105,37 +123,46 @@ export function registerClusterMetrics(
     labelNames: ['group', 'topic'] as const,
     registers: [registry],
     async collect() {
-      await withAdmin(async (a) => {
-        const ends = new Map<string, Map<number, number>>();
-        await Promise.all(
-          topicNames.map(async (topic) => {
-            const offsets = await a.fetchTopicOffsets(topic);
-            ends.set(topic, new Map(offsets.map((o) => [o.partition, Number(o.high)])));
-            messages.set(
-              { topic },
-              offsets.reduce((sum, o) => sum + Number(o.high), 0),
-            );
-          }),
-        );
-        const { groups } = await a.listGroups();
-        const ours = groups
-          .map((g) => g.groupId)
-          .filter((g) => g.startsWith(prefix) && !g.includes('bench-floor'));
-        this.reset();
-        for (const groupId of ours) {
-          for (const { topic, partitions } of await a.fetchOffsets({ groupId })) {
-            const end = ends.get(topic);
-            if (!end) continue;
-            const lag = partitions.reduce((sum, p) => {
-              const committed = Number(p.offset);
-              const high = end.get(p.partition) ?? 0;
-              // Nothing committed yet: the whole partition is still to be read.
-              return sum + Math.max(0, committed < 0 ? high : high - committed);
-            }, 0);
-            this.set({ group: groupId, topic }, lag);
-          }
-        }
-      });
+      this.reset();
+      for (const { group, topic, lag } of (await readKafka()).lags) this.set({ group, topic }, lag);
     },
   });
+}
+
+interface KafkaReading {
+  /** End offset of each partition, by topic. */
+  ends: Map<string, Map<number, number>>;
+  lags: { group: string; topic: string; lag: number }[];
+}
+
+async function readCluster(
+  admin: ReturnType<Kafka['admin']>,
+  topicNames: string[],
+  prefix: string,
+): Promise<KafkaReading> {
+  const ends = new Map<string, Map<number, number>>();
+  await Promise.all(
+    topicNames.map(async (topic) => {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      ends.set(topic, new Map(offsets.map((o) => [o.partition, Number(o.high)])));
+    }),
+  );
+  const { groups } = await admin.listGroups();
+  // This deployment's long-lived groups (a benchmark's throw-away group is not one).
+  const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix) && !g.includes('bench-floor'));
+  const lags: KafkaReading['lags'] = [];
+  for (const group of ours) {
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group })) {
+      const end = ends.get(topic);
+      if (!end) continue;
+      const lag = partitions.reduce((sum, p) => {
+        const committed = Number(p.offset);
+        const high = end.get(p.partition) ?? 0;
+        // Nothing committed yet: the whole partition is still to be read.
+        return sum + Math.max(0, committed < 0 ? high : high - committed);
+      }, 0);
+      lags.push({ group, topic, lag });
+    }
+  }
+  return { ends, lags };
 }

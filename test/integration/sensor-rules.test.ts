@@ -145,8 +145,15 @@ describe('the sensor-rule scan', () => {
     const outcome = await waitForTask(temporal, taskWorkflowId);
     expect(outcome).toMatchObject({ status: 'COMPLETED', results: { main: { agentId } } });
 
-    await scan(windowEnd); // the same window again: the same ids, nothing new
+    const again = await scan(windowEnd); // the same window again: the same ids, nothing new
+    expect(again.tasks).toEqual(result.tasks);
     expect(await prisma.constraintViolation.count({ where: { id: expectedId } })).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_000)); // visibility follows the runs
+    const { executions } = await temporal.workflowService.listWorkflowExecutions({
+      namespace: env.TEMPORAL_NAMESPACE,
+      query: `WorkflowId = "${taskWorkflowId}"`,
+    });
+    expect(executions).toHaveLength(1); // one task for the violation, however often the window is scanned
   });
 
   it('resolves the alert once the readings keep to the rule again', async () => {

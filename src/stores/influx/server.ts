@@ -44,15 +44,22 @@ type InfluxQLResult = {
   error?: string;
 };
 
-/** Runs one InfluxQL statement on a 1.x server; returns its rows as objects. */
-export async function influxQL(env: InfluxEnv, statement: string): Promise<Record<string, unknown>[]> {
+/**
+ * Runs one InfluxQL statement on a 1.x server; returns its rows as objects. `db` is the database that
+ * statements without one (`SELECT ... FROM "measurement"`) read.
+ */
+export async function influxQL(
+  env: InfluxEnv,
+  statement: string,
+  db?: string,
+): Promise<Record<string, unknown>[]> {
   const response = await request(env, '/query', {
     method: 'POST',
     headers: {
       Authorization: `Basic ${Buffer.from(env.INFLUX_TOKEN).toString('base64')}`,
       'Content-Type': 'application/x-www-form-urlencoded',
     },
-    body: new URLSearchParams({ q: statement }),
+    body: new URLSearchParams({ q: statement, ...(db ? { db } : {}) }),
   });
   if (!response.ok) throw await failure(response, `run "${statement}"`);
   const body = (await response.json()) as InfluxQLResult;
