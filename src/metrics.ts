@@ -3,6 +3,7 @@
 // as Prometheus recommends). Labels stay low-cardinality: never a task id.
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { agentTypes } from './task/contract.js';
 
 /** Buckets for step and task durations: 5 ms to 2 minutes. */
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -11,7 +12,7 @@ export function createMetrics(component: 'api' | 'worker' | 'agent' | 'ingress' 
   const registry = new Registry();
   registry.setDefaultLabels({ component });
   collectDefaultMetrics({ register: registry });
-  return {
+  const metrics = {
     registry,
     tasksStarted: new Counter({
       name: 'prism_tasks_started_total',
@@ -64,7 +65,16 @@ export function createMetrics(component: 'api' | 'worker' | 'agent' | 'ingress' 
       registers: [registry],
     }),
   };
+  // A labelled counter has no series until its first increment, and rate() cannot see that first
+  // increment: the first FAILED task of a type would leave the failure ratio at 0. The known
+  // outcomes start at 0 instead.
+  for (const agentType of agentTypes) {
+    for (const status of finishedStatuses) metrics.tasksFinished.labels(agentType, status).inc(0);
+  }
+  return metrics;
 }
+
+const finishedStatuses = ['COMPLETED', 'FAILED', 'CANCELLED'] as const;
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
