@@ -6,7 +6,7 @@ import type { Env } from '../config.ts';
 import { probe, probeAll, type ServiceHealth } from './health.ts';
 import { installMissing } from './install.ts';
 import { ensureDirs, stackPaths, type StackPaths } from './paths.ts';
-import { ownedPid, portListener, removeFile, run, stopProcess } from './process.ts';
+import { ownedPid, portListener, removeFile, run, stillRunning, stopProcess } from './process.ts';
 import type { Progress } from '../progress.ts';
 import { nativeServices, type NativeService, type ServiceContext } from './services.ts';
 import { serviceNames } from './versions.ts';
@@ -42,7 +42,7 @@ async function waitReady(service: NativeService, ctx: ServiceContext, pid: numbe
   while (Date.now() < deadline) {
     last = await Promise.all(service.serves.map((name) => probe(name, ctx.env)));
     if (last.every((h) => h.healthy)) return;
-    if (ownedPid(ctx.pidFile, service.marker) !== pid) {
+    if (!stillRunning(pid)) {
       throw new StackError(
         `${service.name} exited while starting. Last lines of ${ctx.logFile}:\n${await logTail(ctx.logFile)}`,
       );

@@ -26,6 +26,22 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether a process we started ourselves is still running: alive and not a zombie waiting to be reaped.
+ * Used while a service starts, where its command line is not a reliable sign (it was read empty once, on a
+ * loaded machine, for a process that went on to run normally).
+ */
+export function stillRunning(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ..." — comm may hold spaces and parentheses, so read after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return isAlive(pid);
+  }
+}
+
 export function commandLine(pid: number): string | null {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
