@@ -17,6 +17,7 @@ import {
   StaleFenceError,
   type MachineSetpoint,
 } from '../../../src/agents/reference/control.ts';
+import { sensorAlertFingerprint, sensorAlertName } from '../../../src/agents/reference/monitoring.ts';
 import { AgentStores } from '../../../src/agents/stores.ts';
 import type { AgentHandler } from '../../../src/agents/types.ts';
 import { createKafka } from '../../../src/clients/kafka.ts';
@@ -53,7 +54,7 @@ function run(type: AgentType, handler: AgentHandler, command: AgentCommand) {
 
 // Loosely typed views of results, for assertions.
 type Result = Record<string, unknown> & {
-  alert?: { redisEntryId: string };
+  alert?: { fingerprint: string; eventId: string; severity: string; message: string };
   anomalies?: unknown[];
   hits?: { title: string; collection: string }[];
   fit?: { rmse: number };
@@ -116,7 +117,7 @@ describe('MONITORING', () => {
   });
   afterAll(() => alerts.stop());
 
-  it('finds the spike, alerts in Redis and on Kafka, and is BUSY then IDLE in Redis', async () => {
+  it('finds the spike, raises an alert on Kafka, and is BUSY then IDLE in Redis', async () => {
     const command = makeCommand('MONITORING', { parameters: { machine, since: '-1h' } });
     const seen: { during?: Awaited<ReturnType<typeof stores.agentState.get>> } = {};
     const response = await run(
@@ -140,25 +141,25 @@ describe('MONITORING', () => {
       anomalies: [{ time: new Date(start + 25 * 10_000).toISOString(), value: 95, reasons: ['robust-z'] }],
     });
 
-    const alertId = uuidFrom(`alert:${command.commandId}`);
-    expect(result.alert).toMatchObject({ alertId, severity: 'CRITICAL' });
-    const [entry] = (await stores.redis.xrange(`${redisPrefix}:alerts`, '-', '+')).filter(
-      ([id]) => id === result.alert!.redisEntryId,
-    );
-    const alert: unknown = JSON.parse(entry![1][1]!);
-    expect(alert).toMatchObject({
-      severity: 'CRITICAL',
-      source: `${tid}-monitoring`,
-      taskId: command.taskId,
-      occurredAt: new Date(start + 25 * 10_000).toISOString(),
-      details: { alertId, machine, anomalyCount: 1 },
-    });
-    const message = await alerts.byId(alertId);
+    // The agent raises the alert on Kafka (the alert handler keeps it in Redis and PostgreSQL: alerts.test.ts),
+    // as one alert per machine and sensor, dated by the readings that raised it.
+    const fingerprint = sensorAlertFingerprint(machine, 'temperature');
+    expect(result.alert).toMatchObject({ fingerprint, severity: 'CRITICAL' });
+    const message = await alerts.byId(result.alert!.eventId);
     expect(message).toMatchObject({
-      type: 'monitoring.alert',
-      taskId: command.taskId,
-      agentType: 'MONITORING',
-      payload: { severity: 'CRITICAL', machine, sensorType: 'temperature', anomalyCount: 1 },
+      type: 'alert',
+      payload: {
+        fingerprint,
+        name: sensorAlertName,
+        status: 'FIRING',
+        severity: 'CRITICAL',
+        source: `${tid}-monitoring`,
+        taskId: command.taskId,
+        agentId: `${tid}-monitoring`,
+        labels: { machine, sensorType: 'temperature' },
+        startsAt: new Date(start + 25 * 10_000).toISOString(),
+        details: { commandId: command.commandId, anomalyCount: 1 },
+      },
     });
 
     expect(seen.during).toMatchObject({
@@ -175,7 +176,6 @@ describe('MONITORING', () => {
   });
 
   it('raises no alert for a steady machine', async () => {
-    const before = await stores.redis.xlen(`${redisPrefix}:alerts`);
     const response = await run(
       'MONITORING',
       monitoringAgent.handler,
@@ -184,7 +184,6 @@ describe('MONITORING', () => {
     expect(response.status).toBe('SUCCESS');
     expect(response.result).toMatchObject({ readings: 30, anomalyCount: 0, anomalies: [] });
     expect(response.result.alert).toBeUndefined();
-    expect(await stores.redis.xlen(`${redisPrefix}:alerts`)).toBe(before);
   });
 
   it('runs the example agent of docs/agents.md', async () => {

@@ -87,6 +87,10 @@ describe('operations routes and the API description', () => {
         'GET /knowledge/search',
         'POST /agents/{id}/memory',
         'GET /agents/{id}/memory',
+        'GET /alerts',
+        'POST /alerts/alertmanager',
+        'POST /alerts/{fingerprint}/ack',
+        'POST /alerts/{fingerprint}/resolve',
       ].sort(),
     );
     // Every body and parameter schema is a JSON Schema that a validator compiles (Ajv, the one Fastify uses,
