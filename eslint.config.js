@@ -54,12 +54,14 @@ export default tseslint.config(
           patterns: [
             {
               // Value imports from src/ are limited to the task's pure contract (no I/O, no Node built-ins,
-              // no zod): src/task/contract.ts and src/task/search-attributes.ts.
+              // no zod): src/task/contract.ts and search-attributes.ts, src/backup/contract.ts and search-attributes.ts.
               group: [
                 '**/activities/**',
                 '**/src/**/*.ts',
                 '!**/src/task/contract.ts',
                 '!**/src/task/search-attributes.ts',
+                '!**/src/backup/contract.ts',
+                '!**/src/backup/search-attributes.ts',
               ],
               message:
                 'Workflows may import activity types and the pure task contract (src/task/contract.ts) only (`import type` otherwise).',

@@ -2,6 +2,7 @@
 // clients once (createActivityDeps) and injects them; workflows import the *type* of this object only.
 import type { ActivityDeps } from './deps.ts';
 import { alertActivities } from './alerts.ts';
+import { backupActivities } from './backup.ts';
 import { sensorRuleActivities } from './sensor-rules.ts';
 import { dispatchActivities } from './dispatch.ts';
 import { knowledgeActivities } from './knowledge.ts';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...metricsActivities(deps),
     ...alertActivities(deps),
     ...sensorRuleActivities(deps),
+    ...backupActivities(deps),
   };
 }
 

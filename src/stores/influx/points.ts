@@ -11,6 +11,7 @@ export const measurements = {
   },
   resource_usage: { tags: ['service', 'resource'], fields: ['value'] },
   event_timeline: { tags: ['event_type', 'severity', 'source'], fields: ['message', 'task_id'] },
+  backup_run: { tags: ['kind', 'outcome'], fields: ['duration_ms', 'bytes', 'backup_id', 'problems'] },
 } as const;
 export type Measurement = keyof typeof measurements;
 export type TagOf<M extends Measurement> = (typeof measurements)[M]['tags'][number];
@@ -42,6 +43,19 @@ export type TaskPerformance = At & {
 };
 
 export type ResourceUsage = At & { service: string; resource: string; value: number };
+
+export const backupRunKinds = ['backup', 'drill', 'restore'] as const;
+
+/** A backup taken, a restore drill or a restore: one point per run (its key derives from `runKey`). */
+export type BackupRunPoint = At & {
+  kind: (typeof backupRunKinds)[number];
+  ok: boolean;
+  durationMs: number;
+  bytes: number;
+  backupId: string;
+  problems: number;
+  runKey: string;
+};
 
 export type TimelineEvent = At & {
   eventType: string;
@@ -135,4 +149,15 @@ export function timelineEvent(e: TimelineEvent): Point {
     .stringField('message', e.message)
     .stringField('task_id', e.taskId ?? '')
     .timestamp(nanos(e.time, `${e.taskId ?? ''}\n${e.message}`));
+}
+
+export function backupRunPoint(b: BackupRunPoint): Point {
+  return new Point('backup_run')
+    .tag('kind', oneOf('kind', b.kind, backupRunKinds))
+    .tag('outcome', b.ok ? 'ok' : 'failed')
+    .intField('duration_ms', Math.round(finite('durationMs', b.durationMs)))
+    .intField('bytes', Math.round(finite('bytes', b.bytes)))
+    .stringField('backup_id', b.backupId)
+    .intField('problems', b.problems)
+    .timestamp(nanos(b.time, b.runKey));
 }

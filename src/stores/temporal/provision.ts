@@ -11,6 +11,10 @@ import type { Progress } from '../../progress.ts';
 
 /** The custom search attributes of task runs (all keywords), as the workflow and its starters set them. */
 export const taskSearchAttributes = ['TaskId', 'AgentType', 'TaskPriority', 'TaskStatus'] as const;
+/** Those of backup runs (src/backup/search-attributes.ts). */
+export const backupSearchAttributes = ['BackupId', 'BackupOutcome'] as const;
+/** Every custom search attribute the product registers (all keywords). */
+export const productSearchAttributes = [...taskSearchAttributes, ...backupSearchAttributes] as const;
 
 const retentionDays = 7;
 const readyTimeoutMs = 60_000;
@@ -55,7 +59,7 @@ export async function provisionTemporal(
     await untilServed(() => workflowService.countWorkflowExecutions({ namespace, query: '' }), namespace);
 
     const { customAttributes } = await operatorService.listSearchAttributes({ namespace });
-    const missing = taskSearchAttributes.filter((name) => !(name in customAttributes));
+    const missing = productSearchAttributes.filter((name) => !(name in customAttributes));
     if (missing.length > 0) {
       await operatorService.addSearchAttributes({
         namespace,

@@ -5,16 +5,31 @@ import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } fro
 import type { Env } from '../../config.ts';
 import type { Progress } from '../../progress.ts';
 
-export interface ScheduleSpecOfProduct {
+export type ScheduleSpecOfProduct = {
   id: string;
   workflowType: string;
-  /** Every so often, e.g. `1m`, `1 day`. */
-  every: string;
+  args?: unknown[];
   note: string;
-}
+} & (
+  | {
+      /** Every so often, e.g. `1m`, `1 day`. */
+      every: string;
+      cron?: never;
+    }
+  | {
+      /** A cron expression (UTC), e.g. `0 2 * * *`. */
+      cron: string;
+      every?: never;
+    }
+);
 
-/** The schedules of the product: the sensor-rule scan (and, later, the backups). */
-export function productSchedules(env: Pick<Env, 'SENSOR_SCAN_INTERVAL'>): ScheduleSpecOfProduct[] {
+type ScheduleEnv = Pick<
+  Env,
+  'SENSOR_SCAN_INTERVAL' | 'BACKUP_SCHEDULE' | 'BACKUP_RETENTION_SCHEDULE' | 'BACKUP_DRILL_SCHEDULE'
+>;
+
+/** The schedules of the product: the sensor-rule scan, the backup, its retention and its drill. */
+export function productSchedules(env: ScheduleEnv): ScheduleSpecOfProduct[] {
   return [
     {
       id: 'sensor-rule-scan',
@@ -22,7 +37,36 @@ export function productSchedules(env: Pick<Env, 'SENSOR_SCAN_INTERVAL'>): Schedu
       every: env.SENSOR_SCAN_INTERVAL,
       note: 'checks the sensor rules (constraints) against the latest InfluxDB readings; alerts on violations',
     },
+    {
+      id: 'backup',
+      workflowType: 'backupRun',
+      args: [{ reason: 'schedule' }],
+      cron: env.BACKUP_SCHEDULE,
+      note: 'backs up every store (PostgreSQL, Redis, Weaviate, InfluxDB, Temporal) to the backup destination',
+    },
+    {
+      id: 'backup-retention',
+      workflowType: 'backupRetention',
+      cron: env.BACKUP_RETENTION_SCHEDULE,
+      note: 'deletes the backups the retention policy (BACKUP_KEEP_DAILY, BACKUP_KEEP_WEEKLY) does not keep',
+    },
+    {
+      id: 'backup-drill',
+      workflowType: 'backupDrill',
+      cron: env.BACKUP_DRILL_SCHEDULE,
+      note: 'restores the newest backup into scratch targets and checks it against its manifest; alerts if not',
+    },
   ];
+}
+
+/** The schedule's timing as Temporal takes it. */
+function timing(spec: ScheduleSpecOfProduct) {
+  return spec.cron !== undefined ? { cronExpressions: [spec.cron] } : { intervals: [{ every: spec.every }] };
+}
+
+/** The note shown in the Temporal UI, which also records the timing it was created with. */
+function noteOf(spec: ScheduleSpecOfProduct): string {
+  return `${spec.note} [${spec.cron !== undefined ? `cron ${spec.cron} UTC` : `every ${spec.every}`}]`;
 }
 
 export interface ScheduleProvisionResult {
@@ -34,11 +78,7 @@ export interface ScheduleProvisionResult {
 export async function provisionSchedules(
   env: Pick<
     Env,
-    | 'TEMPORAL_ADDRESS'
-    | 'TEMPORAL_NAMESPACE'
-    | 'TEMPORAL_TASK_QUEUE'
-    | 'SENSOR_SCAN_INTERVAL'
-    | 'PRISM_SCHEDULES'
+    'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'PRISM_SCHEDULES' | keyof ScheduleEnv
   >,
   progress: Progress,
 ): Promise<ScheduleProvisionResult> {
@@ -50,44 +90,46 @@ export async function provisionSchedules(
     for (const spec of productSchedules(env)) {
       const options = {
         scheduleId: spec.id,
-        spec: { intervals: [{ every: spec.every }] },
+        spec: timing(spec),
         action: {
           type: 'startWorkflow' as const,
           workflowType: spec.workflowType,
           workflowId: spec.id,
           taskQueue: env.TEMPORAL_TASK_QUEUE,
-          args: [],
+          args: spec.args ?? [],
         },
         // A run still going when the next is due: skip the next, never pile them up.
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
-        state: { paused, note: spec.note },
+        state: { paused, note: noteOf(spec) },
       };
       try {
         await client.schedule.create(options);
         result.created.push(spec.id);
-        progress.step(
-          `Temporal: created schedule ${spec.id} (every ${spec.every}${paused ? ', paused' : ''})`,
-        );
+        progress.step(`Temporal: created schedule ${spec.id} (${when(spec)}${paused ? ', paused' : ''})`);
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
         const handle = client.schedule.getHandle(spec.id);
         const current = await handle.describe();
         const interval = current.spec.intervals?.[0];
-        const everyMs = interval ? Number(interval.every) : NaN;
-        const sameInterval = everyMs === msOf(spec.every);
+        const sameTiming =
+          spec.cron !== undefined
+            ? current.state.note === noteOf(spec)
+            : (interval ? Number(interval.every) : NaN) === msOf(spec.every);
         const samePause = current.state.paused === paused;
-        if (sameInterval && samePause) {
+        if (sameTiming && samePause) {
           result.unchanged.push(spec.id);
           continue;
         }
-        if (!sameInterval)
-          await handle.update((prev) => ({ ...prev, spec: { intervals: [{ every: spec.every }] } }));
+        if (!sameTiming)
+          await handle.update((prev) => ({
+            ...prev,
+            spec: timing(spec),
+            state: { ...prev.state, note: noteOf(spec) },
+          }));
         if (!samePause)
           await (paused ? handle.pause('PRISM_SCHEDULES=paused') : handle.unpause('PRISM_SCHEDULES=on'));
         result.updated.push(spec.id);
-        progress.step(
-          `Temporal: updated schedule ${spec.id} (every ${spec.every}${paused ? ', paused' : ''})`,
-        );
+        progress.step(`Temporal: updated schedule ${spec.id} (${when(spec)}${paused ? ', paused' : ''})`);
       }
     }
     return result;
@@ -95,6 +137,9 @@ export async function provisionSchedules(
     await connection.close();
   }
 }
+
+const when = (spec: ScheduleSpecOfProduct) =>
+  spec.cron !== undefined ? `cron ${spec.cron} UTC` : `every ${spec.every}`;
 
 function msOf(every: string): number {
   const m = /^(\d+)\s*(s|m|h|d|second|seconds|minute|minutes|hour|hours|day|days)$/.exec(every.trim());

@@ -1,0 +1,263 @@
+// PostgreSQL: a logical backup with pg_dump in its custom format, of the deployment's database only.
+//
+// Why logical and not a physical base backup with WAL: the server is shared (the tests' database, and
+// Temporal's under Compose, live on it), a restore must be able to bring back one database into a scratch
+// database next to the live one and swap, and pg_restore can; a base backup restores a whole cluster and
+// needs WAL archiving set up on the server. The price is point-in-time recovery (a dump is one moment).
+//
+// Consistency: the row counts and content digests are taken in the very snapshot pg_dump dumps
+// (pg_export_snapshot + --snapshot), so the manifest describes exactly the dump, however busy the database.
+import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import pg from 'pg';
+import type { Env } from '../../config.ts';
+import { pgToolTls, postgresUrl } from '../../clients/postgres.ts';
+import { postgresRoles } from '../../identity.ts';
+import { grantPrivileges } from '../../db/roles.ts';
+import { resolveTool, runTool } from '../tools.ts';
+import type { ScratchRestore, StoreContext, StoreModule, TakenStore } from './types.ts';
+
+// Logged in as the backup role (src/identity.ts asBackup): it reads every table, creates and renames the
+// product's databases (it may act as their owner, prism_migrator) and ends other sessions to swap one in.
+type PgEnv = Pick<
+  Env,
+  'POSTGRES_HOST' | 'POSTGRES_PORT' | 'POSTGRES_LOGIN_USER' | 'POSTGRES_LOGIN_PASSWORD'
+> &
+  Partial<Pick<Env, 'POSTGRES_SSL_MODE' | 'POSTGRES_SSL_ROOT_CERT'>>;
+
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+async function connect(env: PgEnv, database: string): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: postgresUrl({ ...env, POSTGRES_DB: database }),
+    connectionTimeoutMillis: 10_000,
+  });
+  await client.connect();
+  // Row texts (for the digests) must not depend on the session: timestamps in UTC.
+  await client.query("SET TIME ZONE 'UTC'");
+  return client;
+}
+
+function toolEnv(env: PgEnv): NodeJS.ProcessEnv {
+  return { PGPASSWORD: env.POSTGRES_LOGIN_PASSWORD, PGCONNECT_TIMEOUT: '10', ...pgToolTls(env) };
+}
+
+function connectionArgs(env: PgEnv, database: string): string[] {
+  return [
+    '-h',
+    env.POSTGRES_HOST,
+    '-p',
+    String(env.POSTGRES_PORT),
+    '-U',
+    env.POSTGRES_LOGIN_USER,
+    '-d',
+    database,
+  ];
+}
+
+/**
+ * Rows and a digest per table: the digest is the sum of a 64-bit hash of each row's text, so it does not
+ * depend on the order rows are read in. Tables of every schema but the system's.
+ */
+export async function tableContents(
+  client: pg.Client,
+  prefix = '',
+): Promise<{ counts: Record<string, number>; digests: Record<string, string> }> {
+  const { rows: tables } = await client.query<{ schemaname: string; tablename: string }>(
+    `SELECT schemaname, tablename FROM pg_catalog.pg_tables
+      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
+  );
+  const counts: Record<string, number> = {};
+  const digests: Record<string, string> = {};
+  for (const { schemaname, tablename } of tables) {
+    const name = `${prefix}${schemaname === 'public' ? '' : `${schemaname}.`}${tablename}`;
+    const { rows } = await client.query<{ n: string; digest: string }>(
+      `SELECT count(*) AS n, coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text AS digest
+         FROM ${ident(schemaname)}.${ident(tablename)} t`,
+    );
+    counts[name] = Number(rows[0]!.n);
+    digests[name] = rows[0]!.digest;
+  }
+  return { counts, digests };
+}
+
+/** Dumps one database (custom format) into `file`, with its contents as of the dump's snapshot. */
+export async function dumpDatabase(
+  env: PgEnv & Pick<Env, 'PRISM_STACK_HOME'>,
+  database: string,
+  file: string,
+  ctx: Pick<StoreContext, 'progress'>,
+  prefix = '',
+): Promise<{ serverVersion: string; counts: Record<string, number>; digests: Record<string, string> }> {
+  const client = await connect(env, database);
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await client.query<{ snapshot: string; version: string }>(
+      'SELECT pg_export_snapshot() AS snapshot, current_setting($1) AS version',
+      ['server_version'],
+    );
+    const { snapshot, version } = rows[0]!;
+    ctx.progress(`postgres: counting rows of ${database}`);
+    const contents = await tableContents(client, prefix);
+    ctx.progress(`postgres: dumping ${database}`);
+    await runTool(
+      resolveTool('pg_dump', env),
+      [...connectionArgs(env, database), '--format=custom', `--snapshot=${snapshot}`, '--file', file],
+      {
+        env: toolEnv(env),
+        onTick: () => {
+          void stat(file).then(
+            (s) => ctx.progress(`postgres: dumping ${database} (${mb(s.size)} so far)`),
+            () => ctx.progress(`postgres: dumping ${database}`),
+          );
+        },
+      },
+    );
+    await client.query('COMMIT');
+    return { serverVersion: version, ...contents };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Restores a dump into a new database `target` (dropped first if a failed run left it). */
+export async function restoreDatabase(
+  env: PgEnv & Pick<Env, 'PRISM_STACK_HOME'>,
+  file: string,
+  target: string,
+  ctx: Pick<StoreContext, 'progress'>,
+  prefix = '',
+): Promise<{ counts: Record<string, number>; digests: Record<string, string> }> {
+  const admin = await connect(env, 'postgres');
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${ident(target)} WITH (FORCE)`);
+    // Owned by the schema's owner, as the live database is; everything restored into it too (--role), whoever
+    // owned it in the dump (a backup taken before the roles existed has the superuser's objects).
+    await admin.query(`CREATE DATABASE ${ident(target)} OWNER ${ident(postgresRoles.migrator)}`);
+    // Who may connect is the database's own setting, not in the dump: as stack/postgres/roles.sql sets it
+    // for the live database (only the product's roles), so that the restored one, swapped in, keeps it.
+    await admin.query(`REVOKE ALL ON DATABASE ${ident(target)} FROM PUBLIC`);
+    const connecting = [postgresRoles.app, postgresRoles.agent, postgresRoles.backup, postgresRoles.monitor];
+    await admin.query(`GRANT CONNECT ON DATABASE ${ident(target)} TO ${connecting.map(ident).join(', ')}`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  ctx.progress(`postgres: restoring into database ${target}`);
+  await runTool(
+    resolveTool('pg_restore', env),
+    [
+      ...connectionArgs(env, target),
+      '--exit-on-error',
+      '--no-owner',
+      `--role=${postgresRoles.migrator}`,
+      file,
+    ],
+    {
+      env: toolEnv(env),
+      onTick: () => ctx.progress(`postgres: restoring into database ${target}`),
+    },
+  );
+  const client = await connect(env, target);
+  try {
+    return await tableContents(client, prefix);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function dropDatabase(env: PgEnv, database: string): Promise<void> {
+  const admin = await connect(env, 'postgres');
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Puts database `scratch` in the place of `live`; `live` is kept as `kept`. New connections to both are
+ * refused while it happens, the open ones are ended (the application's pools reconnect to the new one).
+ */
+export async function swapDatabase(env: PgEnv, live: string, scratch: string, kept: string): Promise<void> {
+  const admin = await connect(env, 'postgres');
+  try {
+    const exists = async (db: string) =>
+      (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1;
+    for (const db of [live, scratch]) {
+      if (await exists(db)) await admin.query(`ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS false`);
+    }
+    const terminate = () =>
+      admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()',
+        [[live, scratch]],
+      );
+    for (let attempt = 1; ; attempt += 1) {
+      await terminate();
+      try {
+        if (await exists(live)) await admin.query(`ALTER DATABASE ${ident(live)} RENAME TO ${ident(kept)}`);
+        await admin.query(`ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`);
+        break;
+      } catch (err) {
+        // 55006: a connection slipped in between; end it and try again.
+        if ((err as { code?: string }).code !== '55006' || attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    for (const db of [live, kept]) {
+      if (await exists(db)) await admin.query(`ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS true`);
+    }
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+/** A database name of at most 63 bytes (PostgreSQL's limit), from a base and a suffix. */
+export function derivedDatabase(base: string, suffix: string): string {
+  const tail = `_${suffix}`.replace(/[^a-z0-9_]/g, '_');
+  return `${base.slice(0, 63 - tail.length)}${tail}`;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MB`;
+}
+
+export const postgresStore: StoreModule = {
+  store: 'postgres',
+  async take(ctx): Promise<TakenStore> {
+    const database = ctx.env.POSTGRES_DB;
+    const file = join(ctx.workDir, 'postgres.dump');
+    const dumped = await dumpDatabase(ctx.env, database, file, ctx);
+    return {
+      method: 'pg_dump, custom format, one snapshot (counts and digests taken in it)',
+      serverVersion: dumped.serverVersion,
+      files: [file],
+      counts: dumped.counts,
+      digests: dumped.digests,
+      scope: { database },
+    };
+  },
+  async restoreToScratch(ctx): Promise<ScratchRestore> {
+    const live = ctx.env.POSTGRES_DB;
+    const scratch = derivedDatabase(live, `restore_${ctx.scratchSuffix}`);
+    const file = join(ctx.workDir, 'postgres.dump');
+    let contents;
+    try {
+      contents = await restoreDatabase(ctx.env, file, scratch, ctx);
+      // Each role's privileges, also on a dump from before the roles existed (it has no GRANTs).
+      await grantPrivileges({ ...ctx.env, POSTGRES_DB: scratch }, { setRole: postgresRoles.migrator });
+    } catch (err) {
+      await dropDatabase(ctx.env, scratch).catch(() => undefined);
+      throw err;
+    }
+    return {
+      description: `database ${scratch}`,
+      ...contents,
+      async promote() {
+        const kept = derivedDatabase(live, `before_restore_${ctx.scratchSuffix}`);
+        await swapDatabase(ctx.env, live, scratch, kept);
+        return `database ${live} restored; the previous one is kept as ${kept} (DROP DATABASE it when done)`;
+      },
+      drop: () => dropDatabase(ctx.env, scratch),
+    };
+  },
+};
