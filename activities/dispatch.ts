@@ -4,7 +4,7 @@ import { agentTaskQueue, type AgentCommand, type KnowledgeHit, type PlanStep } f
 import { commandIdFor, subtaskIdFor } from '../src/task/ids.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
-import { chooseAgent, markCommandSent } from '../src/stores/postgres/flow.ts';
+import { chooseAgent, markCommandSent, sentCommand } from '../src/stores/postgres/flow.ts';
 import type { ActivityDeps } from './deps.ts';
 import { nonRetryable } from './task.ts';
 
@@ -32,13 +32,10 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       const agentType = step.agentType;
       // Prefer an agent that is up and heard from recently; otherwise a registered agent that is down
       // still gets the command on Kafka and answers when it is back (or the step times out, saying why).
-      const agent = await chooseAgent(prisma, agentType, 30_000);
-      if (!agent) {
-        throw nonRetryable(
-          'NoAgentRegistered',
-          `no ${agentType} agent is registered: start one with \`prism agent run --type ${agentType}\``,
-        );
-      }
+      const [agent, sent] = await Promise.all([
+        chooseAgent(prisma, agentType, 30_000),
+        sentCommand(prisma, { taskId, stepKey: step.key }),
+      ]);
       const command: AgentCommand = {
         commandId: commandIdFor(taskId, step.key),
         taskId,
@@ -51,6 +48,24 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
         upstream: input.upstream,
         deadlineAt: input.deadlineAt,
       };
+      // Sent before, by a run of this activity whose completion was lost (a killed worker, a workflow
+      // task Temporal could not store): the command is in Kafka (it is recorded only once sent), and the
+      // agent may have answered it already. Sending it again would only make a second copy.
+      if (sent?.transport) {
+        return {
+          command,
+          transport: sent.transport,
+          taskQueue: sent.transport === 'TEMPORAL' ? (sent.taskQueue ?? agentTaskQueue(agentType)) : null,
+        };
+      }
+      if (!agent) {
+        throw nonRetryable(
+          'NoAgentRegistered',
+          `no ${agentType} agent is registered: start one with \`prism agent run --type ${agentType}\``,
+        );
+      }
+      const taskQueue =
+        agent.transport === 'TEMPORAL' ? (agent.taskQueue ?? agentTaskQueue(agentType)) : null;
       if (agent.transport === 'KAFKA') {
         // The envelope id is the command id: a retried dispatch re-sends the same message, which agents dedupe.
         await publisher.publish(
@@ -73,15 +88,12 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
           commandId: command.commandId,
           agentType,
           transport: agent.transport,
+          ...(taskQueue ? { taskQueue } : {}),
           knowledge: input.knowledge.map((k) => k.id),
           ...(input.knowledgeError ? { knowledgeError: input.knowledgeError } : {}),
         },
       });
-      return {
-        command,
-        transport: agent.transport,
-        taskQueue: agent.transport === 'TEMPORAL' ? (agent.taskQueue ?? agentTaskQueue(agentType)) : null,
-      };
+      return { command, transport: agent.transport, taskQueue };
     },
   };
 }

@@ -23,6 +23,7 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -35,6 +36,7 @@ import {
   agentResponseSignal,
   failureTypes,
   feedbackSignal,
+  isAgentResponse,
   planLayers,
   progressQuery,
   type AgentCommand,
@@ -62,6 +64,13 @@ const stores = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
 });
 
+// Answers that arrive before the plan is known (see the agentResponse handler) are kept under this patch,
+// at most this many (a task has at most 20 steps; anything beyond is not an answer to this task).
+const earlyAnswersPatch = 'keep-answers-before-plan';
+// Answers that are not AgentResponses are dropped under this patch (runs before it replay as they ran).
+const validAnswersPatch = 'drop-malformed-answers';
+const maxEarlyAnswers = 100;
+
 // A Temporal-native agent may work long: it heartbeats, so a crashed agent is noticed within the
 // heartbeat timeout and the command goes to another agent of its type, within the step's own deadline.
 const agentHeartbeatTimeoutMs = 20_000;
@@ -87,13 +96,20 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   // foreign): only the first answer to each command of this task's steps is kept, and a step reads only
   // the answer to its own command.
   setHandler(agentResponse, (response) => {
-    if (
-      typeof response?.commandId === 'string' &&
-      state.steps.some((s) => s.key === response.stepKey) &&
-      !answers.has(response.commandId)
-    ) {
-      answers.set(response.commandId, response);
+    if (typeof response?.commandId !== 'string' || answers.has(response.commandId)) return;
+    // Any Temporal client may signal a run: a malformed answer is no answer, its step waits for a valid one.
+    if (!isAgentResponse(response) && patched(validAnswersPatch)) return;
+    if (state.steps.length > 0) {
+      if (!state.steps.some((s) => s.key === response.stepKey)) return;
+    } else if (answers.size >= maxEarlyAnswers || !patched(earlyAnswersPatch)) {
+      // Before the plan is known. That happens when the workflow task that created the task and sent the
+      // command was lost (its worker killed, its completion not stored while Temporal or its database was
+      // down): the run is replayed with the answer in its history ahead of createTask, and the agent, which
+      // dedupes the re-sent command, never answers again. Kept, checked against the plan once it is known.
+      // (Runs that began before this rule replay as they ran: they dropped such an answer.)
+      return;
     }
+    answers.set(response.commandId, response);
   });
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
@@ -132,6 +148,9 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   state.taskId = taskId;
   state.status = 'ACTIVE';
   state.steps = plan.map((s) => ({ key: s.key, agentType: s.agentType, status: 'QUEUED' }));
+  for (const [commandId, answer] of answers) {
+    if (!plan.some((s) => s.key === answer.stepKey)) answers.delete(commandId);
+  }
   upsertSearchAttributes([
     { key: TaskIdKey, value: taskId },
     { key: TaskStatusKey, value: 'ACTIVE' },

@@ -4,6 +4,10 @@ import type { AgentCommand, AgentType } from '../task/index.ts';
 import { taskMemoryNamespace, uuidFrom } from '../task/ids.ts';
 import { createEnvelope } from '../stores/kafka/envelope.ts';
 import { search } from '../stores/weaviate/search.ts';
+import { createAgentStateStore } from '../stores/redis/agent-state.ts';
+import { createLockManager } from '../stores/redis/locks.ts';
+import { createSharedMemory } from '../stores/redis/shared-memory.ts';
+import { CommandStores, retryDeadlineMs } from './resilient.ts';
 import type { AgentStores } from './stores.ts';
 import type { AgentContext, AgentLogger } from './types.ts';
 
@@ -12,7 +16,11 @@ export interface AgentIdentity {
   agentType: AgentType;
 }
 
-/** The context a handler gets for one command. */
+/**
+ * The context a handler gets for one command. Its store clients retry a call that cannot reach its store
+ * until the command's deadline (src/agents/resilient.ts): a store restarting while an agent works delays
+ * the answer instead of failing the step.
+ */
 export function commandContext(
   identity: AgentIdentity,
   stores: AgentStores,
@@ -20,33 +28,35 @@ export function commandContext(
   log: AgentLogger,
 ): AgentContext {
   const { agentId, agentType } = identity;
+  const resilient = new CommandStores(stores, retryDeadlineMs(command.deadlineAt), log);
+  const prefix = stores.options.redisPrefix;
   return {
     agentId,
     agentType,
     env: stores.env,
     log,
     get prisma() {
-      return stores.prisma;
+      return resilient.prisma;
     },
     get redis() {
-      return stores.redis;
+      return resilient.redis;
     },
     get agentState() {
-      return stores.agentState;
+      return createAgentStateStore(resilient.redis, { prefix });
     },
     get taskMemory() {
-      return stores.sharedMemory(taskMemoryNamespace(command.taskId));
+      return createSharedMemory(resilient.redis, { namespace: taskMemoryNamespace(command.taskId), prefix });
     },
-    sharedMemory: (namespace) => stores.sharedMemory(namespace),
+    sharedMemory: (namespace) => createSharedMemory(resilient.redis, { namespace, prefix }),
     get locks() {
-      return stores.locks;
+      return createLockManager(resilient.redis, { prefix });
     },
     get influx() {
-      return stores.influx;
+      return resilient.influx;
     },
-    weaviate: () => stores.weaviate(),
-    collection: (name) => stores.collection(name),
-    memory: () => stores.memory(agentId),
+    weaviate: () => resilient.weaviate(),
+    collection: (name) => resilient.collection(name),
+    memory: () => resilient.memory(agentId),
     search,
     embedder: () => stores.embedder(),
     idFor: (effect) => uuidFrom(`${effect}:${command.commandId}`),
@@ -60,7 +70,7 @@ export function commandContext(
         agentType,
         payload: message.payload,
       });
-      await (await stores.publisher()).publish(topic, envelope, message.key ? { key: message.key } : {});
+      await resilient.publish(topic, envelope, message.key ? { key: message.key } : {});
       return envelope;
     },
   };

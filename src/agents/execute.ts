@@ -5,6 +5,8 @@ import { commandContext, type AgentIdentity } from './context.ts';
 import type { AgentCommand, AgentResponse } from '../task/index.ts';
 import { createEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
 import type { AgentStores } from './stores.ts';
+import { CommandStores, retryDeadlineMs } from './resilient.ts';
+import { createSharedMemory } from '../stores/redis/shared-memory.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { AgentHandler, AgentLogger } from './types.ts';
 
@@ -57,7 +59,9 @@ export class CommandTracker {
 
 /**
  * Runs one command through the handler and returns the answer. A handler that throws gives a FAILED answer
- * with its message; only the agent's own store failures (Redis state) reject, so the transport retries.
+ * with its message; only the agent's own store failures before the handler runs (its BUSY state in Redis,
+ * after retrying until the deadline) reject, so the transport retries. Once the handler has run, nothing
+ * rejects: the answer is given, and running the handler again would repeat its effects.
  */
 export async function executeCommand(options: {
   identity: AgentIdentity;
@@ -70,7 +74,8 @@ export async function executeCommand(options: {
 }): Promise<AgentResponse> {
   const { identity, stores, tracker, handler, command, log, metrics } = options;
   const startedMs = Date.now();
-  await tracker.begin(command);
+  const resilient = new CommandStores(stores, retryDeadlineMs(command.deadlineAt), log);
+  await resilient.retry('Redis', () => tracker.begin(command));
   const base = {
     commandId: command.commandId,
     workflowId: command.workflowId,
@@ -107,7 +112,11 @@ export async function executeCommand(options: {
   // The task's other steps (a sibling running in parallel, too) can read this answer at once. The answer
   // itself matters more: a memory that cannot take it is logged, not fatal.
   try {
-    await stores.sharedMemory(taskMemoryNamespace(command.taskId)).update(`step.${command.stepKey}`, () => ({
+    const memory = createSharedMemory(resilient.redis, {
+      namespace: taskMemoryNamespace(command.taskId),
+      prefix: stores.options.redisPrefix,
+    });
+    await memory.update(`step.${command.stepKey}`, () => ({
       agentId: identity.agentId,
       agentType: identity.agentType,
       status: response.status,
@@ -117,7 +126,11 @@ export async function executeCommand(options: {
   } catch (err) {
     log.warn(`could not share the answer to ${command.commandId} in the task's memory: ${reason(err)}`);
   }
-  await tracker.end(command, response.status);
+  try {
+    await resilient.retry('Redis', () => tracker.end(command, response.status));
+  } catch (err) {
+    log.warn(`could not set the agent's state after ${command.commandId}: ${reason(err)}`);
+  }
   const labels = { agent_type: identity.agentType, outcome: response.status };
   metrics?.commands.inc(labels);
   metrics?.commandDuration.observe(labels, (response.durationMs ?? 0) / 1000);

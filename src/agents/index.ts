@@ -61,7 +61,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const { transport, handleSignals, ...rest } = options;
   const common = {
     ...rest,
-    env: options.env ?? loadConfig(),
+    env: options.env ?? loadConfig('agent'),
     agentId: options.agentId ?? defaultAgentId(options.type),
   };
   const agent = transport === 'kafka' ? await runKafkaAgent(common) : await runTemporalAgent(common);

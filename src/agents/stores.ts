@@ -61,7 +61,7 @@ export class AgentStores {
     return createSharedMemory(this.redis, { namespace, prefix: this.options.redisPrefix });
   }
 
-  private get weaviatePrefix(): string {
+  get weaviatePrefix(): string {
     return this.options.weaviatePrefix ?? this.env.WEAVIATE_COLLECTION_PREFIX;
   }
 

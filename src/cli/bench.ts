@@ -3,6 +3,7 @@ import { agentTypeArg } from './args.ts';
 import { agentTypes, type AgentType } from '../task/index.ts';
 import { loadConfig } from '../config.ts';
 import { formatReport, runBench } from '../bench/index.ts';
+import { benchParameters } from '../bench/parameters.ts';
 import { consoleProgress } from '../progress.ts';
 
 const positiveInt = (name: string) => (v: string) => {
@@ -11,13 +12,6 @@ const positiveInt = (name: string) => (v: string) => {
     throw new Error(`${name} must be a whole number of at least 1, got "${v}"`);
   return n;
 };
-
-/** Parameters each reference agent needs, matching the demo data set (`prism provision --demo`). */
-function benchParameters(type: string, machine: string): Record<string, unknown> {
-  if (type === 'CONTROL') return { parameter: 'spindle_speed_rpm', setpoint: 9000, machine };
-  if (type === 'ANALYSIS') return {};
-  return { machine, sensorType: 'spindle_temperature_c', since: '-1h' };
-}
 
 export function registerBenchCommand(program: Command): void {
   program

@@ -1,10 +1,45 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Env } from '../config.ts';
+import { backoffDelayMs, retryTransient } from '../retry.ts';
 
 export type TemporalEnv = Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>;
 
-/** A Temporal client. Close its connection with `client.connection.close()`. */
+// The SDK retries a call that finds Temporal unavailable 10 times over about 20 s; a server restart (the
+// dev server reopening its SQLite, or Temporal waiting for its PostgreSQL) outlasts that, and every client
+// of ours (the ingress, the bridge, the API, the CLI, the SDK through the API, the bench) would give up and
+// say so to its user, or lose what it was delivering. So: up to ~2 minutes, pausing at most 2 s.
+export const temporalRetryAttempts = 60;
+
+/** How long our Temporal clients keep retrying a call while the server is unavailable, about. */
+export const temporalRetryBudgetMs = 2 * 60_000;
+
+/**
+ * A Temporal client that rides out a server restart: every call (start, signal, query, describe, the long
+ * poll for a result) is retried while the server is unavailable, for about two minutes, and the channel
+ * reconnects within 2 s of the server being back (gRPC's default backoff grows to 2 minutes). Starts and
+ * signals carry a request id, so the server applies a retried one once. The first connection is retried
+ * for 30 s (a restart's worth; a server that is simply not running is reported sooner than a call's
+ * budget). Close its connection with `client.connection.close()`.
+ */
 export async function connectTemporal(env: TemporalEnv): Promise<Client> {
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS, connectTimeout: '5s' });
+  const connection = await retryTransient(
+    () =>
+      Connection.connect({
+        address: env.TEMPORAL_ADDRESS,
+        connectTimeout: '5s',
+        interceptors: [
+          makeGrpcRetryInterceptor({
+            delayFunction: (attempt) => backoffDelayMs(attempt, 100, 2_000),
+            retryableDecider: (attempt, status) =>
+              attempt < temporalRetryAttempts && isRetryableError(status),
+          }),
+        ],
+        channelArgs: {
+          'grpc.initial_reconnect_backoff_ms': 200,
+          'grpc.max_reconnect_backoff_ms': 2_000,
+        },
+      }),
+    { component: 'Temporal', target: env.TEMPORAL_ADDRESS, maxWaitMs: 30_000 },
+  );
   return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 }

@@ -26,6 +26,13 @@ export interface PrismClientOptions {
   apiKey: string;
   /** Another fetch implementation (tests, proxies); default the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * How long a request keeps being retried while the API cannot be reached (restarting) or answers 502,
+   * 503 or 504 (a service it needs is restarting). Default 60000; 0 turns retrying off. A request that may
+   * have reached the server is retried only where repeating it changes nothing (reads, and task
+   * submissions, which carry a request id); a refused connection never reached it, so any request is.
+   */
+  retryForMs?: number;
 }
 
 export interface WaitOptions {
@@ -37,12 +44,28 @@ export interface WaitOptions {
 
 const endedStatuses = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
+// A connection that was refused or never made: the request did not reach the server.
+const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+// A connection lost on the way: the request may have reached the server.
+const lostCodes = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+function networkCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 type Query = Record<string, string | number | undefined>;
 
 export class PrismClient {
   private readonly baseUrl: string;
   private readonly apiKey: string;
   private readonly fetch: typeof fetch;
+  private readonly retryForMs: number;
 
   constructor(options: PrismClientOptions) {
     if (!options.apiKey)
@@ -50,11 +73,16 @@ export class PrismClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.apiKey = options.apiKey;
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.retryForMs = options.retryForMs ?? 60_000;
   }
 
-  /** Submits a task; it starts shortly after (the same requestId never starts two tasks). */
+  /**
+   * Submits a task; it starts shortly after (the same requestId never starts two tasks). Without a
+   * requestId, one is made here, so that a submission retried while the API restarts is still one task.
+   */
   submitTask(request: SubmitTaskBody): Promise<SubmittedTask> {
-    return this.request('POST', '/tasks', { body: request });
+    const body = { ...request, requestId: request.requestId ?? globalThis.crypto.randomUUID() };
+    return this.request('POST', '/tasks', { body, idempotent: true });
   }
 
   /** A task by task id, request id or workflow id. 404 (PrismApiError) until the task has started. */
@@ -122,6 +150,30 @@ export class PrismClient {
   private async request<T>(
     method: string,
     path: string,
+    options: { body?: unknown; query?: Query; idempotent?: boolean } = {},
+  ): Promise<T> {
+    const idempotent = options.idempotent ?? method === 'GET';
+    const deadline = Date.now() + this.retryForMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, options);
+      } catch (err) {
+        if (!(err instanceof PrismApiError) || Date.now() >= deadline) throw err;
+        const code = networkCode(err.cause);
+        const retry =
+          err.status === 0
+            ? code !== undefined && (notSentCodes.has(code) || (idempotent && lostCodes.has(code)))
+            : idempotent && [502, 503, 504].includes(err.status);
+        if (!retry) throw err;
+        const delayMs = Math.min(2_000, 100 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
+        await sleep(Math.max(err.retryAfterMs ?? 0, delayMs));
+      }
+    }
+  }
+
+  private async requestOnce<T>(
+    method: string,
+    path: string,
     options: { body?: unknown; query?: Query } = {},
   ): Promise<T> {
     const url = new URL(`${this.baseUrl}${path}`);
@@ -142,11 +194,13 @@ export class PrismClient {
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
       });
     } catch (err) {
+      const cause = (err as { cause?: { message?: string } }).cause;
       throw new PrismApiError(
         0,
-        `cannot reach the PRISM API at ${this.baseUrl} (${(err as Error).message})`,
+        `cannot reach the PRISM API at ${this.baseUrl} (${(err as Error).message}${cause?.message ? `: ${cause.message}` : ''})`,
         [],
         what,
+        { cause: err },
       );
     }
     const text = await response.text();
@@ -158,11 +212,15 @@ export class PrismClient {
     }
     if (!response.ok) {
       const error = (body ?? {}) as { message?: string; fields?: { field: string; message: string }[] };
+      const retryAfterS = Number(response.headers.get('retry-after'));
       throw new PrismApiError(
         response.status,
         error.message ?? `${what} answered ${response.status} ${response.statusText}`,
         error.fields ?? [],
         what,
+        Number.isFinite(retryAfterS) && retryAfterS > 0
+          ? { retryAfterMs: Math.min(retryAfterS, 10) * 1000 }
+          : {},
       );
     }
     return body as T;

@@ -6,10 +6,15 @@ export class PrismApiError extends Error {
     readonly fields: { field: string; message: string }[] = [],
     /** The method and path of the failed request, e.g. `POST /tasks`. */
     readonly request = '',
+    options: { cause?: unknown; retryAfterMs?: number } = {},
   ) {
-    super(message);
+    super(message, { cause: options.cause });
     this.name = 'PrismApiError';
+    this.retryAfterMs = options.retryAfterMs;
   }
+
+  /** What the server's `Retry-After` asked for (503), in milliseconds. */
+  readonly retryAfterMs: number | undefined;
 }
 
 /** waitForTask gave up before the task ended. */

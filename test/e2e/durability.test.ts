@@ -4,15 +4,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { acceptTaskRequest } from '../../activities/task.ts';
 import { runKafkaAgent } from '../../src/agents/kafka-transport.ts';
 import { silentLogger } from '../../src/agents/logger.ts';
 import type { RunningAgent } from '../../src/agents/types.ts';
 import { connectTemporal } from '../../src/clients/temporal.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
-import type { TaskOutcome } from '../../src/task/index.ts';
+import { planOf, workflowIdFor, workflowType, type TaskOutcome } from '../../src/task/index.ts';
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
 import { liveTask, startTask, waitForTask } from '../../src/task/client.ts';
-import type { RunningWorker } from '../../src/worker/index.ts';
+import { workflowsPath, type RunningWorker } from '../../src/worker/index.ts';
 import { env, testId } from '../helpers.ts';
 import { startTestWorker, waitFor } from './support.ts';
 
@@ -169,6 +171,78 @@ describe('durability', () => {
       'status:COMPLETED',
     ]);
   }, 240_000);
+
+  // A fast agent answers while the workflow task that created the task and sent the command is still open.
+  // When that workflow task is lost (its worker killed, or its completion not stored while Temporal or its
+  // PostgreSQL is down), Temporal replays the run with the answer in its history ahead of createTask; the
+  // agent dedupes the re-sent command and never answers again, so the answer must count then too.
+  it('keeps an answer that reached the run before its plan was recorded (a lost workflow task)', async () => {
+    const taskQueue = `durable-${randomUUID()}`;
+    const requestId = testId('lostwft');
+    const handle = await temporal.workflow.start(workflowType, {
+      taskQueue,
+      workflowId: workflowIdFor(requestId),
+      args: [{ requestId, query: 'check', agentType: 'MONITORING', agentTimeoutMs: 20_000 }],
+    });
+    const first = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/fixtures/answering-worker.ts',
+        env.TEMPORAL_ADDRESS,
+        env.TEMPORAL_NAMESPACE,
+        taskQueue,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(first);
+    let said = '';
+    first.stdout!.on('data', (d: Buffer) => void (said += d.toString()));
+    await waitFor('the stub agent to answer', () => said.includes('answered'), 60_000);
+    await kill(first); // its workflow task never completes: Temporal times it out and hands the run on
+
+    // The second worker's agent is silent: the real one would skip the re-sent command as a duplicate.
+    const dispatched: string[] = [];
+    const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+    const second = await Worker.create({
+      connection,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue,
+      workflowsPath,
+      activities: {
+        async createTask({ request: input }: { request: unknown }) {
+          const request = acceptTaskRequest(input);
+          return { taskId: taskIdFor(request.requestId), request, plan: planOf(request) };
+        },
+        async searchKnowledge() {
+          return { hits: [] };
+        },
+        async dispatchCommand(input: { taskId: string; step: { key: string } }) {
+          dispatched.push(input.step.key);
+          return {
+            command: { commandId: commandIdFor(input.taskId, input.step.key) },
+            transport: 'KAFKA',
+            taskQueue: null,
+          };
+        },
+        async recordStepResult() {},
+        async recordResult() {},
+        async recordMetrics() {},
+      },
+    });
+    try {
+      const outcome = (await second.runUntil(handle.result())) as TaskOutcome;
+      expect(outcome.status).toBe('COMPLETED');
+      expect(outcome.results.main).toMatchObject({
+        agentId: 'stub-agent',
+        result: { answered: 'before the crash' },
+      });
+      expect(dispatched).toEqual(['main']);
+    } finally {
+      await connection.close();
+    }
+  }, 120_000);
 
   it('fails a task with a clear reason when no agent answers in time', async () => {
     const worker: RunningWorker = await startTestWorker();

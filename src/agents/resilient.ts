@@ -1,0 +1,129 @@
+// The agent's store clients as a handler sees them for one command: a call that cannot reach its store
+// (refused, dropped, timed out: the store restarting) is retried with backoff until the command's deadline
+// instead of failing the step at once; when the store stays away, the step fails naming it
+// ("InfluxDB unreachable at http://127.0.0.1:18086: connect ECONNREFUSED ..."), never blaming the agent.
+import type { Redis } from 'ioredis';
+import type { Collection, WeaviateClient } from 'weaviate-client';
+import type { Env } from '../config.ts';
+import type { PrismaClient } from '../db/prisma.ts';
+import { retryTransient, withRetries, type RetryPolicy } from '../retry.ts';
+import type { FluxTarget } from '../stores/influx/queries.ts';
+import type { Envelope } from '../stores/kafka/envelope.ts';
+import type { PublishOptions } from '../stores/kafka/producer.ts';
+import { agentMemory, prismCollection, type SharedCollectionName } from '../stores/weaviate/collections.ts';
+import type { AgentMemory, CollectionShapes } from '../stores/weaviate/schema.ts';
+import type { AgentStores } from './stores.ts';
+import type { AgentLogger } from './types.ts';
+
+export type StoreName = 'PostgreSQL' | 'Redis' | 'InfluxDB' | 'Weaviate' | 'Kafka';
+
+// The answer still has to travel back (Kafka, the bridge, a signal) before the workflow stops waiting.
+const answerMarginMs = 2_000;
+
+/** Until when a command's store calls are retried: its deadline, less the time its answer needs. */
+export function retryDeadlineMs(deadlineAt: string, now = Date.now()): number {
+  const deadline = Date.parse(deadlineAt);
+  if (Number.isNaN(deadline)) return now + 30_000;
+  return Math.max(now + 1_000, deadline - answerMarginMs);
+}
+
+/** Where each store is, as the final error names it. */
+export function storeTarget(env: Env, store: StoreName): string {
+  switch (store) {
+    case 'PostgreSQL':
+      return `${env.POSTGRES_HOST}:${env.POSTGRES_PORT}`;
+    case 'Redis':
+      return `${env.REDIS_HOST}:${env.REDIS_PORT}`;
+    case 'InfluxDB':
+      return env.INFLUX_URL;
+    case 'Weaviate':
+      return `http://${env.WEAVIATE_HOST}:${env.WEAVIATE_HTTP_PORT}`;
+    case 'Kafka':
+      return env.KAFKA_BROKERS;
+  }
+}
+
+/** One command's view of the agent's clients, each call retried within `deadlineMs`. */
+export class CommandStores {
+  private prismaClient?: PrismaClient;
+  private redisClient?: Redis;
+  private flux?: FluxTarget;
+
+  constructor(
+    private readonly stores: AgentStores,
+    readonly deadlineMs: number,
+    private readonly log?: AgentLogger,
+  ) {}
+
+  policy(store: StoreName): RetryPolicy {
+    let warned = false;
+    return {
+      component: store,
+      target: storeTarget(this.stores.env, store),
+      deadlineMs: this.deadlineMs,
+      onRetry: ({ reason }) => {
+        // Once per call: a store that is down for a while must not flood the log.
+        if (!warned) this.log?.warn(`${store} unreachable (${reason}); retrying until the step's deadline`);
+        warned = true;
+      },
+    };
+  }
+
+  retry<T>(store: StoreName, work: () => Promise<T>): Promise<T> {
+    return retryTransient(work, this.policy(store));
+  }
+
+  get prisma(): PrismaClient {
+    // A query extension: every model operation and raw query, each retried on its own.
+    this.prismaClient ??= this.stores.prisma.$extends({
+      query: {
+        $allOperations: ({ args, query }) => this.retry('PostgreSQL', () => query(args)),
+      },
+    }) as unknown as PrismaClient;
+    return this.prismaClient;
+  }
+
+  /**
+   * Single commands and scripts are retried; a MULTI or pipeline is sent as is (ioredis itself queues it
+   * while reconnecting, for a few tries).
+   */
+  get redis(): Redis {
+    this.redisClient ??= withRetries(this.stores.redis, () => this.policy('Redis'));
+    return this.redisClient;
+  }
+
+  get influx(): FluxTarget {
+    this.flux ??= {
+      queryApi: withRetries(this.stores.influx.queryApi, () => this.policy('InfluxDB')),
+      bucket: this.stores.influx.bucket,
+    };
+    return this.flux;
+  }
+
+  async weaviate(): Promise<WeaviateClient> {
+    return withRetries(await this.retry('Weaviate', () => this.stores.weaviate()), () =>
+      this.policy('Weaviate'),
+    );
+  }
+
+  async collection<N extends SharedCollectionName>(name: N): Promise<Collection<CollectionShapes[N]>> {
+    const client = await this.retry('Weaviate', () => this.stores.weaviate());
+    return withRetries(prismCollection(client, name, { prefix: this.stores.weaviatePrefix }), () =>
+      this.policy('Weaviate'),
+    );
+  }
+
+  async memory(agentId: string): Promise<Collection<AgentMemory>> {
+    const client = await this.retry('Weaviate', () => this.stores.weaviate());
+    const memory = await this.retry('Weaviate', () =>
+      agentMemory(client, agentId, { prefix: this.stores.weaviatePrefix }),
+    );
+    return withRetries(memory, () => this.policy('Weaviate'));
+  }
+
+  async publish(topic: string, envelope: Envelope, options: PublishOptions = {}): Promise<void> {
+    await this.retry('Kafka', async () => {
+      await (await this.stores.publisher()).publish(topic, envelope, options);
+    });
+  }
+}

@@ -1,0 +1,150 @@
+// `prism chaos`: fault injection under a steady load (src/chaos), against the running system or a scratch
+// stack of its own.
+import type { Command } from 'commander';
+import {
+  defaultChaosOptions,
+  faultTargets,
+  formatChaosReport,
+  runChaos,
+  type FaultTarget,
+} from '../chaos/index.ts';
+import { startScratchStack } from '../chaos/scratch.ts';
+import { startApp } from '../app/index.ts';
+import { loadConfig } from '../config.ts';
+import { consoleProgress } from '../progress.ts';
+
+const seconds =
+  (name: string, min = 0) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min)
+      throw new Error(`${name} must be a number of seconds of at least ${min}, got "${v}"`);
+    return n;
+  };
+
+function faultList(v: string): FaultTarget[] {
+  const names = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  // `agents` for the four agents at once.
+  const expanded = names.flatMap((n) =>
+    n === 'agents' ? faultTargets.filter((t) => t.startsWith('agent-')) : [n],
+  );
+  const unknown = expanded.filter((n) => !(faultTargets as readonly string[]).includes(n));
+  if (unknown.length || expanded.length === 0)
+    throw new Error(
+      `--faults: unknown ${unknown.join(', ') || '(none given)'}; use ${faultTargets.join(', ')} or agents`,
+    );
+  return [...new Set(expanded)] as FaultTarget[];
+}
+
+export function registerChaosCommand(program: Command): void {
+  program
+    .command('chaos')
+    .description(
+      'kill -9 (and restart) or freeze (SIGSTOP, SIGCONT) each service and process under a steady load, one at a time, ' +
+        'and report per fault the tasks lost, duplicated, stuck and failed, the time to recover and the errors users saw; ' +
+        'exits 1 unless every fault meets the bar (0 of each)',
+    )
+    .option(
+      '--faults <list>',
+      `comma-separated targets (default all): ${faultTargets.join(', ')}, or agents`,
+      faultList,
+    )
+    .option('--mode <mode>', 'kill, freeze or both', 'both')
+    .option(
+      '--duration <seconds>',
+      'how long a killed target stays down before it is restarted',
+      seconds('--duration', 1),
+      defaultChaosOptions.killSec,
+    )
+    .option(
+      '--freeze <seconds>',
+      'how long a frozen target stays stopped',
+      seconds('--freeze', 1),
+      defaultChaosOptions.freezeSec,
+    )
+    .option(
+      '--concurrency <n>',
+      'tasks in flight at once',
+      seconds('--concurrency', 1),
+      defaultChaosOptions.concurrency,
+    )
+    .option(
+      '--warmup <seconds>',
+      'steady load before each fault',
+      seconds('--warmup', 3),
+      defaultChaosOptions.warmupSec,
+    )
+    .option(
+      '--recovery <seconds>',
+      'load after the target is back',
+      seconds('--recovery', 5),
+      defaultChaosOptions.recoverySec,
+    )
+    .option(
+      '--settle <seconds>',
+      'a task not ended this long after the load stops is stuck',
+      seconds('--settle', 10),
+      defaultChaosOptions.settleSec,
+    )
+    .option(
+      '--scratch',
+      'run on a throwaway stack of its own (temporary data, free ports), stopped at the end',
+    )
+    .option('--keep-data', 'keep the chaos tasks in PostgreSQL')
+    .option('--json', 'print the report as JSON')
+    .action(
+      async (opts: {
+        faults?: FaultTarget[];
+        mode: string;
+        duration: number;
+        freeze: number;
+        concurrency: number;
+        warmup: number;
+        recovery: number;
+        settle: number;
+        scratch?: boolean;
+        keepData?: boolean;
+        json?: boolean;
+      }) => {
+        if (!['kill', 'freeze', 'both'].includes(opts.mode))
+          throw new Error(`--mode must be kill, freeze or both, got "${opts.mode}"`);
+        if (!Number.isInteger(opts.concurrency)) throw new Error('--concurrency must be a whole number');
+        const progress = consoleProgress('chaos');
+        const options = {
+          ...defaultChaosOptions,
+          faults: opts.faults ?? [...faultTargets],
+          modes:
+            opts.mode === 'both' ? (['kill', 'freeze'] as const) : ([opts.mode] as ['kill'] | ['freeze']),
+          killSec: opts.duration,
+          freezeSec: opts.freeze,
+          concurrency: opts.concurrency,
+          warmupSec: opts.warmup,
+          recoverySec: opts.recovery,
+          settleSec: opts.settle,
+          keepData: opts.keepData,
+        };
+        const scratch = opts.scratch ? await startScratchStack(progress) : null;
+        let report;
+        try {
+          if (scratch) await startApp(scratch.env, progress, { processEnv: scratch.processEnv });
+          report = await runChaos(
+            scratch?.env ?? loadConfig(),
+            { ...options, modes: [...options.modes] },
+            progress,
+            {
+              processEnv: scratch?.processEnv,
+            },
+          );
+        } finally {
+          await scratch?.stop();
+        }
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatChaosReport(report)}\n`,
+        );
+        if (!report.ok) process.exitCode = 1;
+      },
+    );
+}
