@@ -2,7 +2,10 @@
 // 400 body (`fields`), a CLI message, a dead letter's reason, a configuration error, a workflow failure's
 // details. Field names are paths (`plan.0.dependsOn`, `parameters.machine`), prefixed by where the value
 // came from (`body`, `payload`, ...).
-import type { z } from 'zod';
+import { z } from 'zod';
+import { unstorableJson, unstorableText } from './storable.ts';
+
+export { unstorableJson, unstorableText } from './storable.ts';
 
 export interface FieldProblem {
   /** Where the problem is, e.g. `body.plan.0.key` or `payload.deadlineAt`. */
@@ -77,4 +80,46 @@ export function validate<S extends z.ZodType>(
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   throw new ValidationError(problemsOf(result.error.issues, options.prefix), options.what);
+}
+
+/** `schema` (a string schema) that also refuses text no store can hold (see unstorableText). */
+export function storable<S extends z.ZodString>(schema: S): S {
+  return schema.superRefine((text, ctx) => {
+    const message = unstorableText(text);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  }) as S;
+}
+
+// JavaScript's whitespace (what trim() removes), spelt out: a JSON Schema `pattern` is also run by clients
+// in other languages, whose \s differs (Python's leaves out U+FEFF).
+const notBlank = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/** Text a person writes: trimmed, not blank (a `pattern` in JSON Schema), storable, at most `max` long. */
+export function nonBlankText(max: number) {
+  return storable(z.string().trim().regex(notBlank, 'must not be empty').max(max));
+}
+
+/**
+ * A JSON object a client hands over as is (parameters, metadata, config): storable text only, and at most
+ * `maxBytes` as JSON, so that it fits in a Kafka message, a Temporal payload and a PostgreSQL row.
+ */
+export function jsonObject(maxBytes: number) {
+  return z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+    for (const problem of unstorableJson(value)) {
+      ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+    }
+    let bytes: number;
+    try {
+      bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be plain JSON' });
+      return;
+    }
+    if (bytes > maxBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${bytes} bytes as JSON, at most ${maxBytes}: pass large data by reference (an id or a URL)`,
+      });
+    }
+  });
 }

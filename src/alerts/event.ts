@@ -49,9 +49,10 @@ export const alertmanagerWebhookSchema = z.object({
         status: z.enum(['firing', 'resolved']),
         labels: z.record(z.string(), z.string()),
         annotations: z.record(z.string(), z.string()).default({}),
-        startsAt: z.string(),
-        endsAt: z.string().optional(),
-        fingerprint: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/),
+        startsAt: z.iso.datetime({ offset: true }),
+        endsAt: z.iso.datetime({ offset: true }).optional(),
+        // Ours is `prometheus.<fingerprint>`, at most 200 characters (Alertmanager's are 16 hex digits).
+        fingerprint: z.string().regex(/^[A-Za-z0-9._-]{1,189}$/),
       }),
     )
     .max(1000),
@@ -70,7 +71,8 @@ const realTime = (t: string | undefined) =>
 /** Each alert of an Alertmanager notification as an alert event. */
 export function fromAlertmanager(body: AlertmanagerWebhook): AlertEvent[] {
   return body.alerts.map((a) => {
-    const name = a.labels.alertname ?? 'PrometheusAlert';
+    // Whatever the labels say, the event is valid: a name and a message within their limits.
+    const name = (a.labels.alertname || 'PrometheusAlert').slice(0, 200);
     const endsAt = realTime(a.endsAt);
     return alertEventSchema.parse({
       fingerprint: `prometheus.${a.fingerprint}`,
@@ -78,7 +80,7 @@ export function fromAlertmanager(body: AlertmanagerWebhook): AlertEvent[] {
       status: a.status === 'firing' ? 'FIRING' : 'RESOLVED',
       severity: severityOf(a.labels.severity),
       source: 'prometheus',
-      message: a.annotations.summary ?? a.annotations.description ?? name,
+      message: (a.annotations.summary || a.annotations.description || name).slice(0, 4000),
       labels: a.labels,
       startsAt: new Date(a.startsAt).toISOString(),
       ...(endsAt && a.status === 'resolved' ? { endsAt } : {}),

@@ -1,7 +1,7 @@
 // API keys: `Authorization: Bearer <key>` or `x-api-key: <key>`, resolved to a user and the permissions of
 // their roles in PostgreSQL. Checked when the request arrives, before its body is read or validated, so an
 // unauthenticated caller learns nothing about the route's input.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '../db/prisma.ts';
 import { verifyApiKey, type Principal } from '../stores/postgres/auth.ts';
 import { HttpError } from './errors.ts';
@@ -29,12 +29,25 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export function registerAuth(app: FastifyInstance, prisma: PrismaClient): void {
+/**
+ * One hook, three steps, in this order: find the caller (the key's row, when the route needs a permission
+ * and a key was sent), count the request against the caller's rate limit (`limit`, from limits.ts: the key's
+ * own count, or the client address's for anything without a valid key, so that guessing keys is limited
+ * too), then refuse it with 401 or 403 — before its body is read.
+ */
+export function registerAuth(
+  app: FastifyInstance,
+  prisma: PrismaClient,
+  limit: (request: FastifyRequest, reply: FastifyReply) => Promise<void> = async () => {},
+): void {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const permission = request.routeOptions.config.permission;
+    const key = permission ? apiKeyOf(request) : undefined;
+    const principal = key ? await verifyApiKey(prisma, key) : null;
+    request.principal = principal;
+    await limit(request, reply);
     if (!permission) return;
-    const key = apiKeyOf(request);
     if (!key) {
       throw new HttpError(
         401,
@@ -42,7 +55,6 @@ export function registerAuth(app: FastifyInstance, prisma: PrismaClient): void {
           '(an administrator creates keys with `prism apikey create --user <name> --role <role>`)',
       );
     }
-    const principal = await verifyApiKey(prisma, key);
     if (!principal) {
       throw new HttpError(
         401,
@@ -56,7 +68,6 @@ export function registerAuth(app: FastifyInstance, prisma: PrismaClient): void {
           `permission "${permission}": ask an administrator for a role that grants it`,
       );
     }
-    request.principal = principal;
   });
 }
 

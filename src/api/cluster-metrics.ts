@@ -18,13 +18,17 @@ import { finishedTasksMetric } from '../task/ids.ts';
 /** An agent is alive when it heard from within this long (its heartbeat is every 5 s by default). */
 const aliveWithinMs = 30_000;
 
+/**
+ * Registers the gauges; returns what closes the Kafka admin connection they keep between scrapes (the API
+ * calls it when it stops: an open connection would keep the process alive after SIGTERM).
+ */
 export function registerClusterMetrics(
   metrics: Metrics,
   deps: { prisma: PrismaClient; redis: Redis; kafka: Kafka },
-): void {
+): { close(): Promise<void> } {
   const { registry } = metrics;
   // Tests build several servers on one registry: register once.
-  if (registry.getSingleMetric('prism_agents_alive')) return;
+  if (registry.getSingleMetric('prism_agents_alive')) return { close: async () => {} };
   const realtime = createRealtimeMetrics(deps.redis);
   const alertQueue = createAlertQueue(deps.redis);
   const prefix = kafkaName(deps.kafka, '');
@@ -127,6 +131,13 @@ export function registerClusterMetrics(
       for (const { group, topic, lag } of (await readKafka()).lags) this.set({ group, topic }, lag);
     },
   });
+  return {
+    async close() {
+      const open = admin;
+      admin = undefined;
+      await open?.disconnect().catch(() => undefined);
+    },
+  };
 }
 
 interface KafkaReading {

@@ -1,8 +1,10 @@
 // How the API answers when something is wrong: one JSON shape for every error, naming the field for
 // invalid input, and a message that says what to do.
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { ServiceUnavailableError, transientReason } from '../retry.ts';
 import { problemsOf, ValidationError, type FieldProblem } from '../validation.ts';
 
 export type { FieldProblem } from '../validation.ts';
@@ -50,6 +52,61 @@ export function errorBody(statusCode: number, message: string, fields?: FieldPro
   return { error: STATUS_CODES[statusCode] ?? 'Error', message, ...(fields ? { fields } : {}) };
 }
 
+/** Fastify's messages for its own client errors, made to say what to do. */
+function clientErrorMessage(err: FastifyError, bodyLimit: number): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the request body is larger than ${bodyLimit} bytes: send less (split a large document, or pass data by reference)`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return `${err.message}: send the body as JSON, with \`Content-Type: application/json\``;
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the body is empty but `Content-Type` says JSON: send a JSON object, or no Content-Type';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return `${err.message}: send a valid JSON body`;
+    default:
+      return err.message;
+  }
+}
+
+/**
+ * Errors Fastify meets before it has a route (Fastify's `frameworkErrors`): a malformed URL, a path
+ * parameter longer than `maxParamLength`. Input that fails validation, so a 400 in the usual shape.
+ */
+export function frameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path parameter is too long: see the route in the API description (/docs) for its limit'
+      : 'the URL is not valid: percent-encode path parameters (RFC 3986)';
+  void reply.code(400).send(errorBody(400, message, [{ field: 'path', message }]));
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (Fastify's `clientErrorHandler`): headers
+ * over the limit (431), a request not sent in time (408), anything else malformed (400). In the usual
+ * error shape; the connection closes, as Node would close it.
+ */
+export const clientErrorHandler = (headerBytes: number) => (err: NodeJS.ErrnoException, socket: Socket) => {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [statusCode, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          `the request headers are larger than ${headerBytes} bytes together: send fewer or shorter headers`,
+        ]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'the request was not received in time: send it again']
+        : [400, 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify(errorBody(statusCode, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+};
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
     // A task request that the task's own validation refused (its plan rules, say): a 400 on the body.
@@ -61,7 +118,27 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const statusCode = (err as FastifyError).statusCode;
     // Fastify's own client errors (malformed JSON, wrong content type, body too large).
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
-      return reply.code(statusCode).send(errorBody(statusCode, err.message));
+      const message = clientErrorMessage(err as FastifyError, app.initialConfig.bodyLimit ?? 0);
+      return reply.code(statusCode).send(errorBody(statusCode, message));
+    }
+    // A service the request needs could not be reached (restarting, say): the request itself was fine,
+    // and the same request a moment later will do. 503 with Retry-After says so (the SDK retries it).
+    if (transientReason(err) !== undefined) {
+      const component =
+        err instanceof ServiceUnavailableError ? err.component : 'a service this request needs';
+      request.log.warn({ err, requestId: request.id }, 'a service is unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '2')
+        .header('x-request-id', request.id)
+        .send({
+          ...errorBody(
+            503,
+            `${component} is unavailable at the moment (request ${request.id}): retry in a few seconds; ` +
+              'GET /readyz tells which service is down.',
+          ),
+          requestId: request.id,
+        });
     }
     // The detail stays in the server's log, under the request id the client gets: no internal message,
     // address or stack trace leaves the server.

@@ -16,6 +16,15 @@ export interface Readiness {
   checks: Record<Dependency, CheckResult>;
 }
 
+// /readyz is public: it says which store failed and how, never where the stores are.
+const withoutAddresses = (message: string) =>
+  message
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
+    .replace(
+      /\[[0-9a-f:.]+\](?::\d+)?|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|(?<![\w:])(?:[0-9a-f]{0,4}:)*::[0-9a-f:]*|\b[a-z][a-z0-9.-]*:\d{2,5}\b/gi,
+      '<address>',
+    );
+
 async function timed(work: () => Promise<unknown>, timeoutMs: number, what: string): Promise<CheckResult> {
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
@@ -26,7 +35,7 @@ async function timed(work: () => Promise<unknown>, timeoutMs: number, what: stri
     await Promise.race([work(), timeout]);
     return { ok: true, latencyMs: Date.now() - started };
   } catch (err) {
-    return { ok: false, latencyMs: Date.now() - started, error: (err as Error).message };
+    return { ok: false, latencyMs: Date.now() - started, error: withoutAddresses((err as Error).message) };
   } finally {
     clearTimeout(timer);
   }

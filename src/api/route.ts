@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { fieldProblems, RequestValidationError } from './errors.ts';
+import { httpLimits, type RateLimitGroup } from './limits.ts';
 import { errorSchema } from './schemas/common.ts';
 
 /** What an API key's roles may allow (the roles live in PostgreSQL: see src/stores/postgres/auth.ts). */
@@ -23,8 +24,8 @@ export type Permission =
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The permission a route needs; absent for public routes (health, metrics, docs). */
-    permission?: Permission;
+    /** The permission a route needs; null for a route declared public (health, metrics, docs). */
+    permission?: Permission | null;
   }
 }
 
@@ -41,6 +42,8 @@ export interface ResponseSpec {
   schema?: z.ZodType;
   /** A non-JSON body, e.g. `text/plain` for the Prometheus exposition. */
   contentType?: string;
+  /** Response headers, by name: their JSON Schema (with a description). */
+  headers?: Record<string, OpenApiSchema>;
 }
 
 type Input = z.ZodType;
@@ -50,6 +53,8 @@ export interface RouteSpec<B extends Input, Q extends Input, P extends Input> {
   url: string;
   /** null: no API key needed. */
   permission: Permission | null;
+  /** Default: the route counts against the caller's rate limit (limits.ts says why some do not). */
+  rateLimit?: RateLimitGroup;
   tags: string[];
   summary: string;
   description?: string;
@@ -64,12 +69,20 @@ export interface RouteSpec<B extends Input, Q extends Input, P extends Input> {
 }
 
 function responseSchema(spec: ResponseSpec): OpenApiSchema {
+  const headers = spec.headers ? { headers: spec.headers } : {};
   if (spec.contentType) {
-    return { description: spec.description, content: { [spec.contentType]: { schema: { type: 'string' } } } };
+    return {
+      description: spec.description,
+      content: { [spec.contentType]: { schema: { type: 'string' } } },
+      ...headers,
+    };
   }
-  if (!spec.schema) return { description: spec.description, type: 'null' };
-  return { ...jsonSchema(spec.schema, 'output'), description: spec.description };
+  if (!spec.schema) return { description: spec.description, type: 'null', ...headers };
+  return { ...jsonSchema(spec.schema, 'output'), description: spec.description, ...headers };
 }
+
+/** Marks an operation whose body may be left out; server.ts turns it into `requestBody.required: false`. */
+export const optionalBodyMark = 'x-prism-optional-body';
 
 export function defineRoute<
   B extends Input = z.ZodUndefined,
@@ -84,8 +97,30 @@ export function defineRoute<
   const responses: Record<number, ResponseSpec> = { ...spec.responses };
   if (spec.body || spec.query || spec.params) {
     responses[400] ??= {
-      description: 'Invalid input: `fields` names each failing field',
+      description:
+        'Invalid input: `fields` names each failing field' +
+        (spec.params
+          ? ` (a path parameter longer than ${httpLimits.paramChars} characters names \`path\`)`
+          : ''),
       schema: errorSchema,
+    };
+  }
+  if (spec.body) {
+    responses[413] ??= {
+      description: `The body is larger than ${httpLimits.bodyBytes / 1024 / 1024} MiB`,
+      schema: errorSchema,
+    };
+    responses[415] ??= { description: 'The body is not `application/json`', schema: errorSchema };
+  }
+  if (spec.rateLimit !== 'exempt') {
+    responses[429] ??= {
+      description:
+        'Over the rate limit (API_RATE_LIMIT_MAX requests per API_RATE_LIMIT_WINDOW, per API key, or per ' +
+        'client address without a valid key): wait `Retry-After` seconds',
+      schema: errorSchema,
+      headers: {
+        'retry-after': { type: 'integer', minimum: 0, description: 'Seconds until the count starts anew' },
+      },
     };
   }
   if (spec.permission) {
@@ -105,6 +140,7 @@ export function defineRoute<
       .filter(Boolean)
       .join('\n\n'),
     ...(spec.permission ? { security: [{ bearerAuth: [] }, { apiKeyHeader: [] }] } : { security: [] }),
+    ...(spec.body?.safeParse(undefined).success ? { [optionalBodyMark]: true } : {}),
     ...(spec.body ? { body: jsonSchema(spec.body, 'input') } : {}),
     ...(spec.query ? { querystring: jsonSchema(spec.query, 'input') } : {}),
     ...(spec.params ? { params: jsonSchema(spec.params, 'input') } : {}),
@@ -114,7 +150,7 @@ export function defineRoute<
     method: spec.method,
     url: spec.url,
     schema,
-    config: spec.permission ? { permission: spec.permission } : {},
+    config: { permission: spec.permission, ...(spec.rateLimit ? { rateLimitGroup: spec.rateLimit } : {}) },
     validatorCompiler: ({ httpPart }) => {
       const input = httpPart ? inputs[httpPart] : undefined;
       if (!input) return (data: unknown) => ({ value: data });

@@ -8,10 +8,12 @@ import type { Env } from '../config.ts';
 import { registerAuth } from './auth.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { closeApiDeps, createApiDeps, type ApiDeps } from './deps.ts';
-import { registerErrorHandling } from './errors.ts';
+import { clientErrorHandler, frameworkError, registerErrorHandling } from './errors.ts';
+import { httpLimits, rateLimitSettings, registerRateLimit, type RateLimitSettings } from './limits.ts';
 import { registerClusterMetrics } from './cluster-metrics.ts';
 import { httpMetrics, registerHttpMetrics } from './http-metrics.ts';
 import { readinessChecks } from './readiness.ts';
+import { optionalBodyMark } from './route.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { knowledgeRoutes } from './routes/knowledge.ts';
 import { memoryRoutes } from './routes/memory.ts';
@@ -21,6 +23,8 @@ import { taskRoutes } from './routes/tasks.ts';
 export interface ServerOptions {
   /** Fastify's logger (pino): true for the info level, or its options. Default: off. */
   logger?: boolean | { level: string };
+  /** Overrides of the rate limit that API_RATE_LIMIT_MAX and API_RATE_LIMIT_WINDOW set, e.g. its namespace. */
+  rateLimit?: Partial<Omit<RateLimitSettings, 'redis'>>;
 }
 
 // Task history ids are 64-bit integers (BigInt): JSON has no such type, so they travel as strings.
@@ -31,21 +35,46 @@ const toJson = (data: unknown) =>
 export function buildServer(deps: ApiDeps, options: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: 4 * 1024 * 1024,
+    // Every size is explicit (limits.ts), and every refusal answers in the API's error shape.
+    bodyLimit: httpLimits.bodyBytes,
+    routerOptions: { maxParamLength: httpLimits.paramChars },
+    http: { maxHeaderSize: httpLimits.headerBytes },
+    requestTimeout: httpLimits.requestTimeoutMs,
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientErrorHandler(httpLimits.headerBytes),
     // Unique across restarts: a 500 answer names it, and the log line that explains it carries it.
     genReqId: () => randomUUID(),
   });
   // Response schemas document the answers; they must never drop a field, as fast-json-stringify would.
   app.setSerializerCompiler(() => toJson);
   registerErrorHandling(app);
-  registerAuth(app, deps.prisma);
+  // The API description and its UI are public. Declared here: the swagger plugins add their own routes.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/'))
+      route.config = { ...route.config, permission: null };
+  });
+  const limit = registerRateLimit(app, { ...rateLimitSettings(deps.env, deps.redis), ...options.rateLimit });
+  registerAuth(app, deps.prisma, limit);
   const metrics = httpMetrics(deps.metrics);
-  registerClusterMetrics(deps.metrics, deps);
+  const clusterMetrics = registerClusterMetrics(deps.metrics, deps);
+  app.addHook('onClose', () => clusterMetrics.close());
   registerHttpMetrics(app, metrics);
   const readiness = readinessChecks(deps);
   app.addHook('onClose', () => readiness.close());
 
   void app.register(swagger, {
+    // An operation whose body may be left out says so (Fastify's swagger marks every body required).
+    transformObject: (document) => {
+      const openapiObject = 'openapiObject' in document ? document.openapiObject : {};
+      for (const operations of Object.values(openapiObject.paths ?? {})) {
+        for (const operation of Object.values(operations as Record<string, Record<string, unknown>>)) {
+          if (!operation[optionalBodyMark]) continue;
+          delete operation[optionalBodyMark];
+          (operation.requestBody as { required?: boolean } | undefined)!.required = false;
+        }
+      }
+      return openapiObject;
+    },
     openapi: {
       openapi: '3.0.3',
       info: {

@@ -3,7 +3,8 @@
 // arithmetic. Pure (no schema library, no I/O): the workflow imports it, and Temporal evaluates a workflow's
 // modules anew for every run. The shapes themselves are zod schemas in schemas.ts (documented as JSON
 // Schema in docs/workflows.md); their types are re-exported here for the workflow.
-import type { PlanStep, ValidTaskRequest } from './schemas.ts';
+import { unstorableJson } from '../storable.ts';
+import type { AgentResponse, PlanStep, ValidTaskRequest } from './schemas.ts';
 
 export type {
   AgentCommand,
@@ -63,6 +64,32 @@ export const failureTypes = {
 /** The Temporal task queue of a Temporal-native agent of this type. */
 export function agentTaskQueue(agentType: string): string {
   return `prism-agent-${agentType.toLowerCase()}`;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Whether a signalled answer is an AgentResponse (agentResponseSchema's rules, without a schema library):
+ * any Temporal client may signal a run, and a malformed answer taken as a step's answer would be stored
+ * as its history. Text no store can keep (NUL, a lone surrogate) makes it malformed too.
+ */
+export function isAgentResponse(value: unknown): value is AgentResponse {
+  if (!isRecord(value)) return false;
+  const { commandId, workflowId, stepKey, agentId, status, result, error, durationMs } = value;
+  return (
+    typeof commandId === 'string' &&
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(commandId) &&
+    typeof workflowId === 'string' &&
+    typeof stepKey === 'string' &&
+    typeof agentId === 'string' &&
+    agentId.length > 0 &&
+    (status === 'SUCCESS' || status === 'FAILED') &&
+    (result === undefined || isRecord(result)) &&
+    (error === undefined || typeof error === 'string') &&
+    (durationMs === undefined || (Number.isSafeInteger(durationMs) && (durationMs as number) >= 0)) &&
+    unstorableJson(value).length === 0
+  );
 }
 
 /** The step of a single-step task (a request without a plan). */

@@ -3,7 +3,15 @@
 // feedback signal, the progress query and the outcome. One validation and one set of defaults for every
 // edge (`normaliseTaskRequest`); docs/workflows.md shows them as JSON Schema (`npm run docs:schemas`).
 import { z } from 'zod';
-import { ValidationError, problemsOf, type FieldProblem } from '../validation.ts';
+import {
+  ValidationError,
+  jsonObject,
+  nonBlankText,
+  problemsOf,
+  storable,
+  unstorableJson,
+  type FieldProblem,
+} from '../validation.ts';
 import {
   agentTimeoutLimitsMs,
   agentTypes,
@@ -22,14 +30,19 @@ export const planStepSchema = z.strictObject({
     .string()
     .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _ (a letter first, at most 63)'),
   agentType: agentTypeSchema,
-  instruction: z
-    .string()
-    .max(4000)
+  instruction: storable(z.string().max(4000))
     .optional()
     .describe('What this step asks of the agent; default: the query'),
-  dependsOn: z.array(z.string()).default([]).describe('Keys of the steps whose answers this step needs'),
+  dependsOn: z
+    .array(z.string().max(63))
+    .max(20)
+    .default([])
+    .describe('Keys of the steps whose answers this step needs'),
 });
 export type PlanStep = z.infer<typeof planStepSchema>;
+
+/** How large a request's `parameters` may be as JSON: the request travels in a Kafka message and a Temporal payload. */
+export const maxParametersBytes = 64 * 1024;
 
 /** A user request: the same for every client. Unknown fields are refused (a misspelt field is no default). */
 export const taskRequestSchema = z.strictObject({
@@ -39,7 +52,7 @@ export const taskRequestSchema = z.strictObject({
     .max(200)
     .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, . _ : -')
     .describe('The caller’s idempotency key: the same request id never starts two tasks'),
-  query: z.string().trim().min(1, 'must not be empty').max(4000).describe('What the user asks'),
+  query: nonBlankText(4000).describe('What the user asks'),
   agentType: agentTypeSchema.optional().describe('The agent type of a single-step task (without `plan`)'),
   plan: z
     .array(planStepSchema)
@@ -49,8 +62,7 @@ export const taskRequestSchema = z.strictObject({
     .describe('Several steps as a DAG (instead of `agentType`)'),
   priority: z.enum(priorities).default(requestDefaults.priority),
   userId: z.uuid().optional().describe('The user the task is for (a users row)'),
-  parameters: z
-    .record(z.string(), z.unknown())
+  parameters: jsonObject(maxParametersBytes)
     .default({})
     .describe('Given to every step; keys under an agent type in lower case apply to that type only'),
   agentTimeoutMs: z
@@ -105,6 +117,12 @@ export function normaliseTaskRequest(input: unknown): ValidTaskRequest {
   return parsed.data;
 }
 
+function refuseUnstorable(value: unknown, ctx: z.RefinementCtx): void {
+  for (const problem of unstorableJson(value)) {
+    ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  }
+}
+
 /** Knowledge the orchestrator found for a step (Weaviate), so that agents in any language can use it. */
 export const knowledgeHitSchema = z.object({
   id: z.string(),
@@ -138,8 +156,9 @@ export const agentResponseSchema = z.object({
   stepKey: z.string(),
   agentId: z.string().min(1),
   status: z.enum(['SUCCESS', 'FAILED']),
-  result: z.record(z.string(), z.unknown()).default({}),
-  error: z.string().optional(),
+  // Stored as the step's history in PostgreSQL: storable text only.
+  result: z.record(z.string(), z.unknown()).default({}).superRefine(refuseUnstorable),
+  error: storable(z.string()).optional(),
   /** How long the agent worked on it. */
   durationMs: z.number().int().min(0).optional(),
 });
@@ -148,7 +167,7 @@ export type AgentResponse = z.infer<typeof agentResponseSchema>;
 /** The `userFeedback` signal's payload (and the API's feedback body). */
 export const userFeedbackSchema = z.object({
   feedbackType: z.enum(['MODIFICATION', 'CANCELLATION', 'APPROVAL', 'COMPLAINT']),
-  content: z.string().min(1).max(4000),
+  content: storable(z.string().min(1).max(4000)),
   satisfaction: z.number().int().min(1).max(5).optional(),
   userId: z.uuid().optional(),
 });

@@ -13,6 +13,7 @@ import { runAlertHandler } from './alert-handler.ts';
 import { createMetrics, serveMetrics } from '../metrics.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+export const payloadConverterPath = fileURLToPath(new URL('./payload-converter.cjs', import.meta.url));
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped (after `stop()` or a fatal error). */
@@ -40,6 +41,9 @@ export async function startWorker(
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     workflowsPath,
+    // A signal, query or input no converter can read reaches the run as a value it refuses, never as a
+    // workflow task that fails for good (payload-converter.cjs).
+    dataConverter: { payloadConverterPath },
     activities: createActivities(deps),
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentLocalActivityExecutions: 100,

@@ -24,6 +24,7 @@ export function operationRoutes(
     method: 'GET',
     url: '/healthz',
     permission: null,
+    rateLimit: 'exempt',
     tags: ['operations'],
     summary: 'Liveness: the process answers',
     responses: {
@@ -36,6 +37,7 @@ export function operationRoutes(
     method: 'GET',
     url: '/readyz',
     permission: null,
+    rateLimit: 'readiness',
     tags: ['operations'],
     summary: 'Readiness: PostgreSQL, Kafka, Temporal and Weaviate all answer',
     responses: {
@@ -52,6 +54,7 @@ export function operationRoutes(
     method: 'GET',
     url: '/metrics',
     permission: null,
+    rateLimit: 'exempt',
     tags: ['operations'],
     summary: 'Prometheus metrics of the API process',
     responses: { 200: { description: 'Prometheus text exposition format', contentType: 'text/plain' } },

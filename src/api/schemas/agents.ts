@@ -1,6 +1,7 @@
 // Agent registration and listing.
 import { z } from 'zod';
 import { agentTypes } from '../../task/index.ts';
+import { jsonObject, storable } from '../../validation.ts';
 import { agentIdSchema, timestamp } from './common.ts';
 
 export const agentTypeSchema = z.enum(agentTypes);
@@ -11,19 +12,19 @@ export const agentStatusSchema = z.enum(['ONLINE', 'OFFLINE', 'DEGRADED', 'DISAB
 
 export const registerAgentBody = z.strictObject({
   id: agentIdSchema,
-  name: z.string().min(1).max(200),
+  name: storable(z.string().min(1).max(200)),
   type: agentTypeSchema,
   transport: agentTransportSchema,
-  taskQueue: z
-    .string()
-    .min(1)
-    .max(200)
+  taskQueue: storable(z.string().min(1).max(200))
     .optional()
     .describe('Temporal agents only; default `prism-agent-<type>`'),
-  capabilities: z.array(z.string().min(1).max(100)).max(100).optional(),
-  description: z.string().max(4000).optional(),
-  config: z.record(z.string(), z.unknown()).optional(),
-  version: z.string().max(50).optional(),
+  capabilities: z
+    .array(storable(z.string().min(1).max(100)))
+    .max(100)
+    .optional(),
+  description: storable(z.string().max(4000)).optional(),
+  config: jsonObject(64 * 1024).optional(),
+  version: storable(z.string().max(50)).optional(),
 });
 export type RegisterAgentBody = z.input<typeof registerAgentBody>;
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { alertStatuses } from '../../alerts/event.ts';
 import { ALERT_SEVERITIES } from '../../stores/redis/alert-schema.ts';
+import { nonBlankText } from '../../validation.ts';
 
 export const alertSchema = z.object({
   fingerprint: z.string(),
@@ -35,9 +36,7 @@ export const fingerprintParams = z.strictObject({
   fingerprint: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'an alert fingerprint (see GET /alerts)'),
 });
 
-export const resolveAlertBody = z
-  .strictObject({ reason: z.string().trim().min(1).max(1000).optional() })
-  .default({});
+export const resolveAlertBody = z.strictObject({ reason: nonBlankText(1000).optional() }).default({});
 
 export const webhookAcceptedSchema = z.object({
   accepted: z.number().int().describe('Alerts published on agent.monitoring.alerts'),

@@ -1,5 +1,6 @@
 // Schemas shared by every route.
 import { z } from 'zod';
+import { storable } from '../../validation.ts';
 
 export const errorSchema = z
   .object({
@@ -18,7 +19,7 @@ export const errorSchema = z
 
 /** A task is found by its task id (UUID), its request id or its workflow id (`task-<requestId>`). */
 export const taskIdParams = z.strictObject({
-  id: z.string().min(1).max(255).describe('Task id (UUID), request id, or workflow id'),
+  id: storable(z.string().min(1).max(255)).describe('Task id (UUID), request id, or workflow id'),
 });
 
 // Agent ids name the agent's Weaviate memory tenant, so they follow Weaviate's tenant-name rule.

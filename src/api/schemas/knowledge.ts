@@ -1,6 +1,7 @@
 // External knowledge: documents ingested into Weaviate (ExternalKnowledge) with their record in PostgreSQL.
 import { z } from 'zod';
 import { documentTypes } from '../../stores/weaviate/schema.ts';
+import { jsonObject, nonBlankText, storable } from '../../validation.ts';
 import { limitSchema, searchModeSchema, timestamp } from './common.ts';
 
 export const documentTypeSchema = z.enum(documentTypes);
@@ -12,11 +13,11 @@ export const ingestKnowledgeBody = z.strictObject({
     .describe(
       'Your id for the document; by default derived from source and title, so re-ingesting replaces it',
     ),
-  title: z.string().trim().min(1).max(500),
-  content: z.string().trim().min(1).max(200_000),
+  title: nonBlankText(500),
+  content: nonBlankText(200_000),
   documentType: documentTypeSchema,
-  source: z.string().max(500).optional().describe('URL, file name or publisher'),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  source: storable(z.string().max(500)).optional().describe('URL, file name or publisher'),
+  metadata: jsonObject(64 * 1024).optional(),
 });
 export type IngestKnowledgeBody = z.input<typeof ingestKnowledgeBody>;
 
@@ -35,7 +36,7 @@ export const ingestedKnowledgeSchema = z.object({
 export type IngestedKnowledge = z.infer<typeof ingestedKnowledgeSchema>;
 
 export const searchKnowledgeQuery = z.strictObject({
-  q: z.string().trim().min(1, 'must not be empty').max(1000),
+  q: nonBlankText(1000),
   mode: searchModeSchema.default('hybrid'),
   limit: limitSchema,
   documentType: documentTypeSchema.optional(),

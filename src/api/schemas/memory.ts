@@ -1,6 +1,7 @@
 // Agent memory: one Weaviate tenant of AgentMemory per agent.
 import { z } from 'zod';
 import { memoryTypes } from '../../stores/weaviate/schema.ts';
+import { nonBlankText, storable } from '../../validation.ts';
 import { limitSchema, searchModeSchema, timestamp } from './common.ts';
 
 export const memoryTypeSchema = z.enum(memoryTypes);
@@ -8,10 +9,10 @@ export const memoryTypeSchema = z.enum(memoryTypes);
 export const rememberBody = z.strictObject({
   id: z.uuid().optional().describe('Your id for the memory: writing the same id again replaces it'),
   memoryType: memoryTypeSchema,
-  content: z.string().trim().min(1).max(20_000),
-  context: z.string().max(20_000).optional(),
+  content: nonBlankText(20_000),
+  context: storable(z.string().max(20_000)).optional(),
   importance: z.number().min(0).max(1).default(0.5).describe('0 (forgettable) to 1 (essential)'),
-  taskId: z.string().max(255).optional(),
+  taskId: storable(z.string().max(255)).optional(),
 });
 export type RememberBody = z.input<typeof rememberBody>;
 
@@ -23,13 +24,7 @@ export const rememberedSchema = z.object({
 export type Remembered = z.infer<typeof rememberedSchema>;
 
 export const recallQuery = z.strictObject({
-  q: z
-    .string()
-    .trim()
-    .min(1)
-    .max(1000)
-    .optional()
-    .describe('What to recall; without it, the latest memories'),
+  q: nonBlankText(1000).optional().describe('What to recall; without it, the latest memories'),
   mode: searchModeSchema.default('hybrid'),
   limit: limitSchema,
   memoryType: memoryTypeSchema.optional(),

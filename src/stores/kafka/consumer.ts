@@ -11,6 +11,7 @@ import type {
   Producer,
 } from 'kafkajs';
 import { kafkaName } from '../../clients/kafka.ts';
+import { transientReason } from '../../retry.ts';
 import { sendDeadLetter } from './dead-letter.ts';
 import type { DedupeStore } from './dedupe.ts';
 import { parseEnvelope, type Envelope } from './envelope.ts';
@@ -62,9 +63,14 @@ export interface RunConsumerOptions {
   dedupe: DedupeStore;
   /** Writes dead letters; an idempotent producer (`createPublisher(kafka).producer`) is best. */
   dlqProducer: Pick<Producer, 'send'>;
-  /** Tries per message before it is dead-lettered, so one bad message cannot block its partition. Default 3. */
+  /**
+   * Tries per message before it is dead-lettered, so one bad message cannot block its partition. Default 3.
+   * A try that failed because a service could not be reached (`transientReason`) does not count: the
+   * message is not at fault, and dead-lettering it would lose it (an agent's answer, a user's request).
+   * Such a message is retried until the service is back, holding up its partition meanwhile.
+   */
   maxAttempts?: number;
-  /** Wait before the second try, doubled before each further try. Default 500. */
+  /** Wait before the second try, doubled before each further try (at most 5 s). Default 500. */
   retryDelayMs?: number;
   /** Where a new group starts: true (default) reads what the topics retain, so nothing sent before is lost. */
   fromBeginning?: boolean;
@@ -191,6 +197,7 @@ async function consumeMessage(
   const maxAttempts = options.maxAttempts ?? 3;
   const retryDelayMs = options.retryDelayMs ?? 500;
   let attempt = 1;
+  let failures = 0; // those that count towards maxAttempts
   for (; ; attempt++) {
     try {
       await options.handler(envelope, {
@@ -203,16 +210,18 @@ async function consumeMessage(
       break;
     } catch (error) {
       if (error instanceof InvalidMessageError) return deadLetter(error.message, envelope.id);
-      if (attempt >= maxAttempts) {
+      const unreachable = transientReason(error);
+      if (unreachable === undefined) failures++;
+      if (failures >= maxAttempts) {
         return deadLetter(`handler failed after ${attempt} attempts: ${errorMessage(error)}`, envelope.id);
       }
-      logger.warn('Handler failed, retrying', {
+      logger.warn(unreachable ? 'A service is unreachable, retrying' : 'Handler failed, retrying', {
         ...position,
         id: envelope.id,
         attempt,
         error: errorMessage(error),
       });
-      await sleep(retryDelayMs * 2 ** (attempt - 1));
+      await sleep(Math.min(5_000, retryDelayMs * 2 ** Math.min(attempt - 1, 10)));
       if (!payload.isRunning() || payload.isStale()) return undefined;
       await payload.heartbeat();
     }

@@ -30,6 +30,12 @@ export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeInput = Omit<Envelope, 'id' | 'createdAt' | 'schemaVersion'> &
   Partial<Pick<Envelope, 'id' | 'createdAt'>>;
 
+/**
+ * The largest message value (bytes) a consumer reads, and a producer sends: the broker's default
+ * `message.max.bytes` (1 MiB), which a compressed batch may exceed uncompressed. Larger is a dead letter.
+ */
+export const maxEnvelopeBytes = 1024 * 1024;
+
 export type EnvelopeCheck = { ok: true; envelope: Envelope } | { ok: false; reason: string };
 
 export class InvalidEnvelopeError extends Error {
@@ -46,13 +52,33 @@ export function checkEnvelope(value: unknown): EnvelopeCheck {
   return { ok: false, reason: describeProblems(problemsOf(result.error.issues, '', 'envelope')) };
 }
 
+class ProtoKeyError extends Error {}
+
+/**
+ * A `__proto__` key is refused, as the API's JSON parser refuses it: a JavaScript object cannot hold it as
+ * data (the schemas would drop it without a word, and elsewhere it would set the object's prototype).
+ */
+function refuseProtoKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__')
+    throw new ProtoKeyError('a key "__proto__" is refused (it cannot be kept as data); rename it');
+  return value;
+}
+
 /** Decodes a Kafka message value. Never throws: a bad message is a reason, not an exception. */
 export function parseEnvelope(raw: Buffer | string | null): EnvelopeCheck {
   if (raw === null || raw.length === 0) return { ok: false, reason: 'empty message (no value)' };
+  const bytes = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
+  if (bytes > maxEnvelopeBytes) {
+    return {
+      ok: false,
+      reason: `message too large: ${bytes} bytes, at most ${maxEnvelopeBytes}; send large data by reference`,
+    };
+  }
   let value: unknown;
   try {
-    value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'), refuseProtoKeys);
   } catch (error) {
+    if (error instanceof ProtoKeyError) return { ok: false, reason: error.message };
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
   return checkEnvelope(value);

@@ -3,7 +3,7 @@
 import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, ProducerConfig, RecordMetadata } from 'kafkajs';
 import { kafkaName } from '../../clients/kafka.ts';
-import { checkEnvelope, InvalidEnvelopeError, type Envelope } from './envelope.ts';
+import { checkEnvelope, InvalidEnvelopeError, maxEnvelopeBytes, type Envelope } from './envelope.ts';
 
 const { CompressionTypes, Partitioners } = kafkajs;
 
@@ -40,10 +40,16 @@ export function toKafkaMessage(envelope: Envelope, options: PublishOptions = {})
   const checked = checkEnvelope(envelope);
   if (!checked.ok) throw new InvalidEnvelopeError(checked.reason);
   const valid = checked.envelope;
+  const value = JSON.stringify(valid);
+  // Consumers dead-letter a larger message: refuse it here, where the sender can still act on it.
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > maxEnvelopeBytes) {
+    throw new InvalidEnvelopeError(`the message is ${bytes} bytes as JSON, at most ${maxEnvelopeBytes}`);
+  }
   return {
     // Same key, same partition: all messages of one task are consumed in the order they were sent.
     key: options.key ?? valid.taskId ?? valid.id,
-    value: JSON.stringify(valid),
+    value,
     headers: {
       [MessageHeader.id]: valid.id,
       [MessageHeader.type]: valid.type,

@@ -101,6 +101,23 @@ export async function markCommandSent(
     ON CONFLICT (task_id, event_key) DO NOTHING`;
 }
 
+/**
+ * The details step 3 recorded when it sent this step's command (its COMMAND_SENT event), or null when it
+ * has not sent it yet. A dispatch run again (its worker killed after sending, the run replayed) finds the
+ * command already sent and sends nothing twice.
+ */
+export async function sentCommand(
+  db: Db,
+  e: { taskId: string; stepKey: string },
+): Promise<{ transport?: 'KAFKA' | 'TEMPORAL'; taskQueue?: string | null } | null> {
+  const rows = await db.$queryRaw<
+    { details: { transport?: 'KAFKA' | 'TEMPORAL'; taskQueue?: string | null } }[]
+  >`
+    SELECT details FROM task_history
+    WHERE task_id = ${e.taskId}::uuid AND event_key = ${`command-sent:${e.stepKey}`}`;
+  return rows[0]?.details ?? null;
+}
+
 /** Part of step 7: one step's answer on its subtask (linked to the agent if registered) and in the history. */
 export async function recordStepAnswer(
   db: Db,

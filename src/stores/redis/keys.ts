@@ -29,6 +29,11 @@ export interface RedisKeys {
   alertQueued(fingerprint: string, changedAtMs: number): string;
   /** Stream, no TTL: entries of an alert stream that could not be parsed, with the reason. */
   deadAlerts(stream: string): string;
+  /**
+   * The namespace of the API's rate-limit counters (string, TTL: the window): @fastify/rate-limit appends
+   * the subject, `key:<api key id>`, `ip:<client address>` or `readyz:<client address>`.
+   */
+  rateLimitNamespace(): string;
 }
 
 // ':' separates the parts of a key; letting it into a part would make two different ids share a key
@@ -70,6 +75,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     alertQueued: (fingerprint, changedAtMs) =>
       `${prefix}:alerts:queued:${part('alert fingerprint', fingerprint)}:${changedAtMs}`,
     deadAlerts: (stream) => `${stream}:dead`,
+    rateLimitNamespace: () => `${prefix}:ratelimit:`,
   };
 }
 

@@ -1,5 +1,6 @@
 // The real API server on an ephemeral port with real deps, and API keys of test users (deleted after).
 import type { AddressInfo } from 'node:net';
+import type { RouteOptions } from 'fastify';
 import { closeApiDeps, createApiDeps, type ApiDeps } from '../../../src/api/deps.ts';
 import { buildServer } from '../../../src/api/server.ts';
 import { createApiKey, provisionAccessControl } from '../../../src/stores/postgres/auth.ts';
@@ -15,12 +16,23 @@ export interface ApiResponse<T = unknown> {
   text: string;
 }
 
-export async function apiFixture(overrides: Partial<Env> = {}) {
+export async function apiFixture(
+  overrides: Partial<Env> = {},
+  options: {
+    /** Where its rate-limit counts live; fixtures given the same one share them (like API processes). */
+    rateLimitNamespace?: string;
+  } = {},
+) {
   const deps: ApiDeps = { ...(await createApiDeps({ ...env, ...overrides })), progressQueryTimeoutMs: 1_000 };
   // Idempotent: the tests' collections and roles, created if this machine has not provisioned them yet.
   await provisionWeaviate(deps.weaviate, silentProgress, { prefix: env.WEAVIATE_COLLECTION_PREFIX });
   await provisionAccessControl(deps.prisma);
-  const app = buildServer(deps);
+  // Counts of its own: requests of other tests from the same address never use up this fixture's limit.
+  const namespace = options.rateLimitNamespace ?? `prism:${testId('ratelimit')}:`;
+  const app = buildServer(deps, { rateLimit: { namespace } });
+  // Every route the server declares, as Fastify registers it (the authorization matrix walks them all).
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const userIds: string[] = [];
@@ -29,6 +41,7 @@ export async function apiFixture(overrides: Partial<Env> = {}) {
     deps,
     app,
     baseUrl,
+    routes,
     /** A new user with this role and an API key for it. */
     async keyFor(role: 'admin' | 'operator' | 'agent' | 'viewer') {
       const roleRow = await deps.prisma.role.findUniqueOrThrow({ where: { name: role } });

@@ -186,6 +186,48 @@ describe('publishing and consuming envelopes', () => {
     expect(await committedCount(kafka, admin, groupId, topic)).toBe(start + 5);
   });
 
+  // An agent's answer or a user's request whose handler cannot reach a service (Temporal restarting, its
+  // database down) is not at fault: dead-lettering it would lose it. It is retried until the service is
+  // back, however many tries that takes.
+  it('retries a handler that cannot reach a service past maxAttempts, and never dead-letters it', async () => {
+    const groupId = newGroup();
+    const start = await committedCountOfTopic();
+    const answer = createEnvelope({ type: 'agent.response', taskId: groupId, payload: { step: 1 } });
+    await publish([answer]);
+    const attempts: number[] = [];
+    const recorder = outcomeRecorder();
+    const consumer = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      dedupe: redisDedupeStore(redis, { groupId }),
+      dlqProducer: publisher.producer,
+      maxAttempts: 3,
+      retryDelayMs: 20,
+      onOutcome: recorder.onOutcome,
+      handler: async (envelope, context) => {
+        if (envelope.id !== answer.id) return;
+        attempts.push(context.attempt);
+        if (context.attempt <= 6) {
+          throw Object.assign(new Error('14 UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:7233'), {
+            code: 'ECONNREFUSED',
+          });
+        }
+      },
+    });
+    try {
+      await recorder.waitForCount(start + 1);
+    } finally {
+      await consumer.stop();
+    }
+    expect(attempts).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(recorder.outcomes.find((o) => 'id' in o && o.id === answer.id)).toMatchObject({
+      kind: 'processed',
+      attempts: 7,
+    });
+    expect(await committedCount(kafka, admin, groupId, topic)).toBe(start + 1);
+  });
+
   it('passes over the envelopes it does not accept: committed, never handled, no dedupe mark', async () => {
     const groupId = newGroup();
     const start = await committedCountOfTopic();
