@@ -4,7 +4,8 @@
 // directory, and returns once every one of them said it is ready.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Env } from '../config.ts';
+import { rawEnvironment, type Env } from '../config.ts';
+import { componentSecrets, isSecretVariable } from '../identity.ts';
 import { migrate } from '../db/migrate.ts';
 import { agentTypes, type AgentType } from '../task/index.ts';
 import { loadDemoData } from '../provision/demo.ts';
@@ -16,6 +17,8 @@ import type { Progress } from '../progress.ts';
 
 export interface AppProcess {
   name: string;
+  /** What it runs as: its logins, and the only secrets it is given (src/identity.ts). */
+  component: keyof typeof componentSecrets;
   /** What identifies it on its command line (and the start of its arguments). */
   args: string[];
   /** Further arguments, from the configuration. */
@@ -30,16 +33,34 @@ export function agentMetricsPort(env: Pick<Env, 'AGENT_METRICS_PORT'>, type: Age
 }
 
 export const appProcesses: AppProcess[] = [
-  { name: 'worker', args: ['worker'], ready: /\bready\b/i },
+  { name: 'worker', component: 'worker', args: ['worker'], ready: /\bready\b/i },
   ...agentTypes.map((type) => ({
     name: `agent-${type.toLowerCase()}`,
+    component: 'agent' as const,
     args: ['agent', 'run', '--type', type, '--id', `${type.toLowerCase()}-agent-1`],
     // Each agent on its own /metrics port, which the stack's Prometheus scrapes (job prism-agents).
     extraArgs: (env: Env) => ['--metrics-port', String(agentMetricsPort(env, type))],
     ready: /\bready\b/i,
   })),
-  { name: 'api', args: ['api'], ready: /\b(ready|listening)\b/i },
+  { name: 'api', component: 'api', args: ['api'], ready: /\b(ready|listening)\b/i },
 ];
+
+/**
+ * The environment of an application process: the launcher's (`processEnv`) without a single secret, plus
+ * the secrets of its component (read where the launcher reads them: its environment, .env, the stack's
+ * secrets file), and PRISM_SECRETS_FILE=none so that it reads no secrets file of its own.
+ */
+export function componentProcessEnv(
+  component: keyof typeof componentSecrets,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const all = rawEnvironment(repoRoot, processEnv);
+  const own: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(processEnv).filter(([name]) => !isSecretVariable(name)),
+  );
+  for (const name of componentSecrets[component]) if (all[name]) own[name] = all[name];
+  return { ...own, PRISM_SECRETS_FILE: 'none' };
+}
 
 const bin = join(repoRoot, 'bin', 'prism.js');
 const marker = (p: AppProcess) => `prism.js ${p.args.join(' ')}`;
@@ -70,8 +91,15 @@ async function waitForReady(
   throw new Error(`${p.name} did not report ready within ${timeoutMs / 1000}s; see ${logFile}`);
 }
 
-/** Starts the application processes that are not running; returns once all are ready. */
-export async function startApp(env: Env, progress: Progress): Promise<void> {
+/**
+ * Starts the application processes that are not running; returns once all are ready. `processEnv` is their
+ * environment (default this process's): a stack other than the configured one passes its variables.
+ */
+export async function startApp(
+  env: Env,
+  progress: Progress,
+  options: { processEnv?: NodeJS.ProcessEnv } = {},
+): Promise<void> {
   ensureDirs(stackPaths(env));
   await Promise.all(
     appProcesses.map(async (p) => {
@@ -83,6 +111,7 @@ export async function startApp(env: Env, progress: Progress): Promise<void> {
         command: process.execPath,
         args: [bin, ...p.args, ...(p.extraArgs?.(env) ?? [])],
         cwd: repoRoot,
+        env: componentProcessEnv(p.component, options.processEnv),
         logFile,
         pidFile,
       });

@@ -36,7 +36,7 @@ export function registerAgentCommands(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port (/metrics)', portArg)
     .action(async (opts: { type: string; transport: Transport; id?: string; metricsPort?: number }) => {
       const type = agentType(opts.type);
-      const env = loadConfig();
+      const env = loadConfig('agent');
       const metrics = createAgentMetrics();
       const server =
         opts.metricsPort === undefined

@@ -16,7 +16,7 @@ export function registerApiCommands(program: Command): void {
       return port;
     })
     .action(async (opts: { port?: number }) => {
-      const running = await startApi(loadConfig(), opts.port !== undefined ? { port: opts.port } : {});
+      const running = await startApi(loadConfig('api'), opts.port !== undefined ? { port: opts.port } : {});
       process.stderr.write(`[api] listening on ${running.url} — API description at ${running.url}/docs\n`);
       await running.stopped;
       process.stderr.write('[api] stopped\n');

@@ -5,7 +5,9 @@ import { ValidationError } from '../validation.ts';
 import { registerAgentCommands } from './agent.ts';
 import { registerAlertCommands } from './alerts.ts';
 import { registerApiCommands } from './api.ts';
+import { registerBackupCommands } from './backup.ts';
 import { registerBenchCommand } from './bench.ts';
+import { registerChaosCommand } from './chaos.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerProvisionCommand } from './provision.ts';
 import { registerStackCommands } from './stack.ts';
@@ -25,9 +27,11 @@ registerWorkerCommand(program);
 registerTaskCommands(program);
 registerSystemCommands(program);
 registerBenchCommand(program);
+registerChaosCommand(program);
 registerAgentCommands(program);
 registerApiCommands(program);
 registerAlertCommands(program);
+registerBackupCommands(program);
 
 program.addOption(new Option('--debug', 'print stack traces on errors').env('PRISM_DEBUG'));
 

@@ -13,7 +13,7 @@ export function registerMigrateCommand(program: Command): void {
       'exit 1 when the database differs from prisma/schema.prisma, printing the SQL that would fix it',
     )
     .action(async (opts: { create?: string; check?: boolean }) => {
-      const env = loadConfig();
+      const env = loadConfig('migrator');
       const progress = consoleProgress('migrate');
       if (opts.create) {
         const dir = await createMigration(env, opts.create);

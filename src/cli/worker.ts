@@ -12,7 +12,10 @@ export function registerWorkerCommand(program: Command): void {
     .option('--no-ingress', 'do not consume user.queries')
     .option('--no-bridge', 'do not deliver agent answers from Kafka')
     .action(async (opts: { ingress: boolean; bridge: boolean }) => {
-      const worker = await startWorker(loadConfig(), { withIngress: opts.ingress, withBridge: opts.bridge });
+      const worker = await startWorker(loadConfig('worker'), {
+        withIngress: opts.ingress,
+        withBridge: opts.bridge,
+      });
       stopOnSignals(worker);
       await worker.done;
     });

@@ -10,7 +10,7 @@ export const { logLevel } = kafkajs;
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
 export type KafkaEnv = Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
-  Partial<Pick<Env, 'KAFKA_TOPIC_PREFIX'>>;
+  Partial<Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'KAFKA_LOGIN_USER' | 'KAFKA_LOGIN_PASSWORD'>>;
 
 /**
  * A kafkajs client that knows its deployment's name prefix (KAFKA_TOPIC_PREFIX). Code names topics and
@@ -32,14 +32,19 @@ export function kafkaName(kafka: KafkaClient, name: string): string {
   return kafka instanceof PrismKafka ? `${kafka.namePrefix}${name}` : name;
 }
 
-/** A kafkajs client for the product's brokers. */
+/**
+ * A kafkajs client for the product's brokers, logged in (SASL/SCRAM-SHA-512) as this process's Kafka user
+ * (its component's: src/identity.ts) where it has one.
+ */
 export function createKafka(env: KafkaEnv, config: Partial<KafkaConfig> = {}): KafkaClient {
+  const { KAFKA_LOGIN_USER: username, KAFKA_LOGIN_PASSWORD: password } = env;
   return new PrismKafka(
     {
       clientId: env.KAFKA_CLIENT_ID,
       brokers: env.KAFKA_BROKERS.split(','),
       logLevel: logLevel.WARN,
       connectionTimeout: 5_000,
+      ...(username && password ? { sasl: { mechanism: 'scram-sha-512' as const, username, password } } : {}),
       ...config,
     },
     env.KAFKA_TOPIC_PREFIX ?? '',

@@ -1,15 +1,37 @@
 import pg from 'pg';
 import type { Env } from '../config.ts';
 
+/** Where the database is, and the login of this process (its component's role: src/identity.ts). */
 export type PgEnv = Pick<
   Env,
-  'POSTGRES_HOST' | 'POSTGRES_PORT' | 'POSTGRES_USER' | 'POSTGRES_PASSWORD' | 'POSTGRES_DB'
->;
+  'POSTGRES_HOST' | 'POSTGRES_PORT' | 'POSTGRES_LOGIN_USER' | 'POSTGRES_LOGIN_PASSWORD' | 'POSTGRES_DB'
+> &
+  Partial<Pick<Env, 'POSTGRES_SSL_MODE' | 'POSTGRES_SSL_ROOT_CERT'>>;
 
+/**
+ * The connection URL of this login. TLS (POSTGRES_SSL_MODE) with libpq's meaning of each mode, which `pg`
+ * follows with `uselibpqcompat`: every client of the product (pg, Prisma's adapter, the schema engine) reads
+ * its TLS settings from here.
+ */
 export function postgresUrl(env: PgEnv): string {
-  const user = encodeURIComponent(env.POSTGRES_USER);
-  const password = encodeURIComponent(env.POSTGRES_PASSWORD);
-  return `postgresql://${user}:${password}@${env.POSTGRES_HOST}:${env.POSTGRES_PORT}/${env.POSTGRES_DB}`;
+  const user = encodeURIComponent(env.POSTGRES_LOGIN_USER);
+  const password = encodeURIComponent(env.POSTGRES_LOGIN_PASSWORD);
+  const url = `postgresql://${user}:${password}@${env.POSTGRES_HOST}:${env.POSTGRES_PORT}/${env.POSTGRES_DB}`;
+  const mode = env.POSTGRES_SSL_MODE ?? 'disable';
+  if (mode === 'disable') return url;
+  const params = new URLSearchParams({ sslmode: mode, uselibpqcompat: 'true' });
+  if (env.POSTGRES_SSL_ROOT_CERT) params.set('sslrootcert', env.POSTGRES_SSL_ROOT_CERT);
+  return `${url}?${params.toString()}`;
+}
+
+/** The same TLS settings for PostgreSQL's own tools (psql, pg_dump, pg_restore), as libpq's variables. */
+export function pgToolTls(
+  env: Partial<Pick<Env, 'POSTGRES_SSL_MODE' | 'POSTGRES_SSL_ROOT_CERT'>>,
+): NodeJS.ProcessEnv {
+  return {
+    PGSSLMODE: env.POSTGRES_SSL_MODE ?? 'disable',
+    ...(env.POSTGRES_SSL_ROOT_CERT ? { PGSSLROOTCERT: env.POSTGRES_SSL_ROOT_CERT } : {}),
+  };
 }
 
 /**

@@ -5,7 +5,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { postgresUrl, type PgEnv } from '../clients/postgres.ts';
 import { repoRoot } from '../repo.ts';
-import { ensureDatabase } from './database.ts';
+import type { Env } from '../config.ts';
+import { asPostgresRole } from '../identity.ts';
+import { grantPrivileges, provisionRoles } from './roles.ts';
 import { openSchemaEngine, type EngineHandle } from './schema-engine.ts';
 import type { MigrationDirectory } from '@prisma/schema-engine-wasm';
 
@@ -53,10 +55,17 @@ async function withEngine<T>(env: PgEnv, work: (handle: EngineHandle) => Promise
   }
 }
 
-/** Applies every migration not yet applied; returns their names (empty when the database is up to date). */
-export async function migrate(env: PgEnv): Promise<string[]> {
-  await ensureDatabase(env);
-  return withEngine(env, async ({ engine }) => {
+/**
+ * Applies every migration not yet applied, as the schema's owner (prism_migrator), then grants each role its
+ * privileges on the tables; returns the migrations' names (empty when the database is up to date). Where this
+ * process holds the bootstrap superuser's password (the stack's setup, an operator), it first creates or
+ * updates the roles and the database (stack/postgres/roles.sql): a new deployment's database, such as the
+ * tests', needs nothing else.
+ */
+export async function migrate(env: Env): Promise<string[]> {
+  if (env.POSTGRES_PASSWORD) await provisionRoles(env);
+  const owner = asPostgresRole(env, 'migrator');
+  const applied = await withEngine(owner, async ({ engine }) => {
     const migrationsList = readMigrations();
     if (migrationsList.migrationDirectories.length === 0) {
       throw new Error(`no migrations in ${migrationsDir}: create one with \`prism migrate --create init\``);
@@ -64,6 +73,8 @@ export async function migrate(env: PgEnv): Promise<string[]> {
     const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters });
     return appliedMigrationNames;
   });
+  await grantPrivileges(owner);
+  return applied;
 }
 
 /**

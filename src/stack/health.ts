@@ -6,8 +6,11 @@ import { createPgPool } from '../clients/postgres.ts';
 import { createRedis } from '../clients/redis.ts';
 import { createKafka, logLevel } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
+import { createS3 } from '../clients/s3.ts';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { run } from './process.ts';
 import { versions, type ServiceName } from './versions.ts';
+import { asKafkaUser, asPostgresRole, asRedisUser } from '../identity.ts';
 
 export interface ServiceHealth {
   name: ServiceName;
@@ -38,6 +41,8 @@ function message(err: unknown): string {
   return String(err);
 }
 
+// The stack's own checks log in as each store's admin: readiness must not depend on the product's roles and
+// users, which the stack creates once the servers are ready.
 type Probe = (env: Env) => { url: string; check: () => Promise<string | null> };
 
 export function weaviateUrl(env: Env): string {
@@ -47,6 +52,11 @@ export function weaviateUrl(env: Env): string {
 /** Where the stack's services answer on this machine: its bind address, or loopback when it binds them all. */
 export function serviceHost(env: Pick<Env, 'PRISM_BIND_ADDRESS'>): string {
   return env.PRISM_BIND_ADDRESS === '0.0.0.0' ? '127.0.0.1' : env.PRISM_BIND_ADDRESS;
+}
+
+/** The stack's SeaweedFS S3 API (PRISM_BACKUP_S3_ENDPOINT may name another store). */
+export function seaweedfsS3Url(env: Env): string {
+  return `http://${serviceHost(env)}:${env.S3_PORT}`;
 }
 
 export function grafanaUrl(env: Env): string {
@@ -116,7 +126,7 @@ const probes: Record<ServiceName, Probe> = {
       // The server's own maintenance database: the product's database is created after the server is
       // ready (natively by the stack, under Compose by the image), so readiness must not depend on it.
       const pool = createPgPool(
-        { ...env, POSTGRES_DB: 'postgres' },
+        { ...asPostgresRole(env, 'admin'), POSTGRES_DB: 'postgres' },
         { max: 1, connectionTimeoutMillis: probeTimeoutMs },
       );
       try {
@@ -130,7 +140,7 @@ const probes: Record<ServiceName, Probe> = {
   redis: (env) => ({
     url: `redis://${env.REDIS_HOST}:${env.REDIS_PORT}`,
     check: async () => {
-      const redis = createRedis(env, {
+      const redis = createRedis(asRedisUser(env, 'admin'), {
         lazyConnect: true,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
@@ -150,7 +160,7 @@ const probes: Record<ServiceName, Probe> = {
   kafka: (env) => ({
     url: `kafka://${env.KAFKA_BROKERS}`,
     check: async () => {
-      const admin = createKafka(env, {
+      const admin = createKafka(asKafkaUser(env, 'admin'), {
         retry: { retries: 0 },
         requestTimeout: probeTimeoutMs,
         logLevel: logLevel.NOTHING,
@@ -259,6 +269,28 @@ const probes: Record<ServiceName, Probe> = {
   cadvisor: exporterProbe((env) => env.CADVISOR_PORT, {
     shows: 'container_cpu_usage_seconds_total',
     version: buildInfoVersion('cadvisor_version_info', 'cadvisorVersion'),
+  }),
+  // Ready when its S3 API answers and takes the stack's credentials. The version is in the Server header
+  // of its S3 answers ("SeaweedFS 30GB 4.53": the size-limit build flavour, then the release), which
+  // /healthz does not carry; an unsigned ListBuckets (refused: 403) does.
+  seaweedfs: (env) => ({
+    url: seaweedfsS3Url(env),
+    check: async () => {
+      const health = await fetchWithTimeout(`${seaweedfsS3Url(env)}/healthz`);
+      if (!health.ok) throw new Error(`/healthz answered HTTP ${health.status}`);
+      const anonymous = await fetchWithTimeout(`${seaweedfsS3Url(env)}/`);
+      await anonymous.body?.cancel();
+      const version = release(anonymous.headers.get('server')?.split(' ').pop());
+      if (env.S3_ACCESS_KEY && env.S3_SECRET_KEY) {
+        const s3 = createS3(env, seaweedfsS3Url(env));
+        try {
+          await s3.send(new ListBucketsCommand({}), { abortSignal: AbortSignal.timeout(probeTimeoutMs) });
+        } finally {
+          s3.destroy();
+        }
+      }
+      return version;
+    },
   }),
   grafana: (env) => ({
     url: grafanaUrl(env),

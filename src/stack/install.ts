@@ -34,6 +34,7 @@ export const binaries = (paths: StackPaths) => ({
   temporal: join(paths.bin, `temporal-${versions.temporalCli}`),
   weaviate: join(paths.bin, `weaviate-server-${versions.weaviate}`),
   influxd: join(paths.bin, `influxd-${versions.influxdb}`),
+  weed: join(paths.bin, `weed-${versions.seaweedfs}`),
   kafkaLib: join(paths.lib, `kafka-${versions.kafka}`),
   postgresBin: `/usr/lib/postgresql/${versions.postgres}/bin`,
   redis: '/usr/bin/redis-server',
@@ -48,6 +49,7 @@ export const binaries = (paths: StackPaths) => ({
   /** The Prometheus JMX exporter's Java agent, attached to the Kafka broker's JVM. */
   jmxExporterAgent: join(paths.lib, `jmx_prometheus_javaagent-${versions.jmxExporter}.jar`),
   compose: join(paths.bin, `docker-compose-${versions.compose}`),
+  gitleaks: join(paths.bin, `gitleaks-${versions.gitleaks}`),
   /** A launcher of the time-skipping test server, as `@temporalio/testing` wants: `<path> <port>`. */
   temporalTestServer: join(
     paths.lib,
@@ -72,6 +74,10 @@ const aptPackages = [
   'pkg-config',
   // the browser test of the Temporal UI drives Debian's Chromium (no browser download works here)
   'chromium',
+  // the native PostgreSQL's TLS certificate; redis-cli, sqlite3 and PostgreSQL's client tools take and
+  // check backups
+  'openssl',
+  'sqlite3',
 ];
 
 async function commandExists(name: string): Promise<boolean> {
@@ -219,6 +225,37 @@ async function buildInfluxd(paths: StackPaths, target: string, log: string): Pro
   rmSync(src, { recursive: true, force: true });
 }
 
+/**
+ * SeaweedFS' `weed` (licence Apache-2.0), built from its Go module. `go install module@version` refuses it:
+ * its go.mod has a replace directive, which only a main module may have. So, as for InfluxDB, a copy of the
+ * module source is built as the main module: pure Go, static, stamped with its commit as the release build
+ * stamps it (`weed version`).
+ */
+async function buildSeaweedfs(paths: StackPaths, target: string, log: string): Promise<void> {
+  await requireToolchain('go', 'install Go 1.26 (https://go.dev/doc/install) and put it on PATH');
+  const module = `github.com/seaweedfs/seaweedfs@${versions.seaweedfsModule}`;
+  const { stdout } = await run('go', ['mod', 'download', '-json', module], { env: goEnv(paths) });
+  const dir = (JSON.parse(stdout) as { Dir: string }).Dir;
+  // A directory of its own: another `stack up` (a test run's) may be building the same version meanwhile.
+  const tmp = mkdtempSync(join(paths.build, `seaweedfs-${versions.seaweedfs}-`));
+  try {
+    const src = join(tmp, 'src');
+    cpSync(dir, src, { recursive: true });
+    await run('chmod', ['-R', 'u+w', src]);
+    const commit = versions.seaweedfsModule.split('-').pop()!;
+    const ldflags = `-s -w -X github.com/seaweedfs/seaweedfs/weed/util/version.COMMIT=${commit}`;
+    // -trimpath: no build-directory paths in the binary, so a rebuild in another directory hits Go's cache.
+    const args = ['build', '-trimpath', '-ldflags', ldflags, '-o', join(tmp, 'weed'), './weed'];
+    await logged(log, 'go', args, {
+      env: goEnv(paths, { CGO_ENABLED: '0' }),
+      cwd: src,
+    });
+    renameSync(join(tmp, 'weed'), target);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /** Resolves a pom's runtime dependencies from Maven Central into `target` (all or nothing). */
 async function mavenDependencies(
   pom: string,
@@ -342,6 +379,8 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
       existsSync(bins.processExporter) &&
       existsSync('/usr/bin/pkg-config') &&
       existsSync('/usr/bin/chromium') &&
+      existsSync('/usr/bin/openssl') &&
+      existsSync('/usr/bin/sqlite3') &&
       existsSync('/usr/bin/cc'),
     install: () => installAptPackages(paths, log('apt')),
   };
@@ -393,6 +432,23 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
           // stamped as Compose's own release build does, so that `version` names it
           { ldflags: `-X github.com/docker/compose/v2/internal.Version=v${versions.compose}` },
         ),
+    },
+    {
+      name: `gitleaks ${versions.gitleaks} (Go build; the secret scan of the repository)`,
+      installed: () => existsSync(bins.gitleaks),
+      install: () =>
+        goInstall(
+          paths,
+          bins.gitleaks,
+          `github.com/zricethezav/gitleaks/v8@v${versions.gitleaks}`,
+          log('gitleaks'),
+          { ldflags: `-X github.com/zricethezav/gitleaks/v8/version.Version=v${versions.gitleaks}` },
+        ),
+    },
+    {
+      name: `SeaweedFS ${versions.seaweedfs} (Go build; the S3 store of backups)`,
+      installed: () => existsSync(bins.weed),
+      install: () => buildSeaweedfs(paths, bins.weed, log('seaweedfs')),
     },
     {
       name: `InfluxDB ${versions.influxdb} with Flux (Go + Rust build)`,

@@ -3,6 +3,7 @@
 // and each process of the stack and of the application — on the host ports their Docker Compose twins
 // publish (docker-compose.yml). Under Compose, cAdvisor measures containers instead of process-exporter
 // measuring processes.
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
@@ -11,7 +12,9 @@ import { agentTypes } from '../task/contract.ts';
 import { serviceHost } from './health.ts';
 import { binaries } from './install.ts';
 import { repoRoot, type StackPaths } from './paths.ts';
-import { commandLine, portListener, run, spawnDetached } from './process.ts';
+import { commandLine, portListener, run, spawnDetached, stopProcess } from './process.ts';
+import { asPostgresRole, asRedisUser } from '../identity.ts';
+import { seaweedfsPorts } from './seaweedfs.ts';
 import type { NativeService, ServiceContext } from './services.ts';
 
 /** The Alertmanager configuration both stacks share: Compose mounts it, the native stack derives its own. */
@@ -35,8 +38,9 @@ export function nativeScrapeJobs(env: Env): ScrapeJob[] {
   return [
     one('prometheus', env.PROMETHEUS_PORT),
     one('temporal', env.TEMPORAL_METRICS_PORT),
-    one('weaviate', 12112),
+    one('weaviate', env.WEAVIATE_METRICS_PORT),
     one('influxdb', env.INFLUX_PORT),
+    one('seaweedfs', seaweedfsPorts(env).metrics),
     // The application (`prism up`): they answer only while it runs.
     one('prism-api', env.API_PORT),
     one('prism-worker', env.WORKER_METRICS_PORT),
@@ -181,56 +185,95 @@ const alertmanager: NativeService = {
 
 // --- Exporters --------------------------------------------------------------------------------------------
 
-const postgresExporter: NativeService = {
-  name: 'postgres-exporter',
-  serves: ['postgres-exporter'],
-  marker: 'prometheus-postgres-exporter',
-  ports: (env) => [env.POSTGRES_EXPORTER_PORT],
-  async start({ env, paths, dataDir, logFile, pidFile }) {
-    mkdirSync(dataDir, { recursive: true });
-    return spawnDetached({
-      command: binaries(paths).postgresExporter,
-      args: [
-        `--web.listen-address=${env.PRISM_BIND_ADDRESS}:${env.POSTGRES_EXPORTER_PORT}`,
-        '--log.level=warn',
-      ],
-      // The connection in its environment, never on the command line. User and password apart from the
-      // URI: the exporter escapes them itself, so any password works.
-      env: {
-        PATH: process.env.PATH,
-        DATA_SOURCE_URI: `${serviceHost(env)}:${env.POSTGRES_PORT}/${env.POSTGRES_DB}?sslmode=disable`,
-        DATA_SOURCE_USER: env.POSTGRES_USER,
-        DATA_SOURCE_PASS: env.POSTGRES_PASSWORD,
-      },
-      cwd: dataDir,
-      logFile,
-      pidFile,
-    });
-  },
-};
+/**
+ * An exporter logs in as its own role or user, whose password it reads once, at start: one started with
+ * other credentials (an earlier version's, or before a rotation) is restarted by `stack up`. What it started
+ * with is kept as a hash in its data directory.
+ */
+function restartOnNewLogin(
+  service: Omit<NativeService, 'current' | 'refresh'>,
+  login: (env: Env) => string[],
+): NativeService {
+  const file = (dataDir: string) => join(dataDir, 'login.sha256');
+  const fingerprint = (env: Env) => createHash('sha256').update(login(env).join('\0')).digest('hex');
+  const current = async ({ env, dataDir }: ServiceContext) =>
+    existsSync(file(dataDir)) && readFileSync(file(dataDir), 'utf8') === fingerprint(env);
+  return {
+    ...service,
+    async start(ctx) {
+      mkdirSync(ctx.dataDir, { recursive: true });
+      writeFileSync(file(ctx.dataDir), fingerprint(ctx.env), { mode: 0o600 });
+      return service.start(ctx);
+    },
+    current,
+    async refresh(ctx, pid) {
+      if (await current(ctx)) return;
+      await stopProcess(pid, 10_000);
+      return this.start(ctx);
+    },
+  };
+}
 
-const redisExporter: NativeService = {
-  name: 'redis-exporter',
-  serves: ['redis-exporter'],
-  marker: 'prometheus-redis-exporter',
-  ports: (env) => [env.REDIS_EXPORTER_PORT],
-  async start({ env, paths, dataDir, logFile, pidFile }) {
-    mkdirSync(dataDir, { recursive: true });
-    return spawnDetached({
-      command: binaries(paths).redisExporter,
-      args: [`-web.listen-address=${env.PRISM_BIND_ADDRESS}:${env.REDIS_EXPORTER_PORT}`],
-      env: {
-        PATH: process.env.PATH,
-        REDIS_ADDR: `redis://${serviceHost(env)}:${env.REDIS_PORT}`,
-        // The password in its environment, never on the command line.
-        REDIS_PASSWORD: env.REDIS_PASSWORD,
-      },
-      cwd: dataDir,
-      logFile,
-      pidFile,
-    });
+const postgresExporter = restartOnNewLogin(
+  {
+    name: 'postgres-exporter',
+    serves: ['postgres-exporter'],
+    marker: 'prometheus-postgres-exporter',
+    ports: (env) => [env.POSTGRES_EXPORTER_PORT],
+    async start({ env, paths, dataDir, logFile, pidFile }) {
+      mkdirSync(dataDir, { recursive: true });
+      const monitor = asPostgresRole(env, 'monitor');
+      return spawnDetached({
+        command: binaries(paths).postgresExporter,
+        args: [
+          `--web.listen-address=${env.PRISM_BIND_ADDRESS}:${env.POSTGRES_EXPORTER_PORT}`,
+          '--log.level=warn',
+        ],
+        // The connection in its environment, never on the command line. User and password apart from the
+        // URI: the exporter escapes them itself, so any password works.
+        env: {
+          PATH: process.env.PATH,
+          DATA_SOURCE_URI: `${serviceHost(env)}:${env.POSTGRES_PORT}/${env.POSTGRES_DB}?sslmode=disable`,
+          // prism_monitor (pg_monitor): statistics, never a superuser.
+          DATA_SOURCE_USER: monitor.POSTGRES_LOGIN_USER,
+          DATA_SOURCE_PASS: monitor.POSTGRES_LOGIN_PASSWORD,
+        },
+        cwd: dataDir,
+        logFile,
+        pidFile,
+      });
+    },
   },
-};
+  (env) => [asPostgresRole(env, 'monitor').POSTGRES_LOGIN_PASSWORD],
+);
+
+const redisExporter = restartOnNewLogin(
+  {
+    name: 'redis-exporter',
+    serves: ['redis-exporter'],
+    marker: 'prometheus-redis-exporter',
+    ports: (env) => [env.REDIS_EXPORTER_PORT],
+    async start({ env, paths, dataDir, logFile, pidFile }) {
+      mkdirSync(dataDir, { recursive: true });
+      const exporter = asRedisUser(env, 'exporter');
+      return spawnDetached({
+        command: binaries(paths).redisExporter,
+        args: [`-web.listen-address=${env.PRISM_BIND_ADDRESS}:${env.REDIS_EXPORTER_PORT}`],
+        env: {
+          PATH: process.env.PATH,
+          REDIS_ADDR: `redis://${serviceHost(env)}:${env.REDIS_PORT}`,
+          // Its own ACL user (statistics, no key), the password in its environment, never on the command line.
+          REDIS_USER: exporter.REDIS_LOGIN_USER,
+          REDIS_PASSWORD: exporter.REDIS_LOGIN_PASSWORD,
+        },
+        cwd: dataDir,
+        logFile,
+        pidFile,
+      });
+    },
+  },
+  (env) => [asRedisUser(env, 'exporter').REDIS_LOGIN_PASSWORD],
+);
 
 const nodeExporter: NativeService = {
   name: 'node-exporter',
@@ -279,6 +322,7 @@ export function processGroups(env: Env, paths: StackPaths): { name: string; cmdl
     { name: 'influxdb', cmdline: `^${literally(bins.influxd)} run` },
     { name: 'prometheus', cmdline: `^\\S*prometheus --config\\.file=${data('prometheus')}/` },
     { name: 'temporal', cmdline: `\\sstart-dev\\s.*--db-filename ${data('temporal')}/` },
+    { name: 'seaweedfs', cmdline: `^${literally(bins.weed)}\\s.*\\s-s3\\.port=${env.S3_PORT}(\\s|$)` },
     { name: 'alertmanager', cmdline: exporter('prometheus-alertmanager', env.ALERTMANAGER_PORT) },
     {
       name: 'postgres-exporter',

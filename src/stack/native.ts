@@ -89,7 +89,11 @@ export async function startService(
     }
   } else if (service.refresh) {
     try {
-      await service.refresh(ctx, pid);
+      const restarted = await service.refresh(ctx, pid);
+      if (typeof restarted === 'number') {
+        progress.step(`restarted ${service.name} (pid ${restarted}) to bring it up to date`);
+        pid = restarted;
+      }
     } catch (err) {
       throw new StackError(
         `${service.name} (pid ${pid}) could not be brought up to date: ${(err as Error).message}`,
@@ -124,7 +128,11 @@ export async function nativeUp(
   if (!options.clean) {
     const health = await probeAll(serviceNames, env);
     const running = nativeServices.every((s) => ownedPid(context(s, env, paths).pidFile, s.marker) !== null);
-    if (running && health.every((h) => h.healthy)) return health;
+    // A running stack of an earlier version (no roles and users yet, exporters with old credentials) is
+    // brought up to date below; one that is up to date is left alone.
+    const current =
+      running && (await Promise.all(nativeServices.map((s) => s.current?.(context(s, env, paths)) ?? true)));
+    if (running && health.every((h) => h.healthy) && current && current.every(Boolean)) return health;
   }
   const results = await Promise.allSettled(nativeServices.map((s) => startService(s, env, paths, progress)));
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -171,4 +179,30 @@ export function nativeProcesses(env: Env): NativeProcess[] {
 export function nativeStackExists(env: Env): boolean {
   const { run: runDir } = stackPaths(env);
   return existsSync(runDir) && readdirSync(runDir).length > 0;
+}
+
+/**
+ * Stops and starts one service of the native stack (its data stays): what `prism backup restore` needs to
+ * replace Temporal's persistence, and fault injection to restart what it killed.
+ */
+export function nativeServiceControl(
+  env: Env,
+  name: string,
+  progress: Progress,
+): { stop(): Promise<void>; start(): Promise<void> } {
+  const service = nativeServices.find((s) => s.name === name);
+  if (!service) throw new StackError(`the native stack has no service "${name}"`);
+  const paths = stackPaths(env);
+  return {
+    async stop() {
+      const ctx = context(service, env, paths);
+      const pid = ownedPid(ctx.pidFile, service.marker);
+      if (pid !== null) {
+        progress.step(`stopping ${service.name} (pid ${pid})`);
+        await stopProcess(pid, 30_000);
+      }
+      removeFile(ctx.pidFile);
+    },
+    start: () => startService(service, env, paths, progress),
+  };
 }

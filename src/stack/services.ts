@@ -3,11 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDatabase } from '../db/database.ts';
+import { provisionRoles, rolesUpToDate } from '../db/roles.ts';
+import { applyRedisAcl, redisAclCurrent, writeRedisAcl } from './redis-acl.ts';
 import type { Env } from '../config.ts';
 import { binaries } from './install.ts';
 import type { StackPaths } from './paths.ts';
-import { taskSearchAttributes } from '../stores/temporal/provision.ts';
+import { productSearchAttributes } from '../stores/temporal/provision.ts';
 import { commandLine, isAlive, readPidFile, run, spawnDetached, type SpawnSpec } from './process.ts';
 import type { ServiceName } from './versions.ts';
 import { parse as parseYaml } from 'yaml';
@@ -17,6 +18,7 @@ import {
   monitoringServices,
   writePrometheusConfig,
 } from './monitoring.ts';
+import { seaweedfs } from './seaweedfs.ts';
 
 export { nativePrometheusConfig } from './monitoring.ts';
 
@@ -36,10 +38,16 @@ export interface NativeService {
   /** One-time work after the first successful start (users, databases); must be idempotent. */
   afterReady?: (ctx: ServiceContext) => Promise<void>;
   /**
-   * Brings a process that already runs up to date with this version of the stack without restarting it
-   * (a new scrape job, an agent to load); must be idempotent.
+   * Brings a process that already runs up to date with this version of the stack (a new scrape job, an
+   * agent to load, new users), without restarting it where it can; returns the new pid when it had to
+   * restart it. Must be idempotent.
    */
-  refresh?: (ctx: ServiceContext, pid: number) => Promise<void>;
+  refresh?: (ctx: ServiceContext, pid: number) => Promise<number | void>;
+  /**
+   * Whether a running process is up to date (its users, roles, the credentials it started with): when one is
+   * not, `stack up` on a running, healthy stack brings it up to date instead of returning at once.
+   */
+  current?: (ctx: ServiceContext) => Promise<boolean>;
 }
 
 export interface ServiceContext {
@@ -65,6 +73,64 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** Where the native PostgreSQL's TLS files are: its CA certificate (`ca.crt`) is what clients verify it with. */
+export function postgresTlsDir(paths: Pick<StackPaths, 'data'>): string {
+  return join(paths.data, 'postgres-tls');
+}
+
+/**
+ * The native PostgreSQL's TLS certificate, made once: a CA of the stack's own and a server certificate it
+ * signs for 127.0.0.1 and localhost (ECDSA P-256, openssl). PostgreSQL then offers TLS to every client that
+ * asks for it (POSTGRES_SSL_MODE); the local default does not, as it never leaves 127.0.0.1.
+ */
+async function ensurePostgresTls(dir: string, owner?: { uid: number; gid: number }) {
+  const files = { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), ca: join(dir, 'ca.crt') };
+  if (existsSync(files.cert) && existsSync(files.key) && existsSync(files.ca)) return files;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const caKey = join(dir, 'ca.key');
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKey,
+    '-out',
+    files.ca,
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=PRISM stack PostgreSQL CA',
+  ]);
+  const csr = join(dir, 'server.csr');
+  await run('openssl', ['req', ...ec, '-keyout', files.key, '-out', csr, '-subj', '/CN=127.0.0.1']);
+  const ext = join(dir, 'server.ext');
+  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    files.ca,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    files.cert,
+    '-days',
+    '825',
+    '-extfile',
+    ext,
+  ]);
+  rmSync(csr, { force: true });
+  rmSync(ext, { force: true });
+  // PostgreSQL reads its key only if no one else may (0600, its own user's).
+  for (const file of [files.key, files.cert]) if (owner) chownSync(file, owner.uid, owner.gid);
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+  return files;
+}
+
 const postgres: NativeService = {
   name: 'postgres',
   serves: ['postgres'],
@@ -80,6 +146,7 @@ const postgres: NativeService = {
     if (!existsSync(logFile)) writeFileSync(logFile, '');
     chown(logFile);
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      if (!env.POSTGRES_PASSWORD) throw new Error('POSTGRES_PASSWORD (the bootstrap superuser) is not set');
       const pwfile = join(dataDir, '..', `.pg-pw-${process.pid}`);
       writeFileSync(pwfile, `${env.POSTGRES_PASSWORD}\n`, { mode: 0o600 });
       chown(pwfile);
@@ -109,10 +176,16 @@ const postgres: NativeService = {
     const stale = readPidFile(lock);
     if (stale !== null && !(isAlive(stale) && commandLine(stale)?.includes('postgres')))
       rmSync(lock, { force: true });
+    const tls = await ensurePostgresTls(postgresTlsDir(paths), owner);
     const options = [
       `-p ${env.POSTGRES_PORT}`,
       `-k ${dataDir}`,
       `-c listen_addresses=${host(env)}`,
+      // TLS for the clients that ask for it (POSTGRES_SSL_MODE; docs/security.md), TLS 1.2 at least.
+      '-c ssl=on',
+      `-c ssl_cert_file=${tls.cert}`,
+      `-c ssl_key_file=${tls.key}`,
+      '-c ssl_min_protocol_version=TLSv1.2',
       // spec section 7 tuning, sized for a 24 GiB machine shared with every other service
       '-c shared_buffers=256MB',
       '-c effective_cache_size=1GB',
@@ -130,9 +203,11 @@ const postgres: NativeService = {
     writeFileSync(pidFile, `${pid}\n`);
     return pid;
   },
+  // The product's roles and database (stack/postgres/roles.sql), as the bootstrap superuser.
   async afterReady({ env }) {
-    await ensureDatabase(env);
+    await provisionRoles(env);
   },
+  current: ({ env }) => rolesUpToDate(env),
 };
 
 const redis: NativeService = {
@@ -142,34 +217,47 @@ const redis: NativeService = {
   ports: (env) => [env.REDIS_PORT],
   async start({ env, paths, dataDir, logFile, pidFile }) {
     mkdirSync(dataDir, { recursive: true });
-    // A config file, not arguments, so the password never shows in `ps`.
-    const conf = join(dataDir, 'redis.conf');
-    writeFileSync(
-      conf,
-      [
-        `port ${env.REDIS_PORT}`,
-        `bind ${host(env)}`,
-        `dir ${dataDir}`,
-        `requirepass ${env.REDIS_PASSWORD}`,
-        `maxmemory ${env.REDIS_MAXMEMORY}`,
-        // The spec's LRU eviction, limited to keys that carry a TTL (sessions, temporary state, metric
-        // counters): locks, queues and shared memory have none, so they are never evicted.
-        'maxmemory-policy volatile-lru',
-        'save 900 1',
-        'save 300 10',
-        'save 60 10000',
-        // RDB snapshots (the spec) plus an append-only file, so a killed server loses at most a second.
-        'appendonly yes',
-        'appendfsync everysec',
-        'notify-keyspace-events Ex',
-        'daemonize no',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    return spawnDetached(spec(binaries(paths).redis, [conf], { logFile, pidFile }));
+    writeRedisAcl(env, join(dataDir, 'users.acl'));
+    writeRedisConf(env, dataDir);
+    return spawnDetached(spec(binaries(paths).redis, [join(dataDir, 'redis.conf')], { logFile, pidFile }));
   },
+  // A server started by an earlier version (one password for everybody) gets the users without a restart;
+  // its next start reads them from the file.
+  async refresh({ env, dataDir }) {
+    const changed = writeRedisAcl(env, join(dataDir, 'users.acl'));
+    writeRedisConf(env, dataDir);
+    await applyRedisAcl(env, join(dataDir, 'users.acl'), changed);
+  },
+  // Its users as stack/redis/users.acl and the passwords of this configuration say.
+  current: async ({ env, dataDir }) => redisAclCurrent(env, join(dataDir, 'users.acl')),
 };
+
+/** redis.conf: a file, not arguments; its users (and their password hashes) in the ACL file beside it. */
+function writeRedisConf(env: Env, dataDir: string): void {
+  writeFileSync(
+    join(dataDir, 'redis.conf'),
+    [
+      `port ${env.REDIS_PORT}`,
+      `bind ${host(env)}`,
+      `dir ${dataDir}`,
+      `aclfile ${join(dataDir, 'users.acl')}`,
+      `maxmemory ${env.REDIS_MAXMEMORY}`,
+      // The spec's LRU eviction, limited to keys that carry a TTL (sessions, temporary state, metric
+      // counters): locks, queues and shared memory have none, so they are never evicted.
+      'maxmemory-policy volatile-lru',
+      'save 900 1',
+      'save 300 10',
+      'save 60 10000',
+      // RDB snapshots (the spec) plus an append-only file, so a killed server loses at most a second.
+      'appendonly yes',
+      'appendfsync everysec',
+      'notify-keyspace-events Ex',
+      'daemonize no',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+}
 
 function spec(command: string, args: string[], rest: Omit<SpawnSpec, 'command' | 'args'>): SpawnSpec {
   return { command, args, ...rest };
@@ -276,12 +364,19 @@ const kafka: NativeService = {
   },
 };
 
+/** Weaviate's internal ports: gossip, data, Raft, Raft RPC (7946, 7947, 8300, 8301 by default). */
+export function weaviateInternalPorts(env: Pick<Env, 'WEAVIATE_CLUSTER_PORT'>): number[] {
+  const base = env.WEAVIATE_CLUSTER_PORT;
+  return [base, base + 1, base + 354, base + 355];
+}
+
 const weaviate: NativeService = {
   name: 'weaviate',
   serves: ['weaviate'],
   marker: 'weaviate-server',
-  ports: (env) => [env.WEAVIATE_HTTP_PORT, env.WEAVIATE_GRPC_PORT],
+  ports: (env) => [env.WEAVIATE_HTTP_PORT, env.WEAVIATE_GRPC_PORT, ...weaviateInternalPorts(env)],
   async start({ env, paths, dataDir, logFile, pidFile }) {
+    const [gossip, data, raft, raftRpc] = weaviateInternalPorts(env);
     mkdirSync(dataDir, { recursive: true });
     const auth: NodeJS.ProcessEnv = env.WEAVIATE_API_KEY
       ? {
@@ -305,7 +400,13 @@ const weaviate: NativeService = {
       QUERY_DEFAULTS_LIMIT: '25',
       DISABLE_TELEMETRY: 'true',
       PROMETHEUS_MONITORING_ENABLED: 'true',
-      PROMETHEUS_MONITORING_PORT: '12112',
+      PROMETHEUS_MONITORING_PORT: String(env.WEAVIATE_METRICS_PORT),
+      CLUSTER_GOSSIP_BIND_PORT: String(gossip),
+      CLUSTER_DATA_BIND_PORT: String(data),
+      RAFT_PORT: String(raft),
+      RAFT_INTERNAL_RPC_PORT: String(raftRpc),
+      // Its pprof server would take the fixed port 6060 (a second instance could not start); nothing uses it.
+      GO_PROFILING_DISABLE: 'true',
       LIMIT_RESOURCES: 'true',
       GOMEMLIMIT: '1GiB',
       ...auth,
@@ -454,7 +555,7 @@ const temporal: NativeService = {
       'synchronous=normal',
       ...temporalDynamicConfigFlags(),
       // The search attributes of the default namespace; `prism provision` adds them to TEMPORAL_NAMESPACE.
-      ...taskSearchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+      ...productSearchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ];
     return spawnDetached(spec(binaries(paths).temporal, args, { cwd: dataDir, logFile, pidFile }));
   },
@@ -468,5 +569,6 @@ export const nativeServices: NativeService[] = [
   influxdb,
   prometheus,
   temporal,
+  seaweedfs,
   ...monitoringServices,
 ];

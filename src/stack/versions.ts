@@ -15,6 +15,8 @@ export const versions = {
   temporalTestServer: '1.38.0',
   // Docker Compose v2, built from its Go module: the real tool that checks docker-compose.yml.
   compose: '2.32.4',
+  // gitleaks (MIT), built from its Go module: the secret scan of the repository in the test suite.
+  gitleaks: '8.30.1',
   // The exporters and Alertmanager: Debian's packages natively, the same release under Compose.
   postgresExporter: '0.11.1',
   redisExporter: '1.45.0',
@@ -24,6 +26,11 @@ export const versions = {
   // Kafka's broker metrics: the Prometheus JMX exporter's Java agent (Maven Central; 1.0.1 is the newest
   // release there), in the broker's own JVM in both stacks.
   jmxExporter: '1.0.1',
+  // SeaweedFS (Apache-2.0): the S3-compatible store that backups go to. SeaweedFS tags releases as `4.53`,
+  // not as Go module versions, so the native build takes the module proxy's pseudo-version of the 4.53
+  // commit (weed/util/version says 4.53) and Compose the chrislusf/seaweedfs:4.53 image.
+  seaweedfs: '4.53',
+  seaweedfsModule: 'v0.0.0-20261109003541-7506e5f91cd6',
   // Compose only: container metrics (the native stack measures processes with process-exporter instead).
   // 0.57: earlier releases cannot talk to Docker Engine 29 (API 1.44 and up).
   cadvisor: '0.57.0',
@@ -67,6 +74,7 @@ const commonServiceNames = [
   'redis-exporter',
   'kafka-jmx-exporter',
   'node-exporter',
+  'seaweedfs',
 ] as const;
 
 /** The services of the native stack, as `prism stack status` lists them. */

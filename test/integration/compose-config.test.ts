@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { componentSecrets, isSecretVariable } from '../../src/identity.ts';
 import { probeAll } from '../../src/stack/health.ts';
 import { binaries } from '../../src/stack/install.ts';
 import { repoRoot, stackPaths } from '../../src/stack/paths.ts';
+import { generatedSecretNames } from '../../src/stack/secrets.ts';
 import { serviceNames, versions } from '../../src/stack/versions.ts';
 import { env } from '../helpers.ts';
 
@@ -27,13 +29,14 @@ function composeConfig(args: string[], variables: Record<string, string> = requi
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...variables },
   });
 }
-const required = {
-  POSTGRES_PASSWORD: 'compose-check-1',
-  REDIS_PASSWORD: 'compose-check-2',
-  INFLUX_PASSWORD: 'compose-check-3',
-  ALERTMANAGER_WEBHOOK_TOKEN: 'compose-check-token-4',
-};
+// Every secret `prism stack up` generates (and passes to Compose), each a value no other one contains.
+const required = Object.fromEntries(
+  generatedSecretNames.map((name) => [name, `compose-check-${name.toLowerCase()}-value`]),
+) as Record<(typeof generatedSecretNames)[number], string>;
 const bins = binaries(stackPaths(env));
+// The secrets a component may hold that the stack does not have: Kafka's users (the brokers take clients
+// without SASL) and a Weaviate API key (anonymous access inside the network).
+const held = (variable: string) => !variable.startsWith('KAFKA_') && variable !== 'WEAVIATE_API_KEY';
 
 describe('docker-compose.yml, as Docker Compose reads it', () => {
   it(`is Docker Compose ${versions.compose}`, async () => {
@@ -59,12 +62,16 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
       'node-exporter',
       'postgres',
       'postgres-exporter',
+      'postgres-roles',
       'prometheus',
       'redis',
       'redis-exporter',
+      'seaweedfs',
+      'seaweedfs-setup',
       'temporal',
       'temporal-setup',
       'temporal-ui',
+      'volume-owners',
       'weaviate',
     ];
     const app = [
@@ -105,6 +112,7 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
     expect(tag('influxdb')).toBe(running.influxdb);
     expect(tag('temporalio/auto-setup')).toBe(running.temporal);
     expect(tag('temporalio/ui')).toBe(running['temporal-ui']);
+    expect(tag('chrislusf/seaweedfs')).toBe(running.seaweedfs);
     // Debian's packages: the same release series (Debian ships the series' security updates).
     expect(tag('postgres')!.split('.')[0]).toBe(running.postgres!.split('.')[0]);
     expect(tag('redis')!.split('.').slice(0, 2)).toEqual(running.redis!.split('.').slice(0, 2));
@@ -178,6 +186,32 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
     };
     expect(await without('INFLUX_PASSWORD')).toMatch(/INFLUX_PASSWORD is required/);
     expect(await without('ALERTMANAGER_WEBHOOK_TOKEN')).toMatch(/ALERTMANAGER_WEBHOOK_TOKEN is required/);
+    expect(await without('GRAFANA_ADMIN_PASSWORD')).toMatch(/GRAFANA_ADMIN_PASSWORD is required/);
+    expect(await without('POSTGRES_APP_PASSWORD')).toMatch(/POSTGRES_APP_PASSWORD is required/);
+    expect(await without('REDIS_AGENT_PASSWORD')).toMatch(/REDIS_AGENT_PASSWORD is required/);
+  });
+
+  it("gives each application container its own component's secrets and no other", async () => {
+    const { stdout } = await composeConfig(['--format', 'json'], required, 'app');
+    const { services } = JSON.parse(stdout) as {
+      services: Record<string, { environment?: Record<string, string | null> }>;
+    };
+    const secretsOf = (service: string) =>
+      Object.keys(services[service]!.environment ?? {})
+        .filter(isSecretVariable)
+        .sort();
+    expect(secretsOf('prism-worker')).toEqual([...componentSecrets.worker].filter(held).sort());
+    expect(secretsOf('prism-api')).toEqual([...componentSecrets.api].filter(held).sort());
+    for (const agent of ['monitoring', 'prediction', 'control', 'analysis'])
+      expect(secretsOf(`prism-agent-${agent}`), agent).toEqual(
+        [...componentSecrets.agent].filter(held).sort(),
+      );
+    // The superuser's and Redis admin's passwords stay with the stack's own containers.
+    for (const [name, service] of Object.entries(services).filter(([n]) => n.startsWith('prism-'))) {
+      const values = Object.values(service.environment ?? {});
+      expect(values, name).not.toContain(required.POSTGRES_PASSWORD);
+      expect(values, name).not.toContain(required.REDIS_PASSWORD);
+    }
   });
 
   it('keeps the webhook token out of what Compose prints: Alertmanager gets it as a secret file', async () => {

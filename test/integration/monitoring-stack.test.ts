@@ -23,6 +23,7 @@ import {
 import { nativeDown, startService } from '../../src/stack/native.ts';
 import { ensureDirs, repoRoot, stackPaths } from '../../src/stack/paths.ts';
 import { nativeServices } from '../../src/stack/services.ts';
+import { commandLine, readPidFile } from '../../src/stack/process.ts';
 import { agentTypes } from '../../src/task/contract.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { env, freePorts, testId, waitFor } from '../helpers.ts';
@@ -137,6 +138,20 @@ describe('the exporters', () => {
     expect(
       valueOf(text, 'namedprocess_namegroup_cpu_seconds_total', { groupname: 'kafka', mode: 'user' }),
     ).toBeGreaterThan(0);
+  });
+
+  it('process-exporter has a group for every native service, matching its running process', () => {
+    const groups = processGroups(env, paths);
+    expect(groups.map((g) => g.name)).toEqual(expect.arrayContaining(nativeServices.map((s) => s.name)));
+    // Checked against the command line itself: a process-exporter started before a service joined the
+    // stack (SeaweedFS) has the group from its next start on.
+    for (const service of nativeServices) {
+      const pid = readPidFile(join(paths.run, `${service.name}.pid`));
+      const cmdline = pid === null ? null : commandLine(pid);
+      if (cmdline === null) continue;
+      const group = groups.find((g) => new RegExp(g.cmdline).test(cmdline));
+      expect(group?.name, service.name).toBe(service.name);
+    }
   });
 
   it('process-exporter names the application’s processes: worker, API and each agent', async () => {

@@ -1,15 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPgPool } from '../../src/clients/postgres.ts';
+import { asPostgresRole } from '../../src/identity.ts';
 import { env, testId } from '../helpers.ts';
 
 describe('PostgreSQL', () => {
+  // The tests' own login: the application's role (src/identity.ts).
   const pool = createPgPool(env);
-  // A schema of its own: the product's tables live in `public`, which migrations manage.
+  // A schema of its own: the product's tables live in `public`, which migrations manage. Only the database's
+  // owner may create one (the application's role may not: test/integration/postgres/roles.test.ts).
+  const owner = createPgPool(asPostgresRole(env, 'migrator'));
   const schema = testId('pg');
   const table = `${schema}.readings`;
   afterAll(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await pool.end();
+    await owner.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await Promise.all([pool.end(), owner.end()]);
   });
 
   it('answers queries as the configured user in the configured database', async () => {
@@ -17,25 +21,25 @@ describe('PostgreSQL', () => {
       'SELECT current_user AS user, current_database() AS db, current_setting($1) AS version',
       ['server_version_num'],
     );
-    expect(rows[0]).toMatchObject({ user: env.POSTGRES_USER, db: env.POSTGRES_DB });
+    expect(rows[0]).toMatchObject({ user: env.POSTGRES_LOGIN_USER, db: env.POSTGRES_DB });
     expect(Number(rows[0]!.version)).toBeGreaterThanOrEqual(150000);
   });
 
   it('stores rows and reads them back', async () => {
-    await pool.query(`CREATE SCHEMA ${schema}`);
-    await pool.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, payload jsonb NOT NULL)`);
-    await pool.query(`INSERT INTO ${table} (payload) VALUES ($1), ($2)`, [
+    await owner.query(`CREATE SCHEMA ${schema}`);
+    await owner.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, payload jsonb NOT NULL)`);
+    await owner.query(`INSERT INTO ${table} (payload) VALUES ($1), ($2)`, [
       { line: 'A', rpm: 1200 },
       { line: 'B', rpm: 900 },
     ]);
-    const { rows } = await pool.query<{ line: string }>(
+    const { rows } = await owner.query<{ line: string }>(
       `SELECT payload->>'line' AS line FROM ${table} WHERE (payload->>'rpm')::int > 1000`,
     );
     expect(rows).toEqual([{ line: 'A' }]);
   });
 
   it('rejects a wrong password', async () => {
-    const bad = createPgPool({ ...env, POSTGRES_PASSWORD: 'definitely-wrong' }, { max: 1 });
+    const bad = createPgPool({ ...env, POSTGRES_LOGIN_PASSWORD: 'definitely-wrong' }, { max: 1 });
     await expect(bad.query('SELECT 1')).rejects.toThrow(/password authentication failed/);
     await bad.end();
   });

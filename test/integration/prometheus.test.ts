@@ -24,6 +24,7 @@ const services = [
   'temporal',
   'weaviate',
   'influxdb',
+  'seaweedfs',
   'postgres',
   'redis',
   'kafka',

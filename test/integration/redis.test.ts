@@ -24,9 +24,9 @@ describe('Redis', () => {
     expect(await redis.get(`${key}:ttl`)).toBeNull();
   });
 
-  it('requires the password', async () => {
+  it('requires a user and its password', async () => {
     const anonymous = createRedis(
-      { ...env, REDIS_PASSWORD: '' },
+      { ...env, REDIS_LOGIN_USER: '', REDIS_LOGIN_PASSWORD: '' },
       { enableReadyCheck: false, retryStrategy: () => null, maxRetriesPerRequest: 0 },
     );
     anonymous.on('error', () => undefined);

@@ -1,14 +1,17 @@
 // The stack command itself: status contract, idempotent `up`, recovery after unclean kills, and its
 // error messages. Runs the real CLI against the real native services.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3Destination, type BackupDestination } from '../../src/backup/destination.ts';
 import { createKafka } from '../../src/clients/kafka.ts';
+import { createS3 } from '../../src/clients/s3.ts';
 import { createPgPool } from '../../src/clients/postgres.ts';
+import { asPostgresRole } from '../../src/identity.ts';
 import { createRedis } from '../../src/clients/redis.ts';
 import { parseConfig, rawEnvironment, type Env } from '../../src/config.ts';
 import { ensurePortsFree, nativeDown, nativeProcesses, startService } from '../../src/stack/native.ts';
@@ -22,6 +25,26 @@ import { env, freePorts, waitFor } from '../helpers.ts';
 const run = promisify(execFile);
 const prism = (...args: string[]) =>
   run(process.execPath, ['bin/prism.js', ...args], { env: process.env, maxBuffer: 16 * 1024 * 1024 });
+
+/** The first of `count` consecutive TCP ports that are all free a moment ago. */
+async function freePortBlock(count: number): Promise<number> {
+  for (;;) {
+    const [base] = await freePorts(1);
+    if (base! + count > 65535) continue;
+    const free = await Promise.all(
+      Array.from(
+        { length: count },
+        (_, i) =>
+          new Promise<boolean>((resolve) => {
+            const server = createServer();
+            server.once('error', () => resolve(false));
+            server.listen(base! + i, '127.0.0.1', () => server.close(() => resolve(true)));
+          }),
+      ),
+    );
+    if (free.every(Boolean)) return base!;
+  }
+}
 
 function pidsOf(names: string[]): Record<string, number | null> {
   return Object.fromEntries(
@@ -60,12 +83,13 @@ describe('prism stack', () => {
   // then an unclean kill and a restart over the stale pid and lock files — without touching the services
   // that the tests (and perhaps a running system) share.
   describe('a scratch stack from an empty data directory', () => {
-    const names = ['postgres', 'redis', 'kafka', 'influxdb'];
+    const names = ['postgres', 'redis', 'kafka', 'influxdb', 'seaweedfs'];
     const services = nativeServices.filter((s) => names.includes(s.name));
     let scratch: { env: Env; paths: StackPaths; dir: string };
     beforeAll(async () => {
       const dir = mkdtempSync(join(tmpdir(), 'prism-scratch-stack-'));
       const [pgPort, redisPort, kafkaPort, controllerPort, influxPort] = await freePorts(5);
+      const s3Port = await freePortBlock(9); // SeaweedFS: its S3 API, then its internal ports and /metrics
       const scratchEnv = parseConfig({
         ...rawEnvironment(),
         PRISM_STACK_DATA: dir,
@@ -79,6 +103,9 @@ describe('prism stack', () => {
         INFLUX_PORT: String(influxPort),
         INFLUX_URL: undefined,
         INFLUX_BUCKET: 'prism_scratch',
+        S3_PORT: String(s3Port),
+        PRISM_BACKUP_S3_ENDPOINT: undefined,
+        PRISM_BACKUP_S3_BUCKET: 'prism-scratch',
       });
       const paths = stackPaths(scratchEnv);
       ensureDirs(paths);
@@ -88,7 +115,18 @@ describe('prism stack', () => {
       if (!scratch) return;
       await nativeDown(scratch.env, silentProgress);
       rmSync(scratch.dir, { recursive: true, force: true });
+      rmSync(keptFile, { force: true });
     });
+    const keptFile = join(tmpdir(), `prism-scratch-kept-${process.pid}`);
+    const withBucket = async <T>(e: Env, work: (bucket: BackupDestination) => Promise<T>): Promise<T> => {
+      writeFileSync(keptFile, 'kept');
+      const client = createS3(e);
+      try {
+        return await work(s3Destination({ client, bucket: e.PRISM_BACKUP_S3_BUCKET }));
+      } finally {
+        client.destroy();
+      }
+    };
     const startAll = () =>
       Promise.all(services.map((s) => startService(s, scratch.env, scratch.paths, silentProgress)));
     const pids = () => Object.fromEntries(nativeProcesses(scratch.env).map((p) => [p.name, p.pid] as const));
@@ -96,7 +134,8 @@ describe('prism stack', () => {
     it('starts each service on empty data, with its first-start work done', async () => {
       await startAll();
       const { env: e } = scratch;
-      const pool = createPgPool(e);
+      // The product's database and roles were made on the first start: the schema's owner creates a table.
+      const pool = createPgPool(asPostgresRole(e, 'migrator'));
       try {
         const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
         expect(rows).toEqual([{ db: 'prism_scratch' }]);
@@ -118,6 +157,8 @@ describe('prism stack', () => {
       const databases = await influxQL(e, 'SHOW DATABASES');
       expect(databases.map((d) => d.name)).toContain('prism_scratch');
       await influxQL(e, 'CREATE DATABASE kept');
+      // SeaweedFS made the backups' bucket on its first start; an object put there is kept.
+      await withBucket(e, (bucket) => bucket.put('kept/object', keptFile));
       await new Promise((r) => setTimeout(r, 1500)); // Redis syncs its append-only file every second
     });
 
@@ -134,6 +175,7 @@ describe('prism stack', () => {
       for (const name of names) expect(after[name], name).not.toBe(before[name]);
 
       const { env: e } = scratch;
+      // Read as the application's role: its privileges on the owner's tables were kept too.
       const pool = createPgPool(e);
       try {
         expect((await pool.query('SELECT v FROM kept')).rows).toEqual([{ v: 'kept' }]);
@@ -151,6 +193,9 @@ describe('prism stack', () => {
         await admin.disconnect();
       }
       expect((await influxQL(e, 'SHOW DATABASES')).map((d) => d.name)).toContain('kept');
+      const back = join(scratch.dir, 'kept-back');
+      await withBucket(e, (bucket) => bucket.get('kept/object', back));
+      expect(readFileSync(back, 'utf8')).toBe('kept');
     });
   });
 

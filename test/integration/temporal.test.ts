@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { connectTemporal } from '../../src/clients/temporal.ts';
-import { taskSearchAttributes } from '../../src/stores/temporal/provision.ts';
+import { productSearchAttributes } from '../../src/stores/temporal/provision.ts';
 import { createFixtureActivities } from '../fixtures/activities.ts';
 import { inspectLine } from '../fixtures/workflows.ts';
 import { env, testId } from '../helpers.ts';
@@ -46,7 +46,7 @@ describe('Temporal', () => {
     const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
       namespace: env.TEMPORAL_NAMESPACE,
     });
-    expect(Object.keys(customAttributes)).toEqual(expect.arrayContaining([...taskSearchAttributes]));
+    expect(Object.keys(customAttributes)).toEqual(expect.arrayContaining([...productSearchAttributes]));
   });
 });
 

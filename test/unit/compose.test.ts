@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envSchema, parseConfig } from '../../src/config.ts';
 import { nativeAlertmanagerConfig, nativeScrapeJobs } from '../../src/stack/monitoring.ts';
+import { seaweedfsArgs } from '../../src/stack/seaweedfs.ts';
 import { temporalDynamicConfigFlags } from '../../src/stack/services.ts';
 import { pinnedJars, versions } from '../../src/stack/versions.ts';
 import { agentTypes } from '../../src/task/contract.ts';
@@ -24,6 +25,9 @@ interface Service {
   profiles?: string[];
   secrets?: string[];
   depends_on?: Record<string, { condition: string }>;
+  read_only?: boolean;
+  tmpfs?: string[];
+  user?: string;
 }
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
@@ -32,7 +36,7 @@ const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true 
   secrets: Record<string, { environment?: string; file?: string }>;
 };
 const services = compose.services;
-const oneShot = ['temporal-setup', 'kafka-jmx-agent'];
+const oneShot = ['temporal-setup', 'kafka-jmx-agent', 'seaweedfs-setup', 'volume-owners', 'postgres-roles'];
 const longRunning = Object.keys(services).filter((n) => !oneShot.includes(n));
 const defaults = parseConfig({
   POSTGRES_PASSWORD: 'x'.repeat(8),
@@ -72,6 +76,7 @@ describe('docker-compose.yml', () => {
         'redis-exporter',
         'node-exporter',
         'cadvisor',
+        'seaweedfs',
       ]),
     );
   });
@@ -105,19 +110,27 @@ describe('docker-compose.yml', () => {
       'redis-exporter': [defaults.REDIS_EXPORTER_PORT],
       'node-exporter': [defaults.NODE_EXPORTER_PORT],
       cadvisor: [defaults.CADVISOR_PORT],
+      seaweedfs: [defaults.S3_PORT],
     };
     // The broker and its JMX exporter (an agent in its JVM): 19092 and 19308.
     expected.kafka = [defaults.KAFKA_PORT, defaults.KAFKA_JMX_EXPORTER_PORT];
     expect(expected.kafka).toEqual([19092, 19308]);
     for (const [name, ports] of Object.entries(expected)) {
       const published = (services[name]!.ports ?? []).map((p) => {
-        const m = /^\$\{PRISM_BIND_ADDRESS:-127\.0\.0\.1\}:\$\{[A-Z_]+:-(\d+)\}:\d+$/.exec(p);
+        const m = /^\$\{PRISM_BIND_ADDRESS:-127\.0\.0\.1\}:\$\{[A-Z][A-Z0-9_]*:-(\d+)\}:\d+$/.exec(p);
         expect(m, `${name} port ${p}`).not.toBeNull();
         return Number(m![1]);
       });
       expect(published, name).toEqual(ports);
     }
-    for (const name of ['temporal-setup', 'kafka-jmx-agent', 'prism-worker', ...agentServices])
+    for (const name of [
+      'temporal-setup',
+      'kafka-jmx-agent',
+      'seaweedfs-setup',
+      'volume-owners',
+      'prism-worker',
+      ...agentServices,
+    ])
       expect(services[name]!.ports).toBeUndefined();
   });
 
@@ -151,6 +164,8 @@ describe('docker-compose.yml', () => {
     expect(image('redis-exporter')).toBe(`oliver006/redis_exporter:v${versions.redisExporter}-alpine`);
     expect(image('node-exporter')).toBe(`prom/node-exporter:v${versions.nodeExporter}`);
     expect(image('cadvisor')).toBe(`ghcr.io/google/cadvisor:v${versions.cadvisor}`);
+    expect(image('seaweedfs')).toBe(`chrislusf/seaweedfs:${versions.seaweedfs}`);
+    expect(image('seaweedfs-setup')).toBe(image('seaweedfs'));
     for (const name of Object.keys(services)) {
       expect(image(name), name).not.toMatch(/:latest$|^[^:]+$|:(\d+|alpine)$/);
     }
@@ -179,6 +194,29 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(kafka.environment!)).not.toContain('KAFKA_OPTS');
   });
 
+  it('runs SeaweedFS as the native stack does, its credentials from the generated secrets', () => {
+    const seaweedfs = services.seaweedfs!;
+    // The same options, less where each stack puts its data and ports (and the image's own -logtostderr).
+    const own = /^-(logtostderr|ip|ip\.bind|dir|master\.dir|metricsPort|[a-z0-9]+\.port(\.grpc)?)=/;
+    const options = (args: string[]) => args.filter((a) => !own.test(a)).sort();
+    expect(options(seaweedfs.command!)).toEqual(options(seaweedfsArgs(defaults, '/data')));
+    expect(seaweedfs.command).toEqual(
+      expect.arrayContaining(['server', '-s3.port=8333', '-metricsPort=9324']),
+    );
+    expect(composePrometheus.scrape_configs.find((c) => c.job_name === 'seaweedfs')).toEqual({
+      job_name: 'seaweedfs',
+      static_configs: [{ targets: ['seaweedfs:9324'] }],
+    });
+    expect(seaweedfs.environment).toEqual({
+      AWS_ACCESS_KEY_ID: expect.stringMatching(/^\$\{S3_ACCESS_KEY:\?/),
+      AWS_SECRET_ACCESS_KEY: expect.stringMatching(/^\$\{S3_SECRET_KEY:\?/),
+      GOMEMLIMIT: '512MiB',
+    });
+    const setup = services['seaweedfs-setup']!;
+    expect(setup.depends_on).toEqual({ seaweedfs: { condition: 'service_healthy' } });
+    expect(setup.environment!.BUCKET).toBe('${PRISM_BACKUP_S3_BUCKET:-prism-backups}');
+  });
+
   it('runs the four reference agents in the app profile, each on its /metrics port', () => {
     agentTypes.forEach((type, i) => {
       const agent = services[`prism-agent-${type.toLowerCase()}`]!;
@@ -203,12 +241,13 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
         if (/PASSWORD|PWD|TOKEN|SECRET|AUTH$|_PASS$/.test(key) && !/ENABLED$/.test(key)) {
-          expect(String(value), `${name}.${key}`).toMatch(/^\$\{[A-Z_]+(:?[-?][^}]*)?\}$/);
+          expect(String(value), `${name}.${key}`).toMatch(/^\$\{[A-Z][A-Z0-9_]*(:?[-?][^}]*)?\}$/);
         }
       }
     }
-    expect(services.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD).toBe(
-      '${GRAFANA_ADMIN_PASSWORD:-admin123}',
+    // No default password anywhere: Compose refuses to start without the generated one.
+    expect(services.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD).toMatch(
+      /^\$\{GRAFANA_ADMIN_PASSWORD:\?/,
     );
     // Alertmanager's webhook token: a secret file made from the variable, never in its environment.
     expect(compose.secrets.alertmanager_webhook_token).toEqual({ environment: 'ALERTMANAGER_WEBHOOK_TOKEN' });
@@ -229,6 +268,7 @@ describe('docker-compose.yml', () => {
       'prometheus',
       'grafana',
       'alertmanager',
+      'seaweedfs',
     ]) {
       const named = (services[name]!.volumes ?? []).filter((v) => !v.startsWith('.'));
       expect(named.length, name).toBeGreaterThan(0);
@@ -253,6 +293,7 @@ describe('docker-compose.yml', () => {
       'temporal',
       'weaviate',
       'influxdb',
+      'seaweedfs',
       'prism-api',
       'prism-worker',
       'prism-agents',
@@ -338,5 +379,19 @@ describe('docker-compose.yml', () => {
     expect(services.alertmanager!.volumes).toContain(
       './stack/alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro',
     );
+  });
+
+  it('runs the application as a non-root user on a read-only root filesystem', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    expect(users.at(-1)).toBe('node');
+    const app = Object.keys(services).filter((n) => n.startsWith('prism-'));
+    expect(app.length).toBeGreaterThanOrEqual(6);
+    for (const name of app) {
+      expect(services[name]!.read_only, name).toBe(true);
+      expect(services[name]!.tmpfs, name).toEqual(['/tmp']);
+    }
+    // Weaviate shares its backup files with the worker's user.
+    expect(services.weaviate!.user).toBe('1000:1000');
   });
 });

@@ -36,6 +36,8 @@ export async function createApiKey(
 }
 
 export interface Principal {
+  /** The API key's id (never the key): what the API's rate limit counts per. */
+  keyId: string;
   userId: string;
   username: string;
   roles: string[];
@@ -65,6 +67,7 @@ export async function verifyApiKey(prisma: PrismaClient, key: string): Promise<P
   await prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } });
   const roles = row.user.roles.map((ur) => ur.role);
   return {
+    keyId: row.id,
     userId: row.user.id,
     username: row.user.username,
     roles: roles.map((r) => r.name),

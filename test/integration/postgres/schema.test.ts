@@ -1,10 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPgPool } from '../../../src/clients/postgres.ts';
 import { migrate, pendingSchemaChanges, readMigrations } from '../../../src/db/migrate.ts';
+import { asPostgresRole } from '../../../src/identity.ts';
 import { env, testId } from '../../helpers.ts';
 
 describe('database schema', () => {
-  const pool = createPgPool(env);
+  // The schema's owner: the only role that may change it (and read Prisma's bookkeeping).
+  const pool = createPgPool(asPostgresRole(env, 'migrator'));
   const cleanup: string[] = [];
   afterAll(async () => {
     for (const sql of cleanup) await pool.query(sql);
