@@ -45,6 +45,7 @@ import { collectionName } from '../../src/stores/weaviate/schema.ts';
 import { startTask, waitForTask } from '../../src/task/client.ts';
 import { agentTypes, workflowIdFor, type AgentType, type TaskOutcome } from '../../src/task/index.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/index.ts';
+import { asPostgresRole } from '../../src/identity.ts';
 import { env, freePorts, testId, waitFor } from '../helpers.ts';
 
 // --- The dashboards and their queries -------------------------------------------------------------------
@@ -214,6 +215,8 @@ describe('Grafana dashboards: every query against the real services, after a sho
   const agentIds = agentTypes.map((type) => `grafana-${type.toLowerCase()}-${randomUUID().slice(0, 8)}`);
   const requestIds: string[] = [];
   const pool = createPgPool(env, { max: 2 });
+  // The dashboards' queries run as Grafana's PostgreSQL role (prism_monitor), as under Compose.
+  const grafanaPool = createPgPool(asPostgresRole(env, 'monitor'), { max: 2 });
   let prometheus: ChildProcess | undefined;
   let prometheusUrl = '';
   let worker: RunningWorker | undefined;
@@ -245,7 +248,7 @@ describe('Grafana dashboards: every query against the real services, after a sho
       case 'influxdb':
         return (await influxQL(env, text, env.INFLUX_BUCKET.split('/')[0])).length;
       case 'postgres':
-        return (await pool.query(text)).rowCount ?? 0;
+        return (await grafanaPool.query(text)).rowCount ?? 0;
     }
   }
 
@@ -496,7 +499,7 @@ describe('Grafana dashboards: every query against the real services, after a sho
         env.INFLUX_BUCKET.split('/')[0],
       ),
     );
-    await step('close the PostgreSQL pool', () => pool.end());
+    await step('close the PostgreSQL pools', () => Promise.all([pool.end(), grafanaPool.end()]));
     rmSync(dir, { recursive: true, force: true });
     expect(problems).toEqual([]);
   }, 120_000);
