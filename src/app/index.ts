@@ -12,7 +12,14 @@ import { loadDemoData } from '../provision/demo.ts';
 import { provisionAll } from '../provision/index.ts';
 import { stackUp } from '../stack/index.ts';
 import { ensureDirs, repoRoot, stackPaths } from '../stack/paths.ts';
-import { ownedPid, readFrom, removeFile, spawnDetached, stopProcess } from '../stack/process.ts';
+import {
+  ownedPid,
+  readFrom,
+  removeFile,
+  spawnDetached,
+  stillRunning,
+  stopProcess,
+} from '../stack/process.ts';
 import type { Progress } from '../progress.ts';
 
 export interface AppProcess {
@@ -72,7 +79,7 @@ function files(env: Env, p: AppProcess) {
 
 async function waitForReady(
   p: AppProcess,
-  { logFile, pidFile }: { logFile: string; pidFile: string },
+  logFile: string,
   fromByte: number,
   pid: number,
   timeoutMs: number,
@@ -81,7 +88,7 @@ async function waitForReady(
   while (Date.now() < deadline) {
     const text = readFrom(logFile, fromByte);
     if (p.ready.test(text)) return;
-    if (ownedPid(pidFile, marker(p)) !== pid) {
+    if (!stillRunning(pid)) {
       throw new Error(
         `${p.name} exited while starting; the end of ${logFile}:\n${text.split('\n').slice(-25).join('\n')}`,
       );
@@ -111,12 +118,13 @@ export async function startApp(
         command: process.execPath,
         args: [bin, ...p.args, ...(p.extraArgs?.(env) ?? [])],
         cwd: repoRoot,
-        env: componentProcessEnv(p.component, options.processEnv),
+        // Under its supervisor (bin/supervise.js), which starts it again if it crashes.
+        env: { ...componentProcessEnv(p.component, options.processEnv), PRISM_SUPERVISE: '1' },
         logFile,
         pidFile,
       });
       progress.step(`starting ${p.name} (pid ${pid}, log ${logFile})`);
-      await waitForReady(p, { logFile, pidFile }, from, pid, 120_000);
+      await waitForReady(p, logFile, from, pid, 120_000);
       progress.step(`${p.name} is ready`);
     }),
   );
