@@ -78,7 +78,7 @@ export function startLoad(o: LoadOptions): RunningLoad {
         await sdk.submitTask(request);
         const details = await sdk.waitForTask(workflowIdFor(task.requestId), {
           timeoutMs: o.waitTimeoutMs,
-          pollMs: 500,
+          pollMs: 1_000,
         });
         task.status = details.status as LoadTask['status'];
         task.reason = details.record?.errorMessage ?? undefined;

@@ -90,6 +90,8 @@ export async function startScratchStack(
     WORKER_METRICS_PORT: String(workerMetrics),
     AGENT_METRICS_PORT: String(agentMetrics),
     PRISM_SCHEDULES: 'paused',
+    // The load measures faults, not the API's rate limit: its one key may send as much as it needs.
+    API_RATE_LIMIT_MAX: '1000000',
   };
   // Secrets of its own, generated into its data directory as `prism stack up` does on a new machine; the
   // processes started on it find them there. (Secrets set in the environment or .env are used as they are.)

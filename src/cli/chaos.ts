@@ -127,6 +127,12 @@ export function registerChaosCommand(program: Command): void {
           keepData: opts.keepData,
         };
         const scratch = opts.scratch ? await startScratchStack(progress) : null;
+        // Interrupted (Ctrl-C, a CI timeout): the scratch stack is stopped, not left running.
+        const interrupted = (signal: NodeJS.Signals) => {
+          progress.step(`${signal}: stopping the scratch stack`);
+          void (scratch?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+        };
+        if (scratch) for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, interrupted);
         let report;
         try {
           if (scratch) await startApp(scratch.env, progress, { processEnv: scratch.processEnv });

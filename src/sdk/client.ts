@@ -27,10 +27,11 @@ export interface PrismClientOptions {
   /** Another fetch implementation (tests, proxies); default the global fetch. */
   fetch?: typeof fetch;
   /**
-   * How long a request keeps being retried while the API cannot be reached (restarting) or answers 502,
-   * 503 or 504 (a service it needs is restarting). Default 60000; 0 turns retrying off. A request that may
-   * have reached the server is retried only where repeating it changes nothing (reads, and task
-   * submissions, which carry a request id); a refused connection never reached it, so any request is.
+   * How long a request keeps being retried while the API cannot be reached (restarting), answers 502, 503
+   * or 504 (a service it needs is restarting), or 429 (this key's rate limit: after its Retry-After).
+   * Default 60000; 0 turns retrying off. A request that may have reached the server is retried only where
+   * repeating it changes nothing (reads, and task submissions, which carry a request id); a refused
+   * connection or a 429 never reached a handler, so any request is.
    */
   retryForMs?: number;
 }
@@ -163,7 +164,7 @@ export class PrismClient {
         const retry =
           err.status === 0
             ? code !== undefined && (notSentCodes.has(code) || (idempotent && lostCodes.has(code)))
-            : idempotent && [502, 503, 504].includes(err.status);
+            : err.status === 429 || (idempotent && [502, 503, 504].includes(err.status));
         if (!retry) throw err;
         const delayMs = Math.min(2_000, 100 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
         await sleep(Math.max(err.retryAfterMs ?? 0, delayMs));

@@ -57,6 +57,27 @@ describe('the SDK while the API restarts', () => {
     expect(requests).toHaveLength(2);
   });
 
+  it('waits out its rate limit (429) after Retry-After, for any request, within retryForMs', async () => {
+    const { fetch, requests } = scripted(
+      () => json(429, { message: 'Rate limit exceeded, retry in 1 second' }, { 'retry-after': '1' }),
+      () => json(200, { ok: true }),
+    );
+    const client = new PrismClient({ baseUrl: 'http://api', apiKey: 'k', fetch, retryForMs: 10_000 });
+    const t0 = Date.now();
+    await expect(client.cancelTask('r')).resolves.toEqual({ ok: true });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(requests.map((r) => r.method)).toEqual(['POST', 'POST']);
+    // Past retryForMs the 429 is the caller's.
+    const limited = scripted(() => json(429, { message: 'Rate limit exceeded' }, { 'retry-after': '5' }));
+    const hurried = new PrismClient({
+      baseUrl: 'http://api',
+      apiKey: 'k',
+      fetch: limited.fetch,
+      retryForMs: 0,
+    });
+    await expect(hurried.cancelTask('r')).rejects.toMatchObject({ status: 429 });
+  });
+
   it('does not repeat a request that may have reached the server and is not safe to repeat', async () => {
     const { fetch, requests } = scripted(reset, () => json(201, {}));
     const client = new PrismClient({ baseUrl: 'http://api', apiKey: 'k', fetch, retryForMs: 10_000 });
