@@ -12,7 +12,14 @@ import { createLockManager } from '../../../src/stores/redis/locks.ts';
 import { createRealtimeMetrics } from '../../../src/stores/redis/metrics.ts';
 import { createSharedMemory } from '../../../src/stores/redis/shared-memory.ts';
 import { keys } from '../../../src/stores/redis/keys.ts';
-import { env, testId } from '../../helpers.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startScratchProcess } from '../../../src/backup/stores/scratch-process.ts';
+import { freePort, resolveTool } from '../../../src/backup/tools.ts';
+import { renderRedisAcl } from '../../../src/stack/redis-acl.ts';
+import { env, testId, waitFor } from '../../helpers.ts';
 
 const noPermission = /NOPERM/;
 
@@ -138,5 +145,82 @@ describe('Redis users', () => {
     await expect(backup.set(`prism:${id}`, 'x')).rejects.toThrow(noPermission);
     await expect(backup.flushall()).rejects.toThrow(noPermission);
     await expect(backup.config('GET', '*')).rejects.toThrow(noPermission);
+  });
+
+  it('keeps what transactions and scripts wrote across a crash: the append-only file replays under the ACL', async () => {
+    // A Redis of its own with the product's users and an append-only file synced on every write, killed -9
+    // and started again on the same directory. Redis 7.0 replays the file as the default user: with no
+    // permissions for it, every MULTI/EXEC block (scripts are written as one) was dropped on load.
+    const dir = await mkdtemp(join(tmpdir(), 'prism-redis-aof-'));
+    const port = await freePort();
+    writeFileSync(join(dir, 'users.acl'), renderRedisAcl(env), { mode: 0o600 });
+    const start = () =>
+      startScratchProcess(
+        resolveTool('redis-server', env),
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--aclfile',
+          join(dir, 'users.acl'),
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+          '--save',
+          '',
+        ],
+        { dir, name: 'redis' },
+      );
+    const connect = () => {
+      const client = createRedis(
+        { ...asRedisUser(env, 'agent'), REDIS_HOST: '127.0.0.1', REDIS_PORT: port, REDIS_DB: 0 },
+        { maxRetriesPerRequest: 0 },
+      );
+      client.on('error', () => undefined); // refused until the server listens: the ping below waits
+      return client;
+    };
+    let server = start();
+    try {
+      let agent = connect();
+      await waitFor(
+        'the scratch Redis',
+        () =>
+          agent.ping().then(
+            (r) => r === 'PONG',
+            () => false,
+          ),
+        10_000,
+      );
+      const lock = await createLockManager(agent).acquire(`machine.${id}`, 60_000); // a Lua script
+      const memory = createSharedMemory(agent, { namespace: `aof.${id}` });
+      await memory.update('setpoint', () => ({ value: 42 })); // WATCH/MULTI/EXEC
+      agent.disconnect();
+      process.kill(server.pid, 'SIGKILL');
+      await server.stop();
+      server = start();
+      agent = connect();
+      await waitFor(
+        'the restarted Redis',
+        () =>
+          agent.ping().then(
+            (r) => r === 'PONG',
+            () => false,
+          ),
+        10_000,
+      );
+      expect(await agent.get(keys.lockFence(`machine.${id}`))).toBe(String(lock!.fence));
+      expect((await createSharedMemory(agent, { namespace: `aof.${id}` }).read('setpoint'))?.value).toEqual({
+        value: 42,
+      });
+      agent.disconnect();
+      expect(readFileSync(join(dir, 'redis.log'), 'utf8')).not.toMatch(/NOPERM/);
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
