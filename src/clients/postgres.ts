@@ -24,6 +24,29 @@ export function postgresUrl(env: PgEnv): string {
   return `${url}?${params.toString()}`;
 }
 
+/**
+ * How PostgreSQL's own tools (psql, pg_dump, pg_restore) reach `database` as this login: their connection
+ * arguments, and their environment (the password and TLS settings as libpq's variables, never arguments).
+ */
+export function pgToolConnection(
+  env: Omit<PgEnv, 'POSTGRES_DB'>,
+  database: string,
+): { args: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    args: [
+      '-h',
+      env.POSTGRES_HOST,
+      '-p',
+      String(env.POSTGRES_PORT),
+      '-U',
+      env.POSTGRES_LOGIN_USER,
+      '-d',
+      database,
+    ],
+    env: { PGPASSWORD: env.POSTGRES_LOGIN_PASSWORD, PGCONNECT_TIMEOUT: '10', ...pgToolTls(env) },
+  };
+}
+
 /** The same TLS settings for PostgreSQL's own tools (psql, pg_dump, pg_restore), as libpq's variables. */
 export function pgToolTls(
   env: Partial<Pick<Env, 'POSTGRES_SSL_MODE' | 'POSTGRES_SSL_ROOT_CERT'>>,

@@ -4,7 +4,7 @@
 // those of later migrations). Docker Compose runs them from its one-shot `postgres-roles` service.
 import pg from 'pg';
 import { join } from 'node:path';
-import { pgToolTls, postgresUrl } from '../clients/postgres.ts';
+import { pgToolConnection, postgresUrl } from '../clients/postgres.ts';
 import type { Env } from '../config.ts';
 import { asPostgresRole, postgresPasswordVariable, postgresRoles, type PostgresRole } from '../identity.ts';
 import { repoRoot } from '../repo.ts';
@@ -35,31 +35,12 @@ type PsqlEnv = Pick<
   Partial<Pick<Env, 'POSTGRES_SSL_MODE' | 'POSTGRES_SSL_ROOT_CERT'>>;
 
 async function psql(env: PsqlEnv, database: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const connection = pgToolConnection(env, database);
   return runTool(
     resolveTool('psql', env),
-    [
-      '-X',
-      '-q',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-h',
-      env.POSTGRES_HOST,
-      '-p',
-      String(env.POSTGRES_PORT),
-      '-U',
-      env.POSTGRES_LOGIN_USER,
-      '-d',
-      database,
-      ...args,
-    ],
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...connection.args, ...args],
     {
-      env: {
-        PGPASSWORD: env.POSTGRES_LOGIN_PASSWORD,
-        ...pgToolTls(env),
-        PGCONNECT_TIMEOUT: '10',
-        PGAPPNAME: 'prism-roles',
-        ...extraEnv,
-      },
+      env: { ...connection.env, PGAPPNAME: 'prism-roles', ...extraEnv },
       label: 'psql',
     },
   );

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import pg from 'pg';
 import type { Env } from '../../config.ts';
-import { pgToolTls, postgresUrl } from '../../clients/postgres.ts';
+import { pgToolConnection, postgresUrl } from '../../clients/postgres.ts';
 import { postgresRoles } from '../../identity.ts';
 import { grantPrivileges } from '../../db/roles.ts';
 import { resolveTool, runTool } from '../tools.ts';
@@ -38,22 +38,8 @@ async function connect(env: PgEnv, database: string): Promise<pg.Client> {
   return client;
 }
 
-function toolEnv(env: PgEnv): NodeJS.ProcessEnv {
-  return { PGPASSWORD: env.POSTGRES_LOGIN_PASSWORD, PGCONNECT_TIMEOUT: '10', ...pgToolTls(env) };
-}
-
-function connectionArgs(env: PgEnv, database: string): string[] {
-  return [
-    '-h',
-    env.POSTGRES_HOST,
-    '-p',
-    String(env.POSTGRES_PORT),
-    '-U',
-    env.POSTGRES_LOGIN_USER,
-    '-d',
-    database,
-  ];
-}
+const toolEnv = (env: PgEnv) => pgToolConnection(env, '').env;
+const connectionArgs = (env: PgEnv, database: string) => pgToolConnection(env, database).args;
 
 /**
  * Rows and a digest per table: the digest is the sum of a 64-bit hash of each row's text, so it does not
