@@ -48,4 +48,9 @@ async def main() -> None:
     print(json.dumps(out))
 
 
+
 asyncio.run(main())
+# A short-lived client process: skip interpreter teardown, which can abort while the SDK's Rust threads
+# still run (temporalio/sdk-python#300, "PyGILState_Release ... finalizing") after the work is done.
+sys.stdout.flush()
+os._exit(0)
