@@ -16,6 +16,9 @@ const cron = z
   .regex(/^(\S+\s+){4}\S+$/, 'a cron expression of five fields, such as "0 2 * * *"');
 const host = z.string().min(1);
 const secret = z.string().min(8, 'at least 8 characters');
+// Kafka's passwords go into JAAS strings and kafka-configs' `SCRAM-SHA-512=[password=...]`, where quotes,
+// backslashes, commas, brackets and '=' would change their meaning: base64 and base64url characters only.
+const kafkaSecret = secret.regex(/^[A-Za-z0-9._~+/-]+$/, 'letters, digits and - _ . ~ + / only');
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -104,13 +107,18 @@ export const envSchema = z.object({
     .string()
     .regex(/^\d+[mg]$/, 'a JVM size such as 512m')
     .default('512m'),
-  /** SASL/SCRAM passwords of the Kafka users (generated): `admin` is the broker's own and the operator's. */
-  KAFKA_ADMIN_PASSWORD: secret.optional(),
-  KAFKA_WORKER_PASSWORD: secret.optional(),
-  KAFKA_API_PASSWORD: secret.optional(),
-  KAFKA_AGENT_PASSWORD: secret.optional(),
+  /**
+   * Passwords of the Kafka users (generated): `admin` (SASL/PLAIN) is the broker's own and the operator's;
+   * the components log in with SASL/SCRAM-SHA-512 (src/stores/kafka/acl.ts).
+   */
+  KAFKA_ADMIN_PASSWORD: kafkaSecret.optional(),
+  KAFKA_WORKER_PASSWORD: kafkaSecret.optional(),
+  KAFKA_API_PASSWORD: kafkaSecret.optional(),
+  KAFKA_AGENT_PASSWORD: kafkaSecret.optional(),
   KAFKA_LOGIN_USER: z.string().min(1).optional(),
   KAFKA_LOGIN_PASSWORD: secret.optional(),
+  /** The SASL mechanism of KAFKA_LOGIN_USER (default: PLAIN for `admin`, SCRAM-SHA-512 for the others). */
+  KAFKA_LOGIN_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
 
   WEAVIATE_HOST: host.default('127.0.0.1'),
   WEAVIATE_HTTP_PORT: port.default(18080),

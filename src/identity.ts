@@ -4,7 +4,7 @@
 // The bootstrap superuser (POSTGRES_USER/POSTGRES_PASSWORD), the Redis `admin` (REDIS_PASSWORD) and the Kafka
 // `admin` (KAFKA_ADMIN_PASSWORD) are the stack's own: setting up roles and users, and the operator's tools.
 // docs/security.md lists what each role may do; stack/postgres/*.sql, src/stack/redis-acl.ts and
-// src/stack/kafka-acl.ts grant it.
+// src/stores/kafka/acl.ts grant it.
 import type { Env } from './config.ts';
 
 /** PostgreSQL roles by job. `admin` is the bootstrap superuser, named by POSTGRES_USER. */
@@ -27,7 +27,7 @@ export type PostgresRole = keyof typeof postgresRoles;
 export const redisUsers = ['admin', 'worker', 'api', 'agent', 'exporter', 'backup'] as const;
 export type RedisUser = (typeof redisUsers)[number];
 
-/** Kafka SASL/SCRAM users by job (src/stack/kafka-acl.ts has their ACLs). */
+/** Kafka users by job (src/stores/kafka/acl.ts has their ACLs): `admin` logs in with PLAIN, the others with SCRAM. */
 export const kafkaUsers = ['admin', 'worker', 'api', 'agent'] as const;
 export type KafkaUser = (typeof kafkaUsers)[number];
 
@@ -40,6 +40,11 @@ export function redisPasswordVariable(user: RedisUser): keyof Env {
 }
 export function kafkaPasswordVariable(user: KafkaUser): keyof Env {
   return `KAFKA_${user.toUpperCase()}_PASSWORD` as keyof Env;
+}
+export type KafkaMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+/** The stack's admin is defined in the broker's configuration (PLAIN); the components' users are SCRAM users. */
+export function kafkaMechanism(user: string): KafkaMechanism {
+  return user === 'admin' ? 'plain' : 'scram-sha-512';
 }
 
 /** The role name of a PostgreSQL identity in this configuration. */
@@ -109,9 +114,11 @@ export interface Logins {
   /** Unset: the brokers take clients without authentication (a cluster other than the stack's). */
   KAFKA_LOGIN_USER?: string;
   KAFKA_LOGIN_PASSWORD?: string;
+  KAFKA_LOGIN_MECHANISM?: KafkaMechanism;
 }
 
-type Secrets = Partial<Record<string, string>> & Pick<Env, 'POSTGRES_USER'>;
+type Secrets = Partial<Record<string, string>> &
+  Pick<Env, 'POSTGRES_USER'> & { KAFKA_LOGIN_MECHANISM?: KafkaMechanism };
 
 /**
  * The logins of a component, from the passwords in the configuration; `missing` names the variables a
@@ -156,7 +163,11 @@ export function resolveLogins(
       REDIS_LOGIN_USER: redisUser,
       REDIS_LOGIN_PASSWORD: redisPassword,
       ...(kafkaUser && kafkaPassword
-        ? { KAFKA_LOGIN_USER: kafkaUser, KAFKA_LOGIN_PASSWORD: kafkaPassword }
+        ? {
+            KAFKA_LOGIN_USER: kafkaUser,
+            KAFKA_LOGIN_PASSWORD: kafkaPassword,
+            KAFKA_LOGIN_MECHANISM: env.KAFKA_LOGIN_MECHANISM ?? kafkaMechanism(kafkaUser),
+          }
         : {}),
     },
     missing,
@@ -193,8 +204,17 @@ export function asRedisUser<E extends Env>(env: E, user: RedisUser): E {
 /** This configuration, logging in to Kafka as `user` (without authentication where it has no password). */
 export function asKafkaUser<E extends Env>(env: E, user: KafkaUser): E {
   const password = env[kafkaPasswordVariable(user)] as string | undefined;
-  const { KAFKA_LOGIN_USER: _u, KAFKA_LOGIN_PASSWORD: _p, ...rest } = env;
-  return (password ? { ...rest, KAFKA_LOGIN_USER: user, KAFKA_LOGIN_PASSWORD: password } : rest) as E;
+  const { KAFKA_LOGIN_USER: _u, KAFKA_LOGIN_PASSWORD: _p, KAFKA_LOGIN_MECHANISM: _m, ...rest } = env;
+  return (
+    password
+      ? {
+          ...rest,
+          KAFKA_LOGIN_USER: user,
+          KAFKA_LOGIN_PASSWORD: password,
+          KAFKA_LOGIN_MECHANISM: kafkaMechanism(user),
+        }
+      : rest
+  ) as E;
 }
 
 /** This configuration as another component would log in (the tests run each component as itself). */

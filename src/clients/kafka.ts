@@ -1,6 +1,7 @@
-import kafkajs, { type Kafka as KafkaClient, type KafkaConfig } from 'kafkajs';
+import kafkajs, { type Kafka as KafkaClient, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import type { Env } from '../config.ts';
+import { kafkaMechanism, type KafkaMechanism } from '../identity.ts';
 
 // kafkajs is CommonJS without named ESM exports.
 const { CompressionCodecs, CompressionTypes, Kafka } = kafkajs;
@@ -10,7 +11,9 @@ export const { logLevel } = kafkajs;
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
 export type KafkaEnv = Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
-  Partial<Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'KAFKA_LOGIN_USER' | 'KAFKA_LOGIN_PASSWORD'>>;
+  Partial<
+    Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'KAFKA_LOGIN_USER' | 'KAFKA_LOGIN_PASSWORD' | 'KAFKA_LOGIN_MECHANISM'>
+  >;
 
 /**
  * A kafkajs client that knows its deployment's name prefix (KAFKA_TOPIC_PREFIX). Code names topics and
@@ -33,20 +36,27 @@ export function kafkaName(kafka: KafkaClient, name: string): string {
 }
 
 /**
- * A kafkajs client for the product's brokers, logged in (SASL/SCRAM-SHA-512) as this process's Kafka user
- * (its component's: src/identity.ts) where it has one.
+ * A kafkajs client for the product's brokers, logged in (SASL: PLAIN for the stack's admin, SCRAM-SHA-512 for
+ * the components) as this process's Kafka user (its component's: src/identity.ts) where it has one.
  */
 export function createKafka(env: KafkaEnv, config: Partial<KafkaConfig> = {}): KafkaClient {
   const { KAFKA_LOGIN_USER: username, KAFKA_LOGIN_PASSWORD: password } = env;
+  const mechanism = env.KAFKA_LOGIN_MECHANISM ?? (username ? kafkaMechanism(username) : 'scram-sha-512');
   return new PrismKafka(
     {
       clientId: env.KAFKA_CLIENT_ID,
       brokers: env.KAFKA_BROKERS.split(','),
       logLevel: logLevel.WARN,
       connectionTimeout: 5_000,
-      ...(username && password ? { sasl: { mechanism: 'scram-sha-512' as const, username, password } } : {}),
+      ...(username && password ? { sasl: saslOptions(mechanism, username, password) } : {}),
       ...config,
     },
     env.KAFKA_TOPIC_PREFIX ?? '',
   );
+}
+
+function saslOptions(mechanism: KafkaMechanism, username: string, password: string): SASLOptions {
+  if (mechanism === 'plain') return { mechanism, username, password };
+  if (mechanism === 'scram-sha-256') return { mechanism, username, password };
+  return { mechanism, username, password };
 }

@@ -23,6 +23,11 @@ const generated = {
   REDIS_AGENT_PASSWORD: password,
   REDIS_EXPORTER_PASSWORD: password,
   REDIS_BACKUP_PASSWORD: password,
+  // Kafka's admin (SASL/PLAIN, the broker's own) and the components' SCRAM users.
+  KAFKA_ADMIN_PASSWORD: password,
+  KAFKA_WORKER_PASSWORD: password,
+  KAFKA_API_PASSWORD: password,
+  KAFKA_AGENT_PASSWORD: password,
   INFLUX_PASSWORD: password,
   // Grafana's admin (Compose only: the native stack has no Grafana).
   GRAFANA_ADMIN_PASSWORD: password,

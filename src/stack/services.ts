@@ -1,10 +1,11 @@
 // How each service runs natively: its data directory, configuration, command line and one-time setup.
 // Ports and credentials come from the same variables docker-compose.yml uses.
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provisionRoles, rolesUpToDate } from '../db/roles.ts';
 import { applyRedisAcl, redisAclCurrent, writeRedisAcl } from './redis-acl.ts';
+import { ensureKafkaUsers, formatScramArguments, kafkaSecurityProperties, kafkaUsersCurrent } from './kafka-users.ts';
 import type { Env } from '../config.ts';
 import { binaries } from './install.ts';
 import type { StackPaths } from './paths.ts';
@@ -292,11 +293,12 @@ const kafka: NativeService = {
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.voters=1@${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
-        `listeners=PLAINTEXT://${host(env)}:${brokerPort},CONTROLLER://${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
-        `advertised.listeners=PLAINTEXT://${host(env) === '0.0.0.0' ? '127.0.0.1' : host(env)}:${brokerPort}`,
+        `listeners=BROKER://${host(env)}:${brokerPort},CONTROLLER://${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
+        `advertised.listeners=BROKER://${host(env) === '0.0.0.0' ? '127.0.0.1' : host(env)}:${brokerPort}`,
         'controller.listener.names=CONTROLLER',
-        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-        'inter.broker.listener.name=PLAINTEXT',
+        'inter.broker.listener.name=BROKER',
+        // Every client logs in; ACLs say what each may do (src/stack/kafka-acl.ts).
+        ...kafkaSecurityProperties(env, { broker: 'BROKER', controller: 'CONTROLLER' }),
         `log.dirs=${logDir}`,
         'num.partitions=3',
         'default.replication.factor=1',
@@ -314,7 +316,10 @@ const kafka: NativeService = {
         'background.threads=4',
         '',
       ].join('\n'),
+      // It holds the admin's password.
+      { mode: 0o600 },
     );
+    chmodSync(props, 0o600);
     const log4j = join(dataDir, 'log4j.properties');
     writeFileSync(
       log4j,
@@ -348,6 +353,8 @@ const kafka: NativeService = {
         '-c',
         props,
         '--ignore-formatted',
+        // The components' SCRAM users, with the cluster: ready as soon as the broker is.
+        ...formatScramArguments(env),
       ]);
     }
     // The JMX exporter's agent only in the broker's JVM (not the storage tool's): it adds no JVM of its own.
@@ -359,9 +366,14 @@ const kafka: NativeService = {
       }),
     );
   },
+  // Users whose password does not log in (a cluster formatted before they existed, a rotated password).
+  async afterReady({ env, paths }) {
+    await ensureKafkaUsers(env, binaries(paths).kafkaLib);
+  },
   async refresh(ctx, pid) {
     await attachKafkaJmxAgent(ctx, pid);
   },
+  current: ({ env }) => kafkaUsersCurrent(env),
 };
 
 /** Weaviate's internal ports: gossip, data, Raft, Raft RPC (7946, 7947, 8300, 8301 by default). */

@@ -12,9 +12,11 @@ import { parse, stringify } from 'yaml';
 import { componentSecrets, isSecretVariable } from '../../src/identity.ts';
 import { probeAll } from '../../src/stack/health.ts';
 import { binaries } from '../../src/stack/install.ts';
+import { kafkaSecurityProperties } from '../../src/stack/kafka-users.ts';
 import { repoRoot, stackPaths } from '../../src/stack/paths.ts';
 import { generatedSecretNames } from '../../src/stack/secrets.ts';
 import { serviceNames, versions } from '../../src/stack/versions.ts';
+import type { Env } from '../../src/config.ts';
 import { env } from '../helpers.ts';
 
 const run = promisify(execFile);
@@ -34,9 +36,9 @@ const required = Object.fromEntries(
   generatedSecretNames.map((name) => [name, `compose-check-${name.toLowerCase()}-value`]),
 ) as Record<(typeof generatedSecretNames)[number], string>;
 const bins = binaries(stackPaths(env));
-// The secrets a component may hold that the stack does not have: Kafka's users (the brokers take clients
-// without SASL) and a Weaviate API key (anonymous access inside the network).
-const held = (variable: string) => !variable.startsWith('KAFKA_') && variable !== 'WEAVIATE_API_KEY';
+// The secret a component may hold that the stack does not have: a Weaviate API key (anonymous access inside
+// the network).
+const held = (variable: string) => variable !== 'WEAVIATE_API_KEY';
 
 describe('docker-compose.yml, as Docker Compose reads it', () => {
   it(`is Docker Compose ${versions.compose}`, async () => {
@@ -59,6 +61,7 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
       'influxdb',
       'kafka',
       'kafka-jmx-agent',
+      'kafka-users',
       'node-exporter',
       'postgres',
       'postgres-exporter',
@@ -189,6 +192,8 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
     expect(await without('GRAFANA_ADMIN_PASSWORD')).toMatch(/GRAFANA_ADMIN_PASSWORD is required/);
     expect(await without('POSTGRES_APP_PASSWORD')).toMatch(/POSTGRES_APP_PASSWORD is required/);
     expect(await without('REDIS_AGENT_PASSWORD')).toMatch(/REDIS_AGENT_PASSWORD is required/);
+    expect(await without('KAFKA_ADMIN_PASSWORD')).toMatch(/KAFKA_ADMIN_PASSWORD is required/);
+    expect(await without('KAFKA_AGENT_PASSWORD')).toMatch(/KAFKA_AGENT_PASSWORD is required/);
   });
 
   it("gives each application container its own component's secrets and no other", async () => {
@@ -206,12 +211,58 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
       expect(secretsOf(`prism-agent-${agent}`), agent).toEqual(
         [...componentSecrets.agent].filter(held).sort(),
       );
-    // The superuser's and Redis admin's passwords stay with the stack's own containers.
+    // The superuser's, Redis admin's and Kafka admin's passwords stay with the stack's own containers.
     for (const [name, service] of Object.entries(services).filter(([n]) => n.startsWith('prism-'))) {
       const values = Object.values(service.environment ?? {});
       expect(values, name).not.toContain(required.POSTGRES_PASSWORD);
       expect(values, name).not.toContain(required.REDIS_PASSWORD);
+      expect(values, name).not.toContain(required.KAFKA_ADMIN_PASSWORD);
     }
+  });
+
+  it("secures Kafka as the native broker does: SASL on every listener, the admin's JAAS, ACLs enforced", async () => {
+    const { stdout } = await composeConfig(['--format', 'json']);
+    const kafka = (
+      JSON.parse(stdout) as { services: Record<string, { environment: Record<string, string> }> }
+    ).services.kafka!.environment;
+    // The apache/kafka image's rule (docker/examples/README.md): KAFKA_ + the property, '.' as '_', '_' as
+    // '__', '-' as '___'.
+    const properties = new Map(
+      Object.entries(kafka)
+        .filter(([name]) => name.startsWith('KAFKA_'))
+        .map(([name, value]) => [
+          name
+            .slice('KAFKA_'.length)
+            .split('___')
+            .map((part) =>
+              part
+                .split('__')
+                .map((p) => p.toLowerCase().replaceAll('_', '.'))
+                .join('_'),
+            )
+            .join('-'),
+          value,
+        ]),
+    );
+    const native = kafkaSecurityProperties(
+      { KAFKA_ADMIN_PASSWORD: required.KAFKA_ADMIN_PASSWORD } as unknown as Env,
+      { broker: 'INTERNAL', controller: 'CONTROLLER' },
+    );
+    for (const line of native) {
+      const [name, value] = [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)];
+      // Compose has a second client listener (EXTERNAL, the host's port) in its protocol map.
+      if (name === 'listener.security.protocol.map') {
+        for (const listener of ['CONTROLLER', 'INTERNAL', 'EXTERNAL'])
+          expect(properties.get(name)).toContain(`${listener}:SASL_PLAINTEXT`);
+        continue;
+      }
+      expect(properties.get(name), name).toBe(value);
+      if (name.startsWith('listener.name.internal.'))
+        expect(properties.get(name.replace('.internal.', '.external.')), name).toBe(value);
+    }
+    expect(properties.get('listener.name.internal.plain.sasl.jaas.config')).toContain(
+      `user_admin="${required.KAFKA_ADMIN_PASSWORD}"`,
+    );
   });
 
   it('keeps the webhook token out of what Compose prints: Alertmanager gets it as a secret file', async () => {

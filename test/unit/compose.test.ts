@@ -36,7 +36,14 @@ const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true 
   secrets: Record<string, { environment?: string; file?: string }>;
 };
 const services = compose.services;
-const oneShot = ['temporal-setup', 'kafka-jmx-agent', 'seaweedfs-setup', 'volume-owners', 'postgres-roles'];
+const oneShot = [
+  'temporal-setup',
+  'kafka-jmx-agent',
+  'seaweedfs-setup',
+  'volume-owners',
+  'postgres-roles',
+  'kafka-users',
+];
 const longRunning = Object.keys(services).filter((n) => !oneShot.includes(n));
 const defaults = parseConfig({
   POSTGRES_PASSWORD: 'x'.repeat(8),

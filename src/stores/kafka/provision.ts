@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { createKafka, kafkaName, type KafkaEnv } from '../../clients/kafka.ts';
 import type { Progress } from '../../progress.ts';
+import { grantKafkaAcls } from './acl.ts';
 import { allTopicSpecs, type TopicSpec } from './topics.ts';
 
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
@@ -22,6 +23,8 @@ export interface ProvisionResult {
   created: string[];
   updated: string[];
   unchanged: string[];
+  /** ACLs granted to the components for these topics (where the broker authorizes: a logged-in client). */
+  acls?: number;
 }
 
 export async function provisionKafka(
@@ -46,10 +49,18 @@ export async function provisionKafka(
       const grown = await growPartitions(admin, present, progress);
       const aligned = await alignConfigs(admin, present, progress);
       const updated = present.filter((s) => grown.has(s.name) || aligned.has(s.name)).map((s) => s.name);
+      // The deployment's topics get their ACLs: what the worker, the API and the agents may do with them.
+      // A cluster the client does not log in to is one without authorization (not the stack's).
+      const acls =
+        options.topics === undefined && env.KAFKA_LOGIN_USER
+          ? await grantKafkaAcls(admin, kafkaName(kafka, prefix))
+          : undefined;
+      if (acls !== undefined) progress.step(`granted ${acls} ACLs to the worker, the API and the agents`);
       return {
         created: missing.map((s) => s.name),
         updated,
         unchanged: present.map((s) => s.name).filter((name) => !updated.includes(name)),
+        ...(acls !== undefined ? { acls } : {}),
       };
     } finally {
       await admin.disconnect();

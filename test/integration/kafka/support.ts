@@ -3,6 +3,7 @@
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageOutcome } from '../../../src/stores/kafka/consumer.ts';
 import { kafkaName } from '../../../src/clients/kafka.ts';
+import { revokeKafkaAcls } from '../../../src/stores/kafka/acl.ts';
 import { env, testId, waitFor } from '../../helpers.ts';
 
 /** Collects a consumer's outcomes (pass `onOutcome` to runConsumer). */
@@ -59,6 +60,8 @@ export async function deleteTestTopics(admin: Admin, prefix: string): Promise<vo
     (name) => name.startsWith(prefix) || name.startsWith(`${env.KAFKA_TOPIC_PREFIX}${prefix}`),
   );
   if (topics.length > 0) await admin.deleteTopics({ topics });
+  // And the ACLs that provisioning granted for them (none when the test gave its own topics).
+  await revokeKafkaAcls(admin, `${env.KAFKA_TOPIC_PREFIX}${prefix}`);
 }
 
 export function header(message: KafkaMessage, name: string): string | undefined {
