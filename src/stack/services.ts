@@ -5,12 +5,25 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writ
 import { join } from 'node:path';
 import { provisionRoles, rolesUpToDate } from '../db/roles.ts';
 import { applyRedisAcl, redisAclCurrent, writeRedisAcl } from './redis-acl.ts';
-import { ensureKafkaUsers, formatScramArguments, kafkaSecurityProperties, kafkaUsersCurrent } from './kafka-users.ts';
+import {
+  ensureKafkaUsers,
+  formatScramArguments,
+  kafkaSecurityProperties,
+  kafkaUsersCurrent,
+} from './kafka-users.ts';
 import type { Env } from '../config.ts';
 import { binaries } from './install.ts';
 import type { StackPaths } from './paths.ts';
 import { productSearchAttributes } from '../stores/temporal/provision.ts';
-import { commandLine, isAlive, readPidFile, run, spawnDetached, type SpawnSpec } from './process.ts';
+import {
+  commandLine,
+  isAlive,
+  readPidFile,
+  run,
+  spawnDetached,
+  stopProcess,
+  type SpawnSpec,
+} from './process.ts';
 import type { ServiceName } from './versions.ts';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -275,6 +288,38 @@ export function kafkaClusterId(): string {
   }
 }
 
+/** The native broker's server.properties (it holds the admin's password: written 0600). */
+function kafkaServerProperties(env: Env, logDir: string): string {
+  const brokerPort = env.KAFKA_PORT;
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
+    `listeners=BROKER://${host(env)}:${brokerPort},CONTROLLER://${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
+    `advertised.listeners=BROKER://${host(env) === '0.0.0.0' ? '127.0.0.1' : host(env)}:${brokerPort}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=BROKER',
+    // Every client logs in; ACLs say what each may do (src/stack/kafka-users.ts, src/stores/kafka/acl.ts).
+    ...kafkaSecurityProperties(env, { broker: 'BROKER', controller: 'CONTROLLER' }),
+    `log.dirs=${logDir}`,
+    'num.partitions=3',
+    'default.replication.factor=1',
+    'offsets.topic.replication.factor=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    // Topics are created by `prism provision` with their partitions and retention, never by accident.
+    'auto.create.topics.enable=false',
+    'group.initial.rebalance.delay.ms=0',
+    'log.retention.hours=168',
+    // One broker on a small machine shared with every other service: Kafka's defaults (3 network,
+    // 8 I/O and 10 background threads) are sized for a dedicated server and only add contention here.
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'background.threads=4',
+    '',
+  ].join('\n');
+}
+
 const kafka: NativeService = {
   name: 'kafka',
   // The broker's metrics come from the JMX exporter's Java agent inside its JVM.
@@ -285,40 +330,8 @@ const kafka: NativeService = {
     const lib = binaries(paths).kafkaLib;
     const logDir = join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
-    const brokerPort = env.KAFKA_PORT;
     const props = join(dataDir, 'server.properties');
-    writeFileSync(
-      props,
-      [
-        'process.roles=broker,controller',
-        'node.id=1',
-        `controller.quorum.voters=1@${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
-        `listeners=BROKER://${host(env)}:${brokerPort},CONTROLLER://${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
-        `advertised.listeners=BROKER://${host(env) === '0.0.0.0' ? '127.0.0.1' : host(env)}:${brokerPort}`,
-        'controller.listener.names=CONTROLLER',
-        'inter.broker.listener.name=BROKER',
-        // Every client logs in; ACLs say what each may do (src/stack/kafka-acl.ts).
-        ...kafkaSecurityProperties(env, { broker: 'BROKER', controller: 'CONTROLLER' }),
-        `log.dirs=${logDir}`,
-        'num.partitions=3',
-        'default.replication.factor=1',
-        'offsets.topic.replication.factor=1',
-        'transaction.state.log.replication.factor=1',
-        'transaction.state.log.min.isr=1',
-        // Topics are created by `prism provision` with their partitions and retention, never by accident.
-        'auto.create.topics.enable=false',
-        'group.initial.rebalance.delay.ms=0',
-        'log.retention.hours=168',
-        // One broker on a small machine shared with every other service: Kafka's defaults (3 network,
-        // 8 I/O and 10 background threads) are sized for a dedicated server and only add contention here.
-        'num.network.threads=2',
-        'num.io.threads=2',
-        'background.threads=4',
-        '',
-      ].join('\n'),
-      // It holds the admin's password.
-      { mode: 0o600 },
-    );
+    writeFileSync(props, kafkaServerProperties(env, logDir), { mode: 0o600 });
     chmodSync(props, 0o600);
     const log4j = join(dataDir, 'log4j.properties');
     writeFileSync(
@@ -370,11 +383,24 @@ const kafka: NativeService = {
   async afterReady({ env, paths }) {
     await ensureKafkaUsers(env, binaries(paths).kafkaLib);
   },
+  // A broker started with another configuration (an earlier version's listeners without SASL, another admin
+  // password) is restarted with this one; otherwise it keeps running and gets the JMX agent if it lacks it.
   async refresh(ctx, pid) {
+    if (!kafkaConfigCurrent(ctx)) {
+      await stopProcess(pid, 60_000);
+      return this.start(ctx);
+    }
     await attachKafkaJmxAgent(ctx, pid);
   },
-  current: ({ env }) => kafkaUsersCurrent(env),
+  current: async (ctx) => kafkaConfigCurrent(ctx) && (await kafkaUsersCurrent(ctx.env)),
 };
+
+function kafkaConfigCurrent({ env, dataDir }: ServiceContext): boolean {
+  const props = join(dataDir, 'server.properties');
+  return (
+    existsSync(props) && readFileSync(props, 'utf8') === kafkaServerProperties(env, join(dataDir, 'logs'))
+  );
+}
 
 /** Weaviate's internal ports: gossip, data, Raft, Raft RPC (7946, 7947, 8300, 8301 by default). */
 export function weaviateInternalPorts(env: Pick<Env, 'WEAVIATE_CLUSTER_PORT'>): number[] {

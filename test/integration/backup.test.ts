@@ -322,7 +322,15 @@ describe('backups of every store', () => {
     })();
     try {
       await waitFor('tasks under way', () => started.length >= 5, 30_000);
+      // The tasks recorded before the backup: a started workflow writes its task's row in its first activity,
+      // so wait for the rows (a task started a moment before the backup may land on either side of it).
       const startedBefore = [...started];
+      await waitFor(
+        'the tasks started so far recorded in PostgreSQL',
+        async () =>
+          (await prisma.task.count({ where: { requestId: { in: startedBefore } } })) === startedBefore.length,
+        30_000,
+      );
       const { backupId: id } = await startBackup({ stores: ['postgres', 'redis'] });
       loading = false;
       await load;
