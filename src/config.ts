@@ -74,6 +74,15 @@ export const envSchema = z.object({
 
   REDIS_HOST: host.default('127.0.0.1'),
   REDIS_PORT: port.default(16379),
+  /** Connect to Redis over TLS, verifying its certificate (against REDIS_TLS_CA_FILE, else the system's CAs). */
+  REDIS_TLS: bool.default(false),
+  REDIS_TLS_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((file) => existsSync(file), 'no such file')
+    .optional(),
+  /** The native Redis' TLS port (default REDIS_PORT + 1), with a certificate the stack's CA signs. */
+  REDIS_TLS_PORT: port.optional(),
   /** The password of Redis' `admin` user: the stack's setup and the operator's tools. */
   REDIS_PASSWORD: secret.optional(),
   /** The passwords of the other ACL users, one per component (stack/redis/users.acl). */
@@ -97,6 +106,15 @@ export const envSchema = z.object({
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'a comma-separated list of host:port')
     .optional(),
   KAFKA_CONTROLLER_PORT: port.default(19093),
+  /** Connect to the brokers over TLS (SASL_SSL), verifying them against KAFKA_TLS_CA_FILE (else the system's CAs). */
+  KAFKA_TLS: bool.default(false),
+  KAFKA_TLS_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((file) => existsSync(file), 'no such file')
+    .optional(),
+  /** The native broker's TLS listener (SASL_SSL; default KAFKA_PORT + 3), with a certificate the stack's CA signs. */
+  KAFKA_TLS_PORT: port.optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('prism'),
   /** Prefix of every topic and consumer group: two deployments (e.g. the tests) can share one cluster. */
   KAFKA_TOPIC_PREFIX: z
@@ -281,6 +299,8 @@ export type Env = RawEnv &
     PRISM_COMPONENT: Component;
     KAFKA_BROKERS: string;
     KAFKA_JMX_EXPORTER_PORT: number;
+    REDIS_TLS_PORT: number;
+    KAFKA_TLS_PORT: number;
     /** `user:password`: how the InfluxDB client's v2-compatible API authenticates against InfluxDB 1.x. */
     INFLUX_TOKEN: string;
     INFLUX_URL: string;
@@ -302,6 +322,9 @@ function withConnectionDefaults(env: RawEnv, component: Component, logins: Login
     KAFKA_BROKERS: env.KAFKA_BROKERS ?? `127.0.0.1:${env.KAFKA_PORT}`,
     // Derived from the broker's port, so that a second broker on this machine gets its own.
     KAFKA_JMX_EXPORTER_PORT: env.KAFKA_JMX_EXPORTER_PORT ?? env.KAFKA_PORT + 216,
+    // Beside the plain ports (the controller takes KAFKA_PORT + 1 by default).
+    REDIS_TLS_PORT: env.REDIS_TLS_PORT ?? env.REDIS_PORT + 1,
+    KAFKA_TLS_PORT: env.KAFKA_TLS_PORT ?? env.KAFKA_PORT + 3,
     INFLUX_TOKEN: `${env.INFLUX_USER}:${env.INFLUX_PASSWORD}`,
     INFLUX_URL: (env.INFLUX_URL ?? `http://127.0.0.1:${env.INFLUX_PORT}`).replace(/\/$/, ''),
     PROMETHEUS_URL: (env.PROMETHEUS_URL ?? `http://127.0.0.1:${env.PROMETHEUS_PORT}`).replace(/\/$/, ''),

@@ -62,7 +62,8 @@ export async function startScratchStack(
 ): Promise<ScratchStack> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-scratch-'));
   const [pg, redis, kafka, kafkaController, kafkaJmx, weaviateHttp, weaviateGrpc, weaviateMetrics] =
-    await freePortGroups([[], [], [], [], [], [], [], []]);
+    // Redis' TLS port is REDIS_PORT + 1, Kafka's TLS listener KAFKA_PORT + 3.
+    await freePortGroups([[], [1], [3], [], [], [], [], []]);
   const [weaviateCluster, influx, temporal, temporalUi, temporalMetrics, api, workerMetrics, agentMetrics] =
     await freePortGroups([[1, 354, 355], [2], [], [], [], [], [], [1, 2, 3]]);
   const overrides: Record<string, string | undefined> = {

@@ -2,6 +2,7 @@ import kafkajs, { type Kafka as KafkaClient, type KafkaConfig, type SASLOptions 
 import SnappyCodec from 'kafkajs-snappy';
 import type { Env } from '../config.ts';
 import { kafkaMechanism, type KafkaMechanism } from '../identity.ts';
+import { tlsOptions } from './tls.ts';
 
 // kafkajs is CommonJS without named ESM exports.
 const { CompressionCodecs, CompressionTypes, Kafka } = kafkajs;
@@ -12,7 +13,15 @@ CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
 export type KafkaEnv = Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
   Partial<
-    Pick<Env, 'KAFKA_TOPIC_PREFIX' | 'KAFKA_LOGIN_USER' | 'KAFKA_LOGIN_PASSWORD' | 'KAFKA_LOGIN_MECHANISM'>
+    Pick<
+      Env,
+      | 'KAFKA_TOPIC_PREFIX'
+      | 'KAFKA_LOGIN_USER'
+      | 'KAFKA_LOGIN_PASSWORD'
+      | 'KAFKA_LOGIN_MECHANISM'
+      | 'KAFKA_TLS'
+      | 'KAFKA_TLS_CA_FILE'
+    >
   >;
 
 /**
@@ -49,6 +58,8 @@ export function createKafka(env: KafkaEnv, config: Partial<KafkaConfig> = {}): K
       logLevel: logLevel.WARN,
       connectionTimeout: 5_000,
       ...(username && password ? { sasl: saslOptions(mechanism, username, password) } : {}),
+      // SASL_SSL where KAFKA_TLS says so: the brokers' certificates verified, their names included.
+      ...(env.KAFKA_TLS ? { ssl: tlsOptions(env.KAFKA_TLS_CA_FILE) } : {}),
       ...config,
     },
     env.KAFKA_TOPIC_PREFIX ?? '',

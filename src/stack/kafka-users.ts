@@ -41,25 +41,43 @@ function adminPassword(env: Env): string {
 }
 
 /**
- * The security part of the native broker's server.properties: both listeners SASL, PLAIN for the admin
- * (the controller listener and the broker to itself), SCRAM-SHA-512 for the components, ACLs enforced.
+ * The security part of a broker's server.properties: every listener SASL, PLAIN for the admin (the controller
+ * listener and the broker to itself), SCRAM-SHA-512 for the components, ACLs enforced. `tls`: a further
+ * client listener that speaks SASL over TLS (SASL_SSL), with its key and certificate chain in one PEM file.
  */
 export function kafkaSecurityProperties(
   env: Env,
-  listeners: { broker: string; controller: string },
+  listeners: { broker: string; controller: string; tls?: { listener: string; keystore: string } },
 ): string[] {
   const jaas = plainJaasConfig(adminPassword(env));
-  const b = listeners.broker.toLowerCase();
   const c = listeners.controller.toLowerCase();
+  const clientListeners = [listeners.broker, ...(listeners.tls ? [listeners.tls.listener] : [])];
+  const protocols = [
+    `${listeners.controller}:SASL_PLAINTEXT`,
+    `${listeners.broker}:SASL_PLAINTEXT`,
+    ...(listeners.tls ? [`${listeners.tls.listener}:SASL_SSL`] : []),
+  ];
   return [
-    `listener.security.protocol.map=${listeners.controller}:SASL_PLAINTEXT,${listeners.broker}:SASL_PLAINTEXT`,
+    `listener.security.protocol.map=${protocols.join(',')}`,
     `sasl.enabled.mechanisms=PLAIN,${scramMechanism}`,
     'sasl.mechanism.controller.protocol=PLAIN',
     'sasl.mechanism.inter.broker.protocol=PLAIN',
     `listener.name.${c}.sasl.enabled.mechanisms=PLAIN`,
     `listener.name.${c}.plain.sasl.jaas.config=${jaas}`,
-    `listener.name.${b}.plain.sasl.jaas.config=${jaas}`,
-    `listener.name.${b}.${scramMechanism.toLowerCase()}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+    ...clientListeners.flatMap((listener) => {
+      const b = listener.toLowerCase();
+      return [
+        `listener.name.${b}.plain.sasl.jaas.config=${jaas}`,
+        `listener.name.${b}.${scramMechanism.toLowerCase()}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+      ];
+    }),
+    ...(listeners.tls
+      ? [
+          `listener.name.${listeners.tls.listener.toLowerCase()}.ssl.keystore.type=PEM`,
+          `listener.name.${listeners.tls.listener.toLowerCase()}.ssl.keystore.location=${listeners.tls.keystore}`,
+          `listener.name.${listeners.tls.listener.toLowerCase()}.ssl.enabled.protocols=TLSv1.2,TLSv1.3`,
+        ]
+      : []),
     'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'super.users=User:admin',
     'allow.everyone.if.no.acl.found=false',

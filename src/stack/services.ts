@@ -33,6 +33,7 @@ import {
   writePrometheusConfig,
 } from './monitoring.ts';
 import { seaweedfs } from './seaweedfs.ts';
+import { ensureServerTls, stackCaCertificate, stackCaDir } from './tls.ts';
 
 export { nativePrometheusConfig } from './monitoring.ts';
 
@@ -87,62 +88,9 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** Where the native PostgreSQL's TLS files are: its CA certificate (`ca.crt`) is what clients verify it with. */
+/** Where the native PostgreSQL's TLS files are, with the stack's CA (src/stack/tls.ts). */
 export function postgresTlsDir(paths: Pick<StackPaths, 'data'>): string {
-  return join(paths.data, 'postgres-tls');
-}
-
-/**
- * The native PostgreSQL's TLS certificate, made once: a CA of the stack's own and a server certificate it
- * signs for 127.0.0.1 and localhost (ECDSA P-256, openssl). PostgreSQL then offers TLS to every client that
- * asks for it (POSTGRES_SSL_MODE); the local default does not, as it never leaves 127.0.0.1.
- */
-async function ensurePostgresTls(dir: string, owner?: { uid: number; gid: number }) {
-  const files = { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), ca: join(dir, 'ca.crt') };
-  if (existsSync(files.cert) && existsSync(files.key) && existsSync(files.ca)) return files;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const caKey = join(dir, 'ca.key');
-  await run('openssl', [
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    caKey,
-    '-out',
-    files.ca,
-    '-days',
-    '3650',
-    '-subj',
-    '/CN=PRISM stack PostgreSQL CA',
-  ]);
-  const csr = join(dir, 'server.csr');
-  await run('openssl', ['req', ...ec, '-keyout', files.key, '-out', csr, '-subj', '/CN=127.0.0.1']);
-  const ext = join(dir, 'server.ext');
-  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    files.ca,
-    '-CAkey',
-    caKey,
-    '-CAcreateserial',
-    '-out',
-    files.cert,
-    '-days',
-    '825',
-    '-extfile',
-    ext,
-  ]);
-  rmSync(csr, { force: true });
-  rmSync(ext, { force: true });
-  // PostgreSQL reads its key only if no one else may (0600, its own user's).
-  for (const file of [files.key, files.cert]) if (owner) chownSync(file, owner.uid, owner.gid);
-  if (owner) chownSync(dir, owner.uid, owner.gid);
-  return files;
+  return stackCaDir(paths);
 }
 
 const postgres: NativeService = {
@@ -190,7 +138,8 @@ const postgres: NativeService = {
     const stale = readPidFile(lock);
     if (stale !== null && !(isAlive(stale) && commandLine(stale)?.includes('postgres')))
       rmSync(lock, { force: true });
-    const tls = await ensurePostgresTls(postgresTlsDir(paths), owner);
+    // PostgreSQL offers TLS to every client that asks for it (POSTGRES_SSL_MODE); the local default does not.
+    const tls = await ensureServerTls(paths, postgresTlsDir(paths), owner);
     const options = [
       `-p ${env.POSTGRES_PORT}`,
       `-k ${dataDir}`,
@@ -228,49 +177,70 @@ const redis: NativeService = {
   name: 'redis',
   serves: ['redis'],
   marker: 'redis-server',
-  ports: (env) => [env.REDIS_PORT],
+  ports: (env) => [env.REDIS_PORT, env.REDIS_TLS_PORT],
   async start({ env, paths, dataDir, logFile, pidFile }) {
     mkdirSync(dataDir, { recursive: true });
+    await ensureServerTls(paths, join(dataDir, 'tls'));
     writeRedisAcl(env, join(dataDir, 'users.acl'));
-    writeRedisConf(env, dataDir);
+    writeRedisConf(env, dataDir, stackCaCertificate(paths));
     return spawnDetached(spec(binaries(paths).redis, [join(dataDir, 'redis.conf')], { logFile, pidFile }));
   },
   // A server started by an earlier version (one password for everybody) gets the users without a restart;
-  // its next start reads them from the file.
-  async refresh({ env, dataDir }) {
+  // its next start reads them from the file. One started with another redis.conf (before its TLS port) is
+  // restarted with this one: its append-only file keeps every write.
+  async refresh(ctx, pid) {
+    const { env, paths, dataDir } = ctx;
+    await ensureServerTls(paths, join(dataDir, 'tls'));
+    if (!redisConfCurrent(ctx)) {
+      await stopProcess(pid, 30_000);
+      return this.start(ctx);
+    }
     const changed = writeRedisAcl(env, join(dataDir, 'users.acl'));
-    writeRedisConf(env, dataDir);
     await applyRedisAcl(env, join(dataDir, 'users.acl'), changed);
   },
-  // Its users as stack/redis/users.acl and the passwords of this configuration say.
-  current: async ({ env, dataDir }) => redisAclCurrent(env, join(dataDir, 'users.acl')),
+  // Its configuration, and its users as stack/redis/users.acl and the passwords of this configuration say.
+  current: async (ctx) => redisConfCurrent(ctx) && redisAclCurrent(ctx.env, join(ctx.dataDir, 'users.acl')),
 };
 
-/** redis.conf: a file, not arguments; its users (and their password hashes) in the ACL file beside it. */
-function writeRedisConf(env: Env, dataDir: string): void {
-  writeFileSync(
-    join(dataDir, 'redis.conf'),
-    [
-      `port ${env.REDIS_PORT}`,
-      `bind ${host(env)}`,
-      `dir ${dataDir}`,
-      `aclfile ${join(dataDir, 'users.acl')}`,
-      `maxmemory ${env.REDIS_MAXMEMORY}`,
-      // The spec's LRU eviction, limited to keys that carry a TTL (sessions, temporary state, metric
-      // counters): locks, queues and shared memory have none, so they are never evicted.
-      'maxmemory-policy volatile-lru',
-      'save 900 1',
-      'save 300 10',
-      'save 60 10000',
-      // RDB snapshots (the spec) plus an append-only file, so a killed server loses at most a second.
-      'appendonly yes',
-      'appendfsync everysec',
-      'notify-keyspace-events Ex',
-      'daemonize no',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
+function redisConfCurrent({ env, paths, dataDir }: ServiceContext): boolean {
+  const file = join(dataDir, 'redis.conf');
+  return (
+    existsSync(file) && readFileSync(file, 'utf8') === redisConf(env, dataDir, stackCaCertificate(paths))
   );
+}
+
+/** redis.conf: a file, not arguments; its users (and their password hashes) in the ACL file beside it. */
+function writeRedisConf(env: Env, dataDir: string, ca: string): void {
+  writeFileSync(join(dataDir, 'redis.conf'), redisConf(env, dataDir, ca), { mode: 0o600 });
+}
+
+function redisConf(env: Env, dataDir: string, ca: string): string {
+  return [
+    `port ${env.REDIS_PORT}`,
+    `bind ${host(env)}`,
+    `dir ${dataDir}`,
+    `aclfile ${join(dataDir, 'users.acl')}`,
+    // TLS beside the plain port, for clients with REDIS_TLS (its certificate: the stack's CA).
+    `tls-port ${env.REDIS_TLS_PORT}`,
+    `tls-cert-file ${join(dataDir, 'tls', 'server.crt')}`,
+    `tls-key-file ${join(dataDir, 'tls', 'server.key')}`,
+    `tls-ca-cert-file ${ca}`,
+    'tls-auth-clients no',
+    'tls-protocols "TLSv1.2 TLSv1.3"',
+    `maxmemory ${env.REDIS_MAXMEMORY}`,
+    // The spec's LRU eviction, limited to keys that carry a TTL (sessions, temporary state, metric
+    // counters): locks, queues and shared memory have none, so they are never evicted.
+    'maxmemory-policy volatile-lru',
+    'save 900 1',
+    'save 300 10',
+    'save 60 10000',
+    // RDB snapshots (the spec) plus an append-only file, so a killed server loses at most a second.
+    'appendonly yes',
+    'appendfsync everysec',
+    'notify-keyspace-events Ex',
+    'daemonize no',
+    '',
+  ].join('\n');
 }
 
 function spec(command: string, args: string[], rest: Omit<SpawnSpec, 'command' | 'args'>): SpawnSpec {
@@ -289,18 +259,25 @@ export function kafkaClusterId(): string {
 }
 
 /** The native broker's server.properties (it holds the admin's password: written 0600). */
-function kafkaServerProperties(env: Env, logDir: string): string {
+function kafkaServerProperties(env: Env, dataDir: string): string {
+  const logDir = join(dataDir, 'logs');
   const brokerPort = env.KAFKA_PORT;
+  const advertised = host(env) === '0.0.0.0' ? '127.0.0.1' : host(env);
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
-    `listeners=BROKER://${host(env)}:${brokerPort},CONTROLLER://${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
-    `advertised.listeners=BROKER://${host(env) === '0.0.0.0' ? '127.0.0.1' : host(env)}:${brokerPort}`,
+    `listeners=BROKER://${host(env)}:${brokerPort},BROKER_TLS://${host(env)}:${env.KAFKA_TLS_PORT},CONTROLLER://${host(env)}:${env.KAFKA_CONTROLLER_PORT}`,
+    `advertised.listeners=BROKER://${advertised}:${brokerPort},BROKER_TLS://${advertised}:${env.KAFKA_TLS_PORT}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=BROKER',
     // Every client logs in; ACLs say what each may do (src/stack/kafka-users.ts, src/stores/kafka/acl.ts).
-    ...kafkaSecurityProperties(env, { broker: 'BROKER', controller: 'CONTROLLER' }),
+    // BROKER_TLS: the same over TLS (SASL_SSL), for clients with KAFKA_TLS (its certificate: the stack's CA).
+    ...kafkaSecurityProperties(env, {
+      broker: 'BROKER',
+      controller: 'CONTROLLER',
+      tls: { listener: 'BROKER_TLS', keystore: kafkaKeystore(dataDir) },
+    }),
     `log.dirs=${logDir}`,
     'num.partitions=3',
     'default.replication.factor=1',
@@ -325,13 +302,19 @@ const kafka: NativeService = {
   // The broker's metrics come from the JMX exporter's Java agent inside its JVM.
   serves: ['kafka', 'kafka-jmx-exporter'],
   marker: 'kafka.Kafka',
-  ports: (env) => [env.KAFKA_PORT, env.KAFKA_CONTROLLER_PORT, env.KAFKA_JMX_EXPORTER_PORT],
+  ports: (env) => [
+    env.KAFKA_PORT,
+    env.KAFKA_TLS_PORT,
+    env.KAFKA_CONTROLLER_PORT,
+    env.KAFKA_JMX_EXPORTER_PORT,
+  ],
   async start({ env, paths, dataDir, logFile, pidFile }) {
     const lib = binaries(paths).kafkaLib;
     const logDir = join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
     const props = join(dataDir, 'server.properties');
-    writeFileSync(props, kafkaServerProperties(env, logDir), { mode: 0o600 });
+    await ensureKafkaKeystore(paths, dataDir);
+    writeFileSync(props, kafkaServerProperties(env, dataDir), { mode: 0o600 });
     chmodSync(props, 0o600);
     const log4j = join(dataDir, 'log4j.properties');
     writeFileSync(
@@ -395,11 +378,21 @@ const kafka: NativeService = {
   current: async (ctx) => kafkaConfigCurrent(ctx) && (await kafkaUsersCurrent(ctx.env)),
 };
 
+/** The PEM file of the broker's TLS listener: its private key (PKCS#8) and certificate. */
+function kafkaKeystore(dataDir: string): string {
+  return join(dataDir, 'tls', 'keystore.pem');
+}
+
+async function ensureKafkaKeystore(paths: StackPaths, dataDir: string): Promise<void> {
+  const tls = await ensureServerTls(paths, join(dataDir, 'tls'));
+  const pem = readFileSync(tls.key, 'utf8') + readFileSync(tls.cert, 'utf8');
+  const file = kafkaKeystore(dataDir);
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== pem) writeFileSync(file, pem, { mode: 0o600 });
+}
+
 function kafkaConfigCurrent({ env, dataDir }: ServiceContext): boolean {
   const props = join(dataDir, 'server.properties');
-  return (
-    existsSync(props) && readFileSync(props, 'utf8') === kafkaServerProperties(env, join(dataDir, 'logs'))
-  );
+  return existsSync(props) && readFileSync(props, 'utf8') === kafkaServerProperties(env, dataDir);
 }
 
 /** Weaviate's internal ports: gossip, data, Raft, Raft RPC (7946, 7947, 8300, 8301 by default). */

@@ -88,7 +88,8 @@ describe('prism stack', () => {
     let scratch: { env: Env; paths: StackPaths; dir: string };
     beforeAll(async () => {
       const dir = mkdtempSync(join(tmpdir(), 'prism-scratch-stack-'));
-      const [pgPort, redisPort, kafkaPort, controllerPort, influxPort] = await freePorts(5);
+      const [pgPort, redisPort, redisTlsPort, kafkaPort, kafkaTlsPort, controllerPort, influxPort] =
+        await freePorts(7);
       const s3Port = await freePortBlock(9); // SeaweedFS: its S3 API, then its internal ports and /metrics
       const scratchEnv = parseConfig({
         ...rawEnvironment(),
@@ -96,7 +97,9 @@ describe('prism stack', () => {
         POSTGRES_PORT: String(pgPort),
         POSTGRES_DB: 'prism_scratch',
         REDIS_PORT: String(redisPort),
+        REDIS_TLS_PORT: String(redisTlsPort),
         KAFKA_PORT: String(kafkaPort),
+        KAFKA_TLS_PORT: String(kafkaTlsPort),
         KAFKA_CONTROLLER_PORT: String(controllerPort),
         KAFKA_BROKERS: undefined,
         KAFKA_HEAP: '256m',

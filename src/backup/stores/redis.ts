@@ -156,6 +156,10 @@ export const redisStore: StoreModule = {
         '--user',
         env.REDIS_LOGIN_USER,
         '--no-auth-warning',
+        // Over TLS where the clients use it (REDIS_TLS), verifying the server as they do.
+        ...(env.REDIS_TLS
+          ? ['--tls', ...(env.REDIS_TLS_CA_FILE ? ['--cacert', env.REDIS_TLS_CA_FILE] : [])]
+          : []),
         '--rdb',
         file,
       ],
@@ -200,6 +204,13 @@ async function restoreRedisToScratch(ctx: StoreContext): Promise<ScratchRestore>
       description: `a scratch redis-server on 127.0.0.1:${port}`,
       ...contents,
       async promote() {
+        // MIGRATE is the scratch server's own connection to the live one, which speaks TLS only with a TLS
+        // configuration of its own: not made yet. Refuse before anything is flushed.
+        if (env.REDIS_TLS)
+          throw new Error(
+            'restoring Redis into a server reached over TLS (REDIS_TLS=true) is not supported yet; restore with ' +
+              'REDIS_TLS=false and REDIS_PORT set to its plain port, from a host inside its network',
+          );
         const target = createRedis(env, { lazyConnect: true });
         try {
           await target.connect();
