@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { loadConfig, type Env } from '../src/config.ts';
 
 export const env: Env = loadConfig();
@@ -44,4 +47,30 @@ export async function freePorts(count: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+/**
+ * A self-signed CA of no one the stack knows, made in `dir` with openssl: the certificate a TLS client is
+ * given to check that it refuses a server this CA did not sign. Returns the certificate's path.
+ */
+export async function otherCa(dir: string): Promise<string> {
+  const cert = join(dir, 'other-ca.crt');
+  await promisify(execFile)('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    join(dir, 'other-ca.key'),
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=Someone else',
+  ]);
+  return cert;
 }

@@ -67,7 +67,6 @@ export function createKafka(env: KafkaEnv, config: Partial<KafkaConfig> = {}): K
 }
 
 function saslOptions(mechanism: KafkaMechanism, username: string, password: string): SASLOptions {
-  if (mechanism === 'plain') return { mechanism, username, password };
-  if (mechanism === 'scram-sha-256') return { mechanism, username, password };
-  return { mechanism, username, password };
+  // Every KafkaMechanism is one of kafkajs's username/password mechanisms.
+  return { mechanism, username, password } as SASLOptions;
 }

@@ -116,10 +116,7 @@ export const kafkaUsersScript = join(repoRoot, 'stack', 'kafka', 'users.sh');
  * users that did not log in. Idempotent; costs nothing when every user logs in.
  */
 export async function ensureKafkaUsers(env: Env, kafkaLib: string): Promise<ScramUser[]> {
-  const failing: ScramUser[] = [];
-  for (const user of scramUsers) {
-    if (env[kafkaPasswordVariable(user)] && !(await logsIn(env, user))) failing.push(user);
-  }
+  const failing = await usersNotLoggingIn(env);
   if (failing.length === 0) return [];
   await run('sh', [kafkaUsersScript, env.KAFKA_BROKERS], {
     env: {
@@ -131,17 +128,22 @@ export async function ensureKafkaUsers(env: Env, kafkaLib: string): Promise<Scra
       ),
     },
   });
-  const still: ScramUser[] = [];
-  for (const user of failing) if (!(await logsIn(env, user))) still.push(user);
+  const still = await usersNotLoggingIn(env);
   if (still.length > 0)
     throw new Error(`Kafka users ${still.join(', ')} still do not log in after ${kafkaUsersScript}`);
   return failing;
 }
 
+/** The component users that have a password and do not log in with it. */
+async function usersNotLoggingIn(env: Env): Promise<ScramUser[]> {
+  const failing: ScramUser[] = [];
+  for (const user of scramUsers) {
+    if (env[kafkaPasswordVariable(user)] && !(await logsIn(env, user))) failing.push(user);
+  }
+  return failing;
+}
+
 /** Whether every component user with a password logs in (the running broker is up to date). */
 export async function kafkaUsersCurrent(env: Env): Promise<boolean> {
-  for (const user of scramUsers) {
-    if (env[kafkaPasswordVariable(user)] && !(await logsIn(env, user))) return false;
-  }
-  return true;
+  return (await usersNotLoggingIn(env)).length === 0;
 }

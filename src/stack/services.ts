@@ -88,11 +88,6 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** Where the native PostgreSQL's TLS files are, with the stack's CA (src/stack/tls.ts). */
-export function postgresTlsDir(paths: Pick<StackPaths, 'data'>): string {
-  return stackCaDir(paths);
-}
-
 const postgres: NativeService = {
   name: 'postgres',
   serves: ['postgres'],
@@ -139,7 +134,7 @@ const postgres: NativeService = {
     if (stale !== null && !(isAlive(stale) && commandLine(stale)?.includes('postgres')))
       rmSync(lock, { force: true });
     // PostgreSQL offers TLS to every client that asks for it (POSTGRES_SSL_MODE); the local default does not.
-    const tls = await ensureServerTls(paths, postgresTlsDir(paths), owner);
+    const tls = await ensureServerTls(paths, stackCaDir(paths), owner);
     const options = [
       `-p ${env.POSTGRES_PORT}`,
       `-k ${dataDir}`,

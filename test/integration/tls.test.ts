@@ -2,12 +2,10 @@
 // against the stack's own servers, which offer TLS beside their plain ports with certificates of the stack's
 // CA: the product's clients encrypt when told to, still log in as their users (and stay within their ACLs),
 // and refuse a server that the CA they were given did not sign.
-import { execFile } from 'node:child_process';
 import { connect as tlsConnect } from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, logLevel } from '../../src/clients/kafka.ts';
 import { createRedis } from '../../src/clients/redis.ts';
@@ -16,12 +14,10 @@ import { asKafkaUser, asRedisUser } from '../../src/identity.ts';
 import { stackPaths } from '../../src/stack/paths.ts';
 import { stackCaCertificate } from '../../src/stack/tls.ts';
 import { Topic } from '../../src/stores/kafka/topics.ts';
-import { env } from '../helpers.ts';
+import { env, otherCa } from '../helpers.ts';
 
-const run = promisify(execFile);
 const stackCa = stackCaCertificate(stackPaths(env));
 const dir = mkdtempSync(join(tmpdir(), 'prism-tls-'));
-const otherCa = join(dir, 'other-ca.crt');
 
 /** The TLS version a server negotiates on `port`, verified with `ca`. */
 function negotiated(port: number, ca: string): Promise<string> {
@@ -34,24 +30,9 @@ function negotiated(port: number, ca: string): Promise<string> {
   });
 }
 
+let other: string;
 beforeAll(async () => {
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    join(dir, 'other-ca.key'),
-    '-out',
-    otherCa,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=Some other CA',
-  ]);
+  other = await otherCa(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -72,7 +53,7 @@ describe('TLS to Redis', () => {
 
   it('refuses a server that the given CA did not sign, and a plain client on the TLS port', async () => {
     const wrong = createRedis(
-      { ...tlsEnv, REDIS_TLS_CA_FILE: otherCa },
+      { ...tlsEnv, REDIS_TLS_CA_FILE: other },
       { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true },
     );
     const errors: Error[] = [];
@@ -124,7 +105,7 @@ describe('TLS to Kafka (SASL_SSL)', () => {
   });
 
   it('refuses a broker that the given CA did not sign', async () => {
-    const admin = createKafka(asKafkaUser({ ...tlsEnv, KAFKA_TLS_CA_FILE: otherCa }, 'agent'), quiet).admin();
+    const admin = createKafka(asKafkaUser({ ...tlsEnv, KAFKA_TLS_CA_FILE: other }, 'agent'), quiet).admin();
     await expect(admin.connect()).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
     await admin.disconnect();
   });

@@ -172,7 +172,5 @@ export async function grantKafkaAcls(admin: Admin, prefix: string, timeoutMs = 3
 
 /** Removes a deployment's ACLs (a test's, by its own prefix). */
 export async function revokeKafkaAcls(admin: Admin, prefix: string): Promise<void> {
-  await admin.deleteAcls({
-    filters: kafkaAcls(prefix).map((acl) => ({ ...acl })),
-  });
+  await admin.deleteAcls({ filters: kafkaAcls(prefix) });
 }

@@ -85,7 +85,7 @@ async function createTopics(admin: Admin, specs: TopicSpec[], progress: Progress
 }
 
 /** The protocol error type of a kafkajs error, looking through its retry wrappers. */
-function kafkaErrorType(error: unknown): string | undefined {
+export function kafkaErrorType(error: unknown): string | undefined {
   for (let e = error as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
     if (e.type) return e.type;
   }

@@ -10,7 +10,7 @@ import { createKafka, kafkaName, logLevel } from '../../../src/clients/kafka.ts'
 import { asKafkaUser, type KafkaUser } from '../../../src/identity.ts';
 import { silentProgress } from '../../../src/progress.ts';
 import { kafkaAcls } from '../../../src/stores/kafka/acl.ts';
-import { provisionKafka } from '../../../src/stores/kafka/provision.ts';
+import { kafkaErrorType, provisionKafka } from '../../../src/stores/kafka/provision.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';
 import { binaries } from '../../../src/stack/install.ts';
 import { kafkaUsersScript, scramUsers } from '../../../src/stack/kafka-users.ts';
@@ -26,16 +26,9 @@ const deployment = { ...env, KAFKA_TOPIC_PREFIX: `${env.KAFKA_TOPIC_PREFIX}${pre
 const quiet = { retry: { retries: 0 }, logLevel: logLevel.NOTHING };
 const as = (user: KafkaUser): Kafka => createKafka(asKafkaUser(deployment, user), quiet);
 
-/** The protocol error type of a kafkajs error (looking through its wrappers), or its message. */
+/** The protocol error type of a kafkajs error, or its message. */
 function errorType(error: unknown): string {
-  for (
-    let e = error as { type?: string; cause?: unknown; message?: string } | undefined;
-    e;
-    e = e.cause as typeof e
-  ) {
-    if (e.type) return e.type;
-  }
-  return (error as Error).message;
+  return kafkaErrorType(error) ?? (error as Error).message;
 }
 
 async function send(kafka: Kafka, topic: string): Promise<string> {

@@ -8,16 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPgPool, pgToolTls } from '../../../src/clients/postgres.ts';
+import { createPgPool, pgToolConnection } from '../../../src/clients/postgres.ts';
 import { ConfigError, parseConfig, rawEnvironment, type Env } from '../../../src/config.ts';
 import { createPrisma } from '../../../src/db/prisma.ts';
 import { binaries } from '../../../src/stack/install.ts';
 import { stackPaths } from '../../../src/stack/paths.ts';
-import { postgresTlsDir } from '../../../src/stack/services.ts';
-import { env } from '../../helpers.ts';
+import { stackCaCertificate } from '../../../src/stack/tls.ts';
+import { env, otherCa } from '../../helpers.ts';
 
 const run = promisify(execFile);
-const stackCa = join(postgresTlsDir(stackPaths(env)), 'ca.crt');
+const stackCa = stackCaCertificate(stackPaths(env));
 const sslQuery = 'SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
 
 async function session(settings: Partial<Env>): Promise<{ ssl: boolean; version: string | null }> {
@@ -44,26 +44,9 @@ describe('TLS to PostgreSQL', () => {
   });
 
   it('refuses a server that the given CA did not sign', async () => {
-    const otherCa = join(dir, 'other-ca.crt');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'other-ca.key'),
-      '-out',
-      otherCa,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=Someone else',
-    ]);
+    const other = await otherCa(dir);
     await expect(
-      session({ POSTGRES_SSL_MODE: 'verify-full', POSTGRES_SSL_ROOT_CERT: otherCa }),
+      session({ POSTGRES_SSL_MODE: 'verify-full', POSTGRES_SSL_ROOT_CERT: other }),
     ).rejects.toThrow(/self[- ]signed|unable to (get|verify)|certificate/i);
   });
 
@@ -76,23 +59,11 @@ describe('TLS to PostgreSQL', () => {
     } finally {
       await prisma.$disconnect();
     }
+    const psql = pgToolConnection({ ...env, ...tls }, env.POSTGRES_DB);
     const { stdout } = await run(
       join(binaries(stackPaths(env)).postgresBin, 'psql'),
-      [
-        '-X',
-        '-At',
-        '-h',
-        env.POSTGRES_HOST,
-        '-p',
-        String(env.POSTGRES_PORT),
-        '-U',
-        env.POSTGRES_LOGIN_USER,
-        '-d',
-        env.POSTGRES_DB,
-        '-c',
-        sslQuery,
-      ],
-      { env: { PATH: process.env.PATH, PGPASSWORD: env.POSTGRES_LOGIN_PASSWORD, ...pgToolTls(tls) } },
+      ['-X', '-At', ...psql.args, '-c', sslQuery],
+      { env: { PATH: process.env.PATH, ...psql.env } },
     );
     expect(stdout.trim()).toMatch(/^t\|TLSv1\.[23]$/);
   });

@@ -183,18 +183,20 @@ describe('Redis users', () => {
       client.on('error', () => undefined); // refused until the server listens: the ping below waits
       return client;
     };
-    let server = start();
-    try {
-      let agent = connect();
-      await waitFor(
-        'the scratch Redis',
+    const answering = (client: ReturnType<typeof connect>, what: string) =>
+      waitFor(
+        what,
         () =>
-          agent.ping().then(
+          client.ping().then(
             (r) => r === 'PONG',
             () => false,
           ),
         10_000,
       );
+    let server = start();
+    try {
+      let agent = connect();
+      await answering(agent, 'the scratch Redis');
       const lock = await createLockManager(agent).acquire(`machine.${id}`, 60_000); // a Lua script
       const memory = createSharedMemory(agent, { namespace: `aof.${id}` });
       await memory.update('setpoint', () => ({ value: 42 })); // WATCH/MULTI/EXEC
@@ -203,15 +205,7 @@ describe('Redis users', () => {
       await server.stop();
       server = start();
       agent = connect();
-      await waitFor(
-        'the restarted Redis',
-        () =>
-          agent.ping().then(
-            (r) => r === 'PONG',
-            () => false,
-          ),
-        10_000,
-      );
+      await answering(agent, 'the restarted Redis');
       expect(await agent.get(keys.lockFence(`machine.${id}`))).toBe(String(lock!.fence));
       expect((await createSharedMemory(agent, { namespace: `aof.${id}` }).read('setpoint'))?.value).toEqual({
         value: 42,
