@@ -292,6 +292,8 @@ describe('agentTask on stub activities', () => {
         result: { n: 1 },
         ...over,
       });
+      // Once the plan is known: before it, an answer is kept and only checked against its command id.
+      while ((await handle.query<TaskProgress>(progressQuery)).steps.length === 0) await sleep(20);
       await handle.signal(agentResponseSignal, answer({ commandId: randomUUID(), agentId: 'stale' }));
       await handle.signal(agentResponseSignal, answer({ stepKey: 'nosuchstep', agentId: 'foreign' }));
       await handle.signal(agentResponseSignal, answer({}));
