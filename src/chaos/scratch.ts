@@ -44,7 +44,9 @@ async function freePortGroups(groups: number[][]): Promise<number[]> {
   for (const offsets of groups) {
     for (let tries = 0; ; tries++) {
       if (tries > 500) throw new Error('no free ports for a scratch stack');
-      const base = 20_000 + Math.floor(Math.random() * 30_000);
+      // Below Linux's ephemeral range (32768 and up): a port found free there can be taken by any outgoing
+      // connection before the scratch service binds it (an API once failed with EADDRINUSE that way).
+      const base = 20_000 + Math.floor(Math.random() * 12_000);
       const ports = [0, ...offsets].map((o) => base + o);
       if (ports.some((p) => taken.has(p))) continue;
       if (!(await Promise.all(ports.map(portFree))).every(Boolean)) continue;
