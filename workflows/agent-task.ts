@@ -69,6 +69,11 @@ const stores = proxyLocalActivities<Activities>({
 const earlyAnswersPatch = 'keep-answers-before-plan';
 // Answers that are not AgentResponses are dropped under this patch (runs before it replay as they ran).
 const validAnswersPatch = 'drop-malformed-answers';
+// Answers are kept by command id *and* step key under this patch: before it, an answer that carried a
+// step's command id with another step key took that command's place (kept before the plan and dropped
+// when the plan was known, or read by the step although it named another), so the real answer could be
+// lost or a later duplicate counted.
+const answersByStepPatch = 'answers-by-command-and-step';
 const maxEarlyAnswers = 100;
 
 // A Temporal-native agent may work long: it heartbeats, so a crashed agent is noticed within the
@@ -87,16 +92,21 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     steps: [],
     feedback: 0,
   };
-  // Agents' answers by command id: the first for each command counts. Kept from the moment it arrives,
-  // even before its command's dispatch is recorded here (a fast agent can answer that soon).
+  // Agents' answers by command id and step key: the first for each counts. Kept from the moment it
+  // arrives, even before its command's dispatch is recorded here (a fast agent can answer that soon).
   const answers = new Map<string, AgentResponse>();
+  const byStep = patched(answersByStepPatch);
+  const answerKey = (commandId: string, stepKey: unknown) =>
+    byStep ? `${commandId}\u0000${String(stepKey)}` : commandId;
   setHandler(progress, () => state);
   setHandler(userFeedback, () => void state.feedback++);
   // The bridge may deliver an answer twice (Kafka is at-least-once), or one for another command (late, or
   // foreign): only the first answer to each command of this task's steps is kept, and a step reads only
-  // the answer to its own command.
+  // the answer that names both its command and itself.
   setHandler(agentResponse, (response) => {
-    if (typeof response?.commandId !== 'string' || answers.has(response.commandId)) return;
+    if (typeof response?.commandId !== 'string') return;
+    const key = answerKey(response.commandId, response.stepKey);
+    if (answers.has(key)) return;
     // Any Temporal client may signal a run: a malformed answer is no answer, its step waits for a valid one.
     if (!isAgentResponse(response) && patched(validAnswersPatch)) return;
     if (state.steps.length > 0) {
@@ -109,7 +119,7 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
       // (Runs that began before this rule replay as they ran: they dropped such an answer.)
       return;
     }
-    answers.set(response.commandId, response);
+    answers.set(key, response);
   });
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
@@ -148,8 +158,8 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   state.taskId = taskId;
   state.status = 'ACTIVE';
   state.steps = plan.map((s) => ({ key: s.key, agentType: s.agentType, status: 'QUEUED' }));
-  for (const [commandId, answer] of answers) {
-    if (!plan.some((s) => s.key === answer.stepKey)) answers.delete(commandId);
+  for (const [key, answer] of answers) {
+    if (!plan.some((s) => s.key === answer.stepKey)) answers.delete(key);
   }
   upsertSearchAttributes([
     { key: TaskIdKey, value: taskId },
@@ -206,14 +216,15 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   };
 
   const awaitKafkaAnswer = async (step: PlanStep, commandId: string, timeoutMs: number) => {
-    if (!(await condition(() => answers.has(commandId), timeoutMs))) {
+    const key = answerKey(commandId, step.key);
+    if (!(await condition(() => answers.has(key), timeoutMs))) {
       throw ApplicationFailure.create({
         type: 'AgentTimeout',
         message: `no ${step.agentType} agent answered step "${step.key}" within ${Math.round(timeoutMs / 1000)} s (is one running? \`prism agent run --type ${step.agentType}\`)`,
         nonRetryable: true,
       });
     }
-    return answers.get(commandId)!;
+    return answers.get(key)!;
   };
 
   // The steps of one layer run together; the first to fail cancels the others still running, and the

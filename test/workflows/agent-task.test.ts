@@ -66,7 +66,10 @@ afterAll(async () => {
 });
 
 /** Stub activities that record every call, and a Kafka agent that answers (by signal) as told. */
-function stubs(behaviour: Behaviour, options: { temporalNativeQueue?: string } = {}) {
+function stubs(
+  behaviour: Behaviour,
+  options: { temporalNativeQueue?: string; createTaskGate?: Promise<void> } = {},
+) {
   const calls: string[] = [];
   const recorded: { status?: string; error?: string; results?: Record<string, AgentResponse> } = {};
   const activities: Pick<
@@ -80,6 +83,7 @@ function stubs(behaviour: Behaviour, options: { temporalNativeQueue?: string } =
   > = {
     async createTask({ request: input }) {
       const request = acceptTaskRequest(input);
+      await options.createTaskGate;
       calls.push('createTask');
       return { taskId: taskIdFor(request.requestId), request, plan: planOf(request) };
     },
@@ -146,7 +150,9 @@ function stubs(behaviour: Behaviour, options: { temporalNativeQueue?: string } =
 /** Runs one task on a worker with these stubs until `run` is done. */
 async function withWorker<T>(
   activities: object,
-  run: (start: (request: unknown) => Promise<WorkflowHandle>) => Promise<T>,
+  run: (
+    start: (request: unknown, options?: { workflowTaskTimeout?: string }) => Promise<WorkflowHandle>,
+  ) => Promise<T>,
   extra: Worker[] = [],
 ): Promise<T> {
   const taskQueue = `wf-test-${randomUUID()}`;
@@ -156,11 +162,12 @@ async function withWorker<T>(
     workflowsPath,
     activities,
   });
-  const start = (request: unknown) =>
+  const start = (request: unknown, options: { workflowTaskTimeout?: string } = {}) =>
     testEnv.client.workflow.start(workflowType, {
       taskQueue,
       workflowId: workflowIdFor((request as { requestId: string }).requestId),
       args: [request],
+      ...options,
     });
   const runAll = async () => {
     try {
@@ -302,6 +309,95 @@ describe('agentTask on stub activities', () => {
     });
     expect(outcome.status).toBe('COMPLETED');
     expect(outcome.results.main).toMatchObject({ agentId: 'first', result: { n: 1 } });
+  });
+
+  // Answers that reach the run before its plan is known (a lost workflow task, replayed) are kept and checked
+  // once the plan is known. One that names a step's command but another step must take nobody's place: it
+  // once hid the real answer, and a later duplicate was counted instead.
+  it('keeps answers sent before the plan by command and step: one naming another step shadows nothing', async () => {
+    let release!: () => void;
+    const createTaskGate = new Promise<void>((resolve) => (release = resolve));
+    const { activities } = stubs(() => 'silent', { createTaskGate });
+    const { outcome, signalled } = await withWorker(activities, async (start) => {
+      const req = request({
+        agentType: undefined,
+        plan: [
+          { key: 'a', agentType: 'MONITORING' },
+          { key: 'b', agentType: 'PREDICTION' },
+        ],
+      });
+      // A short workflow task timeout: the worker reports the long createTask every 0.8 of it, and the
+      // signals sent meanwhile reach the run in the next workflow task, before createTask's result.
+      const handle = await start(req, { workflowTaskTimeout: '2s' });
+      const taskId = taskIdFor(req.requestId);
+      const answer = (stepKey: string, over: Partial<AgentResponse>): AgentResponse => ({
+        commandId: commandIdFor(taskId, stepKey),
+        workflowId: workflowIdFor(req.requestId),
+        stepKey,
+        agentId: 'first',
+        status: 'SUCCESS',
+        result: { n: 1 },
+        ...over,
+      });
+      await handle.signal(agentResponseSignal, answer('a', { stepKey: 'nosuchstep', agentId: 'foreign' }));
+      await handle.signal(agentResponseSignal, answer('a', { stepKey: 'b', agentId: 'cross' }));
+      await handle.signal(agentResponseSignal, answer('a', {}));
+      await handle.signal(agentResponseSignal, answer('a', { agentId: 'second', result: { n: 2 } }));
+      await handle.signal(agentResponseSignal, answer('b', { agentId: 'first-b' }));
+      // Wait until all five signals are in the run's history, then let createTask return.
+      const signalledBeforePlan = async () => {
+        const { events } = await handle.fetchHistory();
+        return events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+      };
+      const deadline = Date.now() + 30_000;
+      while ((await signalledBeforePlan()) < 5 && Date.now() < deadline) await sleep(50);
+      await sleep(4_000); // two workflow task timeouts: a workflow task has delivered them
+      release();
+      const result = await handle.result();
+      // The signals came before createTask's result (its marker) in the history, as after a lost task.
+      const { events } = await handle.fetchHistory();
+      const firstMarker = events!.findIndex(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+      );
+      const signals = events!.flatMap((e, i) => (e.workflowExecutionSignaledEventAttributes ? [i] : []));
+      return { outcome: result, signalled: { signals, firstMarker } };
+    });
+    expect(signalled.signals).toHaveLength(5);
+    expect(Math.max(...signalled.signals)).toBeLessThan(signalled.firstMarker);
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.a).toMatchObject({ stepKey: 'a', agentId: 'first', result: { n: 1 } });
+    expect(outcome.results.b).toMatchObject({ stepKey: 'b', agentId: 'first-b' });
+  });
+
+  it('a step reads only an answer that names it: another step key with its command id is not its answer', async () => {
+    const { activities } = stubs(() => 'silent');
+    const outcome = await withWorker(activities, async (start) => {
+      const req = request({
+        agentType: undefined,
+        plan: [
+          { key: 'a', agentType: 'MONITORING' },
+          { key: 'b', agentType: 'PREDICTION' },
+        ],
+      });
+      const handle = await start(req);
+      const taskId = taskIdFor(req.requestId);
+      while ((await handle.query<TaskProgress>(progressQuery)).steps.length === 0) await sleep(20);
+      const answer = (commandOf: string, stepKey: string, agentId: string): AgentResponse => ({
+        commandId: commandIdFor(taskId, commandOf),
+        workflowId: workflowIdFor(req.requestId),
+        stepKey,
+        agentId,
+        status: 'SUCCESS',
+        result: { agentId },
+      });
+      await handle.signal(agentResponseSignal, answer('b', 'a', 'cross'));
+      await handle.signal(agentResponseSignal, answer('a', 'a', 'real-a'));
+      await handle.signal(agentResponseSignal, answer('b', 'b', 'real-b'));
+      return handle.result();
+    });
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.a).toMatchObject({ stepKey: 'a', agentId: 'real-a' });
+    expect(outcome.results.b).toMatchObject({ stepKey: 'b', agentId: 'real-b' });
   });
 
   it('fails a step whose agent never answers, after its timeout (skipped in this test)', async () => {
