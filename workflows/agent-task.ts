@@ -81,8 +81,10 @@ const maxEarlyAnswers = 100;
 const agentHeartbeatTimeoutMs = 20_000;
 
 export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
-  const { workflowId } = workflowInfo();
-  const startedAtMs = Date.now();
+  const { workflowId, startTime } = workflowInfo();
+  // The execution's start, from its history: the same however often the run is executed again (a lost first
+  // workflow task is redone at a later time), so the task's metric points keep their timestamps.
+  const startedAtMs = startTime.getTime();
   const timings: Record<string, number> = {};
   const results: Record<string, AgentResponse> = {};
   const state: TaskProgress = {

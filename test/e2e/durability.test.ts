@@ -11,7 +11,13 @@ import { silentLogger } from '../../src/agents/logger.ts';
 import type { RunningAgent } from '../../src/agents/types.ts';
 import { connectTemporal } from '../../src/clients/temporal.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
-import { planOf, workflowIdFor, workflowType, type TaskOutcome } from '../../src/task/index.ts';
+import {
+  agentResponseSignal,
+  planOf,
+  workflowIdFor,
+  workflowType,
+  type TaskOutcome,
+} from '../../src/task/index.ts';
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
 import { liveTask, startTask, waitForTask } from '../../src/task/client.ts';
 import { workflowsPath, type RunningWorker } from '../../src/worker/index.ts';
@@ -172,19 +178,9 @@ describe('durability', () => {
     ]);
   }, 240_000);
 
-  // A fast agent answers while the workflow task that created the task and sent the command is still open.
-  // When that workflow task is lost (its worker killed, or its completion not stored while Temporal or its
-  // PostgreSQL is down), Temporal replays the run with the answer in its history ahead of createTask; the
-  // agent dedupes the re-sent command and never answers again, so the answer must count then too.
-  it('keeps an answer that reached the run before its plan was recorded (a lost workflow task)', async () => {
-    const taskQueue = `durable-${randomUUID()}`;
-    const requestId = testId('lostwft');
-    const handle = await temporal.workflow.start(workflowType, {
-      taskQueue,
-      workflowId: workflowIdFor(requestId),
-      args: [{ requestId, query: 'check', agentType: 'MONITORING', agentTimeoutMs: 20_000 }],
-    });
-    const first = spawn(
+  /** The fixture worker that is killed in the middle of a workflow task (test/fixtures/answering-worker.ts). */
+  function fixtureWorker(taskQueue: string, mode: 'answer' | 'hang-in-metrics') {
+    const child = spawn(
       process.execPath,
       [
         '--import',
@@ -193,17 +189,23 @@ describe('durability', () => {
         env.TEMPORAL_ADDRESS,
         env.TEMPORAL_NAMESPACE,
         taskQueue,
+        mode,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    children.push(first);
+    children.push(child);
     let said = '';
-    first.stdout!.on('data', (d: Buffer) => void (said += d.toString()));
-    await waitFor('the stub agent to answer', () => said.includes('answered'), 60_000);
-    await kill(first); // its workflow task never completes: Temporal times it out and hands the run on
+    child.stdout!.on('data', (d: Buffer) => void (said += d.toString()));
+    return { child, said: () => said };
+  }
 
-    // The second worker's agent is silent: the real one would skip the re-sent command as a duplicate.
+  /**
+   * The worker that takes the run over: stub activities whose agent is silent (the real one would skip the
+   * re-sent command as a duplicate). Runs until the run ends; returns what it dispatched and recorded.
+   */
+  async function takeOver(taskQueue: string, handle: { result(): Promise<unknown> }) {
     const dispatched: string[] = [];
+    const metrics: { startedAtMs: number; timings: Record<string, number> }[] = [];
     const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
     const second = await Worker.create({
       connection,
@@ -228,20 +230,89 @@ describe('durability', () => {
         },
         async recordStepResult() {},
         async recordResult() {},
-        async recordMetrics() {},
+        async recordMetrics(input: { startedAtMs: number; timings: Record<string, number> }) {
+          metrics.push(input);
+        },
       },
     });
     try {
       const outcome = (await second.runUntil(handle.result())) as TaskOutcome;
-      expect(outcome.status).toBe('COMPLETED');
-      expect(outcome.results.main).toMatchObject({
-        agentId: 'stub-agent',
-        result: { answered: 'before the crash' },
-      });
-      expect(dispatched).toEqual(['main']);
+      return { outcome, dispatched, metrics };
     } finally {
       await connection.close();
     }
+  }
+
+  // A fast agent answers while the workflow task that created the task and sent the command is still open.
+  // When that workflow task is lost (its worker killed, or its completion not stored while Temporal or its
+  // PostgreSQL is down), Temporal replays the run with the answer in its history ahead of createTask; the
+  // agent dedupes the re-sent command and never answers again, so the answer must count then too.
+  it('keeps an answer that reached the run before its plan was recorded (a lost workflow task)', async () => {
+    const taskQueue = `durable-${randomUUID()}`;
+    const requestId = testId('lostwft');
+    const handle = await temporal.workflow.start(workflowType, {
+      taskQueue,
+      workflowId: workflowIdFor(requestId),
+      args: [{ requestId, query: 'check', agentType: 'MONITORING', agentTimeoutMs: 20_000 }],
+    });
+    const first = fixtureWorker(taskQueue, 'answer');
+    await waitFor('the stub agent to answer', () => first.said().includes('answered'), 60_000);
+    await kill(first.child); // its workflow task never completes: Temporal times it out and hands the run on
+
+    const { outcome, dispatched } = await takeOver(taskQueue, handle);
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.main).toMatchObject({
+      agentId: 'stub-agent',
+      result: { answered: 'before the crash' },
+    });
+    expect(dispatched).toEqual(['main']);
+  }, 120_000);
+
+  // The whole flow can run in one workflow task (its answer already there). When that task is lost after
+  // recordMetrics wrote the task's points — Temporal killed, or restarted and too busy to take the task's
+  // completion — the run is executed again from its start on a later workflow task. Its metric points must
+  // land on the same timestamps, or InfluxDB keeps both sets (7 duplicated points for one task, seen once
+  // with Temporal killed under load): their time is the run's start, which its history fixes.
+  it('writes the same metric points when the run is executed again after a lost first workflow task', async () => {
+    const taskQueue = `durable-${randomUUID()}`;
+    const requestId = testId('lostmetrics');
+    const workflowId = workflowIdFor(requestId);
+    const taskId = taskIdFor(requestId);
+    const handle = await temporal.workflow.signalWithStart(workflowType, {
+      taskQueue,
+      workflowId,
+      args: [{ requestId, query: 'check', agentType: 'MONITORING', agentTimeoutMs: 20_000 }],
+      signal: agentResponseSignal,
+      signalArgs: [
+        {
+          commandId: commandIdFor(taskId, 'main'),
+          workflowId,
+          stepKey: 'main',
+          agentId: 'stub-agent',
+          status: 'SUCCESS',
+          result: { answered: 'with the start' },
+        },
+      ],
+    });
+    const first = fixtureWorker(taskQueue, 'hang-in-metrics');
+    await waitFor('the first worker to reach recordMetrics', () => first.said().includes('metrics '), 60_000);
+    const before = JSON.parse(first.said().split('metrics ')[1]!.split('\n')[0]!) as {
+      startedAtMs: number;
+      timings: Record<string, number>;
+    };
+    await kill(first.child);
+
+    const { outcome, metrics } = await takeOver(taskQueue, handle);
+    expect(outcome.status).toBe('COMPLETED');
+    expect(metrics).toHaveLength(1);
+    // The run was executed again from its start (createTask's answer was never recorded)…
+    const { events } = await handle.fetchHistory();
+    expect(events!.filter((e) => e.workflowTaskTimedOutEventAttributes).length).toBeGreaterThan(0);
+    // …and its points have the same time and steps (the same identity in InfluxDB: overwritten, not added).
+    const started = (await handle.describe()).startTime.getTime();
+    expect(before.startedAtMs).toBe(started);
+    expect(metrics[0]!.startedAtMs).toBe(started);
+    expect(Object.keys(metrics[0]!.timings)).toEqual(Object.keys(before.timings));
   }, 120_000);
 
   it('fails a task with a clear reason when no agent answers in time', async () => {
