@@ -201,6 +201,28 @@ export const envSchema = z.object({
     .regex(/^[^:\s]+:\d+$/, 'host:port')
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /**
+   * Connect to Temporal over TLS, verifying the server against TEMPORAL_TLS_CA_FILE (else the system's CAs),
+   * with a client certificate where the server asks for one (mTLS: TEMPORAL_TLS_CERT_FILE and _KEY_FILE).
+   */
+  TEMPORAL_TLS: bool.default(false),
+  TEMPORAL_TLS_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((file) => existsSync(file), 'no such file')
+    .optional(),
+  TEMPORAL_TLS_CERT_FILE: z
+    .string()
+    .min(1)
+    .refine((file) => existsSync(file), 'no such file')
+    .optional(),
+  TEMPORAL_TLS_KEY_FILE: z
+    .string()
+    .min(1)
+    .refine((file) => existsSync(file), 'no such file')
+    .optional(),
+  /** The name the server's certificate must carry, where it is not TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TEMPORAL_UI_PORT: port.default(8233),
   /** Where people open the Temporal UI (links in the CLI and API). Default: that of the local stack. */
   TEMPORAL_UI_URL: z.url().optional(),
@@ -385,6 +407,34 @@ export function parseConfig(raw: Record<string, string | undefined>, component: 
       field: 'POSTGRES_SSL_ROOT_CERT',
       message: `required by POSTGRES_SSL_MODE=${sslMode}: the CA certificate that verifies the server`,
     });
+  // A client certificate and its key go together: the one that is set is named.
+  const [certFile, keyFile] = [cleaned.TEMPORAL_TLS_CERT_FILE, cleaned.TEMPORAL_TLS_KEY_FILE];
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    const [set, missing] = certFile
+      ? ['TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE']
+      : ['TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_CERT_FILE'];
+    problems.push({
+      field: set,
+      message: `set without ${missing}: a client certificate and its key go together`,
+    });
+  }
+  // A CA or certificate for a client that does not use TLS would be ignored, and the traffic sent in clear.
+  const tlsFiles = {
+    REDIS_TLS: ['REDIS_TLS_CA_FILE'],
+    KAFKA_TLS: ['KAFKA_TLS_CA_FILE'],
+    TEMPORAL_TLS: [
+      'TEMPORAL_TLS_CA_FILE',
+      'TEMPORAL_TLS_CERT_FILE',
+      'TEMPORAL_TLS_KEY_FILE',
+      'TEMPORAL_TLS_SERVER_NAME',
+    ],
+  } as const;
+  for (const [flag, fields] of Object.entries(tlsFiles) as [keyof typeof tlsFiles, readonly string[]][]) {
+    if (!result.data || result.data[flag]) continue;
+    for (const field of fields.filter((f) => cleaned[f])) {
+      problems.push({ field, message: `set, but ${flag} is not true: set ${flag}=true to use it` });
+    }
+  }
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return withConnectionDefaults(result.data, component, logins);
 }

@@ -1,8 +1,49 @@
-import { Client, Connection, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
+import {
+  Client,
+  Connection,
+  isRetryableError,
+  makeGrpcRetryInterceptor,
+  type TLSConfig,
+} from '@temporalio/client';
 import type { Env } from '../config.ts';
 import { backoffDelayMs, retryTransient } from '../retry.ts';
 
-export type TemporalEnv = Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>;
+export type TemporalEnv = Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'> &
+  Partial<
+    Pick<
+      Env,
+      | 'TEMPORAL_TLS'
+      | 'TEMPORAL_TLS_CA_FILE'
+      | 'TEMPORAL_TLS_CERT_FILE'
+      | 'TEMPORAL_TLS_KEY_FILE'
+      | 'TEMPORAL_TLS_SERVER_NAME'
+    >
+  >;
+
+/**
+ * Where and how every connection of ours reaches Temporal — the clients (`Connection`) and the workers and
+ * Temporal-native agents (`NativeConnection`) alike: its address, and with TEMPORAL_TLS, TLS that verifies
+ * the server (against TEMPORAL_TLS_CA_FILE, else the system's CAs; its name against the address's host or
+ * TEMPORAL_TLS_SERVER_NAME) and presents a client certificate where one is configured (mTLS, as Temporal
+ * Cloud and a cluster with `requireClientAuth` ask).
+ */
+export function temporalTarget(env: Omit<TemporalEnv, 'TEMPORAL_NAMESPACE'>): {
+  address: string;
+  tls?: TLSConfig;
+} {
+  if (!env.TEMPORAL_TLS) return { address: env.TEMPORAL_ADDRESS };
+  const tls: TLSConfig = {};
+  if (env.TEMPORAL_TLS_SERVER_NAME) tls.serverNameOverride = env.TEMPORAL_TLS_SERVER_NAME;
+  if (env.TEMPORAL_TLS_CA_FILE) tls.serverRootCACertificate = readFileSync(env.TEMPORAL_TLS_CA_FILE);
+  if (env.TEMPORAL_TLS_CERT_FILE && env.TEMPORAL_TLS_KEY_FILE) {
+    tls.clientCertPair = {
+      crt: readFileSync(env.TEMPORAL_TLS_CERT_FILE),
+      key: readFileSync(env.TEMPORAL_TLS_KEY_FILE),
+    };
+  }
+  return { address: env.TEMPORAL_ADDRESS, tls };
+}
 
 // The SDK retries a call that finds Temporal unavailable 10 times over about 20 s; a server restart (the
 // dev server reopening its SQLite, or Temporal waiting for its PostgreSQL) outlasts that, and every client
@@ -25,7 +66,7 @@ export async function connectTemporal(env: TemporalEnv): Promise<Client> {
   const connection = await retryTransient(
     () =>
       Connection.connect({
-        address: env.TEMPORAL_ADDRESS,
+        ...temporalTarget(env),
         connectTimeout: '5s',
         interceptors: [
           makeGrpcRetryInterceptor({

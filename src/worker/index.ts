@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
-import { connectTemporal } from '../clients/temporal.ts';
+import { connectTemporal, temporalTarget } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { runBridge } from './bridge.ts';
 import { runIngress } from './ingress.ts';
@@ -35,7 +35,7 @@ export async function startWorker(
   const log = options.log ?? ((m: string) => process.stderr.write(`[worker] ${m}\n`));
   const metrics = createMetrics('worker');
   const deps = await createActivityDeps(env, metrics);
-  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect({ ...temporalTarget(env) });
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,

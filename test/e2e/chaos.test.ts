@@ -1,6 +1,6 @@
 // `prism chaos` on a scratch stack of its own (temporary data, free ports: the shared services are never
 // touched): a representative subset of the faults — PostgreSQL and InfluxDB killed, Redis frozen past its
-// clients' timeouts, the worker killed — each under a steady load, each restarted by the
+// clients' timeouts, the worker and the Temporal server killed — each under a steady load, each restarted by the
 // stack's own code. Every task submitted around each fault must have ended COMPLETED, once, with its
 // history, its Kafka command and answer and its metrics once each: checked here from the stored rows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,8 +32,9 @@ describe('prism chaos on a scratch stack', () => {
           { target: 'influxdb', mode: 'kill' },
           { target: 'redis', mode: 'freeze' },
           { target: 'worker', mode: 'kill' },
-          // (Temporal killed is in `prism chaos`'s full run, README: met there, but one CI run in three
-          // counted 7 duplicates after it, kind not yet known — an open problem, not a test to retry.)
+          // Once counted 7 duplicated metric points: a lost first workflow task re-ran the flow at a later
+          // time, and the points took that time (fixed: they take the execution's start from its history).
+          { target: 'temporal', mode: 'kill' },
         ],
         concurrency: 6,
         warmupSec: 6,

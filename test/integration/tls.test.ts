@@ -1,20 +1,29 @@
 // TLS to Redis (REDIS_TLS, REDIS_TLS_CA_FILE) and Kafka (KAFKA_TLS, KAFKA_TLS_CA_FILE; docs/security.md),
 // against the stack's own servers, which offer TLS beside their plain ports with certificates of the stack's
 // CA: the product's clients encrypt when told to, still log in as their users (and stay within their ACLs),
-// and refuse a server that the CA they were given did not sign.
-import { connect as tlsConnect } from 'node:tls';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// and refuse a server that the CA they were given did not sign. And TLS with client certificates (mTLS) to
+// Temporal (TEMPORAL_TLS*): Temporal's development server has no TLS, so the stack's Temporal is reached here
+// through a TLS terminator that requires a client certificate, as a load balancer in front of a cluster's
+// frontend does (or Temporal Cloud).
+import { execFile } from 'node:child_process';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { createKafka, logLevel } from '../../src/clients/kafka.ts';
 import { createRedis } from '../../src/clients/redis.ts';
+import { connectTemporal, temporalTarget } from '../../src/clients/temporal.ts';
 import { ConfigError, parseConfig, rawEnvironment } from '../../src/config.ts';
 import { asKafkaUser, asRedisUser } from '../../src/identity.ts';
 import { stackPaths } from '../../src/stack/paths.ts';
-import { stackCaCertificate } from '../../src/stack/tls.ts';
+import { ensureServerTls, stackCaCertificate, stackCaDir } from '../../src/stack/tls.ts';
 import { Topic } from '../../src/stores/kafka/topics.ts';
-import { env, otherCa } from '../helpers.ts';
+import { env, otherCa, waitFor } from '../helpers.ts';
 
 const stackCa = stackCaCertificate(stackPaths(env));
 const dir = mkdtempSync(join(tmpdir(), 'prism-tls-'));
@@ -111,17 +120,161 @@ describe('TLS to Kafka (SASL_SSL)', () => {
   });
 });
 
-describe('TLS configuration', () => {
-  it('stops start-up naming a CA file that does not exist', () => {
-    for (const variable of ['REDIS_TLS_CA_FILE', 'KAFKA_TLS_CA_FILE']) {
-      let error: unknown;
-      try {
-        parseConfig({ ...rawEnvironment(), [variable]: join(dir, 'missing.crt') });
-      } catch (err) {
-        error = err;
-      }
-      expect(error, variable).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).message).toContain(variable);
+/** A client certificate (clientAuth) for `name`, signed by the stack's CA, in `dir`: `{ cert, key }` paths. */
+async function stackClientCertificate(name: string): Promise<{ cert: string; key: string }> {
+  const ca = stackCaDir(stackPaths(env));
+  const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  const openssl = (args: string[]) => promisify(execFile)('openssl', args);
+  const csr = join(dir, `${name}.csr`);
+  const ext = join(dir, `${name}.ext`);
+  await openssl([
+    ...['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+    ...['-keyout', files.key, '-out', csr, '-subj', `/CN=${name}`],
+  ]);
+  writeFileSync(ext, 'extendedKeyUsage=clientAuth\n');
+  await openssl([
+    ...['x509', '-req', '-in', csr, '-CA', join(ca, 'ca.crt'), '-CAkey', join(ca, 'ca.key')],
+    ...['-set_serial', '0x01', '-days', '1', '-extfile', ext, '-out', files.cert],
+  ]);
+  return files;
+}
+
+describe('TLS with client certificates to Temporal', () => {
+  const peers: { name: unknown; protocol: string | null; alpn: string | false | null }[] = [];
+  const handshakeErrors: string[] = [];
+  let terminator: ReturnType<typeof createTlsServer>;
+  let tlsEnv: typeof env;
+  let client: { cert: string; key: string };
+
+  beforeAll(async () => {
+    const server = await ensureServerTls(stackPaths(env), join(dir, 'temporal-terminator'));
+    client = await stackClientCertificate('prism-worker');
+    // TLS 1.2+, a server certificate of the stack's CA, a client certificate of the same CA required, HTTP/2
+    // (gRPC) by ALPN; the plain bytes go on to the dev server's port.
+    const [host, port] = env.TEMPORAL_ADDRESS.split(':') as [string, string];
+    terminator = createTlsServer(
+      {
+        cert: readFileSync(server.cert),
+        key: readFileSync(server.key),
+        ca: readFileSync(stackCa),
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+        ALPNProtocols: ['h2'],
+      },
+      (socket: TLSSocket) => {
+        const cert = socket.getPeerCertificate();
+        peers.push({ name: cert.subject?.CN, protocol: socket.getProtocol(), alpn: socket.alpnProtocol });
+        const upstream = netConnect(Number(port), host);
+        socket.pipe(upstream).pipe(socket);
+        const close = () => {
+          socket.destroy();
+          upstream.destroy();
+        };
+        socket.on('error', close);
+        upstream.on('error', close);
+      },
+    );
+    terminator.on('tlsClientError', (err: Error) => handshakeErrors.push(err.message));
+    await new Promise<void>((resolve) => terminator.listen(0, '127.0.0.1', resolve));
+    tlsEnv = {
+      ...env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${(terminator.address() as { port: number }).port}`,
+      TEMPORAL_TLS: true,
+      TEMPORAL_TLS_CA_FILE: stackCa,
+      TEMPORAL_TLS_CERT_FILE: client.cert,
+      TEMPORAL_TLS_KEY_FILE: client.key,
+    };
+  });
+  afterAll(() => new Promise<void>((resolve) => terminator?.close(() => resolve())));
+
+  it('connects the clients and the workers over TLS 1.2+ with their client certificate', async () => {
+    const temporal = await connectTemporal(tlsEnv);
+    try {
+      const info = await temporal.workflowService.getSystemInfo({});
+      expect(info.serverVersion).toMatch(/^\d+\.\d+/);
+      const namespace = await temporal.workflowService.describeNamespace({
+        namespace: env.TEMPORAL_NAMESPACE,
+      });
+      expect(namespace.namespaceInfo?.name).toBe(env.TEMPORAL_NAMESPACE);
+    } finally {
+      await temporal.connection.close();
     }
+    // What the worker and the Temporal-native agents connect with (the SDK's Rust core, its own TLS).
+    const native = await NativeConnection.connect(temporalTarget(tlsEnv));
+    try {
+      expect((await native.workflowService.getSystemInfo({})).serverVersion).toMatch(/^\d+\.\d+/);
+    } finally {
+      await native.close();
+    }
+    expect(peers.length).toBeGreaterThanOrEqual(2);
+    for (const peer of peers) {
+      expect(peer).toEqual({
+        name: 'prism-worker',
+        protocol: expect.stringMatching(/^TLSv1\.[23]$/),
+        alpn: 'h2',
+      });
+    }
+  });
+
+  it('is refused without a client certificate, by a server another CA signed, or with another name', async () => {
+    const connects = async (over: Partial<typeof env>) => {
+      const target = temporalTarget({ ...tlsEnv, ...over });
+      const connection = await Connection.connect({ ...target, connectTimeout: '3s' }).catch(() => null);
+      await connection?.close();
+      return connection !== null;
+    };
+    const accepted = peers.length;
+    // The server asks for a client certificate and gets none.
+    expect(await connects({ TEMPORAL_TLS_CERT_FILE: undefined, TEMPORAL_TLS_KEY_FILE: undefined })).toBe(
+      false,
+    );
+    await waitFor(
+      'the terminator to refuse a client without a certificate',
+      () => handshakeErrors.some((e) => /did not return a certificate|certificate required/i.test(e)),
+      5_000,
+    );
+    // The client does not trust a server certificate that another CA signed.
+    expect(await connects({ TEMPORAL_TLS_CA_FILE: other })).toBe(false);
+    // The certificate does not carry the name the client expects.
+    expect(await connects({ TEMPORAL_TLS_SERVER_NAME: 'temporal.plant.example' })).toBe(false);
+    // None of them reached Temporal.
+    expect(peers.length).toBe(accepted);
+    // The native connection refuses a server another CA signed as well.
+    await expect(
+      NativeConnection.connect(temporalTarget({ ...tlsEnv, TEMPORAL_TLS_CA_FILE: other })),
+    ).rejects.toThrow();
+  });
+});
+
+describe('TLS configuration', () => {
+  const problem = (raw: Record<string, string | undefined>) => {
+    try {
+      parseConfig({ ...rawEnvironment(), ...raw });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).message;
+    }
+    return null;
+  };
+
+  it('stops start-up naming a CA file that does not exist', () => {
+    for (const variable of ['REDIS_TLS_CA_FILE', 'KAFKA_TLS_CA_FILE', 'TEMPORAL_TLS_CA_FILE']) {
+      const flag = variable.replace('_CA_FILE', '');
+      expect(problem({ [flag]: 'true', [variable]: join(dir, 'missing.crt') }), variable).toContain(variable);
+    }
+  });
+
+  it('stops start-up on a client certificate without its key, and on TLS files for a client without TLS', () => {
+    expect(problem({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_CERT_FILE: stackCa })).toMatch(
+      /TEMPORAL_TLS_CERT_FILE.*set without TEMPORAL_TLS_KEY_FILE/,
+    );
+    for (const variable of ['REDIS_TLS_CA_FILE', 'KAFKA_TLS_CA_FILE', 'TEMPORAL_TLS_CA_FILE']) {
+      const flag = variable.replace('_CA_FILE', '');
+      expect(problem({ [flag]: 'false', [variable]: stackCa }), variable).toMatch(
+        new RegExp(`${variable}.*set, but ${flag} is not true`),
+      );
+    }
+    expect(problem({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_CA_FILE: stackCa })).toBeNull();
   });
 });

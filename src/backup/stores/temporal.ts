@@ -10,6 +10,7 @@ import { Connection } from '@temporalio/client';
 import { resolveTool, runTool } from '../tools.ts';
 import { derivedDatabase, dropDatabase, dumpDatabase, restoreDatabase, swapDatabase } from './postgres.ts';
 import type { ScratchRestore, StoreContext, StoreModule, TakenStore } from './types.ts';
+import { temporalTarget } from '../../clients/temporal.ts';
 
 const sqliteName = 'temporal.db';
 const postgresDatabases = ['temporal', 'temporal_visibility'] as const;
@@ -22,7 +23,7 @@ function persistence(ctx: StoreContext): { kind: 'sqlite'; file: string } | { ki
 }
 
 async function temporalVersion(ctx: StoreContext): Promise<string> {
-  const connection = await Connection.connect({ address: ctx.env.TEMPORAL_ADDRESS, connectTimeout: '5s' });
+  const connection = await Connection.connect({ ...temporalTarget(ctx.env), connectTimeout: '5s' });
   try {
     const info = await connection.workflowService.getSystemInfo({});
     return info.serverVersion ?? 'unknown';

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
-import type { Env } from '../../config.ts';
 import type { Progress } from '../../progress.ts';
+import { temporalTarget, type TemporalEnv } from '../../clients/temporal.ts';
 
 /** The custom search attributes of task runs (all keywords), as the workflow and its starters set them. */
 export const taskSearchAttributes = ['TaskId', 'AgentType', 'TaskPriority', 'TaskStatus'] as const;
@@ -30,11 +30,11 @@ const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 
 export async function provisionTemporal(
-  env: Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>,
+  env: TemporalEnv,
   progress: Progress,
 ): Promise<TemporalProvisionResult> {
   const namespace = env.TEMPORAL_NAMESPACE;
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS, connectTimeout: '5s' });
+  const connection = await Connection.connect({ ...temporalTarget(env), connectTimeout: '5s' });
   try {
     const { workflowService, operatorService } = connection;
     let createdNamespace = false;

@@ -4,6 +4,7 @@
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Env } from '../../config.ts';
 import type { Progress } from '../../progress.ts';
+import { temporalTarget, type TemporalEnv } from '../../clients/temporal.ts';
 
 export type ScheduleSpecOfProduct = {
   id: string;
@@ -76,13 +77,10 @@ export interface ScheduleProvisionResult {
 }
 
 export async function provisionSchedules(
-  env: Pick<
-    Env,
-    'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'PRISM_SCHEDULES' | keyof ScheduleEnv
-  >,
+  env: TemporalEnv & Pick<Env, 'TEMPORAL_TASK_QUEUE' | 'PRISM_SCHEDULES' | keyof ScheduleEnv>,
   progress: Progress,
 ): Promise<ScheduleProvisionResult> {
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS, connectTimeout: '5s' });
+  const connection = await Connection.connect({ ...temporalTarget(env), connectTimeout: '5s' });
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const paused = env.PRISM_SCHEDULES === 'paused';
   const result: ScheduleProvisionResult = { created: [], updated: [], unchanged: [] };
