@@ -142,6 +142,11 @@ export const envSchema = z.object({
   WEAVIATE_HTTP_PORT: port.default(18080),
   WEAVIATE_GRPC_PORT: port.default(50051),
   WEAVIATE_API_KEY: z.string().optional(),
+  /**
+   * REST over https and gRPC over TLS, the server verified against the system's CAs (a private CA: give its
+   * certificate to Node with NODE_EXTRA_CA_CERTS).
+   */
+  WEAVIATE_TLS: bool.default(false),
   /** The native Weaviate's Prometheus /metrics port. */
   WEAVIATE_METRICS_PORT: port.default(12112),
   /**

@@ -12,6 +12,7 @@ import type { Envelope } from '../stores/kafka/envelope.ts';
 import type { PublishOptions } from '../stores/kafka/producer.ts';
 import { agentMemory, prismCollection, type SharedCollectionName } from '../stores/weaviate/collections.ts';
 import type { AgentMemory, CollectionShapes } from '../stores/weaviate/schema.ts';
+import { weaviateRestUrl } from '../clients/weaviate.ts';
 import type { AgentStores } from './stores.ts';
 import type { AgentLogger } from './types.ts';
 
@@ -37,7 +38,7 @@ export function storeTarget(env: Env, store: StoreName): string {
     case 'InfluxDB':
       return env.INFLUX_URL;
     case 'Weaviate':
-      return `http://${env.WEAVIATE_HOST}:${env.WEAVIATE_HTTP_PORT}`;
+      return weaviateRestUrl(env);
     case 'Kafka':
       return env.KAFKA_BROKERS;
   }

@@ -4,17 +4,28 @@ import type { Env } from '../config.ts';
 export type WeaviateEnv = Pick<
   Env,
   'WEAVIATE_HOST' | 'WEAVIATE_HTTP_PORT' | 'WEAVIATE_GRPC_PORT' | 'WEAVIATE_API_KEY'
->;
+> &
+  Partial<Pick<Env, 'WEAVIATE_TLS'>>;
 
-/** Connects the weaviate-client v3 (REST + gRPC). Close it with `close()`. */
+/** Weaviate's REST base: https with WEAVIATE_TLS. */
+export function weaviateRestUrl(
+  env: Pick<Env, 'WEAVIATE_HOST' | 'WEAVIATE_HTTP_PORT'> & Partial<Pick<Env, 'WEAVIATE_TLS'>>,
+): string {
+  return `${env.WEAVIATE_TLS ? 'https' : 'http'}://${env.WEAVIATE_HOST}:${env.WEAVIATE_HTTP_PORT}`;
+}
+
+/**
+ * Connects the weaviate-client v3 (REST + gRPC; both over TLS with WEAVIATE_TLS, verified against Node's
+ * CAs: the system's and NODE_EXTRA_CA_CERTS). Close it with `close()`.
+ */
 export function connectWeaviate(env: WeaviateEnv): Promise<WeaviateClient> {
   return weaviate.connectToCustom({
     httpHost: env.WEAVIATE_HOST,
     httpPort: env.WEAVIATE_HTTP_PORT,
-    httpSecure: false,
+    httpSecure: env.WEAVIATE_TLS ?? false,
     grpcHost: env.WEAVIATE_HOST,
     grpcPort: env.WEAVIATE_GRPC_PORT,
-    grpcSecure: false,
+    grpcSecure: env.WEAVIATE_TLS ?? false,
     authCredentials: env.WEAVIATE_API_KEY ? new weaviate.ApiKey(env.WEAVIATE_API_KEY) : undefined,
     timeout: { init: 10, query: 30, insert: 60 },
   });

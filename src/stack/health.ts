@@ -7,6 +7,7 @@ import { createRedis } from '../clients/redis.ts';
 import { createKafka, logLevel } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import { createS3 } from '../clients/s3.ts';
+import { weaviateRestUrl } from '../clients/weaviate.ts';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { run } from './process.ts';
 import { versions, type ServiceName } from './versions.ts';
@@ -46,7 +47,7 @@ function message(err: unknown): string {
 type Probe = (env: Env) => { url: string; check: () => Promise<string | null> };
 
 export function weaviateUrl(env: Env): string {
-  return `http://${env.WEAVIATE_HOST}:${env.WEAVIATE_HTTP_PORT}`;
+  return weaviateRestUrl(env);
 }
 
 /** Where the stack's services answer on this machine: its bind address, or loopback when it binds them all. */

@@ -23,7 +23,7 @@ import { asKafkaUser, asRedisUser } from '../../src/identity.ts';
 import { stackPaths } from '../../src/stack/paths.ts';
 import { ensureServerTls, stackCaCertificate, stackCaDir } from '../../src/stack/tls.ts';
 import { Topic } from '../../src/stores/kafka/topics.ts';
-import { env, otherCa, waitFor } from '../helpers.ts';
+import { env, otherCa, testId, waitFor } from '../helpers.ts';
 
 const stackCa = stackCaCertificate(stackPaths(env));
 const dir = mkdtempSync(join(tmpdir(), 'prism-tls-'));
@@ -139,54 +139,79 @@ async function stackClientCertificate(name: string): Promise<{ cert: string; key
   return files;
 }
 
-describe('TLS with client certificates to Temporal', () => {
-  const peers: { name: unknown; protocol: string | null; alpn: string | false | null }[] = [];
+interface Terminator {
+  port: number;
+  /** Each client that got through: its certificate's name, the TLS version and the ALPN protocol agreed. */
+  peers: { name: unknown; protocol: string | null; alpn: string | false | null }[];
+  /** What went wrong in handshakes the terminator refused or the client broke off. */
+  handshakeErrors: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A TLS terminator in front of a plain port of the stack, as a load balancer in front of a service is: TLS
+ * 1.2+, a server certificate of the stack's CA for 127.0.0.1, HTTP/2 or HTTP/1.1 by ALPN, and with
+ * `requireClientCert` a client certificate of the same CA required.
+ */
+async function tlsTerminator(
+  name: string,
+  upstream: { host: string; port: number },
+  requireClientCert = false,
+): Promise<Terminator> {
+  const server = await ensureServerTls(stackPaths(env), join(dir, name));
+  const peers: Terminator['peers'] = [];
   const handshakeErrors: string[] = [];
-  let terminator: ReturnType<typeof createTlsServer>;
+  const terminator = createTlsServer(
+    {
+      cert: readFileSync(server.cert),
+      key: readFileSync(server.key),
+      ca: readFileSync(stackCa),
+      requestCert: requireClientCert,
+      rejectUnauthorized: requireClientCert,
+      minVersion: 'TLSv1.2',
+      ALPNProtocols: ['h2', 'http/1.1'],
+    },
+    (socket: TLSSocket) => {
+      const cert = socket.getPeerCertificate();
+      peers.push({ name: cert.subject?.CN, protocol: socket.getProtocol(), alpn: socket.alpnProtocol });
+      const plain = netConnect(upstream.port, upstream.host);
+      socket.pipe(plain).pipe(socket);
+      const close = () => {
+        socket.destroy();
+        plain.destroy();
+      };
+      socket.on('error', close);
+      plain.on('error', close);
+    },
+  );
+  terminator.on('tlsClientError', (err: Error) => handshakeErrors.push(err.message));
+  await new Promise<void>((resolve) => terminator.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (terminator.address() as { port: number }).port,
+    peers,
+    handshakeErrors,
+    close: () => new Promise<void>((resolve) => terminator.close(() => resolve())),
+  };
+}
+
+describe('TLS with client certificates to Temporal', () => {
+  let terminator: Terminator;
   let tlsEnv: typeof env;
-  let client: { cert: string; key: string };
 
   beforeAll(async () => {
-    const server = await ensureServerTls(stackPaths(env), join(dir, 'temporal-terminator'));
-    client = await stackClientCertificate('prism-worker');
-    // TLS 1.2+, a server certificate of the stack's CA, a client certificate of the same CA required, HTTP/2
-    // (gRPC) by ALPN; the plain bytes go on to the dev server's port.
     const [host, port] = env.TEMPORAL_ADDRESS.split(':') as [string, string];
-    terminator = createTlsServer(
-      {
-        cert: readFileSync(server.cert),
-        key: readFileSync(server.key),
-        ca: readFileSync(stackCa),
-        requestCert: true,
-        rejectUnauthorized: true,
-        minVersion: 'TLSv1.2',
-        ALPNProtocols: ['h2'],
-      },
-      (socket: TLSSocket) => {
-        const cert = socket.getPeerCertificate();
-        peers.push({ name: cert.subject?.CN, protocol: socket.getProtocol(), alpn: socket.alpnProtocol });
-        const upstream = netConnect(Number(port), host);
-        socket.pipe(upstream).pipe(socket);
-        const close = () => {
-          socket.destroy();
-          upstream.destroy();
-        };
-        socket.on('error', close);
-        upstream.on('error', close);
-      },
-    );
-    terminator.on('tlsClientError', (err: Error) => handshakeErrors.push(err.message));
-    await new Promise<void>((resolve) => terminator.listen(0, '127.0.0.1', resolve));
+    terminator = await tlsTerminator('temporal-terminator', { host, port: Number(port) }, true);
+    const client = await stackClientCertificate('prism-worker');
     tlsEnv = {
       ...env,
-      TEMPORAL_ADDRESS: `127.0.0.1:${(terminator.address() as { port: number }).port}`,
+      TEMPORAL_ADDRESS: `127.0.0.1:${terminator.port}`,
       TEMPORAL_TLS: true,
       TEMPORAL_TLS_CA_FILE: stackCa,
       TEMPORAL_TLS_CERT_FILE: client.cert,
       TEMPORAL_TLS_KEY_FILE: client.key,
     };
   });
-  afterAll(() => new Promise<void>((resolve) => terminator?.close(() => resolve())));
+  afterAll(() => terminator?.close());
 
   it('connects the clients and the workers over TLS 1.2+ with their client certificate', async () => {
     const temporal = await connectTemporal(tlsEnv);
@@ -207,8 +232,8 @@ describe('TLS with client certificates to Temporal', () => {
     } finally {
       await native.close();
     }
-    expect(peers.length).toBeGreaterThanOrEqual(2);
-    for (const peer of peers) {
+    expect(terminator.peers.length).toBeGreaterThanOrEqual(2);
+    for (const peer of terminator.peers) {
       expect(peer).toEqual({
         name: 'prism-worker',
         protocol: expect.stringMatching(/^TLSv1\.[23]$/),
@@ -224,6 +249,7 @@ describe('TLS with client certificates to Temporal', () => {
       await connection?.close();
       return connection !== null;
     };
+    const { peers, handshakeErrors } = terminator;
     const accepted = peers.length;
     // The server asks for a client certificate and gets none.
     expect(await connects({ TEMPORAL_TLS_CERT_FILE: undefined, TEMPORAL_TLS_KEY_FILE: undefined })).toBe(
@@ -244,6 +270,73 @@ describe('TLS with client certificates to Temporal', () => {
     await expect(
       NativeConnection.connect(temporalTarget({ ...tlsEnv, TEMPORAL_TLS_CA_FILE: other })),
     ).rejects.toThrow();
+  });
+});
+
+describe('TLS to Weaviate and InfluxDB, with a private CA given to Node', () => {
+  const terminators: Record<'rest' | 'grpc' | 'influx', Terminator> = {} as never;
+  let tlsEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    const influx = new URL(env.INFLUX_URL);
+    terminators.rest = await tlsTerminator('weaviate-rest', {
+      host: env.WEAVIATE_HOST,
+      port: env.WEAVIATE_HTTP_PORT,
+    });
+    terminators.grpc = await tlsTerminator('weaviate-grpc', {
+      host: env.WEAVIATE_HOST,
+      port: env.WEAVIATE_GRPC_PORT,
+    });
+    terminators.influx = await tlsTerminator('influx', { host: influx.hostname, port: Number(influx.port) });
+    tlsEnv = {
+      WEAVIATE_TLS: 'true',
+      WEAVIATE_HOST: '127.0.0.1',
+      WEAVIATE_HTTP_PORT: String(terminators.rest.port),
+      WEAVIATE_GRPC_PORT: String(terminators.grpc.port),
+      INFLUX_URL: `https://127.0.0.1:${terminators.influx.port}`,
+    };
+  });
+  afterAll(() => Promise.all(Object.values(terminators).map((t) => t.close())));
+
+  /** The fixture process with the product's clients, with this environment on top of the tests' own. */
+  const clients = (extra: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const probe = testId('tls');
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'test/fixtures/tls-clients.ts', probe],
+        { env: { ...process.env, ...tlsEnv, ...extra }, timeout: 60_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  it('searches Weaviate over https and gRPC with TLS, and writes and reads InfluxDB over https', async () => {
+    // Node's HTTP clients (fetch, https) take the CA from NODE_EXTRA_CA_CERTS; gRPC (grpc-js) from its own
+    // GRPC_DEFAULT_SSL_ROOTS_FILE_PATH (docs/security.md).
+    const run = await clients({ NODE_EXTRA_CA_CERTS: stackCa, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: stackCa });
+    expect(run.code, run.stderr).toBe(0);
+    const seen = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
+      weaviate: { ready: boolean; fetched: number };
+      influxRows: number;
+    };
+    expect(seen.weaviate.ready).toBe(true);
+    expect(seen.influxRows).toBe(1);
+    // Every client went through TLS: REST and InfluxDB's HTTP/1.1, Weaviate's gRPC as HTTP/2.
+    for (const [name, terminator] of Object.entries(terminators)) {
+      expect(terminator.peers.length, name).toBeGreaterThan(0);
+      for (const peer of terminator.peers) expect(peer.protocol, name).toMatch(/^TLSv1\.[23]$/);
+    }
+    expect(terminators.grpc.peers.map((p) => p.alpn)).toContain('h2');
+  });
+
+  it('refuses the servers when Node does not know their CA', async () => {
+    const before = Object.values(terminators).map((t) => t.peers.length);
+    const run = await clients({ NODE_EXTRA_CA_CERTS: '', GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: '' });
+    expect(run.code).not.toBe(0);
+    // weaviate-client reports the refused handshake as "fetch failed" (REST) or the certificate error (gRPC).
+    expect(run.stderr).toMatch(/Weaviate.*(fetch failed|self[- ]signed|unable to verify|certificate)/i);
+    expect(Object.values(terminators).map((t) => t.peers.length)).toEqual(before);
   });
 });
 

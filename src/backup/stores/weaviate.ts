@@ -10,6 +10,7 @@ import { cp, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import type { Env } from '../../config.ts';
+import { weaviateRestUrl } from '../../clients/weaviate.ts';
 import { collectionName, collectionSpecs, type CollectionName } from '../../stores/weaviate/schema.ts';
 import { digestOf, freePortRange, resolveTool, tarDirectory, untar, until } from '../tools.ts';
 import type { StoreBackup } from '../manifest.ts';
@@ -22,7 +23,7 @@ type Rest = { base: string; headers: Record<string, string> };
 
 function liveRest(env: Env): Rest {
   return {
-    base: `http://${env.WEAVIATE_HOST}:${env.WEAVIATE_HTTP_PORT}/v1`,
+    base: `${weaviateRestUrl(env)}/v1`,
     headers: {
       'content-type': 'application/json',
       ...(env.WEAVIATE_API_KEY ? { authorization: `Bearer ${env.WEAVIATE_API_KEY}` } : {}),
