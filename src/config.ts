@@ -143,8 +143,8 @@ export const envSchema = z.object({
   WEAVIATE_GRPC_PORT: port.default(50051),
   WEAVIATE_API_KEY: z.string().optional(),
   /**
-   * REST over https and gRPC over TLS, the server verified against the system's CAs (a private CA: give its
-   * certificate to Node with NODE_EXTRA_CA_CERTS).
+   * REST over https and gRPC over TLS, the server verified against Node's CAs (a private CA: its certificate
+   * in NODE_EXTRA_CA_CERTS for REST, and in GRPC_DEFAULT_SSL_ROOTS_FILE_PATH for gRPC; docs/security.md).
    */
   WEAVIATE_TLS: bool.default(false),
   /** The native Weaviate's Prometheus /metrics port. */

@@ -16,7 +16,8 @@ export function weaviateRestUrl(
 
 /**
  * Connects the weaviate-client v3 (REST + gRPC; both over TLS with WEAVIATE_TLS, verified against Node's
- * CAs: the system's and NODE_EXTRA_CA_CERTS). Close it with `close()`.
+ * CAs and NODE_EXTRA_CA_CERTS for REST, gRPC's or GRPC_DEFAULT_SSL_ROOTS_FILE_PATH for gRPC: the library
+ * takes no CA of its own). Close it with `close()`.
  */
 export function connectWeaviate(env: WeaviateEnv): Promise<WeaviateClient> {
   return weaviate.connectToCustom({
