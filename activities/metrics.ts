@@ -18,7 +18,9 @@ export function metricsActivities({ influx, metrics, redis }: ActivityDeps) {
     }): Promise<void> {
       const outcome =
         input.status === 'COMPLETED' ? 'SUCCESS' : input.status === 'CANCELLED' ? 'CANCELLED' : 'FAILURE';
-      const points = Object.entries(input.timings).map(([step, ms], i) =>
+      // Every point of the task at the execution's start (its `step` tag tells them apart): the same
+      // timestamps however often, and in whatever order of its steps, the run is executed again.
+      const points = Object.entries(input.timings).map(([step, ms]) =>
         taskPerformance({
           agentType: input.agentType,
           step: step.replace(/[^A-Za-z0-9_.:/-]/g, '_').slice(0, 64),
@@ -26,7 +28,7 @@ export function metricsActivities({ influx, metrics, redis }: ActivityDeps) {
           durationMs: ms,
           taskId: input.taskId,
           attempts: 1,
-          time: input.startedAtMs + i,
+          time: input.startedAtMs,
         }),
       );
       points.push(
@@ -37,7 +39,7 @@ export function metricsActivities({ influx, metrics, redis }: ActivityDeps) {
           durationMs: input.durationMs,
           taskId: input.taskId,
           attempts: 1,
-          time: input.startedAtMs + points.length,
+          time: input.startedAtMs,
         }),
       );
       influx.write(...points);

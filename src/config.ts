@@ -207,7 +207,7 @@ export const envSchema = z.object({
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /**
-   * Connect to Temporal over TLS, verifying the server against TEMPORAL_TLS_CA_FILE (else the system's CAs),
+   * Connect to Temporal over TLS, verifying the server against TEMPORAL_TLS_CA_FILE (else the libraries' own CAs),
    * with a client certificate where the server asks for one (mTLS: TEMPORAL_TLS_CERT_FILE and _KEY_FILE).
    */
   TEMPORAL_TLS: bool.default(false),

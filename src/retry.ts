@@ -69,6 +69,43 @@ const transientNames = new Set([
 const transientMessage =
   /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|fetch failed|Connection is closed|Connection terminated|connection (?:was )?(?:closed|reset|refused)|Can't reach database server|Server has closed the connection|the database system is (?:starting up|shutting down|in recovery mode)|terminating connection due to administrator command|Stream isn't writeable|UNAVAILABLE|No connection established|Failed to connect before the deadline|LOADING Redis is loading)\b/i;
 
+// A server whose certificate the client refuses (a CA it does not know, another name, out of date): no retry
+// cures that, and the reason must reach the user. Node's codes, and the words of clients that keep only the
+// message (grpc-js: "No connection established. Last error: Error: self-signed certificate ...").
+const certificateCodes = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+const certificateMessage =
+  /self[- ]signed certificate|unable to verify the first certificate|unable to get (?:local )?issuer certificate|certificate has expired|certificate is not yet valid|Hostname\/IP does not match certificate's altnames/i;
+
+/** Why the server's certificate was refused, in its own words; undefined when that is not the problem. */
+export function certificateProblem(err: unknown): string | undefined {
+  for (const e of errorCauses(err)) {
+    if (typeof e !== 'object') continue;
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    const text = typeof message === 'string' ? message : '';
+    if (typeof code === 'string' && certificateCodes.has(code)) return text ? `${code}: ${text}` : code;
+    const said = certificateMessage.exec(text);
+    if (said)
+      return text
+        .slice(said.index)
+        .split(/\n|\. /)[0]!
+        .replace(/\.$/, '')
+        .trim();
+  }
+  return undefined;
+}
+
 function errorCauses(err: unknown): unknown[] {
   const seen = new Set<unknown>();
   const queue = [err];
@@ -181,7 +218,9 @@ export async function retryTransient<T>(
     try {
       return await work(attempt);
     } catch (err) {
-      const reason = transientReason(err);
+      // A refused certificate is the same on every attempt: said at once. (A Kafka consumer still holds its
+      // message on it, as on any unreachable store, until the certificate is put right: nothing is lost.)
+      const reason = certificateProblem(err) ? undefined : transientReason(err);
       if (reason === undefined) throw err;
       const delayMs = backoffDelayMs(attempt, policy.initialDelayMs, policy.maxDelayMs);
       if (Date.now() + delayMs >= deadline || policy.signal?.aborted) {

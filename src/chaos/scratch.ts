@@ -58,6 +58,22 @@ async function freePortGroups(groups: number[][]): Promise<number[]> {
   return found;
 }
 
+/** The TLS settings a scratch stack leaves out (its own services on 127.0.0.1 speak plain TCP). */
+const scratchClearTls = [
+  'POSTGRES_SSL_MODE',
+  'POSTGRES_SSL_ROOT_CERT',
+  'REDIS_TLS',
+  'REDIS_TLS_CA_FILE',
+  'KAFKA_TLS',
+  'KAFKA_TLS_CA_FILE',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CA_FILE',
+  'TEMPORAL_TLS_CERT_FILE',
+  'TEMPORAL_TLS_KEY_FILE',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'WEAVIATE_TLS',
+];
+
 export async function startScratchStack(
   progress: Progress,
   options: { base?: Record<string, string | undefined>; keep?: boolean } = {},
@@ -92,6 +108,8 @@ export async function startScratchStack(
     API_PORT: String(api),
     WORKER_METRICS_PORT: String(workerMetrics),
     AGENT_METRICS_PORT: String(agentMetrics),
+    // Its services are on this machine, in clear: the deployment's TLS settings name other servers' CAs.
+    ...Object.fromEntries(scratchClearTls.map((name) => [name, undefined])),
     PRISM_SCHEDULES: 'paused',
     // The load measures faults, not the API's rate limit: its one key may send as much as it needs.
     API_RATE_LIMIT_MAX: '1000000',

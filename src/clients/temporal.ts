@@ -8,6 +8,7 @@ import {
 } from '@temporalio/client';
 import type { Env } from '../config.ts';
 import { backoffDelayMs, retryTransient } from '../retry.ts';
+import { refusedCertificate } from './tls.ts';
 
 export type TemporalEnv = Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'> &
   Partial<
@@ -24,7 +25,8 @@ export type TemporalEnv = Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'> &
 /**
  * Where and how every connection of ours reaches Temporal — the clients (`Connection`) and the workers and
  * Temporal-native agents (`NativeConnection`) alike: its address, and with TEMPORAL_TLS, TLS that verifies
- * the server (against TEMPORAL_TLS_CA_FILE, else the system's CAs; its name against the address's host or
+ * the server (against TEMPORAL_TLS_CA_FILE, else each library's default CAs — Node's for the clients, the
+ * system's for the workers' Rust core: set the file for a private CA; its name against the address's host or
  * TEMPORAL_TLS_SERVER_NAME) and presents a client certificate where one is configured (mTLS, as Temporal
  * Cloud and a cluster with `requireClientAuth` ask).
  */
@@ -43,6 +45,27 @@ export function temporalTarget(env: Omit<TemporalEnv, 'TEMPORAL_NAMESPACE'>): {
     };
   }
   return { address: env.TEMPORAL_ADDRESS, tls };
+}
+
+/** A TLS handshake with Temporal's settings, when a connection failed: the refused certificate, named. */
+function refusedTemporalCertificate(
+  env: Omit<TemporalEnv, 'TEMPORAL_NAMESPACE'>,
+): Promise<Error | undefined> {
+  const { tls } = temporalTarget(env);
+  const [host, port] = env.TEMPORAL_ADDRESS.split(':') as [string, string];
+  return refusedCertificate(
+    'Temporal',
+    { host, port: Number(port) },
+    {
+      ALPNProtocols: ['h2'],
+      ...(tls?.serverNameOverride ? { servername: tls.serverNameOverride } : {}),
+      ...(tls?.serverRootCACertificate ? { ca: Buffer.from(tls.serverRootCACertificate) } : {}),
+      ...(tls?.clientCertPair
+        ? { cert: Buffer.from(tls.clientCertPair.crt), key: Buffer.from(tls.clientCertPair.key) }
+        : {}),
+    },
+    'set TEMPORAL_TLS_CA_FILE to the CA that signed it, or TEMPORAL_TLS_SERVER_NAME to the name it carries (docs/security.md#tls)',
+  );
 }
 
 // The SDK retries a call that finds Temporal unavailable 10 times over about 20 s; a server restart (the
@@ -79,6 +102,9 @@ export async function connectTemporal(env: TemporalEnv): Promise<Client> {
           'grpc.initial_reconnect_backoff_ms': 200,
           'grpc.max_reconnect_backoff_ms': 2_000,
         },
+      }).catch(async (err: unknown) => {
+        // grpc-js says only "Failed to connect before the deadline": when the certificate is why, say so.
+        throw (env.TEMPORAL_TLS && (await refusedTemporalCertificate(env))) || err;
       }),
     { component: 'Temporal', target: env.TEMPORAL_ADDRESS, maxWaitMs: 30_000 },
   );

@@ -1,5 +1,6 @@
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import type { Env } from '../config.ts';
+import { refusedCertificate } from './tls.ts';
 
 export type WeaviateEnv = Pick<
   Env,
@@ -19,7 +20,26 @@ export function weaviateRestUrl(
  * CAs and NODE_EXTRA_CA_CERTS for REST, gRPC's or GRPC_DEFAULT_SSL_ROOTS_FILE_PATH for gRPC: the library
  * takes no CA of its own). Close it with `close()`.
  */
-export function connectWeaviate(env: WeaviateEnv): Promise<WeaviateClient> {
+export async function connectWeaviate(env: WeaviateEnv): Promise<WeaviateClient> {
+  try {
+    return await connect(env);
+  } catch (err) {
+    // The library keeps only the words of what went wrong ("fetch failed"): when a certificate was refused,
+    // say so and how to fix it.
+    if (!env.WEAVIATE_TLS) throw err;
+    throw (
+      (await refusedCertificate(
+        'Weaviate',
+        { host: env.WEAVIATE_HOST, port: env.WEAVIATE_HTTP_PORT },
+        {},
+        'give the process the CA that signed it: NODE_EXTRA_CA_CERTS for REST, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH ' +
+          'for gRPC (docs/security.md#tls)',
+      )) ?? err
+    );
+  }
+}
+
+function connect(env: WeaviateEnv): Promise<WeaviateClient> {
   return weaviate.connectToCustom({
     httpHost: env.WEAVIATE_HOST,
     httpPort: env.WEAVIATE_HTTP_PORT,

@@ -302,8 +302,10 @@ describe('durability', () => {
     };
     await kill(first.child);
 
-    const { outcome, metrics } = await takeOver(taskQueue, handle);
+    const { outcome, metrics, dispatched } = await takeOver(taskQueue, handle);
     expect(outcome.status).toBe('COMPLETED');
+    // The second worker ran the flow again from its start (no step of the lost task had been recorded).
+    expect(dispatched).toEqual(['main']);
     expect(metrics).toHaveLength(1);
     // The run was executed again from its start (createTask's answer was never recorded)…
     const { events } = await handle.fetchHistory();

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   backoffDelayMs,
+  certificateProblem,
   retryTransient,
   ServiceUnavailableError,
   transientReason,
@@ -87,6 +88,26 @@ describe('transientReason', () => {
     for (const err of cases) expect(transientReason(err)).toBeUndefined();
   });
 
+  it('names a refused certificate in its own words', () => {
+    expect(
+      certificateProblem(
+        Object.assign(new TypeError('fetch failed'), {
+          cause: Object.assign(new Error("Hostname/IP does not match certificate's altnames: IP: 10.0.0.1"), {
+            code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+          }),
+        }),
+      ),
+    ).toBe("ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames: IP: 10.0.0.1");
+    expect(
+      certificateProblem(
+        new Error(
+          '14 UNAVAILABLE: No connection established. Last error: Error: self-signed certificate in certificate chain',
+        ),
+      ),
+    ).toBe('self-signed certificate in certificate chain');
+    expect(certificateProblem(refused())).toBeUndefined();
+  });
+
   it('says why in a few words, from the innermost error that knows', () => {
     expect(transientReason(Object.assign(new TypeError('fetch failed'), { cause: refused() }))).toBe(
       'fetch failed',
@@ -131,6 +152,40 @@ describe('retryTransient', () => {
       ),
     ).rejects.toThrow('bad Flux: unexpected token');
     expect(attempts).toBe(1);
+  });
+
+  it('throws a refused certificate at once: every attempt would meet the same certificate', async () => {
+    const refusals = [
+      Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('self-signed certificate in certificate chain'), {
+          code: 'SELF_SIGNED_CERT_IN_CHAIN',
+        }),
+      }),
+      Object.assign(
+        new Error(
+          '14 UNAVAILABLE: No connection established. Last error: Error: unable to verify the first certificate',
+        ),
+        {
+          code: 14,
+          details: 'No connection established. Last error: Error: unable to verify the first certificate',
+        },
+      ),
+    ];
+    for (const refusal of refusals) {
+      // Unreachable as far as a consumer is concerned (it holds its message), but not worth a retry here.
+      expect(transientReason(refusal)).toBeDefined();
+      let attempts = 0;
+      await expect(
+        retryTransient(
+          async () => {
+            attempts++;
+            throw refusal;
+          },
+          { ...policy, maxWaitMs: 5_000 },
+        ),
+      ).rejects.toBe(refusal);
+      expect(attempts).toBe(1);
+    }
   });
 
   it('gives up at the deadline, naming the component, where it was and why', async () => {

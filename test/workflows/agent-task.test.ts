@@ -344,14 +344,16 @@ describe('agentTask on stub activities', () => {
       await handle.signal(agentResponseSignal, answer('a', {}));
       await handle.signal(agentResponseSignal, answer('a', { agentId: 'second', result: { n: 2 } }));
       await handle.signal(agentResponseSignal, answer('b', { agentId: 'first-b' }));
-      // Wait until all five signals are in the run's history, then let createTask return.
-      const signalledBeforePlan = async () => {
+      // Let createTask return once all five signals are in the run's history with a workflow task after
+      // them (the worker reported the long createTask and was handed the signals): they come before its result.
+      const handedOver = async () => {
         const { events } = await handle.fetchHistory();
-        return events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+        const signals = events!.flatMap((e, i) => (e.workflowExecutionSignaledEventAttributes ? [i] : []));
+        const lastTask = events!.findLastIndex((e) => e.workflowTaskScheduledEventAttributes);
+        return signals.length === 5 && lastTask > signals.at(-1)!;
       };
       const deadline = Date.now() + 30_000;
-      while ((await signalledBeforePlan()) < 5 && Date.now() < deadline) await sleep(50);
-      await sleep(4_000); // two workflow task timeouts: a workflow task has delivered them
+      while (!(await handedOver()) && Date.now() < deadline) await sleep(50);
       release();
       const result = await handle.result();
       // The signals came before createTask's result (its marker) in the history, as after a lost task.
@@ -360,9 +362,15 @@ describe('agentTask on stub activities', () => {
         (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
       );
       const signals = events!.flatMap((e, i) => (e.workflowExecutionSignaledEventAttributes ? [i] : []));
-      return { outcome: result, signalled: { signals, firstMarker } };
+      // And that history replays on this code, the patch's marker included.
+      await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory());
+      const patches = events!.flatMap((e) =>
+        e.markerRecordedEventAttributes?.markerName === 'core_patch' ? ['patch'] : [],
+      );
+      return { outcome: result, signalled: { signals, firstMarker, patches } };
     });
     expect(signalled.signals).toHaveLength(5);
+    expect(signalled.patches.length).toBeGreaterThan(0);
     expect(Math.max(...signalled.signals)).toBeLessThan(signalled.firstMarker);
     expect(outcome.status).toBe('COMPLETED');
     expect(outcome.results.a).toMatchObject({ stepKey: 'a', agentId: 'first', result: { n: 1 } });
