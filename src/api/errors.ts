@@ -123,7 +123,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     // A service the request needs could not be reached (restarting, say): the request itself was fine,
     // and the same request a moment later will do. 503 with Retry-After says so (the SDK retries it).
-    if (transientReason(err) !== undefined) {
+    if (err instanceof ServiceUnavailableError || transientReason(err) !== undefined) {
       const component =
         err instanceof ServiceUnavailableError ? err.component : 'a service this request needs';
       request.log.warn({ err, requestId: request.id }, 'a service is unavailable');

@@ -2,7 +2,7 @@
 // native stack's own code from an empty temporary data directory on free ports, migrated, provisioned,
 // with the demo data set — so that a `kill -9` hits nobody else's services. `stop()` stops what it started
 // (by pid) and deletes the directory.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +25,12 @@ export interface ScratchStack {
   /** The environment of the processes started on it (worker, agents, API): this stack's variables. */
   processEnv: NodeJS.ProcessEnv;
   dir: string;
-  /** Stops the application processes and services it started, and deletes its data. */
-  stop(): Promise<void>;
+  /**
+   * Stops the application processes and services it started, and deletes its data. With `keepLogs`, its
+   * services' and processes' logs are moved out first (what an operator needs when a fault missed the bar):
+   * returns where they are.
+   */
+  stop(options?: { keepLogs?: boolean }): Promise<string | undefined>;
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -134,10 +138,16 @@ export async function startScratchStack(
   }
   const paths = stackPaths(env);
   ensureDirs(paths);
-  const stop = async () => {
+  const stop = async ({ keepLogs = false }: { keepLogs?: boolean } = {}) => {
     await stopApp(env, progress).catch(() => undefined);
     await nativeDown(env, progress).catch(() => undefined);
+    let kept: string | undefined;
+    if (keepLogs && !options.keep && existsSync(paths.logs)) {
+      kept = `${dir}-logs`;
+      renameSync(paths.logs, kept);
+    }
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
+    return kept ?? (options.keep ? paths.logs : undefined);
   };
   try {
     await progress.track(`Scratch stack in ${dir}`, async () => {

@@ -6,6 +6,7 @@ import {
   faultTargets,
   formatChaosReport,
   runChaos,
+  type ChaosReport,
   type FaultTarget,
 } from '../chaos/index.ts';
 import { startScratchStack } from '../chaos/scratch.ts';
@@ -133,7 +134,7 @@ export function registerChaosCommand(program: Command): void {
           void (scratch?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
         };
         if (scratch) for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, interrupted);
-        let report;
+        let report: ChaosReport | undefined;
         try {
           if (scratch) await startApp(scratch.env, progress, { processEnv: scratch.processEnv });
           report = await runChaos(
@@ -145,7 +146,9 @@ export function registerChaosCommand(program: Command): void {
             },
           );
         } finally {
-          await scratch?.stop();
+          // When the bar is missed (or the run broke off), the logs say why: they outlive the scratch stack.
+          const logs = await scratch?.stop({ keepLogs: !report?.ok });
+          if (logs) progress.step(`the scratch stack's logs are kept in ${logs}`);
         }
         process.stdout.write(
           opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatChaosReport(report)}\n`,

@@ -6,6 +6,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Env } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
+import { ServiceUnavailableError } from '../retry.ts';
 import { liveTask, temporalRunUrl, type LiveTask } from './client.ts';
 import { workflowIdPrefix } from './contract.ts';
 import { parseTaskRef, taskIdFor, type TaskRef } from './ids.ts';
@@ -86,7 +87,7 @@ export type TaskDetails = z.infer<typeof taskDetailsSchema>;
 export interface TaskViewDeps {
   prisma: PrismaClient;
   temporal: Client;
-  env: Pick<Env, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'>;
+  env: Pick<Env, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ADDRESS'>;
   /** How long to wait for a running task's progress query (it needs a worker). Default 5 s. */
   progressQueryTimeoutMs?: number;
 }
@@ -156,6 +157,8 @@ export async function findTaskRecord(prisma: PrismaClient, ref: TaskRef): Promis
 interface LiveLookup {
   live: LiveTask | null;
   warning?: string;
+  /** Why Temporal could not tell whether the run exists (it did not answer). */
+  unanswered?: unknown;
 }
 
 /** The run of a workflow id in Temporal, or null when Temporal has none; never hangs on a missing worker. */
@@ -183,10 +186,13 @@ async function findLive(deps: TaskViewDeps, workflowId: string): Promise<LiveLoo
           ? `the run is in Temporal but no worker answered its progress query within ${timeoutMs} ms: is \`prism worker\` running?`
           : `Temporal could not return the run's outcome: ${(queryError as Error).message}`,
       };
-    } catch {
+    } catch (describeError) {
+      // No run (yet: a task just submitted, whose workflow the ingress has not started): Temporal answered.
+      if (describeError instanceof WorkflowNotFoundError) return { live: null };
       return {
         live: null,
         warning: `Temporal did not answer (${(queryError as Error).message}): the view shows PostgreSQL only`,
+        unanswered: describeError,
       };
     }
   }
@@ -197,9 +203,15 @@ export async function findTask(deps: TaskViewDeps, id: string): Promise<TaskDeta
   const ref = parseTaskRef(id);
   const record = await findTaskRecord(deps.prisma, ref);
   const workflowId = record?.workflowId ?? ref.workflowId;
-  const { live, warning } = await findLive(deps, workflowId);
+  const { live, warning, unanswered } = await findLive(deps, workflowId);
   if (!record && !live) {
-    if (warning) throw new Error(warning);
+    // Neither store can say whether the task exists: not a 404, but a service to wait for (503, retried).
+    if (unanswered !== undefined) {
+      const reason = (unanswered as Error).message ?? String(unanswered);
+      throw new ServiceUnavailableError('Temporal', deps.env.TEMPORAL_ADDRESS, reason, 0, {
+        cause: unanswered,
+      });
+    }
     return null;
   }
   const requestId = record?.requestId ?? workflowId.slice(workflowIdPrefix.length);

@@ -3,6 +3,8 @@
 // clients' timeouts, the worker and the Temporal server killed — each under a steady load, each restarted by the
 // stack's own code. Every task submitted around each fault must have ended COMPLETED, once, with its
 // history, its Kafka command and answer and its metrics once each: checked here from the stored rows.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app/index.ts';
 import { defaultChaosOptions, runChaos, type ChaosReport } from '../../src/chaos/index.ts';
@@ -17,8 +19,20 @@ describe('prism chaos on a scratch stack', () => {
     scratch = await startScratchStack(progress);
     await startApp(scratch.env, progress, { processEnv: scratch.processEnv });
   }, 300_000);
+  let passed = false;
   afterAll(async () => {
-    await scratch?.stop();
+    // A missed bar: its logs outlive the scratch stack, and their errors are shown here (CI keeps only this).
+    const logs = await scratch?.stop({ keepLogs: !passed });
+    if (!logs) return;
+    const errors = readdirSync(logs)
+      .filter((f) => f.startsWith('app-'))
+      .flatMap((f) =>
+        readFileSync(join(logs, f), 'utf8')
+          .split('\n')
+          .filter((l) => /"level":(50|60)|\b(ERROR|FATAL)\b/.test(l))
+          .map((l) => `${f}: ${l.slice(0, 2_000)}`),
+      );
+    console.error(`chaos test: logs kept in ${logs}; errors in them:\n${errors.slice(-30).join('\n')}`);
   }, 120_000);
 
   it('loses, repeats, strands and fails nothing when a store, the worker or Temporal goes down', async () => {
@@ -72,6 +86,7 @@ describe('prism chaos on a scratch stack', () => {
       // created, ACTIVE, command sent, answer, COMPLETED: five events per single-step task.
       expect(Number(done!.events)).toBe(5 * Number(done!.tasks));
       expect(Number(done!.answers)).toBe(Number(done!.tasks));
+      passed = true;
     } finally {
       await prisma.$disconnect();
     }
