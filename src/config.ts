@@ -16,6 +16,11 @@ const cron = z
   .regex(/^(\S+\s+){4}\S+$/, 'a cron expression of five fields, such as "0 2 * * *"');
 const host = z.string().min(1);
 const secret = z.string().min(8, 'at least 8 characters');
+/** The path of a file that exists (a CA, a certificate, a key). */
+const existingFile = z
+  .string()
+  .min(1)
+  .refine((file) => existsSync(file), 'no such file');
 // Kafka's passwords go into JAAS strings and kafka-configs' `SCRAM-SHA-512=[password=...]`, where quotes,
 // backslashes, commas, brackets and '=' would change their meaning: base64 and base64url characters only.
 const kafkaSecret = secret.regex(/^[A-Za-z0-9._~+/-]+$/, 'letters, digits and - _ . ~ + / only');
@@ -66,21 +71,13 @@ export const envSchema = z.object({
    */
   POSTGRES_SSL_MODE: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('disable'),
   /** The CA certificate (PEM file) that signed the server's: required by verify-ca and verify-full. */
-  POSTGRES_SSL_ROOT_CERT: z
-    .string()
-    .min(1)
-    .refine((file) => existsSync(file), 'no such file')
-    .optional(),
+  POSTGRES_SSL_ROOT_CERT: existingFile.optional(),
 
   REDIS_HOST: host.default('127.0.0.1'),
   REDIS_PORT: port.default(16379),
   /** Connect to Redis over TLS, verifying its certificate (against REDIS_TLS_CA_FILE, else the system's CAs). */
   REDIS_TLS: bool.default(false),
-  REDIS_TLS_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((file) => existsSync(file), 'no such file')
-    .optional(),
+  REDIS_TLS_CA_FILE: existingFile.optional(),
   /** The native Redis' TLS port (default REDIS_PORT + 1), with a certificate the stack's CA signs. */
   REDIS_TLS_PORT: port.optional(),
   /** The password of Redis' `admin` user: the stack's setup and the operator's tools. */
@@ -108,11 +105,7 @@ export const envSchema = z.object({
   KAFKA_CONTROLLER_PORT: port.default(19093),
   /** Connect to the brokers over TLS (SASL_SSL), verifying them against KAFKA_TLS_CA_FILE (else the system's CAs). */
   KAFKA_TLS: bool.default(false),
-  KAFKA_TLS_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((file) => existsSync(file), 'no such file')
-    .optional(),
+  KAFKA_TLS_CA_FILE: existingFile.optional(),
   /** The native broker's TLS listener (SASL_SSL; default KAFKA_PORT + 3), with a certificate the stack's CA signs. */
   KAFKA_TLS_PORT: port.optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('prism'),
@@ -211,21 +204,9 @@ export const envSchema = z.object({
    * with a client certificate where the server asks for one (mTLS: TEMPORAL_TLS_CERT_FILE and _KEY_FILE).
    */
   TEMPORAL_TLS: bool.default(false),
-  TEMPORAL_TLS_CA_FILE: z
-    .string()
-    .min(1)
-    .refine((file) => existsSync(file), 'no such file')
-    .optional(),
-  TEMPORAL_TLS_CERT_FILE: z
-    .string()
-    .min(1)
-    .refine((file) => existsSync(file), 'no such file')
-    .optional(),
-  TEMPORAL_TLS_KEY_FILE: z
-    .string()
-    .min(1)
-    .refine((file) => existsSync(file), 'no such file')
-    .optional(),
+  TEMPORAL_TLS_CA_FILE: existingFile.optional(),
+  TEMPORAL_TLS_CERT_FILE: existingFile.optional(),
+  TEMPORAL_TLS_KEY_FILE: existingFile.optional(),
   /** The name the server's certificate must carry, where it is not TEMPORAL_ADDRESS's host. */
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TEMPORAL_UI_PORT: port.default(8233),

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopApp } from '../app/index.ts';
-import { parseConfig, rawEnvironment, type Env } from '../config.ts';
+import { envSchema, parseConfig, rawEnvironment, type Env } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Progress } from '../progress.ts';
 import { loadDemoData } from '../provision/demo.ts';
@@ -62,21 +62,11 @@ async function freePortGroups(groups: number[][]): Promise<number[]> {
   return found;
 }
 
-/** The TLS settings a scratch stack leaves out (its own services on 127.0.0.1 speak plain TCP). */
-const scratchClearTls = [
-  'POSTGRES_SSL_MODE',
-  'POSTGRES_SSL_ROOT_CERT',
-  'REDIS_TLS',
-  'REDIS_TLS_CA_FILE',
-  'KAFKA_TLS',
-  'KAFKA_TLS_CA_FILE',
-  'TEMPORAL_TLS',
-  'TEMPORAL_TLS_CA_FILE',
-  'TEMPORAL_TLS_CERT_FILE',
-  'TEMPORAL_TLS_KEY_FILE',
-  'TEMPORAL_TLS_SERVER_NAME',
-  'WEAVIATE_TLS',
-];
+/**
+ * The TLS settings a scratch stack leaves out — its own services on 127.0.0.1 speak plain TCP, their TLS ports
+ * follow its own — taken from the schema: every `*_TLS*` and `*_SSL_*` variable.
+ */
+const scratchClearTls = Object.keys(envSchema.shape).filter((name) => /_(TLS|SSL)(_|$)/.test(name));
 
 export async function startScratchStack(
   progress: Progress,

@@ -46,10 +46,6 @@ function message(err: unknown): string {
 // users, which the stack creates once the servers are ready.
 type Probe = (env: Env) => { url: string; check: () => Promise<string | null> };
 
-export function weaviateUrl(env: Env): string {
-  return weaviateRestUrl(env);
-}
-
 /** Where the stack's services answer on this machine: its bind address, or loopback when it binds them all. */
 export function serviceHost(env: Pick<Env, 'PRISM_BIND_ADDRESS'>): string {
   return env.PRISM_BIND_ADDRESS === '0.0.0.0' ? '127.0.0.1' : env.PRISM_BIND_ADDRESS;
@@ -179,14 +175,14 @@ const probes: Record<ServiceName, Probe> = {
     },
   }),
   weaviate: (env) => ({
-    url: weaviateUrl(env),
+    url: weaviateRestUrl(env),
     check: async () => {
-      const ready = await fetchWithTimeout(`${weaviateUrl(env)}/v1/.well-known/ready`);
+      const ready = await fetchWithTimeout(`${weaviateRestUrl(env)}/v1/.well-known/ready`);
       if (!ready.ok) throw new Error(`not ready (HTTP ${ready.status})`);
       const headers: Record<string, string> = env.WEAVIATE_API_KEY
         ? { Authorization: `Bearer ${env.WEAVIATE_API_KEY}` }
         : {};
-      const meta = await fetchJson<{ version: string }>(`${weaviateUrl(env)}/v1/meta`, { headers });
+      const meta = await fetchJson<{ version: string }>(`${weaviateRestUrl(env)}/v1/meta`, { headers });
       return meta.version;
     },
   }),

@@ -60,6 +60,55 @@ export interface ServerTls {
 }
 
 /**
+ * A certificate and its key (`files.key`: PKCS#8, ECDSA P-256) for `commonName`, signed by the stack's CA
+ * (made if need be), with these X.509 v3 extensions (openssl's `-extfile` syntax, one per line).
+ */
+export async function issueCertificate(
+  paths: Pick<StackPaths, 'data'>,
+  files: { cert: string; key: string },
+  options: { commonName: string; extensions: string; days: number },
+): Promise<void> {
+  const { ca, caKey } = await ensureCa(stackCaDir(paths));
+  const csr = `${files.cert}.csr`;
+  const ext = `${files.cert}.ext`;
+  await run('openssl', [
+    'req',
+    ...ec,
+    '-keyout',
+    files.key,
+    '-out',
+    csr,
+    '-subj',
+    `/CN=${options.commonName}`,
+  ]);
+  writeFileSync(ext, `${options.extensions}\n`);
+  try {
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca,
+      '-CAkey',
+      caKey,
+      // A random serial of its own (no shared serial file: certificates are issued in parallel).
+      '-set_serial',
+      `0x${randomBytes(16).toString('hex')}`,
+      '-out',
+      files.cert,
+      '-days',
+      String(options.days),
+      '-extfile',
+      ext,
+    ]);
+  } finally {
+    rmSync(csr, { force: true });
+    rmSync(ext, { force: true });
+  }
+}
+
+/**
  * A server certificate for 127.0.0.1 and localhost in `dir` (`server.crt`, `server.key`: a PKCS#8 key, 0600),
  * signed by the stack's CA; made once. `owner`: the user the service runs as (it reads its key only if no one
  * else may).
@@ -69,35 +118,18 @@ export async function ensureServerTls(
   dir: string,
   owner?: { uid: number; gid: number },
 ): Promise<ServerTls> {
-  const { ca, caKey } = await ensureCa(stackCaDir(paths));
-  const files = { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), ca };
+  const files = {
+    cert: join(dir, 'server.crt'),
+    key: join(dir, 'server.key'),
+    ca: stackCaCertificate(paths),
+  };
   if (existsSync(files.cert) && existsSync(files.key)) return files;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const csr = join(dir, 'server.csr');
-  await run('openssl', ['req', ...ec, '-keyout', files.key, '-out', csr, '-subj', '/CN=127.0.0.1']);
-  const ext = join(dir, 'server.ext');
-  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    ca,
-    '-CAkey',
-    caKey,
-    // A random serial of its own (no shared serial file: certificates are issued in parallel).
-    '-set_serial',
-    `0x${randomBytes(16).toString('hex')}`,
-    '-out',
-    files.cert,
-    '-days',
-    '825',
-    '-extfile',
-    ext,
-  ]);
-  rmSync(csr, { force: true });
-  rmSync(ext, { force: true });
+  await issueCertificate(paths, files, {
+    commonName: '127.0.0.1',
+    extensions: 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth',
+    days: 825,
+  });
   for (const file of [files.key, files.cert]) if (owner) chownSync(file, owner.uid, owner.gid);
   if (owner) chownSync(dir, owner.uid, owner.gid);
   return files;

@@ -8,10 +8,9 @@
 import { execFile } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -22,7 +21,7 @@ import { ConfigError, parseConfig, rawEnvironment } from '../../src/config.ts';
 import { ServiceUnavailableError } from '../../src/retry.ts';
 import { asKafkaUser, asRedisUser } from '../../src/identity.ts';
 import { stackPaths } from '../../src/stack/paths.ts';
-import { ensureServerTls, stackCaCertificate, stackCaDir } from '../../src/stack/tls.ts';
+import { ensureServerTls, issueCertificate, stackCaCertificate } from '../../src/stack/tls.ts';
 import { Topic } from '../../src/stores/kafka/topics.ts';
 import { env, otherCa, testId, waitFor } from '../helpers.ts';
 
@@ -123,20 +122,12 @@ describe('TLS to Kafka (SASL_SSL)', () => {
 
 /** A client certificate (clientAuth) for `name`, signed by the stack's CA, in `dir`: `{ cert, key }` paths. */
 async function stackClientCertificate(name: string): Promise<{ cert: string; key: string }> {
-  const ca = stackCaDir(stackPaths(env));
   const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
-  const openssl = (args: string[]) => promisify(execFile)('openssl', args);
-  const csr = join(dir, `${name}.csr`);
-  const ext = join(dir, `${name}.ext`);
-  await openssl([
-    ...['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
-    ...['-keyout', files.key, '-out', csr, '-subj', `/CN=${name}`],
-  ]);
-  writeFileSync(ext, 'extendedKeyUsage=clientAuth\n');
-  await openssl([
-    ...['x509', '-req', '-in', csr, '-CA', join(ca, 'ca.crt'), '-CAkey', join(ca, 'ca.key')],
-    ...['-set_serial', '0x01', '-days', '1', '-extfile', ext, '-out', files.cert],
-  ]);
+  await issueCertificate(stackPaths(env), files, {
+    commonName: name,
+    extensions: 'extendedKeyUsage=clientAuth',
+    days: 1,
+  });
   return files;
 }
 
