@@ -1,16 +1,13 @@
-# The application image: the `prism` CLI, which runs the Temporal worker (`prism worker`) or the HTTP API
-# (`prism api`). Sources are TypeScript run through tsx, as in development.
-# Backups run server tools: Weaviate and InfluxDB binaries from their images (the versions the stack runs),
-# PostgreSQL's client 15, Redis and SQLite from Debian.
+# The application images, two targets of one build. Sources are TypeScript run through tsx, as in development.
+# - `app` (the default, last): the `prism` CLI with Node alone — the task worker (`prism worker`), the HTTP API
+#   (`prism api`) and the reference agents. No server binary and no database tool.
+# - `maintenance`: the same CLI for the maintenance worker (`prism maintenance-worker`), plus the tools its
+#   backups, restores and drills run: Weaviate and InfluxDB binaries from their images (the versions the
+#   stack runs; a drill starts scratch servers of them), PostgreSQL's client 15, Redis and SQLite from Debian.
 FROM cr.weaviate.io/semitechnologies/weaviate:1.36.12 AS weaviate
 FROM influxdb:1.12.4 AS influxdb
 
-FROM node:20.20-bookworm-slim
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends postgresql-client-15 redis-server sqlite3 \
-  && rm -rf /var/lib/apt/lists/*
-COPY --from=weaviate /bin/weaviate /usr/local/bin/weaviate
-COPY --from=influxdb /usr/bin/influxd /usr/local/bin/influxd
+FROM node:20.20-bookworm-slim AS app-files
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json prisma.config.ts ./
@@ -24,6 +21,22 @@ COPY bin ./bin
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
+
+# Its tool layers come before the application's files, so that a change of the sources rebuilds neither.
+FROM node:20.20-bookworm-slim AS maintenance
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends postgresql-client-15 redis-server sqlite3 \
+  && rm -rf /var/lib/apt/lists/*
+COPY --from=weaviate /bin/weaviate /usr/local/bin/weaviate
+COPY --from=influxdb /usr/bin/influxd /usr/local/bin/influxd
+COPY --from=app-files /app /app
+WORKDIR /app
+ENV NODE_ENV=production
+USER node
+ENTRYPOINT ["node", "bin/prism.js"]
+CMD ["maintenance-worker"]
+
+FROM app-files AS app
 USER node
 ENTRYPOINT ["node", "bin/prism.js"]
 CMD ["--help"]

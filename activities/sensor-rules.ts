@@ -31,6 +31,8 @@ export interface ScanResult {
   rules: number;
   violations: SensorViolation[];
   resolved: string[];
+  /** Where the tasks it opens go: the deployment's task queue (the scan itself runs on the maintenance queue). */
+  taskQueue: string;
 }
 
 const alertName = 'SensorRuleViolated';
@@ -148,7 +150,13 @@ export function sensorRuleActivities({ prisma, publisher, redis, env }: Activity
           violations.push(violation);
         }
       }
-      return { windowEnd: windowEnd.toISOString(), rules: rules.length, violations, resolved };
+      return {
+        windowEnd: windowEnd.toISOString(),
+        rules: rules.length,
+        violations,
+        resolved,
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+      };
     },
   };
 }

@@ -213,7 +213,13 @@ export const envSchema = z.object({
   /** Where people open the Temporal UI (links in the CLI and API). Default: that of the local stack. */
   TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_METRICS_PORT: port.default(17234),
+  /** The task worker's queue: agent tasks (agentTask), what agents and the API start. */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('prism-orchestration'),
+  /**
+   * The maintenance worker's queue (`prism maintenance-worker`): backups, restore drills, retention, sensor-rule
+   * scans and alert escalation, apart from the agent tasks. Not TEMPORAL_TASK_QUEUE.
+   */
+  TEMPORAL_MAINTENANCE_TASK_QUEUE: z.string().min(1).default('prism-maintenance'),
 
   /** How often the sensor-rule scan (a Temporal Schedule) checks the sensor rules, e.g. 1m, 30s, 5m. */
   SENSOR_SCAN_INTERVAL: z
@@ -284,6 +290,8 @@ export const envSchema = z.object({
     .regex(/^[1-9]\d{0,5}(s|m|h)$/, 'a duration such as 30s, 1m or 1h')
     .default('1m'),
   WORKER_METRICS_PORT: port.default(9464),
+  /** The maintenance worker's /metrics. */
+  MAINTENANCE_METRICS_PORT: port.default(9465),
   /** The reference agents that `prism up` starts serve /metrics on this port and the next three. */
   AGENT_METRICS_PORT: port.max(65532).default(9470),
 
@@ -421,6 +429,12 @@ export function parseConfig(raw: Record<string, string | undefined>, component: 
       problems.push({ field, message: `set, but ${flag} is not true: set ${flag}=true to use it` });
     }
   }
+  // Two workers registering different workflows on one queue would each fail the other's tasks.
+  if (result.data && result.data.TEMPORAL_MAINTENANCE_TASK_QUEUE === result.data.TEMPORAL_TASK_QUEUE)
+    problems.push({
+      field: 'TEMPORAL_MAINTENANCE_TASK_QUEUE',
+      message: `the same queue as TEMPORAL_TASK_QUEUE (${result.data.TEMPORAL_TASK_QUEUE}): the maintenance work needs a queue of its own`,
+    });
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return withConnectionDefaults(result.data, component, logins);
 }

@@ -55,14 +55,19 @@ export function postgresRoleName(env: Pick<Env, 'POSTGRES_USER'>, role: Postgres
 /**
  * What each kind of process logs in as. `operator` is a person's command line and the tests: the
  * application's PostgreSQL role, and Redis' and Kafka's admin (an operator holds every secret anyway;
- * the commands that are a component — `prism worker`, `prism api`, `prism agent run`, `prism migrate` — run
- * as that component).
+ * the commands that are a component — `prism worker`, `prism maintenance-worker`, `prism api`,
+ * `prism agent run`, `prism migrate` — run as that component).
  */
 export const components = {
   operator: { postgres: 'app', redis: 'admin', kafka: 'admin' },
   admin: { postgres: 'admin', redis: 'admin', kafka: 'admin' },
   migrator: { postgres: 'migrator' },
   worker: { postgres: 'app', redis: 'worker', kafka: 'worker' },
+  // The maintenance worker writes what the worker's users may (backup runs and violations in PostgreSQL, the
+  // alert store in Redis, alerts and violations on Kafka), and backs up as the backup identities (asBackup).
+  // It reuses the worker's Redis and Kafka users: a user of its own would need a new password in both stacks
+  // for rights that are a subset of the worker's.
+  maintenance: { postgres: 'app', redis: 'worker', kafka: 'worker' },
   api: { postgres: 'app', redis: 'api', kafka: 'api' },
   agent: { postgres: 'agent', redis: 'agent', kafka: 'agent' },
 } as const satisfies Record<string, { postgres?: PostgresRole; redis?: RedisUser; kafka?: KafkaUser }>;
@@ -70,10 +75,19 @@ export type Component = keyof typeof components;
 
 /**
  * The secrets each application process is given, and nothing else (`prism up` natively, the services'
- * environment under Compose). The worker runs the scheduled backups, so it holds the backup identities too.
+ * environment under Compose). The task worker holds no backup secret: the maintenance worker takes the
+ * backups (the backup identities, the S3 keys of the backup destination), scans the sensor rules and escalates
+ * alerts.
  */
 export const componentSecrets = {
   worker: [
+    'POSTGRES_APP_PASSWORD',
+    'REDIS_WORKER_PASSWORD',
+    'KAFKA_WORKER_PASSWORD',
+    'INFLUX_PASSWORD',
+    'WEAVIATE_API_KEY',
+  ],
+  maintenance: [
     'POSTGRES_APP_PASSWORD',
     'POSTGRES_BACKUP_PASSWORD',
     'REDIS_WORKER_PASSWORD',
@@ -229,7 +243,7 @@ export function asComponent<E extends Env>(env: E, component: Component): E {
 
 /**
  * Backups and restores log in as the backup identities (src/backup/): PostgreSQL's prism_backup and Redis'
- * `backup`, whatever the process otherwise runs as (the worker takes the scheduled backups).
+ * `backup`, whatever the process otherwise runs as (the maintenance worker takes the scheduled backups).
  */
 export function asBackup<E extends Env>(env: E): E {
   return asRedisUser(asPostgresRole(env, 'backup'), 'backup');

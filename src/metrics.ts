@@ -8,7 +8,7 @@ import { agentTypes } from './task/contract.js';
 /** Buckets for step and task durations: 5 ms to 2 minutes. */
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
-export function createMetrics(component: 'api' | 'worker' | 'agent' | 'ingress' | 'cli') {
+export function createMetrics(component: 'api' | 'worker' | 'maintenance' | 'agent' | 'ingress' | 'cli') {
   const registry = new Registry();
   registry.setDefaultLabels({ component });
   collectDefaultMetrics({ register: registry });

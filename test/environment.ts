@@ -13,6 +13,10 @@ export const testEnvironment = {
   WEAVIATE_COLLECTION_PREFIX: 'PrismTest_',
   API_PORT: '13300',
   WORKER_METRICS_PORT: '19464',
+  MAINTENANCE_METRICS_PORT: '19465',
+  // Queues of their own too (the namespace already keeps them apart from a running system's).
+  TEMPORAL_TASK_QUEUE: 'prism-test-tasks',
+  TEMPORAL_MAINTENANCE_TASK_QUEUE: 'prism-test-maintenance',
   AGENT_METRICS_PORT: '19470',
   // The product's schedules exist in the tests' namespace too, paused: a test triggers what it needs.
   PRISM_SCHEDULES: 'paused',

@@ -31,7 +31,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
+import type { TaskActivities } from '../activities/index.ts';
 import {
   agentResponseSignal,
   failureTypes,
@@ -58,7 +58,7 @@ export const progress = defineQuery<TaskProgress>(progressQuery);
 // Store steps are short and idempotent: local activities (no task-queue round trip per step), retried
 // with backoff while a store is briefly unavailable, then the task fails with the store's error. An
 // invalid request is not retried (the activity says so: InvalidTaskRequest is non-retryable).
-const stores = proxyLocalActivities<Activities>({
+const stores = proxyLocalActivities<TaskActivities>({
   startToCloseTimeout: '30s',
   scheduleToCloseTimeout: '10m',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },

@@ -1,9 +1,9 @@
 // A critical alert that nobody acknowledges in time is escalated: one durable timer per episode, started by
 // the alert handler. Acknowledged, resolved or re-raised in the meantime, the activity finds nothing to do.
 import { proxyLocalActivities, sleep } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
+import type { MaintenanceActivities } from '../activities/index.ts';
 
-const { escalateAlert } = proxyLocalActivities<Activities>({
+const { escalateAlert } = proxyLocalActivities<MaintenanceActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 30 },
 });

@@ -13,19 +13,19 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { Activities } from '../activities/index.ts';
+import type { MaintenanceActivities } from '../activities/index.ts';
 import type { BackupReason, DrillResult } from '../activities/backup.ts';
 import { BackupIdKey, BackupOutcomeKey } from '../src/backup/search-attributes.ts';
 import { backupStores, newBackupId, type BackupStore } from '../src/backup/contract.ts';
 import type { StoreBackup } from '../src/backup/manifest.ts';
 
-const { backupStore, drillBackup } = proxyActivities<Activities>({
+const { backupStore, drillBackup } = proxyActivities<MaintenanceActivities>({
   startToCloseTimeout: '2h',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '10s', maximumInterval: '2m', maximumAttempts: 3 },
 });
 
-const { completeBackup, recordBackupFailure, applyBackupRetention } = proxyActivities<Activities>({
+const { completeBackup, recordBackupFailure, applyBackupRetention } = proxyActivities<MaintenanceActivities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '2m',
   retry: { initialInterval: '2s', maximumInterval: '1m', maximumAttempts: 10 },

@@ -1,6 +1,5 @@
-// Everything the worker registers as workflow code.
+// Everything the task worker registers as workflow code (TEMPORAL_TASK_QUEUE): the agent task flow, and the
+// bench's no-op that measures the engine on that queue. The maintenance work has its own bundle
+// (maintenance.ts) on its own queue.
 export { agentTask } from './agent-task.ts';
 export { benchNoop } from './bench-noop.ts';
-export { alertEscalation } from './alert-escalation.ts';
-export { sensorRuleScan } from './sensor-rule-scan.ts';
-export { backupRun, backupRetention, backupDrill } from './backup.ts';

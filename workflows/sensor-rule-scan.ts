@@ -1,13 +1,15 @@
 // The sensor-rule scan, run by a Temporal Schedule (`sensor-rule-scan`, every minute by default): checks
 // every active sensor rule against the window of readings that ends at the scheduled time, and opens a
 // MONITORING task for each CRITICAL violation that asks for one (a task of its own, not a child of this run,
-// so it outlives it; its request id derives from the violation, so a retried scan opens it once).
+// so it outlives it; its request id derives from the violation, so a retried scan opens it once). The scan runs
+// on the maintenance queue; the tasks it opens go to the task worker's queue, which the scan's activity names
+// (a workflow reads no configuration).
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, proxyLocalActivities, startChild, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
+import type { MaintenanceActivities } from '../activities/index.ts';
 import { workflowIdFor, workflowType, type TaskRequest } from '../src/task/contract.ts';
 
-const { scanSensorRules } = proxyLocalActivities<Activities>({
+const { scanSensorRules } = proxyLocalActivities<MaintenanceActivities>({
   startToCloseTimeout: '2m',
   retry: { initialInterval: '1s', maximumInterval: '20s', maximumAttempts: 10 },
 });
@@ -37,6 +39,8 @@ export async function sensorRuleScan(input: { windowEnd?: string } = {}): Promis
       await startChild(workflowType, {
         workflowId: workflowIdFor(request.requestId),
         args: [request],
+        // A scan recorded before the queues split has no taskQueue: its tasks stayed on its own queue.
+        ...(scan.taskQueue ? { taskQueue: scan.taskQueue } : {}),
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // One task per violation, ever: a rescan of the same window finds the task and leaves it be.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',

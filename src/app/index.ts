@@ -1,7 +1,8 @@
 // `prism up` / `prism down`: the whole system. `up` brings the services up, migrates, provisions (with the
-// demo data set), then starts the application in the background — the worker (with ingress and bridge),
-// the four reference agents and the HTTP API — each with its log and pid file in the stack's data
-// directory, and returns once every one of them said it is ready.
+// demo data set), then starts the application in the background — the task worker (with ingress, bridge and
+// alert handler), the maintenance worker (backups, drills, retention, scans, escalation), the four reference
+// agents and the HTTP API — each with its log and pid file in the stack's data directory, and returns once
+// every one of them said it is ready.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { rawEnvironment, type Env } from '../config.ts';
@@ -41,6 +42,12 @@ export function agentMetricsPort(env: Pick<Env, 'AGENT_METRICS_PORT'>, type: Age
 
 export const appProcesses: AppProcess[] = [
   { name: 'worker', component: 'worker', args: ['worker'], ready: /\bready\b/i },
+  {
+    name: 'maintenance-worker',
+    component: 'maintenance',
+    args: ['maintenance-worker'],
+    ready: /\bready\b/i,
+  },
   ...agentTypes.map((type) => ({
     name: `agent-${type.toLowerCase()}`,
     component: 'agent' as const,

@@ -3,7 +3,7 @@
 // directly in this process without Temporal — the floor — and the ratio between the two.
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
+import { closeActivityDeps, createActivityDeps, createTaskActivities } from '../../activities/index.ts';
 import { createKafka, kafkaName } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
@@ -184,7 +184,7 @@ async function runEngine(env: Env, o: BenchOptions, runId: string, progress: Pro
 /** The floor: the activities called directly, with the agent round trip over Kafka, no Temporal. */
 async function runFloor(env: Env, o: BenchOptions, runId: string, progress: Progress): Promise<BenchRun> {
   const deps = await createActivityDeps(env);
-  const activities = createActivities(deps);
+  const activities = createTaskActivities(deps);
   const waiting = new Map<string, (r: AgentResponse) => void>();
   const kafka = createKafka(env);
   const groupId = kafkaName(kafka, `bench-floor-${runId}`);

@@ -73,9 +73,19 @@ export async function startScratchStack(
   options: { base?: Record<string, string | undefined>; keep?: boolean } = {},
 ): Promise<ScratchStack> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-scratch-'));
-  const [pg, redis, kafka, kafkaController, kafkaJmx, weaviateHttp, weaviateGrpc, weaviateMetrics] =
+  const [
+    pg,
+    redis,
+    kafka,
+    kafkaController,
+    kafkaJmx,
+    weaviateHttp,
+    weaviateGrpc,
+    weaviateMetrics,
+    maintenanceMetrics,
+  ] =
     // Redis' TLS port is REDIS_PORT + 1, Kafka's TLS listener KAFKA_PORT + 3.
-    await freePortGroups([[], [1], [3], [], [], [], [], []]);
+    await freePortGroups([[], [1], [3], [], [], [], [], [], []]);
   const [weaviateCluster, influx, temporal, temporalUi, temporalMetrics, api, workerMetrics, agentMetrics] =
     await freePortGroups([[1, 354, 355], [2], [], [], [], [], [], [1, 2, 3]]);
   const overrides: Record<string, string | undefined> = {
@@ -101,6 +111,7 @@ export async function startScratchStack(
     TEMPORAL_UI_URL: undefined,
     API_PORT: String(api),
     WORKER_METRICS_PORT: String(workerMetrics),
+    MAINTENANCE_METRICS_PORT: String(maintenanceMetrics),
     AGENT_METRICS_PORT: String(agentMetrics),
     // Its services are on this machine, in clear: the deployment's TLS settings name other servers' CAs.
     ...Object.fromEntries(scratchClearTls.map((name) => [name, undefined])),

@@ -1,5 +1,5 @@
 // `prism backup run|list|show|verify|restore|drill|schedule`: backups as operators use them. `run` and
-// `drill` start the workflows (the worker does the work; progress follows here and in the Temporal UI);
+// `drill` start the workflows (the maintenance worker does the work; progress follows here and in the Temporal UI);
 // `list`, `show`, `verify` and `restore` work straight on the destination and the stores, so that a restore
 // needs no running worker, nor a running Temporal.
 import { createInterface } from 'node:readline/promises';
@@ -137,7 +137,7 @@ export function registerBackupCommands(program: Command): void {
 
   backup
     .command('run')
-    .description('take a backup now (the backupRun workflow, on the running worker) and follow it')
+    .description('take a backup now (the backupRun workflow, on the maintenance worker) and follow it')
     .option('--store <store...>', `only these stores (${backupStores.join(', ')})`)
     .option('--no-wait', 'start it and return')
     .option('--json', 'print the result as JSON')
@@ -149,7 +149,7 @@ export function registerBackupCommands(program: Command): void {
         const workflowId = `backup-manual-${new Date().toISOString().replace(/[-:.]/g, '')}`;
         const handle = await client.workflow.start('backupRun', {
           workflowId,
-          taskQueue: env.TEMPORAL_TASK_QUEUE,
+          taskQueue: env.TEMPORAL_MAINTENANCE_TASK_QUEUE,
           args: [{ stores, reason: 'manual' }],
         });
         progress.step(`started ${workflowId}: ${temporalRunUrl(env, workflowId)}`);
@@ -346,7 +346,7 @@ export function registerBackupCommands(program: Command): void {
         const workflowId = `backup-drill-manual-${new Date().toISOString().replace(/[-:.]/g, '')}`;
         const handle = await client.workflow.start('backupDrill', {
           workflowId,
-          taskQueue: env.TEMPORAL_TASK_QUEUE,
+          taskQueue: env.TEMPORAL_MAINTENANCE_TASK_QUEUE,
           args: [{ backupId: opts.backup }],
         });
         progress.step(`started ${workflowId}: ${temporalRunUrl(env, workflowId)}`);

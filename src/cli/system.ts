@@ -9,7 +9,7 @@ export function registerSystemCommands(program: Command): void {
   program
     .command('up')
     .description(
-      'the whole system: services, migrations, provisioning, demo data, then the worker, agents and API in the background',
+      'the whole system: services, migrations, provisioning, demo data, then the workers, agents and API in the background',
     )
     .option('--clean', 'start the services from empty data')
     .option('--no-demo', 'do not load the demo data set')
@@ -29,7 +29,7 @@ export function registerSystemCommands(program: Command): void {
 
   program
     .command('down')
-    .description('stop the worker, agents and API, then the services (data stays)')
+    .description('stop the workers, agents and API, then the services (data stays)')
     .option('--keep-stack', 'leave the services running')
     .action(async (opts: { keepStack?: boolean }) => {
       const env = loadConfig();
@@ -44,7 +44,7 @@ export function registerSystemCommands(program: Command): void {
     .action(() => {
       for (const p of appStatus(loadConfig())) {
         process.stdout.write(
-          `${p.name.padEnd(18)} ${p.pid === null ? 'stopped' : `pid ${p.pid}`}  ${p.logFile}\n`,
+          `${p.name.padEnd(20)} ${p.pid === null ? 'stopped' : `pid ${p.pid}`}  ${p.logFile}\n`,
         );
       }
     });

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { stopOnSignals } from '../agents/index.ts';
 import { loadConfig } from '../config.ts';
 import { startWorker } from '../worker/index.ts';
+import { startMaintenanceWorker } from '../worker/maintenance.ts';
 
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description(
-      'run the Temporal worker of the agent task flow, with the user.queries ingress and the agent-answer bridge',
+      'run the task worker: the agent task flow on TEMPORAL_TASK_QUEUE, with the user.queries ingress, the agent-answer bridge and the alert handler',
     )
     .option('--no-ingress', 'do not consume user.queries')
     .option('--no-bridge', 'do not deliver agent answers from Kafka')
@@ -16,6 +17,17 @@ export function registerWorkerCommand(program: Command): void {
         withIngress: opts.ingress,
         withBridge: opts.bridge,
       });
+      stopOnSignals(worker);
+      await worker.done;
+    });
+
+  program
+    .command('maintenance-worker')
+    .description(
+      'run the maintenance worker: backups, restore drills, retention, sensor-rule scans and alert escalation on TEMPORAL_MAINTENANCE_TASK_QUEUE',
+    )
+    .action(async () => {
+      const worker = await startMaintenanceWorker(loadConfig('maintenance'));
       stopOnSignals(worker);
       await worker.done;
     });

@@ -44,6 +44,7 @@ export function nativeScrapeJobs(env: Env): ScrapeJob[] {
     // The application (`prism up`): they answer only while it runs.
     one('prism-api', env.API_PORT),
     one('prism-worker', env.WORKER_METRICS_PORT),
+    one('prism-maintenance-worker', env.MAINTENANCE_METRICS_PORT),
     {
       job: 'prism-agents',
       targets: agentTypes.map((type, i) => ({
@@ -335,6 +336,7 @@ export function processGroups(env: Env, paths: StackPaths): { name: string; cmdl
       cmdline: exporter('prometheus-process-exporter', env.PROCESS_EXPORTER_PORT),
     },
     { name: 'prism-worker', cmdline: app('worker') },
+    { name: 'prism-maintenance-worker', cmdline: app('maintenance-worker') },
     { name: 'prism-api', cmdline: app('api') },
     ...agentTypes.map((type) => ({
       name: `prism-agent-${type.toLowerCase()}`,

@@ -3,7 +3,9 @@
 // fingerprint, an entry for each time it is raised, changes severity, resolves or escalates; repeats
 // change nothing. Its Kafka group resumes where it stopped, so alerts raised while it is down are handled
 // when it is back; a redelivered event neither loses nor doubles a queue entry. A critical alert that
-// nobody acknowledges in time is escalated by a durable workflow.
+// nobody acknowledges in time is escalated by a durable workflow, on the maintenance worker's queue. (The
+// handler itself stays in the task worker: it is a Kafka consumer of the worker's group, holds no backup
+// secret, and takes no activity slot.)
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Env } from '../config.ts';
 import { alertEventSchema } from '../alerts/event.ts';
@@ -20,7 +22,7 @@ export const alertEscalationWorkflow = 'alertEscalation';
 
 export async function runAlertHandler(
   deps: FlowConsumerDeps & {
-    env: Pick<Env, 'TEMPORAL_TASK_QUEUE' | 'ALERT_ESCALATION_MINUTES'>;
+    env: Pick<Env, 'TEMPORAL_MAINTENANCE_TASK_QUEUE' | 'ALERT_ESCALATION_MINUTES'>;
     temporal: Client;
     groupId?: string;
     log?: (message: string) => void;
@@ -57,13 +59,13 @@ export async function runAlertHandler(
 /** A timer per critical episode: escalates it unless someone acknowledges or it resolves first. */
 async function startEscalation(
   temporal: Client,
-  env: Pick<Env, 'TEMPORAL_TASK_QUEUE' | 'ALERT_ESCALATION_MINUTES'>,
+  env: Pick<Env, 'TEMPORAL_MAINTENANCE_TASK_QUEUE' | 'ALERT_ESCALATION_MINUTES'>,
   fingerprint: string,
   startsAt: string,
 ): Promise<void> {
   try {
     await temporal.workflow.start(alertEscalationWorkflow, {
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      taskQueue: env.TEMPORAL_MAINTENANCE_TASK_QUEUE,
       workflowId: `alert-escalation-${fingerprint}-${Date.parse(startsAt)}`,
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [{ fingerprint, startsAt, afterMs: env.ALERT_ESCALATION_MINUTES * 60_000 }],

@@ -1,25 +1,22 @@
-// `prism worker`: the Temporal worker of the agent task flow (workflows + activities), with the Kafka
-// ingress (user.queries → workflows), the bridge (agent answers → signals) and the alert handler
-// (agent.monitoring.alerts → the Redis alert queue) in the same process, and a
-// /metrics endpoint for Prometheus.
+// `prism worker`: the task worker — the Temporal worker of the agent task flow (agentTask and the bench's
+// no-op, on TEMPORAL_TASK_QUEUE), with the Kafka ingress (user.queries → workflows), the bridge (agent
+// answers → signals) and the alert handler (agent.monitoring.alerts → the Redis alert queue; it hands
+// escalations to the maintenance queue) in the same process, and a /metrics endpoint for Prometheus.
+// Maintenance work (backups, drills, retention, scans, escalation) runs apart: ./maintenance.ts.
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { closeActivityDeps, createActivities, createActivityDeps } from '../../activities/index.ts';
+import { closeActivityDeps, createActivityDeps, createTaskActivities } from '../../activities/index.ts';
 import { connectTemporal, temporalTarget } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { runBridge } from './bridge.ts';
 import { runIngress } from './ingress.ts';
 import { runAlertHandler } from './alert-handler.ts';
-import { createMetrics, serveMetrics } from '../metrics.ts';
+import { runTemporalWorker, type RunningWorker } from './run.ts';
+import { createMetrics } from '../metrics.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 export const payloadConverterPath = fileURLToPath(new URL('./payload-converter.cjs', import.meta.url));
-
-export interface RunningWorker {
-  /** Resolves when the worker has stopped (after `stop()` or a fatal error). */
-  done: Promise<void>;
-  stop(): Promise<void>;
-}
+export type { RunningWorker } from './run.ts';
 
 export async function startWorker(
   env: Env,
@@ -44,7 +41,7 @@ export async function startWorker(
     // A signal, query or input no converter can read reaches the run as a value it refuses, never as a
     // workflow task that fails for good (payload-converter.cjs).
     dataConverter: { payloadConverterPath },
-    activities: createActivities(deps),
+    activities: createTaskActivities(deps),
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentLocalActivityExecutions: 100,
     maxConcurrentActivityTaskExecutions: 100,
@@ -61,31 +58,14 @@ export async function startWorker(
       ? null
       : runAlertHandler({ env, kafka, redis, temporal, dlqProducer, metrics, log }),
   ]);
-  const metricsPort = options.metricsPort === undefined ? env.WORKER_METRICS_PORT : options.metricsPort;
-  const server =
-    metricsPort === null ? null : await serveMetrics(metrics.registry, env.PRISM_BIND_ADDRESS, metricsPort);
-  const running = worker.run();
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      await Promise.allSettled(consumers.map((c) => c?.stop()));
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running.catch(() => undefined);
-      await Promise.allSettled([temporal.connection.close(), connection.close()]);
-      await closeActivityDeps(deps);
-      server?.close();
-    })();
-    return stopping;
-  };
-  const done = running.then(
-    () => stop(),
-    async (err: unknown) => {
-      await stop();
-      throw err;
-    },
-  );
-  log(
-    `ready: task queue ${env.TEMPORAL_TASK_QUEUE}${metricsPort ? `, metrics on :${metricsPort}/metrics` : ''}`,
-  );
-  return { done, stop };
+  return runTemporalWorker({
+    env,
+    worker,
+    connection,
+    registry: metrics.registry,
+    metricsPort: options.metricsPort === undefined ? env.WORKER_METRICS_PORT : options.metricsPort,
+    beforeShutdown: () => Promise.allSettled(consumers.map((c) => c?.stop())),
+    close: () => Promise.allSettled([temporal.connection.close(), closeActivityDeps(deps)]),
+    log,
+  });
 }

@@ -83,6 +83,7 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
       'prism-agent-monitoring',
       'prism-agent-prediction',
       'prism-api',
+      'prism-maintenance-worker',
       'prism-worker',
     ];
     expect(await services()).toEqual(infrastructure);
@@ -206,6 +207,9 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
         .filter(isSecretVariable)
         .sort();
     expect(secretsOf('prism-worker')).toEqual([...componentSecrets.worker].filter(held).sort());
+    expect(secretsOf('prism-maintenance-worker')).toEqual(
+      [...componentSecrets.maintenance].filter(held).sort(),
+    );
     expect(secretsOf('prism-api')).toEqual([...componentSecrets.api].filter(held).sort());
     for (const agent of ['monitoring', 'prediction', 'control', 'analysis'])
       expect(secretsOf(`prism-agent-${agent}`), agent).toEqual(

@@ -154,11 +154,12 @@ describe('the exporters', () => {
     }
   });
 
-  it('process-exporter names the application’s processes: worker, API and each agent', async () => {
+  it('process-exporter names the application’s processes: both workers, API and each agent', async () => {
     const groups = processGroups(env, paths).map((g) => g.name);
     expect(groups).toEqual(
       expect.arrayContaining([
         'prism-worker',
+        'prism-maintenance-worker',
         'prism-api',
         ...agentTypes.map((t) => `prism-agent-${t.toLowerCase()}`),
       ]),

@@ -33,7 +33,7 @@ const services = [
   'alertmanager',
 ];
 // The application's processes answer only while `prism up` runs: configured, not necessarily up.
-const application = ['prism-api', 'prism-worker', 'prism-agents'];
+const application = ['prism-api', 'prism-worker', 'prism-maintenance-worker', 'prism-agents'];
 
 describe('Prometheus', () => {
   it('scrapes every service of the stack, and has the application configured', async () => {

@@ -76,6 +76,7 @@ describe('docker-compose.yml', () => {
         'temporal',
         'temporal-ui',
         'prism-worker',
+        'prism-maintenance-worker',
         'prism-api',
         ...agentServices,
         'alertmanager',
@@ -136,6 +137,7 @@ describe('docker-compose.yml', () => {
       'seaweedfs-setup',
       'volume-owners',
       'prism-worker',
+      'prism-maintenance-worker',
       ...agentServices,
     ])
       expect(services[name]!.ports).toBeUndefined();
@@ -303,6 +305,7 @@ describe('docker-compose.yml', () => {
       'seaweedfs',
       'prism-api',
       'prism-worker',
+      'prism-maintenance-worker',
       'prism-agents',
       'postgres',
       'redis',
@@ -390,15 +393,54 @@ describe('docker-compose.yml', () => {
 
   it('runs the application as a non-root user on a read-only root filesystem', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8');
-    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
-    expect(users.at(-1)).toBe('node');
+    for (const stage of dockerfile
+      .split(/^(?=FROM )/m)
+      .filter((t) => /^FROM \S+ AS (app|maintenance)\s/.test(t))) {
+      const users = [...stage.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+      expect(users.at(-1), stage.split('\n')[0]).toBe('node');
+    }
     const app = Object.keys(services).filter((n) => n.startsWith('prism-'));
-    expect(app.length).toBeGreaterThanOrEqual(6);
+    expect(app.length).toBeGreaterThanOrEqual(7);
     for (const name of app) {
       expect(services[name]!.read_only, name).toBe(true);
       expect(services[name]!.tmpfs, name).toEqual(['/tmp']);
     }
-    // Weaviate shares its backup files with the worker's user.
+    // Weaviate shares its backup files with the maintenance worker's user.
     expect(services.weaviate!.user).toBe('1000:1000');
+  });
+
+  it("builds the task worker's image without a service binary, and the maintenance worker's with its tools", () => {
+    const stages = new Map(
+      readFileSync('Dockerfile', 'utf8')
+        .split(/^(?=FROM )/m)
+        .map((text) => [/^FROM (\S+)(?: AS (\S+))?/.exec(text)?.[2] ?? '', text] as const),
+    );
+    // A stage and the stages it is built on.
+    const chain = (name: string): string => {
+      const text = stages.get(name) ?? '';
+      const base = /^FROM (\S+)/.exec(text)?.[1] ?? '';
+      return text + (stages.has(base) ? chain(base) : '');
+    };
+    const serviceTools = /weaviate|influxd|redis-server|postgresql|sqlite3|apt-get/;
+    expect([...stages.keys()].at(-1), 'the default target').toBe('app');
+    expect(chain('app')).not.toMatch(serviceTools);
+    for (const tool of [
+      '/usr/local/bin/weaviate',
+      '/usr/local/bin/influxd',
+      'redis-server',
+      'postgresql-client',
+    ])
+      expect(chain('maintenance'), tool).toContain(tool);
+    expect(services['prism-worker']!.build).toEqual({ context: '.', target: 'app' });
+    expect(services['prism-maintenance-worker']!.build).toEqual({ context: '.', target: 'maintenance' });
+    // The API and the agents run the task worker's image.
+    for (const name of ['prism-api', ...agentServices])
+      expect(services[name]!.image, name).toBe(services['prism-worker']!.image);
+    // The backups' volumes are the maintenance worker's alone.
+    expect(services['prism-worker']!.volumes).toBeUndefined();
+    expect(services['prism-maintenance-worker']!.volumes).toEqual([
+      'weaviate-backups:/var/lib/weaviate-backups',
+      'prism-backups:/var/lib/prism-backups',
+    ]);
   });
 });

@@ -16,7 +16,7 @@ import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import { acceptTaskRequest } from '../../activities/task.ts';
-import type { Activities } from '../../activities/index.ts';
+import type { TaskActivities } from '../../activities/index.ts';
 import {
   agentResponseSignal,
   failureTypes,
@@ -73,7 +73,7 @@ function stubs(
   const calls: string[] = [];
   const recorded: { status?: string; error?: string; results?: Record<string, AgentResponse> } = {};
   const activities: Pick<
-    Activities,
+    TaskActivities,
     | 'createTask'
     | 'searchKnowledge'
     | 'dispatchCommand'

@@ -77,7 +77,7 @@ export interface ScheduleProvisionResult {
 }
 
 export async function provisionSchedules(
-  env: TemporalEnv & Pick<Env, 'TEMPORAL_TASK_QUEUE' | 'PRISM_SCHEDULES' | keyof ScheduleEnv>,
+  env: TemporalEnv & Pick<Env, 'TEMPORAL_MAINTENANCE_TASK_QUEUE' | 'PRISM_SCHEDULES' | keyof ScheduleEnv>,
   progress: Progress,
 ): Promise<ScheduleProvisionResult> {
   const connection = await Connection.connect({ ...temporalTarget(env), connectTimeout: '5s' });
@@ -93,7 +93,8 @@ export async function provisionSchedules(
           type: 'startWorkflow' as const,
           workflowType: spec.workflowType,
           workflowId: spec.id,
-          taskQueue: env.TEMPORAL_TASK_QUEUE,
+          // Maintenance work, all of it: the maintenance worker's queue.
+          taskQueue: env.TEMPORAL_MAINTENANCE_TASK_QUEUE,
           args: spec.args ?? [],
         },
         // A run still going when the next is due: skip the next, never pile them up.
@@ -114,14 +115,17 @@ export async function provisionSchedules(
             ? current.state.note === noteOf(spec)
             : (interval ? Number(interval.every) : NaN) === msOf(spec.every);
         const samePause = current.state.paused === paused;
-        if (sameTiming && samePause) {
+        // A schedule created before the maintenance queue existed starts its runs on the task worker's.
+        const sameQueue = current.action.taskQueue === options.action.taskQueue;
+        if (sameTiming && samePause && sameQueue) {
           result.unchanged.push(spec.id);
           continue;
         }
-        if (!sameTiming)
+        if (!sameTiming || !sameQueue)
           await handle.update((prev) => ({
             ...prev,
             spec: timing(spec),
+            action: { ...prev.action, taskQueue: options.action.taskQueue },
             state: { ...prev.state, note: noteOf(spec) },
           }));
         if (!samePause)
