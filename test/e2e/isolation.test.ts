@@ -41,6 +41,9 @@ const resourcesOf = (e: Env) => ({
   weaviateCollection: `${e.WEAVIATE_COLLECTION_PREFIX}AgentMemory`,
   apiPort: e.API_PORT,
   workerMetricsPort: e.WORKER_METRICS_PORT,
+  maintenanceMetricsPort: e.MAINTENANCE_METRICS_PORT,
+  taskQueue: e.TEMPORAL_TASK_QUEUE,
+  maintenanceQueue: e.TEMPORAL_MAINTENANCE_TASK_QUEUE,
   agentMetricsPort: e.AGENT_METRICS_PORT,
 });
 

@@ -16,7 +16,7 @@ import { Topic } from '../../src/stores/kafka/topics.ts';
 import { parseAlert, type Alert } from '../../src/stores/redis/alert-schema.ts';
 import { keys } from '../../src/stores/redis/keys.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';
-import { startTestWorker } from '../e2e/support.ts';
+import { startTestMaintenanceWorker, startTestWorker } from '../e2e/support.ts';
 import { env, testId, waitFor } from '../helpers.ts';
 import { apiFixture, type ApiFixture } from './api/fixture.ts';
 
@@ -29,14 +29,20 @@ describe('alerts: the handler, the webhook, and what operators do', () => {
   const token = randomBytes(24).toString('base64url');
   const fingerprints: string[] = [];
   let worker: RunningWorker;
+  // Escalations run on the maintenance worker (the handler in the task worker starts them on its queue).
+  let maintenance: RunningWorker;
   let api: ApiFixture;
 
   beforeAll(async () => {
     await publisher.connect();
-    [worker, api] = await Promise.all([startTestWorker(), apiFixture({ ALERTMANAGER_WEBHOOK_TOKEN: token })]);
+    [worker, maintenance, api] = await Promise.all([
+      startTestWorker(),
+      startTestMaintenanceWorker(),
+      apiFixture({ ALERTMANAGER_WEBHOOK_TOKEN: token }),
+    ]);
   }, 120_000);
   afterAll(async () => {
-    await worker?.stop();
+    await Promise.all([worker?.stop(), maintenance?.stop()]);
     await api?.close();
     await publisher.disconnect();
     // Only this test's alerts: their state and their queue entries.

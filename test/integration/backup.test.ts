@@ -1,5 +1,5 @@
-// Backups of every store, as the product takes and restores them: the backupRun workflow on a worker of the
-// tests' deployment writes to a backup directory of the test's own; `prism backup restore` (the CLI, as an
+// Backups of every store, as the product takes and restores them: the backupRun workflow on a maintenance
+// worker of the tests' deployment writes to a backup directory of the test's own; `prism backup restore` (the CLI, as an
 // operator runs it) puts it back. Data in every store → backup → wipe → restore → identical; a flipped byte
 // or a missing manifest is refused and nothing changes; the drill records its result and alerts when it
 // fails; retention deletes exactly what its policy does not keep; the schedules exist once however often
@@ -39,6 +39,7 @@ import { collectionName } from '../../src/stores/weaviate/schema.ts';
 import { loadGloveEmbedder } from '../../src/stores/weaviate/glove-embedder.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/index.ts';
+import { startMaintenanceWorker } from '../../src/worker/maintenance.ts';
 import { env as testEnv, testId, waitFor } from '../helpers.ts';
 
 const run = promisify(execFile);
@@ -47,6 +48,7 @@ describe('backups of every store', () => {
   let dir: string;
   let env: Env;
   let worker: RunningWorker;
+  let maintenance: RunningWorker;
   let temporal: Client;
   let prisma: PrismaClient;
   const redis = createRedis(testEnv);
@@ -73,7 +75,7 @@ describe('backups of every store', () => {
   const startBackup = async (args: Record<string, unknown> = {}) =>
     temporal.workflow.execute('backupRun', {
       workflowId: `backup-test-${randomUUID()}`,
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      taskQueue: env.TEMPORAL_MAINTENANCE_TASK_QUEUE,
       args: [{ reason: 'test', ...args }],
     }) as Promise<{ backupId: string; bytes: number }>;
 
@@ -113,18 +115,20 @@ describe('backups of every store', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'prism-backup-test-'));
-    // The worker of this test alone (its own task queue), writing to the test's directory.
+    // The workers of this test alone (their own task queues), the maintenance one writing to the test's
+    // directory.
+    const queue = `backup-test-${randomUUID().slice(0, 8)}`;
     env = {
       ...testEnv,
       PRISM_BACKUP_DIR: dir,
-      TEMPORAL_TASK_QUEUE: `backup-test-${randomUUID().slice(0, 8)}`,
+      TEMPORAL_TASK_QUEUE: queue,
+      TEMPORAL_MAINTENANCE_TASK_QUEUE: `${queue}-maintenance`,
     };
     // With the bridge: the tasks of the "while tasks run" test need their agent's answers signalled back.
-    worker = await startWorker(env, {
-      metricsPort: null,
-      log: () => {},
-      withIngress: false,
-    });
+    [worker, maintenance] = await Promise.all([
+      startWorker(env, { metricsPort: null, log: () => {}, withIngress: false }),
+      startMaintenanceWorker(env, { metricsPort: null, log: () => {} }),
+    ]);
     temporal = await connectTemporal(env);
     prisma = createPrisma(env);
 
@@ -177,7 +181,7 @@ describe('backups of every store', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await worker?.stop();
+    await Promise.all([worker?.stop(), maintenance?.stop()]);
     await temporal?.connection.close();
     const db = createPrisma(env);
     await db.task.deleteMany({ where: { requestId: marker } }).catch(() => undefined);
@@ -424,7 +428,7 @@ describe('backups of every store', () => {
     const drill = (id?: string) =>
       temporal.workflow.execute('backupDrill', {
         workflowId: `backup-test-drill-${randomUUID()}`,
-        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        taskQueue: env.TEMPORAL_MAINTENANCE_TASK_QUEUE,
         args: [{ backupId: id }],
       }) as Promise<{ backupId: string; ok: boolean; stores: { store: string; ok: boolean }[] }>;
     const good = await drill(backupId);
@@ -535,19 +539,16 @@ describe('backups of every store', () => {
       PRISM_BACKUP_DIR: retentionDir,
       BACKUP_KEEP_DAILY: 3,
       BACKUP_KEEP_WEEKLY: 0,
-      TEMPORAL_TASK_QUEUE: `${env.TEMPORAL_TASK_QUEUE}-retention`,
+      TEMPORAL_MAINTENANCE_TASK_QUEUE: `${env.TEMPORAL_MAINTENANCE_TASK_QUEUE}-retention`,
     };
-    const retentionWorker = await startWorker(retentionWorkerEnv, {
+    const retentionWorker = await startMaintenanceWorker(retentionWorkerEnv, {
       metricsPort: null,
       log: () => {},
-      withIngress: false,
-      withBridge: false,
-      withAlertHandler: false,
     });
     try {
       await temporal.workflow.execute('backupRetention', {
         workflowId: `backup-test-retention-${randomUUID()}`,
-        taskQueue: retentionWorkerEnv.TEMPORAL_TASK_QUEUE,
+        taskQueue: retentionWorkerEnv.TEMPORAL_MAINTENANCE_TASK_QUEUE,
         args: [{}],
       });
     } finally {
@@ -572,9 +573,10 @@ describe('backups of every store', () => {
     await rm(retentionDir, { recursive: true, force: true });
   }, 120_000);
 
-  it('has its three schedules once, however often provisioning runs', async () => {
-    const first = await provisionSchedules(env, silentProgress);
-    const second = await provisionSchedules(env, silentProgress);
+  it('has its three schedules once, however often provisioning runs, on the maintenance queue', async () => {
+    // The deployment's schedules, with its queues (not this file's own).
+    const first = await provisionSchedules(testEnv, silentProgress);
+    const second = await provisionSchedules(testEnv, silentProgress);
     expect([...first.created, ...first.updated, ...first.unchanged]).toEqual(
       expect.arrayContaining(['backup', 'backup-retention', 'backup-drill']),
     );
@@ -586,7 +588,10 @@ describe('backups of every store', () => {
       expect(ids.filter((x) => x === id)).toHaveLength(1);
     }
     const backup = await temporal.schedule.getHandle('backup').describe();
-    expect(backup.action).toMatchObject({ workflowType: 'backupRun' });
+    expect(backup.action).toMatchObject({
+      workflowType: 'backupRun',
+      taskQueue: testEnv.TEMPORAL_MAINTENANCE_TASK_QUEUE,
+    });
     expect(backup.state.paused).toBe(true); // PRISM_SCHEDULES=paused in the tests' deployment
     // The CLI lists them.
     const listed = await prism('schedule', 'list', '--json');

@@ -55,6 +55,7 @@ const testEnv = {
   ...env,
   KAFKA_TOPIC_PREFIX: `${env.KAFKA_TOPIC_PREFIX}${prefix}`,
   TEMPORAL_TASK_QUEUE: id,
+  TEMPORAL_MAINTENANCE_TASK_QUEUE: `${id}-maintenance`,
 };
 const consumed = [
   Topic.UserQueries,

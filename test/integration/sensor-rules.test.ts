@@ -1,7 +1,8 @@
 // The sensor-rule scan (the `sensor-rule-scan` Temporal Schedule's workflow): a sensor rule kept in
 // PostgreSQL, readings in InfluxDB that break it → a violation row, a `constraints.violations` message, an
 // alert in the Redis alert queue, and a MONITORING task opened for it (the rule is CRITICAL); readings back
-// in line → the alert resolves. Triggered here directly (the schedule is paused in the tests' deployment).
+// in line → the alert resolves. Triggered here directly (the schedule is paused in the tests' deployment), on
+// the maintenance worker's queue; the task it opens runs on the task worker's.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
@@ -22,7 +23,7 @@ import { keys } from '../../src/stores/redis/keys.ts';
 import { waitForTask } from '../../src/task/client.ts';
 import { uuidFrom } from '../../src/task/ids.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';
-import { startTestWorker } from '../e2e/support.ts';
+import { startTestMaintenanceWorker, startTestWorker } from '../e2e/support.ts';
 import { env, testId, waitFor } from '../helpers.ts';
 import { tailTopic, type TopicTail } from './agents/support.ts';
 
@@ -34,6 +35,7 @@ describe('the sensor-rule scan', () => {
   const agentId = `scan-monitoring-${randomUUID().slice(0, 8)}`;
   let constraintId: string;
   let worker: RunningWorker;
+  let maintenance: RunningWorker;
   let agent: RunningAgent;
   let temporal: Client;
   let violations: TopicTail;
@@ -76,8 +78,9 @@ describe('the sensor-rule scan', () => {
       );
     }
     await writer.close();
-    [worker, temporal, violations] = await Promise.all([
+    [worker, maintenance, temporal, violations] = await Promise.all([
       startTestWorker(),
+      startTestMaintenanceWorker(),
       connectTemporal(env),
       tailTopic(createKafka(env), Topic.ConstraintsViolations),
     ]);
@@ -86,7 +89,7 @@ describe('the sensor-rule scan', () => {
 
   afterAll(async () => {
     await agent?.stop();
-    await worker?.stop();
+    await Promise.all([worker?.stop(), maintenance?.stop()]);
     await violations?.stop();
     await temporal?.connection.close();
     const fp = sensorRuleFingerprint(constraintId, machine);
@@ -107,7 +110,7 @@ describe('the sensor-rule scan', () => {
 
   const scan = (windowEnd: string) =>
     temporal.workflow.execute('sensorRuleScan', {
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      taskQueue: env.TEMPORAL_MAINTENANCE_TASK_QUEUE,
       workflowId: `sensor-rule-scan-test-${randomUUID()}`,
       args: [{ windowEnd }],
     }) as Promise<{ violations: number; resolved: number; tasks: string[] }>;
@@ -143,6 +146,9 @@ describe('the sensor-rule scan', () => {
     const taskWorkflowId = `task-sensor-violation-${expectedId}`;
     expect(result.tasks).toContain(taskWorkflowId);
     const outcome = await waitForTask(temporal, taskWorkflowId);
+    // Opened by a scan on the maintenance queue, run on the task worker's.
+    const task = await temporal.workflow.getHandle(taskWorkflowId).describe();
+    expect(task.taskQueue).toBe(env.TEMPORAL_TASK_QUEUE);
     expect(outcome).toMatchObject({ status: 'COMPLETED', results: { main: { agentId } } });
 
     const again = await scan(windowEnd); // the same window again: the same ids, nothing new
