@@ -11,10 +11,13 @@ import { provisionAccessControl } from '../stores/postgres/auth.ts';
 import { provisionWeaviate } from '../stores/weaviate/provision.ts';
 import { provisionTemporal, type TemporalProvisionResult } from '../stores/temporal/provision.ts';
 import { provisionSchedules, type ScheduleProvisionResult } from '../stores/temporal/schedules.ts';
+import { moveMaintenanceRuns } from '../stores/temporal/maintenance-runs.ts';
 
 export interface ProvisionSummary {
   temporal: TemporalProvisionResult;
   schedules: ScheduleProvisionResult;
+  /** Maintenance runs that were still open on the task queue, now on the maintenance queue. */
+  maintenanceRuns: { moved: string[] };
   kafka: { created: string[]; updated: string[]; unchanged: string[] };
   weaviate: { created: string[]; updated: string[]; unchanged: string[] };
   influx: { bucket: string; action: string; retention: string };
@@ -24,6 +27,9 @@ export interface ProvisionSummary {
 export async function provisionAll(env: Env, progress: Progress): Promise<ProvisionSummary> {
   const temporal = await progress.track('Temporal namespace', () => provisionTemporal(env, progress));
   const schedules = await progress.track('Temporal schedules', () => provisionSchedules(env, progress));
+  const maintenanceRuns = await progress.track('Maintenance runs on their queue', () =>
+    moveMaintenanceRuns(env, progress),
+  );
   const kafka = await progress.track('Kafka topics', () => provisionKafka(env, progress));
   const weaviateClient = await connectWeaviate(env);
   let weaviate: ProvisionSummary['weaviate'];
@@ -46,6 +52,7 @@ export async function provisionAll(env: Env, progress: Progress): Promise<Provis
     return {
       temporal,
       schedules,
+      maintenanceRuns,
       kafka,
       weaviate,
       influx: { bucket: influx.bucket, action: influx.action, retention: influx.retention },

@@ -16,6 +16,7 @@ import { isSecretVariable } from '../../src/identity.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { sensorReading } from '../../src/stores/influx/points.ts';
 import { createInfluxWriter } from '../../src/stores/influx/writer.ts';
+import { moveMaintenanceRuns } from '../../src/stores/temporal/maintenance-runs.ts';
 import { provisionSchedules } from '../../src/stores/temporal/schedules.ts';
 import { workflowType } from '../../src/task/contract.ts';
 import { startWorker, type RunningWorker } from '../../src/worker/index.ts';
@@ -202,4 +203,33 @@ describe('each worker runs only its own workflows', () => {
       await Promise.allSettled([scan.terminate('test'), task.terminate('test')]);
     }
   });
+
+  it('moves maintenance runs still open on the task queue (from before the split) to the maintenance queue', async () => {
+    const escalation = await temporal.workflow.start('alertEscalation', {
+      taskQueue: queues.TEMPORAL_TASK_QUEUE,
+      workflowId: `stranded-escalation-${randomUUID()}`,
+      args: [{ fingerprint: `stranded-${randomUUID()}`, startsAt: new Date().toISOString(), afterMs: 4_000 }],
+    });
+    try {
+      // Visibility lists a new run a moment later; moving again finds nothing left to move.
+      await waitFor(
+        'the stranded escalation to be moved',
+        async () =>
+          (await moveMaintenanceRuns({ ...env, ...queues }, silentProgress)).moved.includes(
+            escalation.workflowId,
+          ),
+        30_000,
+      );
+      const moved = temporal.workflow.getHandle(escalation.workflowId);
+      expect((await moved.describe()).taskQueue).toBe(queues.TEMPORAL_MAINTENANCE_TASK_QUEUE);
+      expect((await escalation.describe()).status.name).toBe('TERMINATED');
+      // It keeps its deadline (no alert by that fingerprint: nothing to escalate).
+      expect(await moved.result()).toEqual({ escalated: false });
+    } finally {
+      await temporal.workflow
+        .getHandle(escalation.workflowId)
+        .terminate('test')
+        .catch(() => undefined);
+    }
+  }, 60_000);
 });
