@@ -13,7 +13,7 @@ type Access = { read: TopicName[]; write: TopicName[] };
 const T = Topic;
 export const kafkaAccess: Record<Exclude<KafkaUser, 'admin'>, Access & { groups: string }> = {
   // The orchestrator: reads agents' answers, user queries and alerts; sends commands, alerts (sensor rules,
-  // backups), violations and its logs.
+  // backups), violations and its logs. The task worker and the maintenance worker both log in as it.
   worker: {
     read: [T.OrchestrationResponses, T.UserQueries, T.MonitoringAlerts],
     write: [
