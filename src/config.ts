@@ -57,6 +57,8 @@ export const envSchema = z.object({
   POSTGRES_AGENT_PASSWORD: secret.optional(),
   POSTGRES_BACKUP_PASSWORD: secret.optional(),
   POSTGRES_MONITOR_PASSWORD: secret.optional(),
+  /** The Temporal server's role `temporal`, owner of its databases (stack/postgres/temporal.sql). */
+  POSTGRES_TEMPORAL_PASSWORD: secret.optional(),
   /** Log in as this role instead of the component's own (a deployment whose roles have other names). */
   POSTGRES_LOGIN_USER: z.string().min(1).optional(),
   POSTGRES_LOGIN_PASSWORD: secret.optional(),
@@ -248,15 +250,6 @@ export const envSchema = z.object({
     .string()
     .regex(/^[^:\s]+:\d+$/, 'host:port')
     .optional(),
-  /**
-   * Temporal's persistence, for its backup: `sqlite:<file>` (the native dev server's; the default is the
-   * native stack's file) or `postgres` (its databases `temporal` and `temporal_visibility` on POSTGRES_HOST,
-   * as under Compose).
-   */
-  TEMPORAL_PERSISTENCE: z
-    .string()
-    .regex(/^(sqlite:.+|postgres)$/, 'sqlite:<file> or postgres')
-    .optional(),
   /** Where backups are kept: a directory (`local`, PRISM_BACKUP_DIR) or an S3 bucket (`s3`). */
   PRISM_BACKUP_DESTINATION: z.enum(['local', 's3']).default('local'),
   /** The backup directory of `local`. Default: `backups/` in the stack's data directory. */
@@ -325,7 +318,6 @@ export type Env = RawEnv &
     TEMPORAL_UI_URL: string;
     WEAVIATE_BACKUP_PATH: string;
     INFLUX_RPC_ADDRESS: string;
-    TEMPORAL_PERSISTENCE: string;
     PRISM_BACKUP_DIR: string;
     PRISM_BACKUP_S3_ENDPOINT: string;
   };
@@ -354,8 +346,6 @@ function withConnectionDefaults(env: RawEnv, component: Component, logins: Login
     INFLUX_RPC_ADDRESS:
       env.INFLUX_RPC_ADDRESS ??
       `${new URL(env.INFLUX_URL ?? 'http://127.0.0.1').hostname}:${env.INFLUX_PORT + 2}`,
-    TEMPORAL_PERSISTENCE:
-      env.TEMPORAL_PERSISTENCE ?? `sqlite:${join(stackDataDir(env), 'temporal', 'temporal.db')}`,
     PRISM_BACKUP_DIR: resolve(env.PRISM_BACKUP_DIR ?? join(stackDataDir(env), 'backups')),
     PRISM_BACKUP_S3_ENDPOINT: (env.PRISM_BACKUP_S3_ENDPOINT ?? `http://127.0.0.1:${env.S3_PORT}`).replace(
       /\/$/,

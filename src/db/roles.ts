@@ -12,6 +12,11 @@ import { resolveTool, runTool } from '../backup/tools.ts';
 
 export const rolesScript = join(repoRoot, 'stack', 'postgres', 'roles.sql');
 export const grantsScript = join(repoRoot, 'stack', 'postgres', 'grants.sql');
+export const temporalScript = join(repoRoot, 'stack', 'postgres', 'temporal.sql');
+
+/** The Temporal server's role and its two databases (stack/postgres/temporal.sql). */
+export const temporalRole = 'temporal';
+export const temporalDatabases = ['temporal', 'temporal_visibility'] as const;
 
 /** The roles roles.sql creates, each with the variable of its password. */
 export const productRoles = (Object.keys(postgresRoles) as PostgresRole[]).filter((r) => r !== 'admin');
@@ -85,6 +90,58 @@ export async function provisionRoles(env: Env, database = env.POSTGRES_DB): Prom
   if (await rolesUpToDate(env, database)) return false;
   const secrets = roleSecrets(env);
   await psql(asPostgresRole(env, 'admin'), 'postgres', ['-v', `db=${database}`, '-f', rolesScript], secrets);
+  return true;
+}
+
+/**
+ * Whether the Temporal server's role logs in to both its databases with this configuration's password, owns
+ * them, and nobody else may connect: then temporal.sql has nothing to do.
+ */
+export async function temporalRoleUpToDate(env: Env): Promise<boolean> {
+  const password = env.POSTGRES_TEMPORAL_PASSWORD;
+  if (!password) return false;
+  for (const database of temporalDatabases) {
+    const client = new pg.Client({
+      connectionString: postgresUrl({
+        ...env,
+        POSTGRES_LOGIN_USER: temporalRole,
+        POSTGRES_LOGIN_PASSWORD: password,
+        POSTGRES_DB: database,
+      }),
+      connectionTimeoutMillis: 5_000,
+    });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ owned: boolean }>(
+        `SELECT (SELECT datdba = $1::regrole FROM pg_database WHERE datname = current_database())
+            AND NOT has_database_privilege('public', current_database(), 'CONNECT')
+            AND pg_has_role('prism_backup', $1, 'MEMBER') AS owned`,
+        [temporalRole],
+      );
+      if (!rows[0]?.owned) return false;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return true;
+}
+
+/**
+ * Creates or updates the Temporal server's role, its password and its databases (as the bootstrap superuser;
+ * after provisionRoles, whose backup and monitoring roles it lets in). Returns false when all was in place.
+ */
+export async function provisionTemporalRole(env: Env): Promise<boolean> {
+  if (await temporalRoleUpToDate(env)) return false;
+  if (!env.POSTGRES_TEMPORAL_PASSWORD) {
+    throw new Error(
+      'POSTGRES_TEMPORAL_PASSWORD not set: the Temporal server logs in to PostgreSQL with it (`prism stack up` generates it)',
+    );
+  }
+  await psql(asPostgresRole(env, 'admin'), 'postgres', ['-f', temporalScript], {
+    POSTGRES_TEMPORAL_PASSWORD: env.POSTGRES_TEMPORAL_PASSWORD,
+  });
   return true;
 }
 

@@ -5,7 +5,8 @@ import type { Env } from '../config.ts';
 import { createPgPool } from '../clients/postgres.ts';
 import { createRedis } from '../clients/redis.ts';
 import { createKafka, logLevel } from '../clients/kafka.ts';
-import { connectTemporal } from '../clients/temporal.ts';
+import { Connection } from '@temporalio/client';
+import { temporalTarget } from '../clients/temporal.ts';
 import { createS3 } from '../clients/s3.ts';
 import { weaviateRestUrl } from '../clients/weaviate.ts';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
@@ -209,13 +210,20 @@ const probes: Record<ServiceName, Probe> = {
   temporal: (env) => ({
     url: `grpc://${env.TEMPORAL_ADDRESS}`,
     check: async () => {
-      const client = await connectTemporal(env);
+      const connection = await Connection.connect({ ...temporalTarget(env), connectTimeout: '3s' });
       try {
-        // The server answers; the deployment's namespace is `prism provision`'s to create.
-        const info = await client.workflowService.getSystemInfo({});
-        return info.serverVersion || null;
+        // The frontend serves (its gRPC health check, as `temporal operator cluster health` asks: SERVING once
+        // it has joined the cluster's membership); the deployment's namespace is `prism provision`'s to create.
+        return await connection.withDeadline(Date.now() + 5_000, async () => {
+          const health = await connection.healthService.check({
+            service: 'temporal.api.workflowservice.v1.WorkflowService',
+          });
+          if (health.status !== 1) throw new Error(`not serving (health status ${health.status})`);
+          const info = await connection.workflowService.getSystemInfo({});
+          return info.serverVersion || null;
+        });
       } finally {
-        await client.connection.close();
+        await connection.close();
       }
     },
   }),

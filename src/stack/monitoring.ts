@@ -322,7 +322,8 @@ export function processGroups(env: Env, paths: StackPaths): { name: string; cmdl
     { name: 'weaviate', cmdline: `^${literally(bins.weaviate)}\\s.*--port ${env.WEAVIATE_HTTP_PORT}(\\s|$)` },
     { name: 'influxdb', cmdline: `^${literally(bins.influxd)} run` },
     { name: 'prometheus', cmdline: `^\\S*prometheus --config\\.file=${data('prometheus')}/` },
-    { name: 'temporal', cmdline: `\\sstart-dev\\s.*--db-filename ${data('temporal')}/` },
+    { name: 'temporal', cmdline: `^\\S*temporal-server-\\S* --config-file ${data('temporal')}/` },
+    { name: 'temporal-ui', cmdline: `^\\S*temporal-ui-server-\\S* --root ${data('temporal-ui')}(\\s|$)` },
     { name: 'seaweedfs', cmdline: `^${literally(bins.weed)}\\s.*\\s-s3\\.port=${env.S3_PORT}(\\s|$)` },
     { name: 'alertmanager', cmdline: exporter('prometheus-alertmanager', env.ALERTMANAGER_PORT) },
     {

@@ -77,6 +77,11 @@ export async function startService(
   const ctx = context(service, env, paths);
   let pid = ownedPid(ctx.pidFile, service.marker);
   if (pid === null) {
+    const previous = service.previousMarker ? ownedPid(ctx.pidFile, service.previousMarker) : null;
+    if (previous !== null) {
+      progress.step(`stopping ${service.name} of an earlier version (pid ${previous}) to start this one`);
+      await stopProcess(previous, 30_000);
+    }
     removeFile(ctx.pidFile); // stale: its process is gone or is now something else
     await ensurePortsFree(service, env);
     progress.step(`starting ${service.name} (log: ${ctx.logFile})`);
@@ -101,7 +106,13 @@ export async function startService(
     }
   }
   await waitReady(service, ctx, pid);
-  await service.afterReady?.(ctx);
+  try {
+    await service.afterReady?.(ctx);
+  } catch (err) {
+    throw new StackError(
+      `${service.name} runs (pid ${pid}), but its setup after the start failed: ${(err as Error).message}`,
+    );
+  }
   progress.step(`${service.name} is ready (pid ${pid})`);
 }
 
@@ -134,7 +145,23 @@ export async function nativeUp(
       running && (await Promise.all(nativeServices.map((s) => s.current?.(context(s, env, paths)) ?? true)));
     if (running && health.every((h) => h.healthy) && current && current.every(Boolean)) return health;
   }
-  const results = await Promise.allSettled(nativeServices.map((s) => startService(s, env, paths, progress)));
+  // Each service starts as soon as the ones it needs (`after`) are ready; the others all at once.
+  const started = new Map<string, Promise<void>>();
+  const startInOrder = (s: NativeService): Promise<void> => {
+    let promise = started.get(s.name);
+    if (!promise) {
+      const needs = nativeServices.filter((other) => s.after?.includes(other.name));
+      promise = Promise.all(needs.map(startInOrder)).then(
+        () => startService(s, env, paths, progress),
+        (err: unknown) => {
+          throw new StackError(`${s.name} was not started: ${(err as Error).message.split('\n')[0]}`);
+        },
+      );
+      started.set(s.name, promise);
+    }
+    return promise;
+  };
+  const results = await Promise.allSettled(nativeServices.map(startInOrder));
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0)
     throw new StackError(failures.map((f) => (f.reason as Error).message).join('\n\n'));

@@ -17,6 +17,8 @@ const generated = {
   POSTGRES_AGENT_PASSWORD: password,
   POSTGRES_BACKUP_PASSWORD: password,
   POSTGRES_MONITOR_PASSWORD: password,
+  // The Temporal server's own role (its persistence and visibility databases).
+  POSTGRES_TEMPORAL_PASSWORD: password,
   REDIS_PASSWORD: password,
   REDIS_WORKER_PASSWORD: password,
   REDIS_API_PASSWORD: password,

@@ -14,7 +14,6 @@ import {
 import type { Env } from '../config.ts';
 import { binaries } from './install.ts';
 import type { StackPaths } from './paths.ts';
-import { productSearchAttributes } from '../stores/temporal/provision.ts';
 import {
   commandLine,
   isAlive,
@@ -25,7 +24,6 @@ import {
   type SpawnSpec,
 } from './process.ts';
 import type { ServiceName } from './versions.ts';
-import { parse as parseYaml } from 'yaml';
 import {
   attachKafkaJmxAgent,
   kafkaJmxAgentFlag,
@@ -33,6 +31,7 @@ import {
   writePrometheusConfig,
 } from './monitoring.ts';
 import { seaweedfs } from './seaweedfs.ts';
+import { temporalServer, temporalUi } from './temporal.ts';
 import { ensureServerTls, stackCaCertificate, stackCaDir } from './tls.ts';
 
 export { nativePrometheusConfig } from './monitoring.ts';
@@ -48,6 +47,13 @@ export interface NativeService {
   marker: string;
   /** Start it (detached). Returns its pid. */
   start: (ctx: ServiceContext) => Promise<number>;
+  /**
+   * What an earlier version's process of this service had on its command line (the CLI's development server
+   * for `temporal`): `up` stops such a process before it starts this one on the same ports.
+   */
+  previousMarker?: string;
+  /** Services that must be ready before this one starts (natively, where Compose has `depends_on`). */
+  after?: string[];
   /** Signal for a quick, clean shutdown. */
   stopSignal?: NodeJS.Signals;
   /** One-time work after the first successful start (users, databases); must be idempotent. */
@@ -541,52 +547,6 @@ const prometheus: NativeService = {
   },
 };
 
-/** The dynamic configuration both stacks share (stack/temporal/dynamicconfig.yaml), as dev-server flags. */
-export function temporalDynamicConfigFlags(): string[] {
-  const file = new URL('../../stack/temporal/dynamicconfig.yaml', import.meta.url);
-  const config = parseYaml(readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
-  return Object.entries(config).flatMap(([key, [first]]) => [
-    '--dynamic-config-value',
-    `${key}=${JSON.stringify(first!.value)}`,
-  ]);
-}
-
-const temporal: NativeService = {
-  name: 'temporal',
-  serves: ['temporal', 'temporal-ui'],
-  marker: 'start-dev',
-  ports: (env) => [env.TEMPORAL_PORT, env.TEMPORAL_UI_PORT, env.TEMPORAL_METRICS_PORT],
-  async start({ env, paths, dataDir, logFile, pidFile }) {
-    mkdirSync(dataDir, { recursive: true });
-    const args = [
-      'server',
-      'start-dev',
-      '--ip',
-      host(env),
-      '--port',
-      String(env.TEMPORAL_PORT),
-      '--ui-port',
-      String(env.TEMPORAL_UI_PORT),
-      '--metrics-port',
-      String(env.TEMPORAL_METRICS_PORT),
-      '--db-filename',
-      join(dataDir, 'temporal.db'),
-      '--log-level',
-      'warn',
-      // SQLite in WAL mode with NORMAL sync: far fewer fsyncs per workflow task, still safe when a process
-      // is killed (only a power cut can lose the last transactions of this development server).
-      '--sqlite-pragma',
-      'journal_mode=wal',
-      '--sqlite-pragma',
-      'synchronous=normal',
-      ...temporalDynamicConfigFlags(),
-      // The search attributes of the default namespace; `prism provision` adds them to TEMPORAL_NAMESPACE.
-      ...productSearchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-    ];
-    return spawnDetached(spec(binaries(paths).temporal, args, { cwd: dataDir, logFile, pidFile }));
-  },
-};
-
 export const nativeServices: NativeService[] = [
   postgres,
   redis,
@@ -594,7 +554,8 @@ export const nativeServices: NativeService[] = [
   weaviate,
   influxdb,
   prometheus,
-  temporal,
+  temporalServer,
+  temporalUi,
   seaweedfs,
   ...monitoringServices,
 ];

@@ -8,9 +8,19 @@ export const versions = {
   // 1.12.4: the newest 1.x with an official Docker image (influxdb:1.12.4), so both stacks run one version.
   influxdb: '1.12.4',
   prometheus: '2.42.0',
+  // The Temporal server, built from go.temporal.io/server (cmd/server, cmd/tools/sql) natively and the
+  // temporalio/server and temporalio/admin-tools images under Compose. 1.31: task-queue priority is on by
+  // default (the priority matcher) and fairness (matching.enableFairness) is there to switch on, which the
+  // issue "Operating tasks" builds on. 1.31.2 because it is the newest release the Go module proxy serves
+  // whole that builds with this machine's Go 1.26.8: 1.31.3–1.31.5 need a go.temporal.io/auto-scaled-workers
+  // version the proxy refuses, and 1.32.x (like 1.31.5) Go 1.26.10. docs/native-stack.md has the details.
+  temporalServer: '1.31.2',
+  // The Web UI server (github.com/temporalio/ui-server/v2; temporalio/ui under Compose): the newest that
+  // builds with Go 1.26.8 (2.56.0 and later need Go 1.26.9+).
+  temporalUi: '2.55.0',
+  // The CLI's development server of earlier versions: installed only to read a data directory they left
+  // (src/stack/temporal-dev-data.ts), never run as the stack's engine.
   temporalCli: '1.5.1',
-  temporalServer: '1.29.1',
-  temporalUi: '2.42.1',
   // Temporal's time-skipping test server (Java, Maven Central), for the workflow tests on stub activities.
   temporalTestServer: '1.38.0',
   // Docker Compose v2, built from its Go module: the real tool that checks docker-compose.yml.

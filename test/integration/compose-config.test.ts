@@ -72,6 +72,7 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
       'seaweedfs',
       'seaweedfs-setup',
       'temporal',
+      'temporal-schema',
       'temporal-setup',
       'temporal-ui',
       'volume-owners',
@@ -114,7 +115,7 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
     expect(tag('apache/kafka')).toBe(running.kafka);
     expect(tag('semitechnologies/weaviate')).toBe(running.weaviate);
     expect(tag('influxdb')).toBe(running.influxdb);
-    expect(tag('temporalio/auto-setup')).toBe(running.temporal);
+    expect(tag('temporalio/server')).toBe(running.temporal);
     expect(tag('temporalio/ui')).toBe(running['temporal-ui']);
     expect(tag('chrislusf/seaweedfs')).toBe(running.seaweedfs);
     // Debian's packages: the same release series (Debian ships the series' security updates).

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { envSchema, parseConfig } from '../../src/config.ts';
 import { nativeAlertmanagerConfig, nativeScrapeJobs } from '../../src/stack/monitoring.ts';
 import { seaweedfsArgs } from '../../src/stack/seaweedfs.ts';
-import { temporalDynamicConfigFlags } from '../../src/stack/services.ts';
+import { temporalServerEnv } from '../../src/stack/temporal.ts';
 import { pinnedJars, versions } from '../../src/stack/versions.ts';
 import { agentTypes } from '../../src/task/contract.ts';
 
@@ -37,6 +37,7 @@ const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true 
 };
 const services = compose.services;
 const oneShot = [
+  'temporal-schema',
   'temporal-setup',
   'kafka-jmx-agent',
   'seaweedfs-setup',
@@ -132,6 +133,7 @@ describe('docker-compose.yml', () => {
       expect(published, name).toEqual(ports);
     }
     for (const name of [
+      'temporal-schema',
       'temporal-setup',
       'kafka-jmx-agent',
       'seaweedfs-setup',
@@ -143,16 +145,32 @@ describe('docker-compose.yml', () => {
       expect(services[name]!.ports).toBeUndefined();
   });
 
-  it('gives the Temporal server the dynamic configuration the native dev server gets', () => {
+  it('gives the Temporal server the static and dynamic configuration the native server reads', () => {
     const temporal = services.temporal!;
+    // The same files, the one the command names among them.
+    expect(temporal.volumes).toContain('./stack/temporal/config.yaml:/etc/temporal/config/prism.yaml:ro');
+    expect(temporal.command).toEqual([
+      '--config-file',
+      '/etc/temporal/config/prism.yaml',
+      '--allow-no-auth',
+      'start',
+    ]);
     const path = String(temporal.environment!.DYNAMIC_CONFIG_FILE_PATH);
-    expect(temporal.volumes).toContain(`./stack/temporal/dynamicconfig.yaml:/etc/temporal/${path}:ro`);
-    const flags = temporalDynamicConfigFlags();
-    const file = parse(readFileSync('stack/temporal/dynamicconfig.yaml', 'utf8')) as Record<string, unknown>;
-    expect(flags.filter((f) => f !== '--dynamic-config-value').map((f) => f.split('=')[0])).toEqual(
-      Object.keys(file),
-    );
-    expect(flags).toContain('matching.numTaskqueueReadPartitions=1');
+    expect(temporal.volumes).toContain(`./stack/temporal/dynamicconfig.yaml:${path}:ro`);
+    // The template's variables: Compose sets a subset of what the native stack sets, by the same names, and
+    // both set every one the template reads without a default.
+    const native = temporalServerEnv({ ...defaults, POSTGRES_TEMPORAL_PASSWORD: 'x'.repeat(12) });
+    const composed = Object.keys(temporal.environment!);
+    expect(composed.filter((name) => !(name in native))).toEqual([]);
+    const template = readFileSync('stack/temporal/config.yaml', 'utf8');
+    const read = [...template.matchAll(/env "([A-Z_]+)"/g)].map((m) => m[1]!);
+    const withoutDefault = [...template.matchAll(/\{\{ env "([A-Z_]+)" \}\}/g)].map((m) => m[1]!);
+    expect(Object.keys(native).filter((name) => !read.includes(name))).toEqual([]);
+    for (const name of withoutDefault) {
+      expect(composed, name).toContain(name);
+      expect(Object.keys(native), name).toContain(name);
+    }
+    expect(temporal.environment!.POSTGRES_USER).toBe(native.POSTGRES_USER);
   });
 
   it('pins images to the versions the native stack runs', () => {
@@ -162,7 +180,10 @@ describe('docker-compose.yml', () => {
     expect(image('kafka')).toBe(`apache/kafka:${versions.kafka}`);
     expect(image('weaviate')).toBe(`cr.weaviate.io/semitechnologies/weaviate:${versions.weaviate}`);
     expect(image('prometheus')).toBe(`prom/prometheus:v${versions.prometheus}`);
-    expect(image('temporal')).toBe(`temporalio/auto-setup:${versions.temporalServer}`);
+    expect(image('temporal')).toBe(`temporalio/server:${versions.temporalServer}`);
+    expect(image('temporal-schema')).toBe(`temporalio/admin-tools:${versions.temporalServer}`);
+    expect(image('temporal-setup')).toBe(`temporalio/admin-tools:${versions.temporalServer}`);
+    expect(readFileSync('docker-compose.yml', 'utf8')).not.toContain('temporalio/auto-setup');
     expect(image('temporal-ui')).toBe(`temporalio/ui:${versions.temporalUi}`);
     expect(image('influxdb')).toBe(`influxdb:${versions.influxdb}`);
     expect(image('alertmanager')).toBe(`prom/alertmanager:v${versions.alertmanager}`);

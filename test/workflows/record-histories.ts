@@ -4,10 +4,8 @@
 // It runs real tasks through a worker, with a minimal Kafka agent that answers every command (FAILED when
 // the query asks it to fail, never when it asks it to hold), in the tests' own deployment so that a
 // running system is not disturbed.
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { binaries } from '../../src/stack/install.ts';
-import { stackPaths } from '../../src/stack/paths.ts';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { createKafka } from '../../src/clients/kafka.ts';
 import { createRedis } from '../../src/clients/redis.ts';
 import { connectTemporal } from '../../src/clients/temporal.ts';
@@ -128,19 +126,9 @@ try {
       await client.workflow.getHandle(workflowId).cancel();
     }
     const outcome = await waitForTask(client, workflowId).catch((err: Error) => ({ status: err.message }));
-    // The Temporal CLI writes the canonical JSON form that Worker.runReplayHistory reads.
-    const history = execFileSync(binaries(stackPaths(env)).temporal, [
-      'workflow',
-      'show',
-      '--address',
-      env.TEMPORAL_ADDRESS,
-      '--namespace',
-      env.TEMPORAL_NAMESPACE,
-      '--workflow-id',
-      workflowId,
-      '--output',
-      'json',
-    ]);
+    // The canonical JSON form (as `temporal workflow show --output json` writes it) that
+    // Worker.runReplayHistory reads.
+    const history = historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory());
     writeFileSync(new URL(`./histories/${name}.json`, import.meta.url), history);
     console.log(`${name}: ${outcome.status} (${workflowId})`);
   }

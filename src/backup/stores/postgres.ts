@@ -107,24 +107,39 @@ export async function dumpDatabase(
 }
 
 /** Restores a dump into a new database `target` (dropped first if a failed run left it). */
+/**
+ * Who owns a database and who may connect to it, as the stack's scripts set them for the live one: the
+ * product's (stack/postgres/roles.sql), unless told otherwise (Temporal's: stack/postgres/temporal.sql).
+ */
+export interface DatabaseAccess {
+  owner: string;
+  connecting: string[];
+}
+const productAccess: DatabaseAccess = {
+  owner: postgresRoles.migrator,
+  connecting: [postgresRoles.app, postgresRoles.agent, postgresRoles.backup, postgresRoles.monitor],
+};
+
 export async function restoreDatabase(
   env: PgEnv & Pick<Env, 'PRISM_STACK_HOME'>,
   file: string,
   target: string,
   ctx: Pick<StoreContext, 'progress'>,
   prefix = '',
+  access: DatabaseAccess = productAccess,
 ): Promise<{ counts: Record<string, number>; digests: Record<string, string> }> {
   const admin = await connect(env, 'postgres');
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${ident(target)} WITH (FORCE)`);
     // Owned by the schema's owner, as the live database is; everything restored into it too (--role), whoever
     // owned it in the dump (a backup taken before the roles existed has the superuser's objects).
-    await admin.query(`CREATE DATABASE ${ident(target)} OWNER ${ident(postgresRoles.migrator)}`);
-    // Who may connect is the database's own setting, not in the dump: as stack/postgres/roles.sql sets it
-    // for the live database (only the product's roles), so that the restored one, swapped in, keeps it.
+    await admin.query(`CREATE DATABASE ${ident(target)} OWNER ${ident(access.owner)}`);
+    // Who may connect is the database's own setting, not in the dump: as the stack's scripts set it for the
+    // live database, so that the restored one, swapped in, keeps it.
     await admin.query(`REVOKE ALL ON DATABASE ${ident(target)} FROM PUBLIC`);
-    const connecting = [postgresRoles.app, postgresRoles.agent, postgresRoles.backup, postgresRoles.monitor];
-    await admin.query(`GRANT CONNECT ON DATABASE ${ident(target)} TO ${connecting.map(ident).join(', ')}`);
+    await admin.query(
+      `GRANT CONNECT ON DATABASE ${ident(target)} TO ${access.connecting.map(ident).join(', ')}`,
+    );
   } finally {
     await admin.end().catch(() => undefined);
   }
@@ -135,7 +150,7 @@ export async function restoreDatabase(
       ...connectionArgs(env, target),
       '--exit-on-error',
       '--no-owner',
-      `--role=${postgresRoles.migrator}`,
+      `--role=${access.owner}`,
       file,
     ],
     {

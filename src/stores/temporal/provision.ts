@@ -28,6 +28,7 @@ export interface TemporalProvisionResult {
 const grpcCode = (err: unknown): number | undefined => (err as { code?: number }).code;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
+const INVALID_ARGUMENT = 3;
 
 export async function provisionTemporal(
   env: TemporalEnv,
@@ -72,20 +73,33 @@ export async function provisionTemporal(
       });
       progress.step(`Temporal: added search attributes ${missing.join(', ')} to ${namespace}`);
     }
+    // Added attributes reach the frontends' namespace cache some seconds later (it refreshes every 10 s);
+    // until then a start that sets them is refused ("no mapping defined for search attribute"). A query that
+    // names every one of them goes through the same mapping: wait until it is accepted.
+    const query = productSearchAttributes.map((name) => `${name} = ''`).join(' AND ');
+    await untilServed(
+      () => workflowService.countWorkflowExecutions({ namespace, query }),
+      namespace,
+      INVALID_ARGUMENT,
+    );
     return { namespace, createdNamespace, addedSearchAttributes: missing };
   } finally {
     await connection.close();
   }
 }
 
-async function untilServed(call: () => Promise<unknown>, namespace: string): Promise<void> {
+async function untilServed(
+  call: () => Promise<unknown>,
+  namespace: string,
+  notYet = NOT_FOUND,
+): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     try {
       await call();
       return;
     } catch (err) {
-      if (grpcCode(err) !== NOT_FOUND || Date.now() > deadline) {
+      if (grpcCode(err) !== notYet || Date.now() > deadline) {
         throw new Error(`Temporal namespace ${namespace} is not usable: ${(err as Error).message}`);
       }
       await sleep(500);
