@@ -156,7 +156,9 @@ describe('the maintenance worker', () => {
     const row = await prisma.backupRun.findFirstOrThrow({ where: { backupId, kind: 'BACKUP' } });
     expect(row.ok).toBe(true);
     expect(row.runKey).toMatch(/^backup-manual-/);
-    const described = await temporal.workflow.getHandle(row.runKey).describe();
+    // The run key is the workflow's id and run.
+    const [workflowId, runId] = row.runKey.split('/') as [string, string];
+    const described = await temporal.workflow.getHandle(workflowId, runId).describe();
     expect(described.taskQueue).toBe(env.TEMPORAL_MAINTENANCE_TASK_QUEUE);
     await prisma.backupRun.deleteMany({ where: { id: row.id } });
   }, 180_000);
@@ -222,7 +224,8 @@ describe('each worker runs only its own workflows', () => {
       );
       const moved = temporal.workflow.getHandle(escalation.workflowId);
       expect((await moved.describe()).taskQueue).toBe(queues.TEMPORAL_MAINTENANCE_TASK_QUEUE);
-      expect((await escalation.describe()).status.name).toBe('TERMINATED');
+      const stranded = temporal.workflow.getHandle(escalation.workflowId, escalation.firstExecutionRunId);
+      expect((await stranded.describe()).status.name).toBe('TERMINATED');
       // It keeps its deadline (no alert by that fingerprint: nothing to escalate).
       expect(await moved.result()).toEqual({ escalated: false });
     } finally {
