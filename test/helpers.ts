@@ -74,3 +74,23 @@ export async function otherCa(dir: string): Promise<string> {
   ]);
   return cert;
 }
+
+/**
+ * A TCP port that is free together with the ports at the given offsets from it (a service that binds
+ * several, such as the Temporal server: test/integration/temporal-server.test.ts), in 20000–32000, below
+ * Linux's ephemeral range.
+ */
+export async function freePortWithOffsets(offsets: number[]): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let tries = 0; tries < 200; tries++) {
+    const base = 20_400 + Math.floor(Math.random() * 11_000);
+    const ports = [base, ...offsets.map((o) => base + o)];
+    if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
+  }
+  throw new Error(`no free port with ports free at offsets ${offsets.join(', ')}`);
+}

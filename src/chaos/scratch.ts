@@ -12,10 +12,11 @@ import { migrate } from '../db/migrate.ts';
 import type { Progress } from '../progress.ts';
 import { loadDemoData } from '../provision/demo.ts';
 import { provisionAll } from '../provision/index.ts';
-import { nativeDown, startService } from '../stack/native.ts';
+import { nativeDown, startServices } from '../stack/native.ts';
 import { ensureDirs, stackPaths } from '../stack/paths.ts';
 import { ensureSecrets } from '../stack/secrets.ts';
 import { nativeServices } from '../stack/services.ts';
+import { temporalPortOffsets } from '../stack/temporal.ts';
 
 /** The services a task touches; the monitoring ones (Prometheus, exporters) play no part in a task. */
 export const scratchServices = ['postgres', 'redis', 'kafka', 'weaviate', 'influxdb', 'temporal'] as const;
@@ -87,7 +88,9 @@ export async function startScratchStack(
     // Redis' TLS port is REDIS_PORT + 1, Kafka's TLS listener KAFKA_PORT + 3.
     await freePortGroups([[], [1], [3], [], [], [], [], [], []]);
   const [weaviateCluster, influx, temporal, temporalUi, temporalMetrics, api, workerMetrics, agentMetrics] =
-    await freePortGroups([[1, 354, 355], [2], [], [], [], [], [], [1, 2, 3]]);
+    // The Temporal server's history, matching, worker and HTTP ports above its frontend's, its membership
+    // ports 300 below each (src/stack/temporal.ts temporalPorts).
+    await freePortGroups([[1, 354, 355], [2], temporalPortOffsets, [], [], [], [], [1, 2, 3]]);
   const overrides: Record<string, string | undefined> = {
     PRISM_STACK_DATA: dir,
     PRISM_STACK_MODE: 'native',
@@ -153,9 +156,7 @@ export async function startScratchStack(
   try {
     await progress.track(`Scratch stack in ${dir}`, async () => {
       const services = nativeServices.filter((s) => (scratchServices as readonly string[]).includes(s.name));
-      const started = await Promise.allSettled(services.map((s) => startService(s, env, paths, progress)));
-      const failed = started.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed.length) throw new Error(failed.map((f) => (f.reason as Error).message).join('\n'));
+      await startServices(services, env, paths, progress);
     });
     await progress.track('Scratch stack: migrations', () => migrate(env));
     await progress.track('Scratch stack: provisioning', () => provisionAll(env, progress));

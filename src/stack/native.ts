@@ -145,12 +145,25 @@ export async function nativeUp(
       running && (await Promise.all(nativeServices.map((s) => s.current?.(context(s, env, paths)) ?? true)));
     if (running && health.every((h) => h.healthy) && current && current.every(Boolean)) return health;
   }
-  // Each service starts as soon as the ones it needs (`after`) are ready; the others all at once.
+  await startServices(nativeServices, env, paths, progress);
+  return probeAll(serviceNames, env);
+}
+
+/**
+ * Starts `services`, each as soon as those of them it needs (`after`) are ready, the others all at once;
+ * throws one error naming every service that failed and why.
+ */
+export async function startServices(
+  services: NativeService[],
+  env: Env,
+  paths: StackPaths,
+  progress: Progress,
+): Promise<void> {
   const started = new Map<string, Promise<void>>();
   const startInOrder = (s: NativeService): Promise<void> => {
     let promise = started.get(s.name);
     if (!promise) {
-      const needs = nativeServices.filter((other) => s.after?.includes(other.name));
+      const needs = services.filter((other) => s.after?.includes(other.name));
       promise = Promise.all(needs.map(startInOrder)).then(
         () => startService(s, env, paths, progress),
         (err: unknown) => {
@@ -161,11 +174,10 @@ export async function nativeUp(
     }
     return promise;
   };
-  const results = await Promise.allSettled(nativeServices.map(startInOrder));
+  const results = await Promise.allSettled(services.map(startInOrder));
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0)
     throw new StackError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
-  return probeAll(serviceNames, env);
 }
 
 /** Stops the processes this stack started (by their pid files), leaving their data in place. */

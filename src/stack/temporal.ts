@@ -40,6 +40,12 @@ export function temporalPorts(env: Pick<Env, 'TEMPORAL_PORT'>) {
   };
 }
 
+/** The server's other ports as offsets from TEMPORAL_PORT (for picking free ports for a scratch stack). */
+export const temporalPortOffsets = (() => {
+  const p = temporalPorts({ TEMPORAL_PORT: 0 });
+  return [...Object.values(p.grpc), p.http, ...Object.values(p.membership)].filter((o) => o !== 0);
+})();
+
 /** Every port the server binds (for the stack's conflict check), the frontend's first. */
 export function temporalServerPortList(env: Pick<Env, 'TEMPORAL_PORT' | 'TEMPORAL_METRICS_PORT'>): number[] {
   const p = temporalPorts(env);

@@ -117,16 +117,16 @@ describe('Temporal UI', () => {
     const { workflowId, taskId, outcome } = await runTask('summarise the shift');
     expect(outcome.status).toBe('COMPLETED');
     const row = await rowText(taskId, workflowId);
-    expect(row).toMatch(/Completed/);
-    expect(row).not.toMatch(/Failed|Canceled/);
+    expect(row).toMatch(/\bCompleted\b/i);
+    expect(row).not.toMatch(/\b(Failed|Canceled)\b/i);
   });
 
   it('shows a failed task as Failed, with the reason on its page', async () => {
     const { workflowId, taskId, outcome } = await runTask('please fail this analysis');
     expect(outcome.status).toBe('FAILED');
     const row = await rowText(taskId, workflowId);
-    expect(row).toMatch(/Failed/);
-    expect(row).not.toMatch(/Completed/);
+    expect(row).toMatch(/\bFailed\b/i);
+    expect(row).not.toMatch(/\bCompleted\b/i);
 
     const page = await browser.newPage();
     try {
@@ -146,7 +146,7 @@ describe('Temporal UI', () => {
     const { workflowId, taskId, outcome } = await runTask('please hold this analysis', true);
     expect(outcome.status).toBe('CANCELLED');
     const row = await rowText(taskId, workflowId);
-    expect(row).toMatch(/Cancel{1,2}ed/);
-    expect(row).not.toMatch(/Completed|Failed/);
+    expect(row).toMatch(/\bCancel{1,2}ed\b/i);
+    expect(row).not.toMatch(/\b(Completed|Failed)\b/i);
   });
 });
