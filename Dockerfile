@@ -3,7 +3,7 @@
 #   (`prism api`) and the reference agents. No server binary and no database tool.
 # - `maintenance`: the same CLI for the maintenance worker (`prism maintenance-worker`), plus the tools its
 #   backups, restores and drills run: Weaviate and InfluxDB binaries from their images (the versions the
-#   stack runs; a drill starts scratch servers of them), PostgreSQL's client 15, Redis and SQLite from Debian.
+#   stack runs; a drill starts scratch servers of them), PostgreSQL's client 15 and Redis from Debian.
 FROM cr.weaviate.io/semitechnologies/weaviate:1.36.12 AS weaviate
 FROM influxdb:1.12.4 AS influxdb
 
@@ -25,7 +25,7 @@ COPY activities ./activities
 # Its tool layers come before the application's files, so that a change of the sources rebuilds neither.
 FROM node:20.20-bookworm-slim AS maintenance
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends postgresql-client-15 redis-server sqlite3 \
+  && apt-get install -y --no-install-recommends postgresql-client-15 redis-server \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=weaviate /bin/weaviate /usr/local/bin/weaviate
 COPY --from=influxdb /usr/bin/influxd /usr/local/bin/influxd

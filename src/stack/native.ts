@@ -185,18 +185,28 @@ export async function nativeDown(env: Env, progress: Progress): Promise<string[]
   const paths = stackPaths(env);
   if (!existsSync(paths.run)) return [];
   const stopped: string[] = [];
-  await Promise.all(
-    nativeServices.map(async (service) => {
-      const ctx = context(service, env, paths);
-      const pid = ownedPid(ctx.pidFile, service.marker);
-      if (pid !== null) {
-        progress.step(`stopping ${service.name} (pid ${pid})`);
-        await stopProcess(pid, 30_000);
-        stopped.push(service.name);
-      }
-      removeFile(ctx.pidFile);
-    }),
-  );
+  // Each service stops once those that need it (`after`) have stopped: a Temporal server that loses its
+  // PostgreSQL while it shuts down waits for it until it is killed.
+  const stopping = new Map<string, Promise<void>>();
+  const stopInOrder = (service: NativeService): Promise<void> => {
+    let promise = stopping.get(service.name);
+    if (!promise) {
+      const dependents = nativeServices.filter((other) => other.after?.includes(service.name));
+      promise = Promise.all(dependents.map(stopInOrder)).then(async () => {
+        const ctx = context(service, env, paths);
+        const pid = ownedPid(ctx.pidFile, service.marker);
+        if (pid !== null) {
+          progress.step(`stopping ${service.name} (pid ${pid})`);
+          await stopProcess(pid, 30_000);
+          stopped.push(service.name);
+        }
+        removeFile(ctx.pidFile);
+      });
+      stopping.set(service.name, promise);
+    }
+    return promise;
+  };
+  await Promise.all(nativeServices.map(stopInOrder));
   return stopped;
 }
 
