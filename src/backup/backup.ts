@@ -45,9 +45,60 @@ export class BackupRejected extends Error {
   constructor(
     readonly backupId: string,
     readonly problems: string[],
+    /** The step of a restore that found it unusable (default: comparing what was restored with the manifest). */
+    public step = 'comparing the restored data with the manifest',
   ) {
     super(`backup ${backupId} cannot be used: ${problems.join('; ')}`);
     this.name = 'BackupRejected';
+  }
+}
+
+/** An error's reason in words, never empty (some libraries throw errors with no message, only a code). */
+export function reasonOf(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const message = err.message.trim() || (err.cause instanceof Error ? err.cause.message.trim() : '');
+    return [message || err.name || 'an error without a message', code ? `(${String(code)})` : '']
+      .filter(Boolean)
+      .join(' ');
+  }
+  return String(err) || 'an unknown error';
+}
+
+/** A restore that failed at one step of one store: says which, why, and what became of the live data. */
+export class RestoreFailed extends Error {
+  constructor(
+    readonly backupId: string,
+    readonly store: BackupStore | 'backup',
+    readonly step: string,
+    readonly reason: string,
+    /** Whether live data had been replaced when it failed (the stores replaced before this one). */
+    readonly replacedBefore: string[],
+  ) {
+    super(
+      `restore of backup ${backupId} failed at ${store}: ${step}: ${reason}` +
+        (replacedBefore.length
+          ? `\nAlready replaced before the failure:\n${replacedBefore.map((r) => `  ${r}`).join('\n')}`
+          : '\nNothing live was changed.'),
+    );
+    this.name = 'RestoreFailed';
+  }
+}
+
+/** Runs one step of a restore; its failure becomes a RestoreFailed naming the store and the step. */
+async function restoreStep<T>(
+  at: { backupId: string; store: BackupStore | 'backup'; step: string; replaced: string[] },
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof BackupRejected) {
+      err.step = at.step;
+      throw err;
+    }
+    if (err instanceof RestoreFailed) throw err;
+    throw new RestoreFailed(at.backupId, at.store, at.step, reasonOf(err), [...at.replaced]);
   }
 }
 
@@ -258,7 +309,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const manifest = await readManifest(destination, backupId);
   return withWorkDir(async (dir) => {
     progress(`checking the files of backup ${backupId} against its manifest`);
-    await fetchVerified(destination, manifest, stores, dir, progress);
+    const none: string[] = [];
+    await restoreStep(
+      { backupId, store: 'backup', step: 'fetching and checking its files', replaced: none },
+      () => fetchVerified(destination, manifest, stores, dir, progress),
+    );
     if (options.checksumsOnly) {
       return {
         backupId,
@@ -280,7 +335,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
           temporalServer: options.temporalServer,
         };
         progress(`${store}: restoring into a scratch target`);
-        const scratch = await storeModules[store].restoreToScratch(ctx, part);
+        const scratch = await restoreStep(
+          { backupId, store, step: 'restoring into a scratch target', replaced: none },
+          () => storeModules[store].restoreToScratch(ctx, part),
+        );
         restored.push({ store, scratch });
         const problems = compareContents(part, scratch);
         checks.push({
@@ -305,13 +363,28 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       }
       if (!options.replace) return { backupId, checks, replaced: [] };
       const plan = restored.map((r) => ({ store: r.store, scratch: r.scratch.description }));
-      if (options.confirm && !(await options.confirm(plan))) {
+      const confirmed =
+        !options.confirm ||
+        (await restoreStep(
+          {
+            backupId,
+            store: 'backup',
+            step: 'confirming (and the safety backup of the live data)',
+            replaced: none,
+          },
+          () => options.confirm!(plan),
+        ));
+      if (!confirmed) {
         return { backupId, checks, replaced: [], declined: 'not confirmed: nothing was replaced' };
       }
       const replaced: string[] = [];
       for (const { store, scratch } of restored) {
         progress(`${store}: replacing the live data`);
-        replaced.push(await scratch.promote());
+        replaced.push(
+          await restoreStep({ backupId, store, step: 'replacing the live data', replaced }, () =>
+            scratch.promote(),
+          ),
+        );
         progress(`${store}: ${replaced.at(-1)}`);
       }
       return { backupId, checks, replaced };

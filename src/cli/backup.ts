@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   BackupRejected,
+  reasonOf,
+  RestoreFailed,
   listBackups,
   readManifest,
   restoreBackup,
@@ -309,10 +311,31 @@ export function registerBackupCommands(program: Command): void {
             },
           });
         } catch (err) {
-          if (err instanceof BackupRejected) {
-            throw new Error(`${err.message}\nNothing was changed.`);
+          // Every failure says which store and step failed and why, as text and in --json.
+          const failure =
+            err instanceof RestoreFailed
+              ? {
+                  store: err.store,
+                  step: err.step,
+                  reason: err.reason,
+                  replacedBefore: err.replacedBefore,
+                }
+              : err instanceof BackupRejected
+                ? {
+                    store: 'backup',
+                    step: err.step,
+                    reason: err.problems.join('; '),
+                    replacedBefore: [],
+                  }
+                : { store: 'backup', step: 'restoring', reason: reasonOf(err), replacedBefore: [] };
+          if (opts.json) {
+            process.stdout.write(
+              `${JSON.stringify({ ok: false, backupId: manifest.id, ...failure }, null, 2)}\n`,
+            );
           }
-          throw err;
+          if (err instanceof BackupRejected) throw new Error(`${err.message}\nNothing was changed.`);
+          if (err instanceof RestoreFailed) throw err;
+          throw new Error(`restore of backup ${manifest.id} failed: ${failure.reason}`, { cause: err });
         }
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ ...result, safetyBackup: safety ?? null }, null, 2)}\n`);

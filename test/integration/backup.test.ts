@@ -256,8 +256,9 @@ describe('backups of every store', () => {
     expect((await snapshot()).task).toHaveLength(0);
 
     const restored = await prism('restore', backupId, '--yes', '--json');
+    // On failure, the command's own words: which store and step, and why.
+    expect(restored.code, `prism backup restore failed:\n${restored.stdout}\n${restored.stderr}`).toBe(0);
     expect(restored.stderr + restored.stdout).not.toMatch(/Error:/);
-    expect(restored.code).toBe(0);
     const result = JSON.parse(restored.stdout) as { replaced: string[]; safetyBackup: string };
     expect(result.replaced).toHaveLength(4);
     // The data the restore replaced is itself kept, as a backup of its own.
@@ -413,6 +414,17 @@ describe('backups of every store', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/redis\/redis\.rdb does not match its sha256/);
     expect(refused.stderr).toMatch(/Nothing was changed/);
+    // As JSON too: which part and step of the restore failed, and why.
+    const refusedJson = await prism('restore', copyId, '--yes', '--json');
+    expect(refusedJson.code).not.toBe(0);
+    expect(JSON.parse(refusedJson.stdout)).toMatchObject({
+      ok: false,
+      backupId: copyId,
+      store: 'backup',
+      step: 'fetching and checking its files',
+      reason: expect.stringMatching(/redis\/redis\.rdb does not match its sha256/),
+      replacedBefore: [],
+    });
     expect(await redis.get(`${marker}:changed`)).toBe('after the backup');
     const verify = await prism('verify', copyId);
     expect(verify.code).not.toBe(0);

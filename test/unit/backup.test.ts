@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { backupTime, isBackupId, newBackupId } from '../../src/backup/contract.ts';
 import { compareContents, parseManifest } from '../../src/backup/manifest.ts';
 import { decideRetention } from '../../src/backup/retention.ts';
+import { reasonOf, RestoreFailed } from '../../src/backup/backup.ts';
 
 const idAt = (iso: string, suffix = '0000') =>
   newBackupId(new Date(iso), () => parseInt(suffix, 16) / 0x10000);
@@ -68,5 +69,22 @@ describe('retention', () => {
     const decision = decideRetention([stale, fresh], { keepDaily: 7, keepWeekly: 4 }, now);
     expect(decision.remove).toEqual([{ id: stale.id, why: 'incomplete (no manifest) and older than a day' }]);
     expect(decision.keep.map((k) => k.id)).toEqual([fresh.id]);
+  });
+});
+
+describe('a failed restore', () => {
+  it('names the store, the step and a reason that is never empty', () => {
+    const silent = Object.assign(new Error(''), { code: 'ECONNRESET' });
+    expect(reasonOf(silent)).toBe('Error (ECONNRESET)');
+    expect(reasonOf(new Error('', { cause: new Error('socket hang up') }))).toBe('socket hang up');
+    expect(reasonOf(new Error('too many connections'))).toBe('too many connections');
+    const failed = new RestoreFailed('b1', 'postgres', 'replacing the live data', 'timeout', []);
+    expect(failed.message).toBe(
+      'restore of backup b1 failed at postgres: replacing the live data: timeout\nNothing live was changed.',
+    );
+    const partly = new RestoreFailed('b1', 'redis', 'replacing the live data', 'timeout', [
+      'postgres: swapped',
+    ]);
+    expect(partly.message).toMatch(/Already replaced before the failure:\n {2}postgres: swapped$/);
   });
 });
