@@ -8,25 +8,17 @@ import { z } from 'zod';
 import { problemsOf, ValidationError, type FieldProblem } from './validation.ts';
 import { isSecretVariable, resolveLogins, type Component, type Logins } from './identity.ts';
 
-const port = z.coerce.number().int().min(1).max(65535);
-/** Five cron fields (minute hour day-of-month month day-of-week), as Temporal Schedules take them. */
-const cron = z
-  .string()
-  .trim()
-  .regex(/^(\S+\s+){4}\S+$/, 'a cron expression of five fields, such as "0 2 * * *"');
-const host = z.string().min(1);
-const secret = z.string().min(8, 'at least 8 characters');
-/** The path of a file that exists (a CA, a certificate, a key). */
-const existingFile = z
-  .string()
-  .min(1)
-  .refine((file) => existsSync(file), 'no such file');
-// Kafka's passwords go into JAAS strings and kafka-configs' `SCRAM-SHA-512=[password=...]`, where quotes,
-// backslashes, commas, brackets and '=' would change their meaning: base64 and base64url characters only.
-const kafkaSecret = secret.regex(/^[A-Za-z0-9._~+/-]+$/, 'letters, digits and - _ . ~ + / only');
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+import {
+  bool,
+  cron,
+  existingFile,
+  host,
+  kafkaSecret,
+  lenientlyParsed,
+  port,
+  secret,
+} from './config-fields.ts';
+import { stackSettings, type StackSettings } from './stack-settings.ts';
 
 // Built binaries are a cache (rebuildable); service data is not. As root, data lives under /var/lib so that
 // PostgreSQL, which refuses to run as root, can reach its cluster as the `postgres` user.
@@ -41,7 +33,6 @@ export const envSchema = z.object({
   PRISM_BIND_ADDRESS: host.default('127.0.0.1'),
   PRISM_STACK_HOME: z.string().min(1).default(defaultStackHome),
   PRISM_STACK_DATA: z.string().min(1).optional(),
-  PRISM_STACK_MODE: z.enum(['auto', 'native', 'docker']).default('auto'),
 
   POSTGRES_HOST: host.default('127.0.0.1'),
   POSTGRES_PORT: port.default(15432),
@@ -56,9 +47,6 @@ export const envSchema = z.object({
   POSTGRES_APP_PASSWORD: secret.optional(),
   POSTGRES_AGENT_PASSWORD: secret.optional(),
   POSTGRES_BACKUP_PASSWORD: secret.optional(),
-  POSTGRES_MONITOR_PASSWORD: secret.optional(),
-  /** The Temporal server's role `temporal`, owner of its databases (stack/postgres/temporal.sql). */
-  POSTGRES_TEMPORAL_PASSWORD: secret.optional(),
   /** Log in as this role instead of the component's own (a deployment whose roles have other names). */
   POSTGRES_LOGIN_USER: z.string().min(1).optional(),
   POSTGRES_LOGIN_PASSWORD: secret.optional(),
@@ -80,46 +68,32 @@ export const envSchema = z.object({
   /** Connect to Redis over TLS, verifying its certificate (against REDIS_TLS_CA_FILE, else the system's CAs). */
   REDIS_TLS: bool.default(false),
   REDIS_TLS_CA_FILE: existingFile.optional(),
-  /** The native Redis' TLS port (default REDIS_PORT + 1), with a certificate the stack's CA signs. */
-  REDIS_TLS_PORT: port.optional(),
   /** The password of Redis' `admin` user: the stack's setup and the operator's tools. */
   REDIS_PASSWORD: secret.optional(),
   /** The passwords of the other ACL users, one per component (stack/redis/users.acl). */
   REDIS_WORKER_PASSWORD: secret.optional(),
   REDIS_API_PASSWORD: secret.optional(),
   REDIS_AGENT_PASSWORD: secret.optional(),
-  REDIS_EXPORTER_PASSWORD: secret.optional(),
   REDIS_BACKUP_PASSWORD: secret.optional(),
   REDIS_LOGIN_USER: z.string().min(1).optional(),
   REDIS_LOGIN_PASSWORD: secret.optional(),
   /** The logical database: a second deployment (e.g. the tests) on the same server uses its own. */
   REDIS_DB: z.coerce.number().int().min(0).max(15).default(0),
-  REDIS_MAXMEMORY: z
-    .string()
-    .regex(/^\d+(mb|gb)$/i, 'a size such as 512mb')
-    .default('512mb'),
 
   KAFKA_PORT: port.default(19092),
   KAFKA_BROKERS: z
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'a comma-separated list of host:port')
     .optional(),
-  KAFKA_CONTROLLER_PORT: port.default(19093),
   /** Connect to the brokers over TLS (SASL_SSL), verifying them against KAFKA_TLS_CA_FILE (else the system's CAs). */
   KAFKA_TLS: bool.default(false),
   KAFKA_TLS_CA_FILE: existingFile.optional(),
-  /** The native broker's TLS listener (SASL_SSL; default KAFKA_PORT + 3), with a certificate the stack's CA signs. */
-  KAFKA_TLS_PORT: port.optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('prism'),
   /** Prefix of every topic and consumer group: two deployments (e.g. the tests) can share one cluster. */
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ., _ and - only')
     .default(''),
-  KAFKA_HEAP: z
-    .string()
-    .regex(/^\d+[mg]$/, 'a JVM size such as 512m')
-    .default('512m'),
   /**
    * Passwords of the Kafka users (generated): `admin` (SASL/PLAIN) is the broker's own and the operator's;
    * the components log in with SASL/SCRAM-SHA-512 (src/stores/kafka/acl.ts).
@@ -142,13 +116,6 @@ export const envSchema = z.object({
    * in NODE_EXTRA_CA_CERTS for REST, and in GRPC_DEFAULT_SSL_ROOTS_FILE_PATH for gRPC; docs/security.md).
    */
   WEAVIATE_TLS: bool.default(false),
-  /** The native Weaviate's Prometheus /metrics port. */
-  WEAVIATE_METRICS_PORT: port.default(12112),
-  /**
-   * The first of the native Weaviate's internal ports: cluster gossip (this one) and data (the next), and
-   * Raft 354 above (8300) and its RPC (8301) — so that a second instance (a scratch stack) can run beside.
-   */
-  WEAVIATE_CLUSTER_PORT: port.max(65180).default(7946),
   /** Prefix of every collection name: two deployments (e.g. the tests) can share one server. */
   WEAVIATE_COLLECTION_PREFIX: z
     .string()
@@ -180,21 +147,6 @@ export const envSchema = z.object({
 
   PROMETHEUS_PORT: port.default(19090),
   PROMETHEUS_URL: z.url().optional(),
-  /** Host ports of the stack's exporters and Alertmanager (both stacks; cAdvisor under Compose only). */
-  ALERTMANAGER_PORT: port.default(19094),
-  POSTGRES_EXPORTER_PORT: port.default(19187),
-  REDIS_EXPORTER_PORT: port.default(19121),
-  NODE_EXPORTER_PORT: port.default(19100),
-  PROCESS_EXPORTER_PORT: port.default(19256),
-  CADVISOR_PORT: port.default(19280),
-  /** The broker's JMX exporter (a Java agent in its JVM). Default: KAFKA_PORT + 216, i.e. 19308. */
-  KAFKA_JMX_EXPORTER_PORT: port.optional(),
-
-  GRAFANA_PORT: port.default(13000),
-  GRAFANA_ADMIN_USER: z.string().min(1).default('admin'),
-  /** Generated by `prism stack up` unless set: Grafana has no default password. */
-  GRAFANA_ADMIN_PASSWORD: secret.optional(),
-
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_ADDRESS: z
     .string()
@@ -214,7 +166,6 @@ export const envSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   /** Where people open the Temporal UI (links in the CLI and API). Default: that of the local stack. */
   TEMPORAL_UI_URL: z.url().optional(),
-  TEMPORAL_METRICS_PORT: port.default(17234),
   /** The task worker's queue: agent tasks (agentTask), what agents and the API start. */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('prism-orchestration'),
   /**
@@ -297,19 +248,20 @@ export const envSchema = z.object({
 });
 
 type RawEnv = z.infer<typeof envSchema>;
+type Variable = keyof RawEnv;
 
 /**
  * `*_PORT` is where the local stack (native or Compose) listens; `KAFKA_BROKERS`, `INFLUX_URL`,
  * `PROMETHEUS_URL` and `TEMPORAL_ADDRESS` are where the application connects, by default that stack.
+ * An application process holds its own component's variables as configured (componentVariables) and the
+ * others at their defaults; the installer's settings (src/stack/config.ts) are an operator's only.
  */
 export type Env = RawEnv &
+  StackSettings &
   Logins & {
     /** What this process runs as, and so which logins it uses (src/identity.ts). */
     PRISM_COMPONENT: Component;
     KAFKA_BROKERS: string;
-    KAFKA_JMX_EXPORTER_PORT: number;
-    REDIS_TLS_PORT: number;
-    KAFKA_TLS_PORT: number;
     /** `user:password`: how the InfluxDB client's v2-compatible API authenticates against InfluxDB 1.x. */
     INFLUX_TOKEN: string;
     INFLUX_URL: string;
@@ -322,17 +274,149 @@ export type Env = RawEnv &
     PRISM_BACKUP_S3_ENDPOINT: string;
   };
 
-function withConnectionDefaults(env: RawEnv, component: Component, logins: Logins): Env {
+// What each component's code reads, by the store or concern it reads them for. A connection's derived
+// default counts its port (KAFKA_BROKERS defaults to 127.0.0.1:KAFKA_PORT, and so on). The unit test
+// test/unit/component-config.test.ts scans each component's code for the variables it names.
+const postgres = [
+  'POSTGRES_HOST',
+  'POSTGRES_PORT',
+  'POSTGRES_USER',
+  'POSTGRES_DB',
+  'POSTGRES_SSL_MODE',
+  'POSTGRES_SSL_ROOT_CERT',
+  'POSTGRES_LOGIN_USER',
+  'POSTGRES_LOGIN_PASSWORD',
+] as const satisfies Variable[];
+const redis = [
+  'REDIS_HOST',
+  'REDIS_PORT',
+  'REDIS_TLS',
+  'REDIS_TLS_CA_FILE',
+  'REDIS_DB',
+  'REDIS_LOGIN_USER',
+  'REDIS_LOGIN_PASSWORD',
+] as const satisfies Variable[];
+const kafka = [
+  'KAFKA_BROKERS',
+  'KAFKA_PORT',
+  'KAFKA_TLS',
+  'KAFKA_TLS_CA_FILE',
+  'KAFKA_CLIENT_ID',
+  'KAFKA_TOPIC_PREFIX',
+  'KAFKA_LOGIN_USER',
+  'KAFKA_LOGIN_PASSWORD',
+  'KAFKA_LOGIN_MECHANISM',
+] as const satisfies Variable[];
+const weaviate = [
+  'WEAVIATE_HOST',
+  'WEAVIATE_HTTP_PORT',
+  'WEAVIATE_GRPC_PORT',
+  'WEAVIATE_TLS',
+  'WEAVIATE_COLLECTION_PREFIX',
+  'WEAVIATE_API_KEY',
+] as const satisfies Variable[];
+const influx = [
+  'INFLUX_URL',
+  'INFLUX_PORT',
+  'INFLUX_USER',
+  'INFLUX_PASSWORD',
+  'INFLUX_BUCKET',
+] as const satisfies Variable[];
+const temporal = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_PORT',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CA_FILE',
+  'TEMPORAL_TLS_CERT_FILE',
+  'TEMPORAL_TLS_KEY_FILE',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_TASK_QUEUE',
+  'TEMPORAL_UI_URL',
+  'TEMPORAL_UI_PORT',
+] as const satisfies Variable[];
+const process_ = ['PRISM_BIND_ADDRESS', 'PRISM_DEBUG', 'PRISM_SECRETS_FILE'] as const satisfies Variable[];
+const stores = [...postgres, ...redis, ...kafka, ...weaviate, ...influx, ...temporal, ...process_];
+
+/**
+ * The variables each component reads and validates; an operator's command (and the installer) reads them all.
+ * A process validates only its own: a bad value of another component's variable, or of the installer's, does
+ * not stop it; a missing one of its own does, naming it.
+ */
+export const componentVariables: Record<Exclude<Component, 'operator' | 'admin'>, readonly Variable[]> = {
+  worker: [
+    ...stores,
+    'POSTGRES_APP_PASSWORD',
+    'REDIS_WORKER_PASSWORD',
+    'KAFKA_WORKER_PASSWORD',
+    // The alert handler hands escalations to the maintenance queue.
+    'TEMPORAL_MAINTENANCE_TASK_QUEUE',
+    'ALERT_ESCALATION_MINUTES',
+    'WORKER_METRICS_PORT',
+  ],
+  maintenance: [
+    ...stores,
+    'POSTGRES_APP_PASSWORD',
+    'POSTGRES_BACKUP_PASSWORD',
+    'REDIS_WORKER_PASSWORD',
+    'REDIS_BACKUP_PASSWORD',
+    'KAFKA_WORKER_PASSWORD',
+    'TEMPORAL_MAINTENANCE_TASK_QUEUE',
+    'ALERT_ESCALATION_MINUTES',
+    'MAINTENANCE_METRICS_PORT',
+    'BACKUP_KEEP_DAILY',
+    'BACKUP_KEEP_WEEKLY',
+    'WEAVIATE_BACKUP_PATH',
+    'INFLUX_RPC_ADDRESS',
+    'PRISM_BACKUP_DESTINATION',
+    'PRISM_BACKUP_DIR',
+    'PRISM_BACKUP_S3_ENDPOINT',
+    'S3_PORT',
+    'PRISM_BACKUP_S3_BUCKET',
+    'PRISM_BACKUP_S3_PREFIX',
+    'PRISM_BACKUP_S3_REGION',
+    'S3_ACCESS_KEY',
+    'S3_SECRET_KEY',
+    // pg_dump, redis-server, weaviate and influxd for backups and drills: the native stack's, else the PATH;
+    // the default backup directory and Weaviate's backup path are in the native stack's data directory.
+    'PRISM_STACK_HOME',
+    'PRISM_STACK_DATA',
+  ],
+  api: [
+    ...stores,
+    'POSTGRES_APP_PASSWORD',
+    'REDIS_API_PASSWORD',
+    'KAFKA_API_PASSWORD',
+    'ALERTMANAGER_WEBHOOK_TOKEN',
+    'API_PORT',
+    'API_RATE_LIMIT_MAX',
+    'API_RATE_LIMIT_WINDOW',
+  ],
+  agent: [...stores, 'POSTGRES_AGENT_PASSWORD', 'REDIS_AGENT_PASSWORD', 'KAFKA_AGENT_PASSWORD'],
+  // psql from the native stack's binaries, else the PATH.
+  // With the superuser's password (an operator's run) it first brings the roles up to date (src/db/migrate.ts).
+  migrator: [...postgres, ...process_, 'POSTGRES_MIGRATOR_PASSWORD', 'POSTGRES_PASSWORD', 'PRISM_STACK_HOME'],
+};
+
+/** The variables a process running as `component` reads. */
+export function variablesOf(component: Component): readonly Variable[] {
+  return component === 'operator' || component === 'admin'
+    ? (Object.keys(envSchema.shape) as Variable[])
+    : componentVariables[component];
+}
+
+function withConnectionDefaults(
+  env: RawEnv,
+  component: Component,
+  logins: Logins,
+  stack: StackSettings,
+): Env {
   return {
     ...env,
+    ...stack,
     ...logins,
     PRISM_COMPONENT: component,
     KAFKA_BROKERS: env.KAFKA_BROKERS ?? `127.0.0.1:${env.KAFKA_PORT}`,
-    // Derived from the broker's port, so that a second broker on this machine gets its own.
-    KAFKA_JMX_EXPORTER_PORT: env.KAFKA_JMX_EXPORTER_PORT ?? env.KAFKA_PORT + 216,
-    // Beside the plain ports (the controller takes KAFKA_PORT + 1 by default).
-    REDIS_TLS_PORT: env.REDIS_TLS_PORT ?? env.REDIS_PORT + 1,
-    KAFKA_TLS_PORT: env.KAFKA_TLS_PORT ?? env.KAFKA_PORT + 3,
     INFLUX_TOKEN: `${env.INFLUX_USER}:${env.INFLUX_PASSWORD}`,
     INFLUX_URL: (env.INFLUX_URL ?? `http://127.0.0.1:${env.INFLUX_PORT}`).replace(/\/$/, ''),
     PROMETHEUS_URL: (env.PROMETHEUS_URL ?? `http://127.0.0.1:${env.PROMETHEUS_PORT}`).replace(/\/$/, ''),
@@ -367,25 +451,32 @@ export class ConfigError extends ValidationError {
 }
 
 /**
- * Validates a raw environment for a process that runs as `component` (its logins: src/identity.ts). Throws a
- * ConfigError naming every bad variable, and every password the component needs and does not have.
+ * Validates a raw environment for a process that runs as `component` (its logins: src/identity.ts): the
+ * variables it reads (variablesOf), each other one as given when valid, else its default. Throws a
+ * ConfigError naming every bad variable of its own, and every password the component needs and does not have.
  */
 export function parseConfig(raw: Record<string, string | undefined>, component: Component = 'operator'): Env {
   // An empty variable means "not set", as in Docker Compose.
   const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
-  const result = envSchema.safeParse(cleaned, { reportInput: true });
-  const problems = result.success
+  const own = new Set<string>(variablesOf(component));
+  const ownSchema = envSchema.pick(
+    Object.fromEntries([...own].map((name) => [name, true])) as Record<Variable, true>,
+  );
+  const parsed = ownSchema.safeParse(cleaned, { reportInput: true });
+  const others = lenientlyParsed(envSchema.shape, cleaned);
+  const data = parsed.success ? ({ ...others, ...parsed.data } as RawEnv) : undefined;
+  let problems = parsed.success
     ? []
-    : problemsOf(result.error.issues).map((p) => ({
+    : problemsOf(parsed.error.issues).map((p) => ({
         field: p.field.split('.')[0]!,
         message: p.message === 'required' ? 'required but not set' : p.message,
       }));
   const { logins, missing } = resolveLogins(
-    { ...cleaned, POSTGRES_USER: result.data?.POSTGRES_USER ?? 'prism_user' },
+    { ...cleaned, POSTGRES_USER: data?.POSTGRES_USER ?? 'prism_user' },
     component,
   );
   problems.push(...missing.filter((m) => !problems.some((p) => p.field === m.field)));
-  const sslMode = result.data?.POSTGRES_SSL_MODE;
+  const sslMode = data?.POSTGRES_SSL_MODE;
   if ((sslMode === 'verify-ca' || sslMode === 'verify-full') && !cleaned.POSTGRES_SSL_ROOT_CERT)
     problems.push({
       field: 'POSTGRES_SSL_ROOT_CERT',
@@ -414,19 +505,24 @@ export function parseConfig(raw: Record<string, string | undefined>, component: 
     ],
   } as const;
   for (const [flag, fields] of Object.entries(tlsFiles) as [keyof typeof tlsFiles, readonly string[]][]) {
-    if (!result.data || result.data[flag]) continue;
+    if (!data || data[flag]) continue;
     for (const field of fields.filter((f) => cleaned[f])) {
       problems.push({ field, message: `set, but ${flag} is not true: set ${flag}=true to use it` });
     }
   }
   // Two workers registering different workflows on one queue would each fail the other's tasks.
-  if (result.data && result.data.TEMPORAL_MAINTENANCE_TASK_QUEUE === result.data.TEMPORAL_TASK_QUEUE)
+  if (data && data.TEMPORAL_MAINTENANCE_TASK_QUEUE === data.TEMPORAL_TASK_QUEUE)
     problems.push({
       field: 'TEMPORAL_MAINTENANCE_TASK_QUEUE',
-      message: `the same queue as TEMPORAL_TASK_QUEUE (${result.data.TEMPORAL_TASK_QUEUE}): the maintenance work needs a queue of its own`,
+      message: `the same queue as TEMPORAL_TASK_QUEUE (${data.TEMPORAL_TASK_QUEUE}): the maintenance work needs a queue of its own`,
     });
-  if (!result.success || problems.length > 0) throw new ConfigError(problems);
-  return withConnectionDefaults(result.data, component, logins);
+  // The checks above look at every variable; a process answers only for its own.
+  problems = problems.filter((p) => own.has(p.field));
+  if (!data || problems.length > 0) throw new ConfigError(problems);
+  // The installer's settings: an operator's command may drive the stack (leniently here; `prism stack`
+  // validates them, src/stack/config.ts); an application process never reads them.
+  const stack = stackSettings(component === 'operator' || component === 'admin' ? cleaned : {}, data);
+  return withConnectionDefaults(data, component, logins, stack);
 }
 
 /** Where the native stack keeps its built binaries; needs no secret (unlike loadConfig). */

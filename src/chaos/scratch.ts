@@ -7,7 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopApp } from '../app/index.ts';
-import { envSchema, parseConfig, rawEnvironment, type Env } from '../config.ts';
+import { envSchema, rawEnvironment, type Env } from '../config.ts';
+import { parseStackConfig, stackSchema } from '../stack/config.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Progress } from '../progress.ts';
 import { loadDemoData } from '../provision/demo.ts';
@@ -67,7 +68,9 @@ async function freePortGroups(groups: number[][]): Promise<number[]> {
  * The TLS settings a scratch stack leaves out — its own services on 127.0.0.1 speak plain TCP, their TLS ports
  * follow its own — taken from the schema: every `*_TLS*` and `*_SSL_*` variable.
  */
-const scratchClearTls = Object.keys(envSchema.shape).filter((name) => /_(TLS|SSL)(_|$)/.test(name));
+const scratchClearTls = [...Object.keys(envSchema.shape), ...Object.keys(stackSchema.shape)].filter((name) =>
+  /_(TLS|SSL)(_|$)/.test(name),
+);
 
 export async function startScratchStack(
   progress: Progress,
@@ -134,7 +137,7 @@ export async function startScratchStack(
     if (saved === undefined) delete process.env.PRISM_STACK_DATA;
     else process.env.PRISM_STACK_DATA = saved;
   }
-  const env = parseConfig(raw);
+  const env = parseStackConfig(raw);
   const processEnv: NodeJS.ProcessEnv = { ...process.env, ...(options.base ?? {}) };
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete processEnv[k];

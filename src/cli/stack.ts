@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { loadConfig } from '../config.ts';
+import { loadStackConfig } from '../stack/config.ts';
 import type { ServiceHealth } from '../stack/health.ts';
 import { stackDown, stackStatus, stackUp, type StackMode } from '../stack/index.ts';
 import { nativeProcesses } from '../stack/native.ts';
@@ -65,7 +65,7 @@ export function registerStackCommands(program: Command): void {
     .option('--json', 'print the final status as JSON')
     .action(async (opts: ModeFlags & { clean?: boolean; json?: boolean }) => {
       const generated = ensureSecrets();
-      const env = loadConfig();
+      const env = loadStackConfig();
       const progress = consoleProgress();
       if (generated.length > 0)
         progress.step(`generated ${generated.join(', ')} (kept in the stack's secrets.env)`);
@@ -80,14 +80,14 @@ export function registerStackCommands(program: Command): void {
   modeOptions(stack.command('down'))
     .description('stop the services this stack started; their data stays')
     .action(async (opts: ModeFlags) => {
-      await stackDown(loadConfig(), consoleProgress(), { mode: forcedMode(opts) });
+      await stackDown(loadStackConfig(), consoleProgress(), { mode: forcedMode(opts) });
     });
 
   modeOptions(stack.command('status'))
     .description('ask every service whether it is ready, and its version')
     .option('--json', 'print { "services": [ { "name", "url", "healthy", "version" } ] }')
     .action(async (opts: ModeFlags & { json?: boolean }) => {
-      const env = loadConfig();
+      const env = loadStackConfig();
       const services = await stackStatus(env, { mode: forcedMode(opts) });
       if (opts.json) {
         process.stdout.write(`${statusJson(services)}\n`);

@@ -5,18 +5,18 @@
 // Maintenance work (backups, drills, retention, scans, escalation) runs apart: ./maintenance.ts.
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { closeActivityDeps, createActivityDeps, createTaskActivities } from '../../activities/index.ts';
+import { closeActivityDeps, createActivityDeps } from '../../activities/deps.ts';
+import { createTaskActivities } from '../../activities/task-set.ts';
 import { connectTemporal, temporalTarget } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { runBridge } from './bridge.ts';
 import { runIngress } from './ingress.ts';
 import { runAlertHandler } from './alert-handler.ts';
-import { runTemporalWorker, type RunningWorker } from './run.ts';
+import { payloadConverterPath, runTemporalWorker, type RunningWorker } from './run.ts';
 import { createMetrics } from '../metrics.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
-export const payloadConverterPath = fileURLToPath(new URL('./payload-converter.cjs', import.meta.url));
-export type { RunningWorker } from './run.ts';
+export { payloadConverterPath, type RunningWorker } from './run.ts';
 
 export async function startWorker(
   env: Env,

@@ -6,16 +6,12 @@
 // processes may poll it.
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import {
-  closeActivityDeps,
-  createActivityDeps,
-  createMaintenanceActivities,
-} from '../../activities/index.ts';
+import { closeActivityDeps, createActivityDeps } from '../../activities/deps.ts';
+import { createMaintenanceActivities } from '../../activities/maintenance-set.ts';
 import { temporalTarget } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { createMetrics } from '../metrics.ts';
-import { payloadConverterPath } from './index.ts';
-import { runTemporalWorker, type RunningWorker } from './run.ts';
+import { payloadConverterPath, runTemporalWorker, type RunningWorker } from './run.ts';
 
 export const maintenanceWorkflowsPath = fileURLToPath(
   new URL('../../workflows/maintenance.ts', import.meta.url),

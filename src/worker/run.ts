@@ -1,9 +1,13 @@
 // What the task worker and the maintenance worker share: their /metrics endpoint, and one way to stop —
 // what feeds the worker first (consumers), then the worker (its running tasks finish), then the clients.
+import { fileURLToPath } from 'node:url';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import type { Env } from '../config.ts';
 import { serveMetrics } from '../metrics.ts';
+
+/** Both workers' payload converter (a signal or input no converter reads reaches the run as a refused value). */
+export const payloadConverterPath = fileURLToPath(new URL('./payload-converter.cjs', import.meta.url));
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped (after `stop()` or a fatal error). */

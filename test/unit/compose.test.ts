@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envSchema, parseConfig } from '../../src/config.ts';
+import { stackSchema } from '../../src/stack/config.ts';
 import { nativeAlertmanagerConfig, nativeScrapeJobs } from '../../src/stack/monitoring.ts';
 import { seaweedfsArgs } from '../../src/stack/seaweedfs.ts';
 import { temporalServerEnv } from '../../src/stack/temporal.ts';
@@ -309,7 +310,7 @@ describe('docker-compose.yml', () => {
   it('uses only variables the application documents', () => {
     const text = readFileSync('docker-compose.yml', 'utf8');
     const used = new Set([...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!));
-    const known = new Set(Object.keys(envSchema.shape));
+    const known = new Set([...Object.keys(envSchema.shape), ...Object.keys(stackSchema.shape)]);
     expect([...used].filter((v) => !known.has(v))).toEqual([]);
   });
 

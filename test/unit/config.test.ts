@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, envSchema, parseConfig } from '../../src/config.ts';
+import { stackSchema } from '../../src/stack/config.ts';
 
 // What an operator's command logs in with: the application's PostgreSQL role and Redis' admin.
 const secrets = {
@@ -161,7 +162,9 @@ describe('configuration', () => {
     const documented = new Set(
       [...readFileSync('.env.example', 'utf8').matchAll(/^#?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]),
     );
-    const missing = Object.keys(envSchema.shape).filter((k) => !documented.has(k));
+    const missing = [...Object.keys(envSchema.shape), ...Object.keys(stackSchema.shape)].filter(
+      (k) => !documented.has(k),
+    );
     expect(missing).toEqual([]);
   });
 });

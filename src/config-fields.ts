@@ -1,0 +1,40 @@
+// The kinds of value the configuration's variables hold, shared by the product's schema (src/config.ts) and
+// the installer's (src/stack/config.ts).
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+export const port = z.coerce.number().int().min(1).max(65535);
+/** Five cron fields (minute hour day-of-month month day-of-week), as Temporal Schedules take them. */
+export const cron = z
+  .string()
+  .trim()
+  .regex(/^(\S+\s+){4}\S+$/, 'a cron expression of five fields, such as "0 2 * * *"');
+export const host = z.string().min(1);
+export const secret = z.string().min(8, 'at least 8 characters');
+/** The path of a file that exists (a CA, a certificate, a key). */
+export const existingFile = z
+  .string()
+  .min(1)
+  .refine((file) => existsSync(file), 'no such file');
+// Kafka's passwords go into JAAS strings and kafka-configs' `SCRAM-SHA-512=[password=...]`, where quotes,
+// backslashes, commas, brackets and '=' would change their meaning: base64 and base64url characters only.
+export const kafkaSecret = secret.regex(/^[A-Za-z0-9._~+/-]+$/, 'letters, digits and - _ . ~ + / only');
+export const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Each variable of `shape` as given when its value is valid, else its default: the variables a process does
+ * not read (another component's, the installer's) never stop it, whatever they hold.
+ */
+export function lenientlyParsed(
+  shape: Record<string, z.ZodType>,
+  raw: Record<string, string | undefined>,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(shape).map(([name, schema]) => {
+      const given = schema.safeParse(raw[name]);
+      return [name, given.success ? given.data : schema.safeParse(undefined).data];
+    }),
+  );
+}
