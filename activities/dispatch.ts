@@ -1,6 +1,12 @@
 // Step 3 of the flow: find who serves the step's agent type, and send the command. Kafka agents get it on
 // `agent.orchestration.commands`; Temporal-native agents get it as an activity on their own task queue.
-import { agentTaskQueue, type AgentCommand, type KnowledgeHit, type PlanStep } from '../src/task/index.ts';
+import {
+  agentTaskQueue,
+  failureTypes,
+  type AgentCommand,
+  type KnowledgeHit,
+  type PlanStep,
+} from '../src/task/index.ts';
 import { commandIdFor, subtaskIdFor } from '../src/task/ids.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
@@ -60,7 +66,7 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       }
       if (!agent) {
         throw nonRetryable(
-          'NoAgentRegistered',
+          failureTypes.noAgentRegistered,
           `no ${agentType} agent is registered: start one with \`prism agent run --type ${agentType}\``,
         );
       }

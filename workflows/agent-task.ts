@@ -209,7 +209,7 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     );
     if (response.status !== 'SUCCESS') {
       throw ApplicationFailure.create({
-        type: 'AgentStepFailed',
+        type: failureTypes.agentStepFailed,
         message: `step "${step.key}" (${step.agentType}) failed: ${response.error ?? 'the agent reported a failure'}`,
         nonRetryable: true,
       });
@@ -221,7 +221,7 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     const key = answerKey(commandId, step.key);
     if (!(await condition(() => answers.has(key), timeoutMs))) {
       throw ApplicationFailure.create({
-        type: 'AgentTimeout',
+        type: failureTypes.agentTimeout,
         message: `no ${step.agentType} agent answered step "${step.key}" within ${Math.round(timeoutMs / 1000)} s (is one running? \`prism agent run --type ${step.agentType}\`)`,
         nonRetryable: true,
       });
@@ -318,7 +318,7 @@ async function runTemporalAgent(
     retry: {
       initialInterval: '1s',
       maximumAttempts: 3,
-      nonRetryableErrorTypes: ['InvalidAgentCommand', 'WrongAgentType'],
+      nonRetryableErrorTypes: [failureTypes.invalidAgentCommand, failureTypes.wrongAgentType],
     },
   });
   return agent.runAgentCommand(command);

@@ -4,7 +4,7 @@
 // agent is in one place.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { agentCommandSchema, agentTaskQueue, type AgentResponse } from '../task/index.ts';
+import { agentCommandSchema, agentTaskQueue, failureTypes, type AgentResponse } from '../task/index.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 import { CommandTracker, executeCommand, RecentAnswers, responseEnvelope } from './execute.ts';
 import { agentLifetime } from './lifetime.ts';
@@ -43,7 +43,7 @@ export async function runTemporalAgent(options: TemporalAgentOptions): Promise<R
       if (!parsed.success) {
         throw ApplicationFailure.create({
           nonRetryable: true,
-          type: 'InvalidAgentCommand',
+          type: failureTypes.invalidAgentCommand,
           message: `invalid agent command: ${describeProblems(problemsOf(parsed.error.issues))}`,
         });
       }
@@ -51,7 +51,7 @@ export async function runTemporalAgent(options: TemporalAgentOptions): Promise<R
       if (command.agentType !== type) {
         throw ApplicationFailure.create({
           nonRetryable: true,
-          type: 'WrongAgentType',
+          type: failureTypes.wrongAgentType,
           message: `the ${type} agent ${agentId} on task queue ${taskQueue} got a ${command.agentType} command: send it to ${agentTaskQueue(command.agentType)}`,
         });
       }

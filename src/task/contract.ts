@@ -53,12 +53,26 @@ export const agentResponseSignal = 'agentResponse';
 export const feedbackSignal = 'userFeedback';
 export const progressQuery = 'progress';
 
-/** The `type` of the ApplicationFailure a run fails with, by cause. */
+/**
+ * Every `type` of ApplicationFailure in the agent task flow, in one place: what a run fails with (the first
+ * two, which clients match on), and what fails inside it — a step, step 3, an agent's activity — whose
+ * message becomes the reason of the TaskFailed outcome.
+ */
 export const failureTypes = {
   /** The input is not a valid task request; the failure's details list the field problems. */
   invalidRequest: 'InvalidTaskRequest',
   /** The task ran and FAILED; the failure's details hold its outcome (TaskOutcome). */
   taskFailed: 'TaskFailed',
+  /** A step's agent answered FAILED. */
+  agentStepFailed: 'AgentStepFailed',
+  /** No agent answered a step (on Kafka) within the task's agent timeout. */
+  agentTimeout: 'AgentTimeout',
+  /** Step 3 found no agent of the step's type registered (not retried). */
+  noAgentRegistered: 'NoAgentRegistered',
+  /** A Temporal-native agent got a command that is not one (not retried). */
+  invalidAgentCommand: 'InvalidAgentCommand',
+  /** A Temporal-native agent got a command for another agent type (not retried). */
+  wrongAgentType: 'WrongAgentType',
 } as const;
 
 /** The Temporal task queue of a Temporal-native agent of this type. */
