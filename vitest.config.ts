@@ -19,16 +19,28 @@ export default defineConfig({
         },
       },
       {
-        // Against the real services, in the tests' own deployment (test/environment.ts); the setup starts
-        // the stack when it is not up, then migrates and provisions that deployment.
+        // One real service (or a few) each, in the tests' own deployment (test/environment.ts); the setup starts
+        // the stack when it is not up, then migrates and provisions that deployment (`npm run test:integration`).
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/**/*.test.ts'],
-          exclude: ['test/unit/**', 'test/workflows/**'],
+          include: ['test/integration/**/*.test.ts'],
           env: testEnvironment,
           globalSetup: ['test/setup/stack.ts'],
           // Files run one after another: the services share two cores, and some tests restart processes.
+          fileParallelism: false,
+        },
+      },
+      {
+        // The whole flow through every store, and what spans them all: backups and their restore, faults on a
+        // scratch stack (chaos), durability, the UI, Schemathesis (`npm run test:e2e`; the longest, last).
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          env: testEnvironment,
+          globalSetup: ['test/setup/stack.ts'],
+          // As integration: one file at a time (chaos and durability kill processes others would need).
           fileParallelism: false,
         },
       },

@@ -26,7 +26,24 @@ import {
 import { monitoringParameters } from '../../../src/agents/reference/monitoring.ts';
 import { predictionParameters } from '../../../src/agents/reference/prediction.ts';
 import { rankHits } from '../../../src/agents/reference/ranking.ts';
-import { makeCommand } from './support.ts';
+import type { AgentCommand, AgentType } from '../../../src/task/index.ts';
+
+// A command as parseParameters sees it (the integration tests' makeCommand loads the tests' deployment).
+function makeCommand(agentType: AgentType, overrides: Partial<AgentCommand> = {}): AgentCommand {
+  return {
+    commandId: '0b0c6a46-3a1e-4a53-9bd1-6a2f3b1c4d5e',
+    taskId: '5d7e1c2a-8f3b-4c6d-9e0a-1b2c3d4e5f60',
+    workflowId: 'task-math',
+    stepKey: 'main',
+    agentType,
+    instruction: 'test instruction',
+    parameters: {},
+    knowledge: [],
+    upstream: {},
+    deadlineAt: '2030-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
 
 describe('anomaly detection', () => {
   it('computes the statistics of a series', () => {
