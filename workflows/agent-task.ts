@@ -23,7 +23,6 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -36,7 +35,6 @@ import {
   agentResponseSignal,
   failureTypes,
   feedbackSignal,
-  isAgentResponse,
   planLayers,
   progressQuery,
   type AgentCommand,
@@ -49,6 +47,7 @@ import {
   type UserFeedback,
   type ValidTaskRequest,
 } from '../src/task/contract.ts';
+import { createAnswers } from './answers.ts';
 import { AgentTypeKey, TaskIdKey, TaskPriorityKey, TaskStatusKey } from '../src/task/search-attributes.ts';
 
 export const agentResponse = defineSignal<[AgentResponse]>(agentResponseSignal);
@@ -63,18 +62,6 @@ const stores = proxyLocalActivities<TaskActivities>({
   scheduleToCloseTimeout: '10m',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
 });
-
-// Answers that arrive before the plan is known (see the agentResponse handler) are kept under this patch,
-// at most this many (a task has at most 20 steps; anything beyond is not an answer to this task).
-const earlyAnswersPatch = 'keep-answers-before-plan';
-// Answers that are not AgentResponses are dropped under this patch (runs before it replay as they ran).
-const validAnswersPatch = 'drop-malformed-answers';
-// Answers are kept by command id *and* step key under this patch: before it, an answer that carried a
-// step's command id with another step key took that command's place (kept before the plan and dropped
-// when the plan was known, or read by the step although it named another), so the real answer could be
-// lost or a later duplicate counted.
-const answersByStepPatch = 'answers-by-command-and-step';
-const maxEarlyAnswers = 100;
 
 // A Temporal-native agent may work long: it heartbeats, so a crashed agent is noticed within the
 // heartbeat timeout and the command goes to another agent of its type, within the step's own deadline.
@@ -94,35 +81,11 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     steps: [],
     feedback: 0,
   };
-  // Agents' answers by command id and step key: the first for each counts. Kept from the moment it
-  // arrives, even before its command's dispatch is recorded here (a fast agent can answer that soon).
-  const answers = new Map<string, AgentResponse>();
-  const byStep = patched(answersByStepPatch);
-  const answerKey = (commandId: string, stepKey: unknown) =>
-    byStep ? `${commandId}\u0000${String(stepKey)}` : commandId;
+  // Agents' answers, kept from the moment they arrive, before the plan is known too (./answers.ts).
+  const answers = createAnswers();
   setHandler(progress, () => state);
   setHandler(userFeedback, () => void state.feedback++);
-  // The bridge may deliver an answer twice (Kafka is at-least-once), or one for another command (late, or
-  // foreign): only the first answer to each command of this task's steps is kept, and a step reads only
-  // the answer that names both its command and itself.
-  setHandler(agentResponse, (response) => {
-    if (typeof response?.commandId !== 'string') return;
-    const key = answerKey(response.commandId, response.stepKey);
-    if (answers.has(key)) return;
-    // Any Temporal client may signal a run: a malformed answer is no answer, its step waits for a valid one.
-    if (!isAgentResponse(response) && patched(validAnswersPatch)) return;
-    if (state.steps.length > 0) {
-      if (!state.steps.some((s) => s.key === response.stepKey)) return;
-    } else if (answers.size >= maxEarlyAnswers || !patched(earlyAnswersPatch)) {
-      // Before the plan is known. That happens when the workflow task that created the task and sent the
-      // command was lost (its worker killed, its completion not stored while Temporal or its database was
-      // down): the run is replayed with the answer in its history ahead of createTask, and the agent, which
-      // dedupes the re-sent command, never answers again. Kept, checked against the plan once it is known.
-      // (Runs that began before this rule replay as they ran: they dropped such an answer.)
-      return;
-    }
-    answers.set(key, response);
-  });
+  setHandler(agentResponse, (response) => answers.receive(response));
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
     try {
@@ -160,9 +123,7 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   state.taskId = taskId;
   state.status = 'ACTIVE';
   state.steps = plan.map((s) => ({ key: s.key, agentType: s.agentType, status: 'QUEUED' }));
-  for (const [key, answer] of answers) {
-    if (!plan.some((s) => s.key === answer.stepKey)) answers.delete(key);
-  }
+  answers.planKnown(plan.map((s) => s.key));
   upsertSearchAttributes([
     { key: TaskIdKey, value: taskId },
     { key: TaskStatusKey, value: 'ACTIVE' },
@@ -218,15 +179,14 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   };
 
   const awaitKafkaAnswer = async (step: PlanStep, commandId: string, timeoutMs: number) => {
-    const key = answerKey(commandId, step.key);
-    if (!(await condition(() => answers.has(key), timeoutMs))) {
+    if (!(await condition(() => answers.has(commandId, step.key), timeoutMs))) {
       throw ApplicationFailure.create({
         type: failureTypes.agentTimeout,
         message: `no ${step.agentType} agent answered step "${step.key}" within ${Math.round(timeoutMs / 1000)} s (is one running? \`prism agent run --type ${step.agentType}\`)`,
         nonRetryable: true,
       });
     }
-    return answers.get(key)!;
+    return answers.get(commandId, step.key)!;
   };
 
   // The steps of one layer run together; the first to fail cancels the others still running, and the
