@@ -86,7 +86,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 /**
  * Whether a signalled answer is an AgentResponse (agentResponseSchema's rules, without a schema library):
  * any Temporal client may signal a run, and a malformed answer taken as a step's answer would be stored
- * as its history. Text no store can keep (NUL, a lone surrogate) makes it malformed too.
+ * as its history. Text no store can keep (NUL, a lone surrogate) makes it malformed too. A property test
+ * (test/unit/agent-response.property.test.ts) binds it to the schema and names where the two differ.
  */
 export function isAgentResponse(value: unknown): value is AgentResponse {
   if (!isRecord(value)) return false;
