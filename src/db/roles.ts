@@ -52,31 +52,44 @@ async function psql(env: PsqlEnv, database: string, args: string[], extraEnv: No
 }
 
 /**
+ * Whether a login connects and, where a check is given, the check (one query returning `ok`) holds: false on
+ * any error (a wrong password, a missing database or role).
+ */
+async function loginHolds(
+  connectionString: string,
+  check?: { sql: string; params?: unknown[] },
+): Promise<boolean> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    if (!check) return true;
+    const { rows } = await client.query<{ ok: boolean }>(check.sql, check.params);
+    return rows[0]?.ok === true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
  * Whether the roles log in to `database` with the passwords of this configuration, the database belongs to
  * the migration role, so does every object in it, and only the product's roles may connect: then roles.sql has nothing to do. A few connections.
  */
 export async function rolesUpToDate(env: Env, database = env.POSTGRES_DB): Promise<boolean> {
   for (const role of productRoles) {
     if (!env[postgresPasswordVariable(role)]) return false;
-    const client = new pg.Client({
-      connectionString: postgresUrl({ ...asPostgresRole(env, role), POSTGRES_DB: database }),
-      connectionTimeoutMillis: 5_000,
-    });
-    try {
-      await client.connect();
-      if (role !== 'app') continue;
-      const { rows } = await client.query<{ owned: boolean }>(
-        `SELECT (SELECT datdba = 'prism_migrator'::regrole FROM pg_database WHERE datname = current_database())
+    const url = postgresUrl({ ...asPostgresRole(env, role), POSTGRES_DB: database });
+    const check =
+      role === 'app'
+        ? {
+            sql: `SELECT (SELECT datdba = 'prism_migrator'::regrole FROM pg_database WHERE datname = current_database())
             AND NOT has_database_privilege('public', current_database(), 'CONNECT')
             AND NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                             WHERE n.nspname = 'public' AND c.relowner <> 'prism_migrator'::regrole) AS owned`,
-      );
-      if (!rows[0]?.owned) return false;
-    } catch {
-      return false;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+                             WHERE n.nspname = 'public' AND c.relowner <> 'prism_migrator'::regrole) AS ok`,
+          }
+        : undefined;
+    if (!(await loginHolds(url, check))) return false;
   }
   return true;
 }
@@ -101,29 +114,19 @@ export async function temporalRoleUpToDate(env: Env): Promise<boolean> {
   const password = env.POSTGRES_TEMPORAL_PASSWORD;
   if (!password) return false;
   for (const database of temporalDatabases) {
-    const client = new pg.Client({
-      connectionString: postgresUrl({
-        ...env,
-        POSTGRES_LOGIN_USER: temporalRole,
-        POSTGRES_LOGIN_PASSWORD: password,
-        POSTGRES_DB: database,
-      }),
-      connectionTimeoutMillis: 5_000,
+    const url = postgresUrl({
+      ...env,
+      POSTGRES_LOGIN_USER: temporalRole,
+      POSTGRES_LOGIN_PASSWORD: password,
+      POSTGRES_DB: database,
     });
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ owned: boolean }>(
-        `SELECT (SELECT datdba = $1::regrole FROM pg_database WHERE datname = current_database())
+    const owned = await loginHolds(url, {
+      sql: `SELECT (SELECT datdba = $1::regrole FROM pg_database WHERE datname = current_database())
             AND NOT has_database_privilege('public', current_database(), 'CONNECT')
-            AND pg_has_role('prism_backup', $1, 'MEMBER') AS owned`,
-        [temporalRole],
-      );
-      if (!rows[0]?.owned) return false;
-    } catch {
-      return false;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+            AND pg_has_role('prism_backup', $1, 'MEMBER') AS ok`,
+      params: [temporalRole],
+    });
+    if (!owned) return false;
   }
   return true;
 }
