@@ -13,7 +13,7 @@ import type { Env } from '../config.ts';
 import { provisionTemporalRole, temporalDatabases, temporalRole, temporalRoleUpToDate } from '../db/roles.ts';
 import { binaries } from './install.ts';
 import { repoRoot, type StackPaths } from './paths.ts';
-import { run, spawnDetached } from './process.ts';
+import { commandLine, readPidFile, run, spawnDetached, stopProcess } from './process.ts';
 import type { NativeService, ServiceContext } from './services.ts';
 import { openRunsFile, restartRetiredRuns, retireDevServerData } from './temporal-dev-data.ts';
 
@@ -154,6 +154,13 @@ export async function temporalSchemaVersion(env: Env, database: string): Promise
   }
 }
 
+/** Whether the server the pid file names runs this version's binary (not one an earlier version built). */
+function runsThisVersion(paths: StackPaths, pidFile: string): boolean {
+  const pid = readPidFile(pidFile);
+  const binary = pid === null ? null : commandLine(pid)?.split(' ')[0];
+  return binary === binaries(paths).temporalServer;
+}
+
 export const temporalServer: NativeService = {
   name: 'temporal',
   serves: ['temporal'],
@@ -187,12 +194,20 @@ export const temporalServer: NativeService = {
     await restartRetiredRuns(ctx);
   },
   // Up to date: its role as temporal.sql makes it, and no runs of the development server left to start.
-  current: async ({ env, dataDir }) =>
-    !existsSync(openRunsFile(dataDir)) && (await temporalRoleUpToDate(env)),
-  // A server that runs is brought up to date: its role and schema (a no-op when they are).
-  async refresh({ env, paths }) {
-    await provisionTemporalRole(env);
-    await ensureTemporalSchema(env, paths);
+  // ...and the running server is this version's binary.
+  current: async ({ env, paths, dataDir, pidFile }) =>
+    runsThisVersion(paths, pidFile) &&
+    !existsSync(openRunsFile(dataDir)) &&
+    (await temporalRoleUpToDate(env)),
+  // A server that runs is brought up to date: its role and schema (a no-op when they are). A server of
+  // another version is stopped and this one started, its schema upgraded first (start does that).
+  async refresh(ctx, pid) {
+    if (!runsThisVersion(ctx.paths, ctx.pidFile)) {
+      await stopProcess(pid, 30_000);
+      return this.start(ctx);
+    }
+    await provisionTemporalRole(ctx.env);
+    await ensureTemporalSchema(ctx.env, ctx.paths);
   },
 };
 

@@ -4,7 +4,7 @@
 // start from empty data, a workflow that outlives a kill -9 of the server, a data directory of the CLI's
 // development server carried over, and the configuration files checked by the server itself.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,6 +215,32 @@ describe('the Temporal server on PostgreSQL (a scratch stack)', () => {
       await connection.close();
     }
   }, 240_000);
+
+  it("replaces a running server of another version with this version's (`stack up` on an upgrade)", async () => {
+    const temporal = services.find((s) => s.name === 'temporal')!;
+    const pidFile = join(scratch.paths.run, 'temporal.pid');
+    const current = nativeProcesses(scratch.env).find((p) => p.name === 'temporal')!.pid!;
+    const args = readFileSync(`/proc/${current}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1);
+    await stopProcess(current, 30_000);
+    // The same server under another binary's name: what an earlier version of the stack built and started.
+    const older = join(scratch.dir, 'temporal-server-1.30.0');
+    copyFileSync(binaries(scratch.paths).temporalServer, older);
+    const old = spawnDetached({
+      command: older,
+      args,
+      env: { PATH: process.env.PATH, ...temporalServerEnv(scratch.env) },
+      logFile: join(scratch.dir, 'older-server.log'),
+      pidFile,
+    });
+    await startService(temporal, scratch.env, scratch.paths, silentProgress);
+    const now = nativeProcesses(scratch.env).find((p) => p.name === 'temporal')!.pid!;
+    expect(now).not.toBe(old);
+    expect(existsSync(`/proc/${old}`)).toBe(false);
+    expect(readFileSync(`/proc/${now}/cmdline`, 'utf8').split('\0')[0]).toBe(
+      binaries(scratch.paths).temporalServer,
+    );
+    expect((await client.workflowService.getSystemInfo({})).serverVersion).toBe('1.31.2');
+  }, 120_000);
 
   it("starts again on the server the runs a development server's data left open", async () => {
     // An earlier version's data: the CLI's development server with a run that is still open in its file.
