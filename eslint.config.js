@@ -20,6 +20,61 @@ const forbiddenInWorkflows = [
   'prom-client',
 ];
 
+// Only the PostgreSQL store (src/stores/postgres) and the client's setup (src/db) touch Prisma: everything
+// else calls a store function, so each table has one module that writes it and one place to read its SQL.
+const prismaStore = ['src/stores/postgres/**/*.ts', 'src/db/**/*.ts'];
+const prismaImports = {
+  group: ['**/generated/prisma/**', '**/generated/prisma', '@prisma/*'],
+  message:
+    'Only the PostgreSQL store (src/stores/postgres) uses Prisma and its generated types: call or add a store function there (it re-exports the row types you need).',
+};
+const prismaModels = [
+  'agent',
+  'agentSubtask',
+  'alertConfig',
+  'apiKey',
+  'backupRun',
+  'constraint',
+  'constraintViolation',
+  'executionPlan',
+  'knowledgeDocument',
+  'permission',
+  'role',
+  'rolePermission',
+  'task',
+  'taskHistory',
+  'user',
+  'userFeedback',
+  'userQuery',
+  'userRole',
+  'workflowDefinition',
+];
+const prismaOperations = [
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'create',
+  'createMany',
+  'createManyAndReturn',
+  'update',
+  'updateMany',
+  'updateManyAndReturn',
+  'upsert',
+  'delete',
+  'deleteMany',
+  'count',
+  'aggregate',
+  'groupBy',
+];
+const prismaQueryMessage =
+  'Only the PostgreSQL store (src/stores/postgres) queries Prisma, also through a client passed in: move the query into a store function.';
+const stackImports = {
+  group: ['**/stack/**', '../stack/*', './stack/*'],
+  message: 'The core must not import the local service installer (src/stack); pass what it needs in.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'src/generated/', 'coverage/', 'scratch/'] },
   js.configs.recommended,
@@ -31,6 +86,25 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts'],
+    ignores: prismaStore,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [prismaImports] }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'MemberExpression[property.name=/^\\$(queryRaw|queryRawUnsafe|executeRaw|executeRawUnsafe|transaction)$/]',
+          message: prismaQueryMessage,
+        },
+        {
+          selector: `MemberExpression[object.type='MemberExpression'][object.property.name=/^(${prismaModels.join('|')})$/][property.name=/^(${prismaOperations.join('|')})$/]`,
+          message: prismaQueryMessage,
+        },
+      ],
     },
   },
   {
@@ -67,6 +141,7 @@ export default tseslint.config(
                 'Workflows may import activity types and the pure task contract (src/task/contract.ts) only (`import type` otherwise).',
               allowTypeImports: true,
             },
+            prismaImports,
           ],
         },
       ],
@@ -90,16 +165,15 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              group: ['**/stack/**', '../stack/*', './stack/*'],
-              message:
-                'The core must not import the local service installer (src/stack); pass what it needs in.',
-            },
-          ],
+          patterns: [stackImports, prismaImports],
         },
       ],
     },
+  },
+  {
+    // The PostgreSQL store itself: Prisma is its job (the core's fence around src/stack still holds).
+    files: prismaStore,
+    rules: { 'no-restricted-imports': ['error', { patterns: [stackImports] }] },
   },
   {
     files: ['bin/**/*.js', 'scripts/**/*.mjs', 'test/fixtures/**/*.js', 'eslint.config.js'],

@@ -24,6 +24,7 @@ import {
 import { decideRetention, type RetentionDecision } from '../src/backup/retention.ts';
 import { backupRunPoint } from '../src/stores/influx/points.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
+import { recordBackupRun } from '../src/stores/postgres/backups.ts';
 import type { ActivityDeps } from './deps.ts';
 
 export type BackupReason = BackupManifest['reason'];
@@ -66,19 +67,15 @@ export function backupActivities({ env, prisma, influx, publisher, redis }: Acti
   const alerts = createAlertStore(redis);
 
   async function record(run: RunRecord): Promise<void> {
-    const data = {
+    await recordBackupRun(prisma, {
+      runKey: run.runKey,
       kind: run.kind,
       backupId: run.backupId,
       ok: run.ok,
       problems: run.problems,
-      details: run.details as object,
+      details: run.details,
       durationMs: run.durationMs,
       startedAt: new Date(run.startedAt),
-    };
-    await prisma.backupRun.upsert({
-      where: { runKey: run.runKey },
-      create: { runKey: run.runKey, ...data },
-      update: data,
     });
     influx.write(
       backupRunPoint({

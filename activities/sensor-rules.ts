@@ -9,6 +9,7 @@ import { createAlertStore } from '../src/alerts/store.ts';
 import { createInflux, influxOrg } from '../src/clients/influx.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
+import { activeConstraints, recordViolation } from '../src/stores/postgres/constraints.ts';
 import { aggregateFor, holds, sensorRuleOf, type SensorRule } from '../src/sensor-rules/rule.ts';
 import { uuidFrom } from '../src/task/ids.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -60,10 +61,7 @@ export function sensorRuleActivities({ prisma, publisher, redis, env }: Activity
   return {
     async scanSensorRules(input: { windowEnd: string }): Promise<ScanResult> {
       const windowEnd = new Date(input.windowEnd);
-      const constraints = await prisma.constraint.findMany({
-        where: { isActive: true },
-        orderBy: { name: 'asc' },
-      });
+      const constraints = await activeConstraints(prisma);
       const rules = constraints.flatMap((c) => {
         const rule = sensorRuleOf(c.rule);
         return rule ? [{ constraint: c, rule }] : [];
@@ -107,20 +105,15 @@ export function sensorRuleActivities({ prisma, publisher, redis, env }: Activity
             severity: constraint.severity,
             openTask: rule.openTask && constraint.severity === 'CRITICAL',
           };
-          await prisma.constraintViolation.upsert({
-            where: { id: violationId },
-            create: {
-              id: violationId,
-              constraintId: constraint.id,
-              constraintType: constraint.constraintType,
-              name: constraint.name,
-              expectedValue: expected,
-              actualValue: String(actual),
-              severity: constraint.severity,
-              isBlocking: constraint.isBlocking,
-              detectedAt: windowEnd,
-            },
-            update: {},
+          await recordViolation(prisma, violationId, {
+            constraintId: constraint.id,
+            constraintType: constraint.constraintType,
+            name: constraint.name,
+            expectedValue: expected,
+            actualValue: String(actual),
+            severity: constraint.severity,
+            isBlocking: constraint.isBlocking,
+            detectedAt: windowEnd,
           });
           await publisher.publish(
             Topic.ConstraintsViolations,

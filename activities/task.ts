@@ -25,7 +25,11 @@ export interface CreatedTask {
   plan: PlanStep[];
 }
 
-export function taskActivities({ prisma, publisher, redis }: ActivityDeps) {
+export function taskActivities({
+  prisma,
+  publisher,
+  redis,
+}: Pick<ActivityDeps, 'prisma' | 'publisher' | 'redis'>) {
   return {
     /**
      * Step 2: the request checked and defaulted (whichever client started the run), then the task, its

@@ -1,7 +1,11 @@
 // An agent's presence: its row in PostgreSQL `agents` (what dispatch looks up), its state in Redis, and a
 // heartbeat in both every few seconds, so operators and the orchestrator can tell a live agent from a dead one.
-import type { AgentTransport } from '../generated/prisma/client.ts';
-import { recordHeartbeat, registerAgent } from '../stores/postgres/agents.ts';
+import {
+  markAgentOffline,
+  recordHeartbeat,
+  registerAgent,
+  type AgentTransport,
+} from '../stores/postgres/agents.ts';
 import type { AgentStores } from './stores.ts';
 import type { AgentDefinition, AgentLogger } from './types.ts';
 
@@ -69,7 +73,7 @@ export async function announce(options: {
       clearInterval(timer);
       await beating;
       const results = await Promise.allSettled([
-        stores.prisma.agent.updateMany({ where: { id: agentId }, data: { status: 'OFFLINE' } }),
+        markAgentOffline(stores.prisma, agentId),
         stores.agentState.setState(agentId, { status: 'OFFLINE', currentTask: null }),
       ]);
       for (const r of results)

@@ -9,6 +9,7 @@ import { Gauge } from 'prom-client';
 import { kafkaName } from '../clients/kafka.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Metrics } from '../metrics.ts';
+import { countAliveAgents } from '../stores/postgres/agents.ts';
 import { allTopicSpecs } from '../stores/kafka/topics.ts';
 import { createAlertQueue } from '../stores/redis/alert-queue.ts';
 import { createRealtimeMetrics } from '../stores/redis/metrics.ts';
@@ -39,11 +40,7 @@ export function registerClusterMetrics(
     labelNames: ['agent_type'] as const,
     registers: [registry],
     async collect() {
-      const rows = await deps.prisma.$queryRaw<{ type: string; alive: bigint }[]>`
-        SELECT type::text AS type, count(*) AS alive FROM agents
-        WHERE status IN ('ONLINE', 'DEGRADED')
-          AND last_heartbeat_at >= now() - make_interval(secs => ${aliveWithinMs / 1000}::float8)
-        GROUP BY type`;
+      const rows = await countAliveAgents(deps.prisma, aliveWithinMs);
       for (const type of agentTypes) {
         this.set({ agent_type: type }, Number(rows.find((r) => r.type === type)?.alive ?? 0));
       }

@@ -2,6 +2,9 @@
 import type { PrismaClient } from '../db/prisma.ts';
 import {
   createApiKey,
+  findApiKey,
+  grantRole,
+  listApiKeys,
   provisionAccessControl,
   revokeApiKey,
   rolePermissions,
@@ -27,10 +30,7 @@ export async function issueApiKey(
     throw new Error(`unknown role "${input.role}": use one of ${Object.keys(rolePermissions).join(', ')}`);
   }
   await provisionAccessControl(prisma);
-  const role = await prisma.role.findUniqueOrThrow({ where: { name: input.role } });
-  const existing = await prisma.user.findUnique({ where: { username: input.username } });
-  const user = existing ?? (await prisma.user.create({ data: { username: input.username } }));
-  await prisma.userRole.createMany({ data: [{ userId: user.id, roleId: role.id }], skipDuplicates: true });
+  const { user, role, createdUser } = await grantRole(prisma, input);
   const { id, key, prefix } = await createApiKey(prisma, {
     userId: user.id,
     name: input.name ?? `${input.role} key`,
@@ -43,7 +43,7 @@ export async function issueApiKey(
     userId: user.id,
     username: user.username,
     role: role.name,
-    createdUser: !existing,
+    createdUser,
   };
 }
 
@@ -52,20 +52,14 @@ export async function revokeKey(
   prisma: PrismaClient,
   keyId: string,
 ): Promise<{ keyId: string; username: string }> {
-  const row = /^[0-9a-f-]{36}$/i.test(keyId)
-    ? await prisma.apiKey.findUnique({ where: { id: keyId }, include: { user: true } })
-    : null;
+  const row = /^[0-9a-f-]{36}$/i.test(keyId) ? await findApiKey(prisma, keyId) : null;
   if (!row) throw new Error(`no API key with id "${keyId}": \`prism apikey list\` shows the ids`);
   await revokeApiKey(prisma, row.id);
   return { keyId: row.id, username: row.user.username };
 }
 
 export async function listKeys(prisma: PrismaClient, username?: string) {
-  const rows = await prisma.apiKey.findMany({
-    where: username ? { user: { username } } : {},
-    include: { user: { include: { roles: { include: { role: true } } } } },
-    orderBy: { createdAt: 'asc' },
-  });
+  const rows = await listApiKeys(prisma, username);
   return rows.map((r) => ({
     keyId: r.id,
     prefix: r.prefix,

@@ -1,6 +1,7 @@
 // Readiness: the API can serve only when every store it writes to answers. Each check has a deadline, so
 // a hung service makes /readyz fail fast instead of hanging the probe.
 import type { Admin } from 'kafkajs';
+import { pingPostgres } from '../db/prisma.ts';
 import type { ApiDeps } from './deps.ts';
 
 export type Dependency = 'postgres' | 'kafka' | 'temporal' | 'weaviate';
@@ -70,7 +71,7 @@ export function readinessChecks(deps: ApiDeps, timeoutMs = 3_000) {
   };
 
   const checks: Record<Dependency, () => Promise<unknown>> = {
-    postgres: () => deps.prisma.$queryRaw`SELECT 1`,
+    postgres: () => pingPostgres(deps.prisma),
     kafka,
     temporal: () =>
       deps.temporal.withDeadline(Date.now() + timeoutMs, () =>

@@ -8,6 +8,7 @@ import { createKafka, kafkaName } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
+import { deleteTasksByRequestId } from '../stores/postgres/tasks.ts';
 import { agentResponseSchema, type AgentResponse, type AgentType } from '../task/index.ts';
 import { commandIdFor } from '../task/ids.ts';
 import { startTask, waitForTask } from '../task/client.ts';
@@ -305,7 +306,7 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
   const engine = options.noEngine ? null : await runEngine(env, options, runId, progress);
   if (!options.keepData) {
     const { count } = await withPrisma(env, (prisma) =>
-      prisma.task.deleteMany({ where: { requestId: { startsWith: `bench-`, contains: runId } } }),
+      deleteTasksByRequestId(prisma, { startsWith: `bench-`, contains: runId }),
     );
     progress.step(`removed the ${count} benchmark tasks from PostgreSQL (--keep-data keeps them)`);
   }

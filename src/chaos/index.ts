@@ -10,6 +10,7 @@ import { createKafka } from '../clients/kafka.ts';
 import { connectTemporal } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { createPrisma } from '../db/prisma.ts';
+import { deleteTasksByRequestId } from '../stores/postgres/tasks.ts';
 import type { Progress } from '../progress.ts';
 import { resolveMode } from '../stack/index.ts';
 import { startLoad, type LoadTask } from './load.ts';
@@ -257,9 +258,9 @@ export async function runChaos(
   } finally {
     await revokeKey(prisma, issued.keyId).catch(() => undefined);
     if (!options.keepData) {
-      const { count } = await prisma.task
-        .deleteMany({ where: { requestId: { startsWith: `chaos-${runId}-` } } })
-        .catch(() => ({ count: 0 }));
+      const { count } = await deleteTasksByRequestId(prisma, { startsWith: `chaos-${runId}-` }).catch(() => ({
+        count: 0,
+      }));
       progress.step(`removed the ${count} chaos tasks from PostgreSQL (--keep-data keeps them)`);
     }
     await Promise.allSettled([temporal.connection.close(), prisma.$disconnect()]);

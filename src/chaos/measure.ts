@@ -7,6 +7,7 @@ import { kafkaName } from '../clients/kafka.ts';
 import type { Env } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import { influxQL } from '../stores/influx/server.ts';
+import { taskRowCounts } from '../stores/postgres/tasks.ts';
 import { parseEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
 import { Topic } from '../stores/kafka/topics.ts';
 
@@ -121,30 +122,7 @@ export async function storedEffects(
   since: { ms: number; offsets: TopicOffsets },
 ): Promise<StoredEffects> {
   const like = `${requestPrefix}-%`;
-  const rows = await deps.prisma.$queryRaw<
-    {
-      request_id: string;
-      id: string;
-      status: string;
-      error_message: string | null;
-      completed_at: Date | null;
-      dup_events: bigint;
-      queries: bigint;
-      plans: bigint;
-      ends: bigint;
-      answers: bigint;
-      steps: bigint;
-    }[]
-  >`
-    SELECT t.request_id, t.id::text, t.status::text, t.error_message, t.completed_at,
-      (SELECT count(*) - count(DISTINCT h.event_key) FROM task_history h WHERE h.task_id = t.id) AS dup_events,
-      (SELECT count(*) FROM user_queries q WHERE q.task_id = t.id) AS queries,
-      (SELECT count(*) FROM execution_plans p WHERE p.task_id = t.id) AS plans,
-      (SELECT count(*) FROM task_history h WHERE h.task_id = t.id
-         AND h.to_status IN ('COMPLETED', 'FAILED', 'CANCELLED')) AS ends,
-      (SELECT count(*) FROM task_history h WHERE h.task_id = t.id AND h.event_type = 'RESPONSE_RECEIVED') AS answers,
-      (SELECT count(*) FROM agent_subtasks s JOIN execution_plans p ON p.id = s.plan_id WHERE p.task_id = t.id) AS steps
-    FROM tasks t WHERE t.request_id LIKE ${like}`;
+  const rows = await taskRowCounts(deps.prisma, like);
   const extra = (n: bigint, allowed: number) => Math.max(0, Number(n) - allowed);
   const history = rows.reduce(
     (sum, r) =>

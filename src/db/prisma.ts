@@ -15,6 +15,11 @@ export async function withPrisma<T>(env: PgEnv, work: (prisma: PrismaClient) => 
   }
 }
 
+/** Whether PostgreSQL answers (readiness). */
+export async function pingPostgres(prisma: PrismaClient): Promise<void> {
+  await prisma.$queryRaw`SELECT 1`;
+}
+
 /** The typed PostgreSQL client of the product (Prisma 7 over the `pg` driver). Close it with `$disconnect()`. */
 export function createPrisma(env: PgEnv, options: { poolSize?: number } = {}): PrismaClient {
   const adapter = new PrismaPg({ connectionString: postgresUrl(env), max: options.poolSize ?? 10 });

@@ -9,6 +9,8 @@ import type { Progress } from '../progress.ts';
 import { sensorReading } from '../stores/influx/points.ts';
 import { createInfluxWriter } from '../stores/influx/writer.ts';
 import { registerAgent } from '../stores/postgres/agents.ts';
+import { ensureConstraint } from '../stores/postgres/constraints.ts';
+import { ensureKnowledgeDocument } from '../stores/postgres/knowledge.ts';
 import { importObjects } from '../stores/weaviate/import.ts';
 import { prismCollection } from '../stores/weaviate/collections.ts';
 import type { ExternalKnowledge, ManufacturingKnowledge } from '../stores/weaviate/schema.ts';
@@ -180,11 +182,7 @@ export async function loadDemoData(
         });
       }
       for (const c of demoConstraints) {
-        await prisma.constraint.upsert({
-          where: { name: c.name },
-          create: { ...c, rule: c.rule as object },
-          update: { rule: c.rule as object, severity: c.severity, isBlocking: c.isBlocking },
-        });
+        await ensureConstraint(prisma, { ...c, rule: c.rule as object });
       }
     });
     await progress.track('Demo knowledge', async () => {
@@ -201,16 +199,12 @@ export async function loadDemoData(
         throw new Error(`demo knowledge import failed: ${failures.map((f) => f.message).join('; ')}`);
       for (const d of documents) {
         const weaviateId = uuidFrom(`demo:doc:${d.title}`);
-        await prisma.knowledgeDocument.upsert({
-          where: { weaviateId },
-          create: {
-            weaviateId,
-            title: d.title,
-            documentType: d.documentType,
-            collection: 'ExternalKnowledge',
-            source: d.source ?? null,
-          },
-          update: { title: d.title },
+        await ensureKnowledgeDocument(prisma, {
+          weaviateId,
+          title: d.title,
+          documentType: d.documentType,
+          collection: 'ExternalKnowledge',
+          source: d.source ?? null,
         });
       }
     });

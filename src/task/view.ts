@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Env } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import { ServiceUnavailableError } from '../retry.ts';
+import { findTaskWithDetails } from '../stores/postgres/tasks.ts';
 import { liveTask, temporalRunUrl, type LiveTask } from './client.ts';
 import { workflowIdPrefix } from './contract.ts';
 import { parseTaskRef, taskIdFor, type TaskRef } from './ids.ts';
@@ -96,19 +97,10 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The PostgreSQL record of a task, found by task id, request id or workflow id. */
 export async function findTaskRecord(prisma: PrismaClient, ref: TaskRef): Promise<TaskRecord | null> {
-  const row = await prisma.task.findFirst({
-    where: {
-      OR: [
-        { requestId: ref.ref },
-        { workflowId: ref.workflowId },
-        ...(ref.taskId ? [{ id: ref.taskId }] : []),
-      ],
-    },
-    include: {
-      queries: { orderBy: { createdAt: 'asc' }, take: 1 },
-      plans: { include: { subtasks: { orderBy: { sequenceOrder: 'asc' } } } },
-      history: { orderBy: { id: 'asc' } },
-    },
+  const row = await findTaskWithDetails(prisma, {
+    requestId: ref.ref,
+    workflowId: ref.workflowId,
+    taskId: ref.taskId,
   });
   if (!row) return null;
   const query = row.queries[0];

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { AgentCommand } from '../../task/index.ts';
 import { planIdFor, subtaskIdFor } from '../../task/ids.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
+import { activeConstraints, existingTaskRows, recordViolation } from '../../stores/postgres/constraints.ts';
 import { parseParameters } from '../parameters.ts';
 import type { SharedMemory } from '../../stores/redis/shared-memory.ts';
 import type { AgentContext, AgentDefinition } from '../types.ts';
@@ -61,12 +62,13 @@ export class StaleFenceError extends Error {
 /** Where a violation belongs: the task's rows when the command comes from a task the database knows. */
 async function taskLinks(ctx: AgentContext, command: AgentCommand) {
   const subtaskId = subtaskIdFor(command.taskId, command.stepKey);
-  const [task, subtask] = await Promise.all([
-    ctx.prisma.task.findUnique({ where: { id: command.taskId }, select: { id: true } }),
-    ctx.prisma.agentSubtask.findUnique({ where: { id: subtaskId }, select: { id: true } }),
-  ]);
-  return task
-    ? { taskId: task.id, planId: subtask ? planIdFor(command.taskId) : null, subtaskId: subtask?.id ?? null }
+  const known = await existingTaskRows(ctx.prisma, { taskId: command.taskId, subtaskId });
+  return known.task
+    ? {
+        taskId: command.taskId,
+        planId: known.subtask ? planIdFor(command.taskId) : null,
+        subtaskId: known.subtask ? subtaskId : null,
+      }
     : { taskId: null, planId: null, subtaskId: null };
 }
 
@@ -119,10 +121,7 @@ async function act(
     ...(proposal.expected !== undefined ? { expected: proposal.expected } : {}),
   };
 
-  const constraints = await ctx.prisma.constraint.findMany({
-    where: { isActive: true, OR: [{ agentType: null }, { agentType: 'CONTROL' }] },
-    orderBy: { name: 'asc' },
-  });
+  const constraints = await activeConstraints(ctx.prisma, { agentType: 'CONTROL' });
   const check = checkConstraints(values, constraints);
   for (const s of check.skipped) ctx.log.warn(`constraint "${s.constraint.name}" not checked: ${s.reason}`);
 
@@ -141,7 +140,7 @@ async function act(
       severity: v.constraint.severity,
       isBlocking: v.constraint.isBlocking,
     };
-    await ctx.prisma.constraintViolation.upsert({ where: { id }, create: { id, ...row }, update: {} });
+    await recordViolation(ctx.prisma, id, row);
     const violation = {
       violationId: id,
       constraintId: v.constraint.id,

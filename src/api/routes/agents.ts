@@ -1,7 +1,6 @@
 // Agents: registration (an upsert: an agent re-registers on every start) and listing.
 import type { FastifyInstance } from 'fastify';
-import type { Agent } from '../../generated/prisma/client.ts';
-import { registerAgent } from '../../stores/postgres/agents.ts';
+import { listAgents, registerAgent, type Agent } from '../../stores/postgres/agents.ts';
 import type { ApiDeps } from '../deps.ts';
 import { defineRoute } from '../route.ts';
 import { agentListSchema, agentSchema, listAgentsQuery, registerAgentBody } from '../schemas/agents.ts';
@@ -53,10 +52,7 @@ export function agentRoutes(app: FastifyInstance, deps: ApiDeps): void {
     responses: { 200: { description: 'The agents, by type and id', schema: agentListSchema } },
     handler: async (request) => {
       const { type, status } = request.query;
-      const agents = await deps.prisma.agent.findMany({
-        where: { ...(type ? { type } : {}), ...(status ? { status } : {}) },
-        orderBy: [{ type: 'asc' }, { id: 'asc' }],
-      });
+      const agents = await listAgents(deps.prisma, { type, status });
       return { agents: agents.map(agentInfo) };
     },
   });

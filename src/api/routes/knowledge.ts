@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { uuidFrom } from '../../task/ids.ts';
 import { createEnvelope } from '../../stores/kafka/envelope.ts';
+import { findKnowledgeDocument, upsertKnowledgeDocument } from '../../stores/postgres/knowledge.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
 import { prismCollection } from '../../stores/weaviate/collections.ts';
 import { importObjects } from '../../stores/weaviate/import.ts';
@@ -54,7 +55,7 @@ export function knowledgeRoutes(app: FastifyInstance, deps: ApiDeps): void {
     handler: async (request) => {
       const { id: givenId, title, content, documentType, source, metadata = {} } = request.body;
       const id = givenId ?? uuidFrom(`knowledge:${source ?? ''}:${title}`);
-      const existing = await deps.prisma.knowledgeDocument.findUnique({ where: { weaviateId: id } });
+      const existing = await findKnowledgeDocument(deps.prisma, id);
       const properties: ExternalKnowledge = {
         title,
         content,
@@ -79,11 +80,7 @@ export function knowledgeRoutes(app: FastifyInstance, deps: ApiDeps): void {
         embedder: vector ? embedder : null,
       };
       // Weaviate first: if PostgreSQL fails now, the client's retry rewrites the same object.
-      const row = await deps.prisma.knowledgeDocument.upsert({
-        where: { weaviateId: id },
-        create: { id, weaviateId: id, collection, ...record },
-        update: { ...record, version: { increment: 1 } },
-      });
+      const row = await upsertKnowledgeDocument(deps.prisma, { id, collection, ...record });
       await deps.publisher.publish(
         Topic.KnowledgeUpdates,
         createEnvelope({

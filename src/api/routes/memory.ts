@@ -2,6 +2,7 @@
 // remembers is invisible to every other.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { isAgentRegistered } from '../../stores/postgres/agents.ts';
 import { agentMemory } from '../../stores/weaviate/collections.ts';
 import { importObjects } from '../../stores/weaviate/import.ts';
 import { agentMemorySpec, type AgentMemory } from '../../stores/weaviate/schema.ts';
@@ -37,8 +38,7 @@ function memoryHit(id: string, score: number | null, p: AgentMemory): MemoryHit 
 export function memoryRoutes(app: FastifyInstance, deps: ApiDeps): void {
   // Tenants are never created for an unknown agent, so a mistyped id cannot invent a memory.
   const memoryOf = async (agentId: string) => {
-    const agent = await deps.prisma.agent.findUnique({ where: { id: agentId }, select: { id: true } });
-    if (!agent)
+    if (!(await isAgentRegistered(deps.prisma, agentId)))
       throw new HttpError(404, `agent "${agentId}" is not registered: register it first (POST /agents)`);
     return agentMemory(deps.weaviate, agentId, { prefix: deps.env.WEAVIATE_COLLECTION_PREFIX });
   };

@@ -8,6 +8,7 @@ import { taskIdFor, uuidFrom } from '../../task/ids.ts';
 import { cancelTask, temporalRunUrl } from '../../task/client.ts';
 import { createEnvelope } from '../../stores/kafka/envelope.ts';
 import { Topic } from '../../stores/kafka/topics.ts';
+import { recordFeedback } from '../../stores/postgres/tasks.ts';
 import { actingUserId, principalOf } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
@@ -161,14 +162,12 @@ export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMet
         ...request.body,
         userId: actingUserId(principalOf(request), request.body.userId),
       };
-      const row = await deps.prisma.userFeedback.create({
-        data: {
-          taskId,
-          userId: feedback.userId ?? null,
-          feedbackType: feedback.feedbackType,
-          content: feedback.content,
-          satisfaction: feedback.satisfaction ?? null,
-        },
+      const row = await recordFeedback(deps.prisma, {
+        taskId,
+        userId: feedback.userId ?? null,
+        feedbackType: feedback.feedbackType,
+        content: feedback.content,
+        satisfaction: feedback.satisfaction ?? null,
       });
       let signalled = false;
       if (task.runStatus === 'RUNNING') {

@@ -169,3 +169,26 @@ export async function provisionAccessControl(
   }
   return { roles: Object.keys(rolePermissions).length, permissions: actions.length };
 }
+
+/** Creates the user if missing and grants it the role (both once); the role must exist. */
+export async function grantRole(prisma: PrismaClient, input: { username: string; role: string }) {
+  const role = await prisma.role.findUniqueOrThrow({ where: { name: input.role } });
+  const existing = await prisma.user.findUnique({ where: { username: input.username } });
+  const user = existing ?? (await prisma.user.create({ data: { username: input.username } }));
+  await prisma.userRole.createMany({ data: [{ userId: user.id, roleId: role.id }], skipDuplicates: true });
+  return { user, role, createdUser: !existing };
+}
+
+/** The key with this id and its user, or null. */
+export async function findApiKey(prisma: PrismaClient, keyId: string) {
+  return prisma.apiKey.findUnique({ where: { id: keyId }, include: { user: true } });
+}
+
+/** Every key (of one user, if named), oldest first, with its user's roles. */
+export async function listApiKeys(prisma: PrismaClient, username?: string) {
+  return prisma.apiKey.findMany({
+    where: username ? { user: { username } } : {},
+    include: { user: { include: { roles: { include: { role: true } } } } },
+    orderBy: { createdAt: 'asc' },
+  });
+}

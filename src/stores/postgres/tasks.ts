@@ -1,7 +1,7 @@
-// Tasks in PostgreSQL: idempotent creation (one task per request id), guarded status transitions, and the
-// append-only history. Every function may run more than once (Temporal retries activities) and leaves one effect.
+// Tasks in PostgreSQL beyond the flow's writes (flow.ts): which status may follow which, a task read with
+// its query, plan and history, and the feedback people give on a task.
 import type { PrismaClient } from '../../db/prisma.ts';
-import type { AgentType, Prisma, TaskPriority, TaskStatus } from '../../generated/prisma/client.ts';
+import type { FeedbackType, TaskStatus } from '../../generated/prisma/client.ts';
 
 /** Which status may follow which. Terminal statuses have no successor. */
 export const taskTransitions: Record<TaskStatus, readonly TaskStatus[]> = {
@@ -30,131 +30,73 @@ export class InvalidTransitionError extends Error {
   }
 }
 
-export interface NewTask {
-  /** Optional fixed id (derived from the request id by the workflow, so retries agree on it). */
-  id?: string;
-  requestId: string;
-  workflowId: string;
-  userId?: string | null;
-  priority?: TaskPriority;
-  definitionId?: string | null;
-  query: {
-    text: string;
-    type: AgentType;
-    parsedIntent?: Prisma.InputJsonValue;
-    constraints?: Prisma.InputJsonValue;
-  };
-}
-
-/** Creates the task and its user query, or returns the task already created for this request id. */
-export async function createTask(prisma: PrismaClient, input: NewTask) {
-  const existing = await prisma.task.findUnique({ where: { requestId: input.requestId } });
-  if (existing) return { task: existing, created: false };
-  try {
-    const task = await prisma.$transaction(async (tx) => {
-      const task = await tx.task.create({
-        data: {
-          ...(input.id ? { id: input.id } : {}),
-          requestId: input.requestId,
-          workflowId: input.workflowId,
-          userId: input.userId ?? null,
-          priority: input.priority ?? 'NORMAL',
-          definitionId: input.definitionId ?? null,
-          queries: {
-            create: {
-              queryText: input.query.text,
-              queryType: input.query.type,
-              parsedIntent: input.query.parsedIntent,
-              userConstraints: input.query.constraints,
-            },
-          },
-        },
-      });
-      await tx.taskHistory.create({
-        data: { taskId: task.id, eventKey: 'created', eventType: 'TASK_CREATED', toStatus: 'PENDING' },
-      });
-      return task;
-    });
-    return { task, created: true };
-  } catch (err) {
-    // Two deliveries of the same request raced: the other one created it.
-    if ((err as { code?: string }).code === 'P2002') {
-      return {
-        task: await prisma.task.findUniqueOrThrow({ where: { requestId: input.requestId } }),
-        created: false,
-      };
-    }
-    throw err;
-  }
-}
-
-export interface HistoryEvent {
-  taskId: string;
-  /** Unique per task: a retried step records its event once. */
-  eventKey: string;
-  eventType: string;
-  subtaskId?: string | null;
-  fromStatus?: string | null;
-  toStatus?: string | null;
-  details?: Prisma.InputJsonValue;
-}
-
-/** Appends an event to the task's history; returns false when this event key was already recorded. */
-export async function appendHistory(
-  prisma: Pick<PrismaClient, 'taskHistory'>,
-  event: HistoryEvent,
-): Promise<boolean> {
-  const { count } = await prisma.taskHistory.createMany({
-    data: [{ ...event, details: event.details ?? {} }],
-    skipDuplicates: true,
-  });
-  return count === 1;
-}
-
-export interface TransitionOptions {
-  errorMessage?: string;
-  result?: Prisma.InputJsonValue;
-  details?: Prisma.InputJsonValue;
-}
-
-/**
- * Moves a task to `to` if its current status allows it, records the transition in its history, and sets
- * timestamps. Repeating a transition that already happened is a no-op; an illegal one throws.
- */
-export async function transitionTask(
+/** The task with its first query, plan(s) with their subtasks in order, and history, found by any of its ids. */
+export async function findTaskWithDetails(
   prisma: PrismaClient,
-  taskId: string,
-  to: TaskStatus,
-  options: TransitionOptions = {},
+  ids: { requestId: string; workflowId: string; taskId?: string | null },
 ) {
-  const from = statusesBefore(to);
-  return prisma.$transaction(async (tx) => {
-    const current = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
-    if (current.status === to) return { task: current, changed: false };
-    if (!from.includes(current.status)) throw new InvalidTransitionError(taskId, current.status, to);
-    const now = new Date();
-    const ended = taskTransitions[to].length === 0;
-    const { count } = await tx.task.updateMany({
-      where: { id: taskId, status: current.status },
-      data: {
-        status: to,
-        ...(to === 'ACTIVE' ? { startedAt: now } : {}),
-        ...(ended
-          ? { completedAt: now, totalDurationMs: Math.max(0, now.getTime() - current.createdAt.getTime()) }
-          : {}),
-        ...(options.errorMessage !== undefined ? { errorMessage: options.errorMessage } : {}),
-        ...(options.result !== undefined ? { result: options.result } : {}),
-      },
-    });
-    if (count === 0) throw new InvalidTransitionError(taskId, current.status, to); // changed under us
-    await appendHistory(tx, {
-      taskId,
-      eventKey: `status:${to}`,
-      eventType: 'STATUS_CHANGED',
-      fromStatus: current.status,
-      toStatus: to,
-      details: options.details ?? (options.errorMessage ? { reason: options.errorMessage } : {}),
-    });
-    return { task: await tx.task.findUniqueOrThrow({ where: { id: taskId } }), changed: true };
+  return prisma.task.findFirst({
+    where: {
+      OR: [
+        { requestId: ids.requestId },
+        { workflowId: ids.workflowId },
+        ...(ids.taskId ? [{ id: ids.taskId }] : []),
+      ],
+    },
+    include: {
+      queries: { orderBy: { createdAt: 'asc' }, take: 1 },
+      plans: { include: { subtasks: { orderBy: { sequenceOrder: 'asc' } } } },
+      history: { orderBy: { id: 'asc' } },
+    },
   });
+}
+
+/** Stores one piece of feedback on a task (each call is a new row). */
+export async function recordFeedback(
+  prisma: PrismaClient,
+  f: {
+    taskId: string;
+    userId: string | null;
+    feedbackType: FeedbackType;
+    content: string;
+    satisfaction: number | null;
+  },
+) {
+  return prisma.userFeedback.create({ data: f });
+}
+
+/** How many rows of each kind each task whose request id is LIKE `like` has (a chaos run counts the extras). */
+export async function taskRowCounts(prisma: PrismaClient, like: string) {
+  return prisma.$queryRaw<
+    {
+      request_id: string;
+      id: string;
+      status: string;
+      error_message: string | null;
+      completed_at: Date | null;
+      dup_events: bigint;
+      queries: bigint;
+      plans: bigint;
+      ends: bigint;
+      answers: bigint;
+      steps: bigint;
+    }[]
+  >`
+    SELECT t.request_id, t.id::text, t.status::text, t.error_message, t.completed_at,
+      (SELECT count(*) - count(DISTINCT h.event_key) FROM task_history h WHERE h.task_id = t.id) AS dup_events,
+      (SELECT count(*) FROM user_queries q WHERE q.task_id = t.id) AS queries,
+      (SELECT count(*) FROM execution_plans p WHERE p.task_id = t.id) AS plans,
+      (SELECT count(*) FROM task_history h WHERE h.task_id = t.id
+         AND h.to_status IN ('COMPLETED', 'FAILED', 'CANCELLED')) AS ends,
+      (SELECT count(*) FROM task_history h WHERE h.task_id = t.id AND h.event_type = 'RESPONSE_RECEIVED') AS answers,
+      (SELECT count(*) FROM agent_subtasks s JOIN execution_plans p ON p.id = s.plan_id WHERE p.task_id = t.id) AS steps
+    FROM tasks t WHERE t.request_id LIKE ${like}`;
+}
+
+/** Deletes the tasks whose request id starts with `startsWith` (and contains `contains`); their rows cascade. */
+export async function deleteTasksByRequestId(
+  prisma: PrismaClient,
+  requestId: { startsWith: string; contains?: string },
+): Promise<{ count: number }> {
+  return prisma.task.deleteMany({ where: { requestId } });
 }

@@ -1,15 +1,15 @@
 // The TypeScript SDK against the live server and the real services.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../../src/task/index.ts';
-import { taskIdFor, uuidFrom } from '../../../src/task/ids.ts';
+import { planIdFor, taskIdFor, uuidFrom } from '../../../src/task/ids.ts';
 import { PrismApiError, PrismClient, PrismTimeoutError } from '../../../src/sdk/index.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';
-import { createTask, transitionTask } from '../../../src/stores/postgres/tasks.ts';
+import { closeTask } from '../../../src/stores/postgres/flow.ts';
 import { prismCollection } from '../../../src/stores/weaviate/collections.ts';
 import { collectionName } from '../../../src/stores/weaviate/schema.ts';
 import { env, testId } from '../../helpers.ts';
 import { apiFixture, type ApiFixture } from './fixture.ts';
-import { removeTasks, watchTopic } from './support.ts';
+import { recordTask, removeTasks, watchTopic } from './support.ts';
 
 describe('PrismClient (SDK)', () => {
   let fx: ApiFixture;
@@ -47,12 +47,7 @@ describe('PrismClient (SDK)', () => {
   const recordedTask = async () => {
     const requestId = testId('sdkreq');
     requestIds.push(requestId);
-    await createTask(fx.deps.prisma, {
-      id: taskIdFor(requestId),
-      requestId,
-      workflowId: workflowIdFor(requestId),
-      query: { text: 'Check the press', type: 'MONITORING' },
-    });
+    await recordTask(fx.deps, { requestId, query: 'Check the press', agentType: 'MONITORING' });
     return requestId;
   };
 
@@ -107,15 +102,21 @@ describe('PrismClient (SDK)', () => {
 
   it('reads a task, waits for it to end, and reports a timeout', async () => {
     const requestId = await recordedTask();
-    expect(await prism.getTask(requestId)).toMatchObject({ taskId: taskIdFor(requestId), status: 'PENDING' });
+    expect(await prism.getTask(requestId)).toMatchObject({ taskId: taskIdFor(requestId), status: 'ACTIVE' });
     await expect(prism.waitForTask(requestId, { timeoutMs: 600, pollMs: 100 })).rejects.toBeInstanceOf(
       PrismTimeoutError,
     );
 
     const finishing = (async () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      await transitionTask(fx.deps.prisma, taskIdFor(requestId), 'ACTIVE');
-      await transitionTask(fx.deps.prisma, taskIdFor(requestId), 'COMPLETED', { result: { ok: true } });
+      const taskId = taskIdFor(requestId);
+      await closeTask(fx.deps.prisma, {
+        taskId,
+        planId: planIdFor(taskId),
+        status: 'COMPLETED',
+        result: { ok: true },
+        error: null,
+      });
     })();
     const ended = await prism.waitForTask(taskIdFor(requestId), { timeoutMs: 10_000, pollMs: 100 });
     await finishing;

@@ -1,8 +1,10 @@
-// Helpers of the API tests: reading what the API publishes on a topic, and removing the tasks they caused.
+// Helpers of the API tests: recording a task as step 2 does, reading what the API publishes on a topic, and
+// removing the tasks they caused.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { ApiDeps } from '../../../src/api/deps.ts';
-import { workflowIdFor } from '../../../src/task/index.ts';
+import { taskActivities } from '../../../activities/task.ts';
+import { workflowIdFor, type AgentType } from '../../../src/task/index.ts';
 import { createRedis } from '../../../src/clients/redis.ts';
 import { kafkaName } from '../../../src/clients/kafka.ts';
 import { uuidFrom } from '../../../src/task/ids.ts';
@@ -51,6 +53,17 @@ export async function watchTopic(deps: Pick<ApiDeps, 'kafka'>, name: string) {
       await admin.disconnect();
     },
   };
+}
+
+/**
+ * A task recorded as production records it: step 2's activity (createTask), which opens the task ACTIVE
+ * with its query, plan and subtasks. No run exists unless the test starts one.
+ */
+export async function recordTask(
+  deps: Pick<ApiDeps, 'prisma' | 'publisher' | 'redis'>,
+  request: { requestId: string; query: string; agentType: AgentType; priority?: 'LOW' | 'NORMAL' | 'HIGH' },
+) {
+  return taskActivities(deps).createTask({ request, workflowId: workflowIdFor(request.requestId) });
 }
 
 /**

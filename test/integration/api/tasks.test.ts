@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../../src/task/index.ts';
 import { taskIdFor, uuidFrom } from '../../../src/task/ids.ts';
 import { Topic } from '../../../src/stores/kafka/topics.ts';
-import { createTask } from '../../../src/stores/postgres/tasks.ts';
 import { testId } from '../../helpers.ts';
 import { apiFixture, type ApiFixture } from './fixture.ts';
-import { removeTasks, watchTopic } from './support.ts';
+import { recordTask, removeTasks, watchTopic } from './support.ts';
 
 // What the API publishes here is real: an orchestrator started later (\`prism worker\`, the e2e tests)
 // replays user.queries and starts these tasks. A short agent timeout lets such a run end within seconds.
@@ -185,13 +184,13 @@ describe('task routes', () => {
 
   it('reads a recorded task by task id, request id and workflow id', async () => {
     const requestId = newRequestId();
-    const { task } = await createTask(fx.deps.prisma, {
-      id: taskIdFor(requestId),
+    await recordTask(fx.deps, {
       requestId,
-      workflowId: workflowIdFor(requestId),
+      query: 'Summarise the shift',
+      agentType: 'ANALYSIS',
       priority: 'LOW',
-      query: { text: 'Summarise the shift', type: 'ANALYSIS' },
     });
+    const task = { id: taskIdFor(requestId), workflowId: workflowIdFor(requestId) };
     for (const id of [task.id, requestId, task.workflowId]) {
       const res = await fx.call('GET', `/tasks/${id}`, { key });
       expect(res.status).toBe(200);
@@ -199,19 +198,24 @@ describe('task routes', () => {
         taskId: task.id,
         requestId,
         workflowId: task.workflowId,
-        status: 'PENDING',
+        status: 'ACTIVE',
         live: null,
         record: {
           id: task.id,
-          status: 'PENDING',
+          status: 'ACTIVE',
           priority: 'LOW',
           query: { text: 'Summarise the shift', type: 'ANALYSIS' },
-          subtasks: [],
+          subtasks: [expect.objectContaining({ status: 'QUEUED' })],
           history: [
             expect.objectContaining({
               eventType: 'TASK_CREATED',
               toStatus: 'PENDING',
               id: expect.any(String),
+            }),
+            expect.objectContaining({
+              eventType: 'STATUS_CHANGED',
+              fromStatus: 'PENDING',
+              toStatus: 'ACTIVE',
             }),
           ],
         },
@@ -248,12 +252,7 @@ describe('task routes', () => {
     });
     expect(tooEarly.status).toBe(409);
 
-    await createTask(fx.deps.prisma, {
-      id: taskIdFor(requestId),
-      requestId,
-      workflowId,
-      query: { text: 'Adjust feed rate', type: 'CONTROL' },
-    });
+    await recordTask(fx.deps, { requestId, query: 'Adjust feed rate', agentType: 'CONTROL' });
     const watch = await watchTopic(fx.deps, Topic.UserFeedback);
     try {
       const feedback = {
@@ -306,6 +305,6 @@ describe('task routes', () => {
     expect(late.status).toBe(201);
     expect(late.body).toMatchObject({ signalled: false });
     const ended = await fx.call('GET', `/tasks/${requestId}`, { key });
-    expect(ended.body).toMatchObject({ live: { status: 'FAILED' }, record: { status: 'PENDING' } });
+    expect(ended.body).toMatchObject({ live: { status: 'FAILED' }, record: { status: 'ACTIVE' } });
   });
 });

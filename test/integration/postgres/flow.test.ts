@@ -206,4 +206,13 @@ describe('task flow writes in PostgreSQL', () => {
     expect(chosen?.id).toBe(otherLive ? otherLive.id : silent);
     expect(chosen?.transport).toBe('KAFKA');
   });
+
+  it('keeps the history append-only: a rewrite is refused by the database', async () => {
+    const t = newTask(['a']);
+    await openTask(prisma, t);
+    await expect(
+      prisma.$executeRaw`UPDATE task_history SET event_type = 'REWRITTEN' WHERE task_id = ${t.taskId}::uuid`,
+    ).rejects.toThrow(/task_history is append-only/);
+    expect((await load(t.taskId)).history.map((h) => h.eventType)).not.toContain('REWRITTEN');
+  });
 });
