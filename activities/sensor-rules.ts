@@ -10,7 +10,7 @@ import { createInflux, influxOrg } from '../src/clients/influx.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
 import { activeConstraints, recordViolation } from '../src/stores/postgres/constraints.ts';
-import { aggregateFor, holds, sensorRuleOf, type SensorRule } from '../src/sensor-rules/rule.ts';
+import { aggregateFor, satisfies, sensorRuleOf, type SensorRule } from '../src/constraints/rule.ts';
 import { uuidFrom } from '../src/task/ids.ts';
 import type { ActivityDeps } from './deps.ts';
 
@@ -72,7 +72,7 @@ export function sensorRuleActivities({ prisma, publisher, redis, env }: Activity
         const expected = `${rule.sensorType} ${rule.operator} ${rule.value}`;
         for (const [machine, actual] of await extremes(rule, windowEnd)) {
           const fingerprint = sensorRuleFingerprint(constraint.id, machine);
-          if (holds(rule, actual)) {
+          if (satisfies(rule, actual)) {
             const firing = await alerts.get(fingerprint);
             if (firing?.status === 'FIRING') {
               const event = alertEventSchema.parse({

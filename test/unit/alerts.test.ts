@@ -9,7 +9,7 @@ import {
   type AlertEvent,
   type AlertmanagerWebhook,
 } from '../../src/alerts/event.ts';
-import { holds, sensorRuleOf } from '../../src/sensor-rules/rule.ts';
+import { satisfies, sensorRuleOf } from '../../src/constraints/rule.ts';
 
 const event = (over: Partial<AlertEvent> = {}): AlertEvent =>
   alertEventSchema.parse({
@@ -134,8 +134,8 @@ describe('a sensor rule', () => {
     expect(sensorRuleOf({ parameter: 'spindle_speed_rpm', operator: '<=', value: 1 })).toBeNull();
     const rule = sensorRuleOf({ sensorType: 'spindle_temperature_c', operator: '<=', value: 85 })!;
     expect(rule).toMatchObject({ windowSeconds: 300, openTask: true });
-    expect(holds(rule, 85)).toBe(true);
-    expect(holds(rule, 85.1)).toBe(false);
-    expect(holds({ ...rule, operator: '>' }, 85)).toBe(false);
+    expect(satisfies(rule, 85)).toBe(true);
+    expect(satisfies(rule, 85.1)).toBe(false);
+    expect(satisfies({ ...rule, operator: '>' }, 85)).toBe(false);
   });
 });

@@ -1,48 +1,6 @@
-// Checking a proposed control action against constraint rules, and deriving a setpoint. Pure functions.
-// A rule is the JSON of a `constraints` row: `{ "parameter": "spindle_speed_rpm", "operator": "<=",
-// "value": 12000 }`, or `{ "parameter": ..., "operator": "between", "value": [min, max] }`.
-import { z } from 'zod';
-
-export const comparisonOperators = ['<', '<=', '>', '>=', '==', '!='] as const;
-
-export const constraintRuleSchema = z.union([
-  z.object({ parameter: z.string().min(1), operator: z.enum(comparisonOperators), value: z.number() }),
-  z.object({
-    parameter: z.string().min(1),
-    operator: z.literal('between'),
-    value: z
-      .tuple([z.number(), z.number()])
-      .refine(([lo, hi]) => lo <= hi, 'the minimum must not exceed the maximum'),
-  }),
-]);
-export type ConstraintRule = z.infer<typeof constraintRuleSchema>;
-
-/** Whether the value satisfies the rule. */
-export function satisfies(rule: ConstraintRule, actual: number): boolean {
-  switch (rule.operator) {
-    case '<':
-      return actual < rule.value;
-    case '<=':
-      return actual <= rule.value;
-    case '>':
-      return actual > rule.value;
-    case '>=':
-      return actual >= rule.value;
-    case '==':
-      return actual === rule.value;
-    case '!=':
-      return actual !== rule.value;
-    case 'between':
-      return actual >= rule.value[0] && actual <= rule.value[1];
-  }
-}
-
-/** The rule as a person reads it: `<= 12000`, `between 10 and 20`. */
-export function expectation(rule: ConstraintRule): string {
-  return rule.operator === 'between'
-    ? `between ${rule.value[0]} and ${rule.value[1]}`
-    : `${rule.operator} ${rule.value}`;
-}
+// Checking a proposed control action against the constraint rules (src/constraints/rule.ts evaluates each),
+// and deriving a setpoint. Pure functions.
+import { constraintRuleSchema, satisfies, type ConstraintRule } from '../../constraints/rule.ts';
 
 export interface ConstraintInput {
   id: string;

@@ -13,7 +13,8 @@ import { activeConstraints, existingTaskRows, recordViolation } from '../../stor
 import { parseParameters } from '../parameters.ts';
 import type { SharedMemory } from '../../stores/redis/shared-memory.ts';
 import type { AgentContext, AgentDefinition } from '../types.ts';
-import { checkConstraints, expectation, isApproved, proposeSetpoint } from './constraints.ts';
+import { expectation } from '../../constraints/rule.ts';
+import { checkConstraints, isApproved, proposeSetpoint } from './constraints.ts';
 
 const parameterName = z
   .string()

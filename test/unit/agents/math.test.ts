@@ -9,13 +9,8 @@ import {
   robustScores,
   seriesStats,
 } from '../../../src/agents/reference/anomaly.ts';
-import {
-  checkConstraints,
-  expectation,
-  isApproved,
-  proposeSetpoint,
-  satisfies,
-} from '../../../src/agents/reference/constraints.ts';
+import { checkConstraints, isApproved, proposeSetpoint } from '../../../src/agents/reference/constraints.ts';
+import { expectation, satisfies } from '../../../src/constraints/rule.ts';
 import {
   fitError,
   holtForecast,
