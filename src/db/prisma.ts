@@ -1,9 +1,11 @@
+// The PostgreSQL client of the product (Prisma 7 over the `pg` driver): how it is built, pinged and closed.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { postgresUrl, type PgEnv } from '../clients/postgres.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
+// Only the client's type leaves this module: the generated models and their types are the store's
+// (src/stores/postgres), which re-exports the row types other modules need.
 export type { PrismaClient };
-export * as db from '../generated/prisma/client.ts';
 
 /** Runs `work` with a client of its own (a small pool), disconnected afterwards: for one-off commands. */
 export async function withPrisma<T>(env: PgEnv, work: (prisma: PrismaClient) => Promise<T>): Promise<T> {

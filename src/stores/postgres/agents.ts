@@ -61,8 +61,8 @@ export async function countAliveAgents(
   aliveWithinMs: number,
 ): Promise<{ type: string; alive: bigint }[]> {
   return prisma.$queryRaw<{ type: string; alive: bigint }[]>`
-        SELECT type::text AS type, count(*) AS alive FROM agents
-        WHERE status IN ('ONLINE', 'DEGRADED')
-          AND last_heartbeat_at >= now() - make_interval(secs => ${aliveWithinMs / 1000}::float8)
-        GROUP BY type`;
+    SELECT type::text AS type, count(*) AS alive FROM agents
+    WHERE status IN ('ONLINE', 'DEGRADED')
+      AND last_heartbeat_at >= now() - make_interval(secs => ${aliveWithinMs / 1000}::float8)
+    GROUP BY type`;
 }
