@@ -4,11 +4,13 @@
 import {
   ApplicationFailure,
   CancelledFailure,
+  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
+import { temporalRetryBudgetMs } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { ValidationError, type FieldProblem } from '../validation.ts';
 import {
@@ -92,9 +94,29 @@ export async function liveTask(client: Client, workflowId: string): Promise<Live
 export class InvalidTaskRunError extends ValidationError {}
 
 /** Waits for a task to end and returns its outcome, however it ended. */
+/** gRPC codes of a server that is there but cannot answer now (its persistence frozen or restarting). */
+const transientCodes = new Set([4, 8, 13, 14]); // DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE
+
+/** The run's result, waited for through a server that stops answering for a while (up to `patienceMs`). */
+async function resultRidingOut(client: Client, workflowId: string, patienceMs: number): Promise<unknown> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return await client.workflow.getHandle(workflowId).result();
+    } catch (err) {
+      const code = (err instanceof ServiceError ? (err.cause as { code?: number } | undefined) : undefined)
+        ?.code;
+      if (code === undefined || !transientCodes.has(code) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}
+
 export async function waitForTask(client: Client, workflowId: string): Promise<TaskOutcome> {
   try {
-    return (await client.workflow.getHandle(workflowId).result()) as TaskOutcome;
+    // The history long-poll fails while Temporal's persistence does not answer (PostgreSQL frozen or
+    // restarting): wait that out as the SDK's own retries do, about two minutes, then say so.
+    return (await resultRidingOut(client, workflowId, temporalRetryBudgetMs)) as TaskOutcome;
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     const cause = err.cause;

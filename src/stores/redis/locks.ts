@@ -41,8 +41,9 @@ export interface LockManager {
   /** Frees the lock; only the owner. An expired lease is freed too but reported as `expired`. */
   release(lock: Lock): Promise<ReleaseResult>;
   /**
-   * Runs `fn` holding the lock and releases it afterwards. Throws LockBusyError when the lock cannot be
-   * had, and LockLostError when `fn` finished after its lease ended (its work was not exclusive).
+   * Runs `fn` holding the lock, renewing the lease while `fn` runs, and releases it afterwards. Throws
+   * LockBusyError when the lock cannot be had, and LockLostError when the lease ended before `fn` finished
+   * (the owner was paused or cut off from Redis longer than the lease: its work was not exclusive).
    */
   withLock<T>(
     name: string,
@@ -154,14 +155,32 @@ export function createLockManager(redis: Redis, options: { prefix?: string } = {
     async withLock(name, ttlMs, fn, acquireOptions) {
       const lock = await manager.acquire(name, ttlMs, acquireOptions);
       if (!lock) throw new LockBusyError(name);
+      // A live owner keeps its lease while it works (a store it waits on may be slow): renewed every third
+      // of the lease. An owner that is paused or cut off from Redis renews nothing, its lease ends, and the
+      // next owner takes over with a higher fence, as before; a renewal that finds the lease lost stops.
+      let keeping = true;
+      const keeper = setInterval(
+        () => {
+          if (!keeping) return;
+          manager.renew(lock, ttlMs).then(
+            (r) => {
+              if (!r.renewed) keeping = false;
+            },
+            () => undefined, // Redis unreachable: the lease runs out unless a later renewal gets through
+          );
+        },
+        Math.max(10, Math.floor(ttlMs / 3)),
+      );
       let result;
       try {
         result = await fn(lock);
       } catch (error) {
+        clearInterval(keeper);
         // fn's error is the one to report; if this release fails too, the lease still ends on its own.
         await manager.release(lock).catch(() => undefined);
         throw error;
       }
+      clearInterval(keeper);
       const released = await manager.release(lock);
       if (!released.released) throw new LockLostError(lock, released.reason);
       return result;

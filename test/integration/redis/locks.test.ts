@@ -132,8 +132,19 @@ describe('Redis distributed locks', () => {
     expect(ran).toBe(false);
     await locks.release(held!);
 
+    // A live owner keeps its lease while it works, however long (it renews it)...
+    const kept = otherLocks.withLock('line-11', 100, async () => {
+      await sleep(350);
+      expect(await locks.acquire('line-11', 1_000)).toBeNull(); // still held: nobody else gets it
+      return 'done';
+    });
+    await expect(kept).resolves.toBe('done');
+    // ...but an owner that is paused longer than its lease (here its event loop is blocked, so it renews
+    // nothing) loses it, and says so.
     const lost = otherLocks.withLock('line-9', 100, async () => {
-      await sleep(200);
+      const until = Date.now() + 250;
+      while (Date.now() < until); // busy: no timer, no renewal runs
+      await sleep(10);
       return 'done';
     });
     await expect(lost).rejects.toThrow(LockLostError);
