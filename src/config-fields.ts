@@ -10,6 +10,14 @@ export const cron = z
   .trim()
   .regex(/^(\S+\s+){4}\S+$/, 'a cron expression of five fields, such as "0 2 * * *"');
 export const host = z.string().min(1);
+/** One host or several, comma-separated (the nodes of a cluster). */
+export const hostList = z
+  .string()
+  .regex(/^[^,:\s]+(,[^,:\s]+)*$/, 'a host, or a comma-separated list of hosts');
+/** One host:port or several, comma-separated. */
+export const hostPortList = z
+  .string()
+  .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'host:port, or a comma-separated list of host:port');
 export const secret = z.string().min(8, 'at least 8 characters');
 /** The path of a file that exists (a CA, a certificate, a key). */
 export const existingFile = z

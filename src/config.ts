@@ -13,6 +13,8 @@ import {
   cron,
   existingFile,
   host,
+  hostList,
+  hostPortList,
   kafkaSecret,
   lenientlyParsed,
   port,
@@ -31,10 +33,28 @@ const defaultStackData =
 /** The environment variables, their defaults and their meaning. The keys are the variable names. */
 export const envSchema = z.object({
   PRISM_BIND_ADDRESS: host.default('127.0.0.1'),
+  /**
+   * `single`: every service one process on this machine (the default). `cluster`: every engine that has
+   * clustering as a cluster over PRISM_CLUSTER_MACHINES (docs/scaling.md); the connection settings below then
+   * default to every node of it.
+   */
+  PRISM_TOPOLOGY: z.enum(['single', 'cluster']).default('single'),
+  /**
+   * The machines of the cluster topology, one address each (on one box: loopback addresses, each with every
+   * port of a real host). At least three: a quorum outlives one lost machine.
+   */
+  PRISM_CLUSTER_MACHINES: hostList
+    .refine((list) => new Set(list.split(',')).size === list.split(',').length, 'an address is repeated')
+    .refine((list) => list.split(',').length >= 3, 'at least three machines (a quorum outlives one lost)')
+    .default('127.0.1.1,127.0.1.2,127.0.1.3'),
   PRISM_STACK_HOME: z.string().min(1).default(defaultStackHome),
   PRISM_STACK_DATA: z.string().min(1).optional(),
 
-  POSTGRES_HOST: host.default('127.0.0.1'),
+  /**
+   * The server, or the servers of a primary and its standbys (comma-separated): every client then connects
+   * to the one that takes writes (libpq's target_session_attrs=read-write). Default: the local stack's.
+   */
+  POSTGRES_HOST: hostList.optional(),
   POSTGRES_PORT: port.default(15432),
   /** The bootstrap superuser: the stack's own setup (databases, roles) only. No process of the product uses it. */
   POSTGRES_USER: z
@@ -63,7 +83,19 @@ export const envSchema = z.object({
   /** The CA certificate (PEM file) that signed the server's: required by verify-ca and verify-full. */
   POSTGRES_SSL_ROOT_CERT: existingFile.optional(),
 
-  REDIS_HOST: host.default('127.0.0.1'),
+  /** The server, where Redis runs without Sentinel. Default: the local stack's. */
+  REDIS_HOST: host.optional(),
+  /**
+   * Redis Sentinel (host:port, comma-separated): set, every client asks the sentinels for the primary of
+   * REDIS_SENTINEL_MASTER and follows it through a failover. Default: the cluster topology's sentinels.
+   */
+  REDIS_SENTINELS: hostPortList.optional(),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ and -')
+    .default('prism'),
+  /** Where the stack's sentinels listen (the cluster topology). */
+  REDIS_SENTINEL_PORT: port.default(26379),
   REDIS_PORT: port.default(16379),
   /** Connect to Redis over TLS, verifying its certificate (against REDIS_TLS_CA_FILE, else the system's CAs). */
   REDIS_TLS: bool.default(false),
@@ -81,10 +113,13 @@ export const envSchema = z.object({
   REDIS_DB: z.coerce.number().int().min(0).max(15).default(0),
 
   KAFKA_PORT: port.default(19092),
-  KAFKA_BROKERS: z
-    .string()
-    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'a comma-separated list of host:port')
-    .optional(),
+  KAFKA_BROKERS: hostPortList.optional(),
+  /**
+   * Replicas of each topic `prism provision` creates, and how many must have a write before it is
+   * acknowledged (producers send with acks=all). Default: 1 and 1; the cluster topology's 3 and 2.
+   */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).optional(),
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(16).optional(),
   /** Connect to the brokers over TLS (SASL_SSL), verifying them against KAFKA_TLS_CA_FILE (else the system's CAs). */
   KAFKA_TLS: bool.default(false),
   KAFKA_TLS_CA_FILE: existingFile.optional(),
@@ -107,7 +142,10 @@ export const envSchema = z.object({
   /** The SASL mechanism of KAFKA_LOGIN_USER (default: PLAIN for `admin`, SCRAM-SHA-512 for the others). */
   KAFKA_LOGIN_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
 
-  WEAVIATE_HOST: host.default('127.0.0.1'),
+  /** The node, or the nodes (comma-separated: a client uses the first that answers). Default: the local stack's. */
+  WEAVIATE_HOST: hostList.optional(),
+  /** Copies of every collection's shards `prism provision` asks for. Default: 1; the cluster topology's 3. */
+  WEAVIATE_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).optional(),
   WEAVIATE_HTTP_PORT: port.default(18080),
   WEAVIATE_GRPC_PORT: port.default(50051),
   WEAVIATE_API_KEY: z.string().optional(),
@@ -148,10 +186,8 @@ export const envSchema = z.object({
   PROMETHEUS_PORT: port.default(19090),
   PROMETHEUS_URL: z.url().optional(),
   TEMPORAL_PORT: port.default(7233),
-  TEMPORAL_ADDRESS: z
-    .string()
-    .regex(/^[^:\s]+:\d+$/, 'host:port')
-    .optional(),
+  /** The frontend, or the frontends (host:port, comma-separated: a client uses the first that answers). */
+  TEMPORAL_ADDRESS: hostPortList.optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /**
    * Connect to Temporal over TLS, verifying the server against TEMPORAL_TLS_CA_FILE (else the libraries' own CAs),
@@ -261,7 +297,13 @@ export type Env = RawEnv &
   Logins & {
     /** What this process runs as, and so which logins it uses (src/identity.ts). */
     PRISM_COMPONENT: Component;
+    POSTGRES_HOST: string;
+    REDIS_HOST: string;
     KAFKA_BROKERS: string;
+    KAFKA_REPLICATION_FACTOR: number;
+    KAFKA_MIN_INSYNC_REPLICAS: number;
+    WEAVIATE_HOST: string;
+    WEAVIATE_REPLICATION_FACTOR: number;
     /** `user:password`: how the InfluxDB client's v2-compatible API authenticates against InfluxDB 1.x. */
     INFLUX_TOKEN: string;
     INFLUX_URL: string;
@@ -290,6 +332,9 @@ const postgres = [
 const redis = [
   'REDIS_HOST',
   'REDIS_PORT',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_MASTER',
+  'REDIS_SENTINEL_PORT',
   'REDIS_TLS',
   'REDIS_TLS_CA_FILE',
   'REDIS_DB',
@@ -299,6 +344,8 @@ const redis = [
 const kafka = [
   'KAFKA_BROKERS',
   'KAFKA_PORT',
+  'KAFKA_REPLICATION_FACTOR',
+  'KAFKA_MIN_INSYNC_REPLICAS',
   'KAFKA_TLS',
   'KAFKA_TLS_CA_FILE',
   'KAFKA_CLIENT_ID',
@@ -309,6 +356,7 @@ const kafka = [
 ] as const satisfies Variable[];
 const weaviate = [
   'WEAVIATE_HOST',
+  'WEAVIATE_REPLICATION_FACTOR',
   'WEAVIATE_HTTP_PORT',
   'WEAVIATE_GRPC_PORT',
   'WEAVIATE_TLS',
@@ -335,7 +383,13 @@ const temporal = [
   'TEMPORAL_UI_URL',
   'TEMPORAL_UI_PORT',
 ] as const satisfies Variable[];
-const process_ = ['PRISM_BIND_ADDRESS', 'PRISM_DEBUG', 'PRISM_SECRETS_FILE'] as const satisfies Variable[];
+const process_ = [
+  'PRISM_BIND_ADDRESS',
+  'PRISM_TOPOLOGY',
+  'PRISM_CLUSTER_MACHINES',
+  'PRISM_DEBUG',
+  'PRISM_SECRETS_FILE',
+] as const satisfies Variable[];
 const stores = [...postgres, ...redis, ...kafka, ...weaviate, ...influx, ...temporal, ...process_];
 
 /**
@@ -411,27 +465,40 @@ function withConnectionDefaults(
   logins: Logins,
   stack: StackSettings,
 ): Env {
+  // The local stack's addresses: one machine's loopback, or every machine of the cluster topology.
+  const cluster = env.PRISM_TOPOLOGY === 'cluster';
+  const machines = cluster ? env.PRISM_CLUSTER_MACHINES.split(',') : ['127.0.0.1'];
+  const first = machines[0]!;
+  const each = (port: number) => machines.map((m) => `${m}:${port}`).join(',');
+  const temporalAddress = env.TEMPORAL_ADDRESS ?? each(env.TEMPORAL_PORT);
+  const replicas = Math.min(3, machines.length);
   return {
     ...env,
     ...stack,
     ...logins,
     PRISM_COMPONENT: component,
-    KAFKA_BROKERS: env.KAFKA_BROKERS ?? `127.0.0.1:${env.KAFKA_PORT}`,
+    POSTGRES_HOST: env.POSTGRES_HOST ?? machines.join(','),
+    REDIS_HOST: env.REDIS_HOST ?? first,
+    REDIS_SENTINELS: env.REDIS_SENTINELS ?? (cluster ? each(env.REDIS_SENTINEL_PORT) : undefined),
+    KAFKA_BROKERS: env.KAFKA_BROKERS ?? each(env.KAFKA_PORT),
+    KAFKA_REPLICATION_FACTOR: env.KAFKA_REPLICATION_FACTOR ?? replicas,
+    KAFKA_MIN_INSYNC_REPLICAS: env.KAFKA_MIN_INSYNC_REPLICAS ?? (replicas > 1 ? 2 : 1),
+    WEAVIATE_HOST: env.WEAVIATE_HOST ?? machines.join(','),
+    WEAVIATE_REPLICATION_FACTOR: env.WEAVIATE_REPLICATION_FACTOR ?? replicas,
     INFLUX_TOKEN: `${env.INFLUX_USER}:${env.INFLUX_PASSWORD}`,
-    INFLUX_URL: (env.INFLUX_URL ?? `http://127.0.0.1:${env.INFLUX_PORT}`).replace(/\/$/, ''),
-    PROMETHEUS_URL: (env.PROMETHEUS_URL ?? `http://127.0.0.1:${env.PROMETHEUS_PORT}`).replace(/\/$/, ''),
-    TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_PORT}`,
+    INFLUX_URL: (env.INFLUX_URL ?? `http://${first}:${env.INFLUX_PORT}`).replace(/\/$/, ''),
+    PROMETHEUS_URL: (env.PROMETHEUS_URL ?? `http://${first}:${env.PROMETHEUS_PORT}`).replace(/\/$/, ''),
+    TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_UI_URL: (
-      env.TEMPORAL_UI_URL ??
-      `http://${(env.TEMPORAL_ADDRESS ?? '127.0.0.1').split(':')[0]}:${env.TEMPORAL_UI_PORT}`
+      env.TEMPORAL_UI_URL ?? `http://${temporalAddress.split(':')[0]}:${env.TEMPORAL_UI_PORT}`
     ).replace(/\/$/, ''),
     // The native stack's locations (src/stack/services.ts); Compose sets these for the worker.
     WEAVIATE_BACKUP_PATH: env.WEAVIATE_BACKUP_PATH ?? join(stackDataDir(env), 'weaviate', 'backups'),
     INFLUX_RPC_ADDRESS:
       env.INFLUX_RPC_ADDRESS ??
-      `${new URL(env.INFLUX_URL ?? 'http://127.0.0.1').hostname}:${env.INFLUX_PORT + 2}`,
+      `${new URL(env.INFLUX_URL ?? `http://${first}`).hostname}:${env.INFLUX_PORT + 2}`,
     PRISM_BACKUP_DIR: resolve(env.PRISM_BACKUP_DIR ?? join(stackDataDir(env), 'backups')),
-    PRISM_BACKUP_S3_ENDPOINT: (env.PRISM_BACKUP_S3_ENDPOINT ?? `http://127.0.0.1:${env.S3_PORT}`).replace(
+    PRISM_BACKUP_S3_ENDPOINT: (env.PRISM_BACKUP_S3_ENDPOINT ?? `http://${first}:${env.S3_PORT}`).replace(
       /\/$/,
       '',
     ),

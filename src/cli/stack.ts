@@ -18,18 +18,22 @@ function forcedMode(flags: ModeFlags): StackMode | undefined {
 }
 
 function table(services: ServiceHealth[]): string {
+  // The cluster topology: each node, and its role in its cluster, before the columns of the single one.
+  const nodes = services.some((s) => s.node);
   const rows = services.map((s) => [
+    ...(nodes ? [s.node ?? s.name, s.role ?? '-'] : []),
     s.name,
     s.healthy ? 'healthy' : 'DOWN',
     s.version ?? '-',
     s.url,
     s.error ?? '',
   ]);
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const columns = rows[0]?.length ?? 0;
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]!.length))) ?? [];
   return rows
     .map((r) =>
       r
-        .map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c))
+        .map((c, i) => (i < columns - 1 ? c.padEnd(widths[i]!) : c))
         .join('  ')
         .trimEnd(),
     )
@@ -38,7 +42,15 @@ function table(services: ServiceHealth[]): string {
 
 function statusJson(services: ServiceHealth[]): string {
   return JSON.stringify(
-    { services: services.map(({ name, url, healthy, version }) => ({ name, url, healthy, version })) },
+    {
+      services: services.map(({ name, url, healthy, version, node, role }) => ({
+        name,
+        url,
+        healthy,
+        version,
+        ...(node ? { node, role: role ?? null } : {}),
+      })),
+    },
     null,
     2,
   );
@@ -47,7 +59,21 @@ function statusJson(services: ServiceHealth[]): string {
 const modeOptions = (cmd: Command) =>
   cmd
     .addOption(new Option('--native', 'run the services as local processes').conflicts('docker'))
-    .addOption(new Option('--docker', 'run the services with Docker Compose'));
+    .addOption(new Option('--docker', 'run the services with Docker Compose'))
+    .addOption(
+      new Option(
+        '--topology <topology>',
+        'single: one of each service; cluster: every engine a cluster over PRISM_CLUSTER_MACHINES (docs/scaling.md)',
+      )
+        .choices(['single', 'cluster'])
+        .env('PRISM_TOPOLOGY'),
+    )
+    // The topology is a setting like any other: every command of this process (and the processes it
+    // starts) sees the one asked for.
+    .hook('preAction', (_cmd, action) => {
+      const topology = action.opts<{ topology?: string }>().topology;
+      if (topology) process.env.PRISM_TOPOLOGY = topology;
+    });
 
 export function registerStackCommands(program: Command): void {
   const stack = program

@@ -20,6 +20,9 @@ export interface ServiceHealth {
   healthy: boolean;
   version: string | null;
   error?: string;
+  /** The cluster topology's node (`kafka-2`) this is the health of, and its role in its cluster. */
+  node?: string;
+  role?: string;
 }
 
 const probeTimeoutMs = 5_000;

@@ -2,15 +2,24 @@
 import type { Env } from '../config.ts';
 import { composeServiceNames, dockerDown, dockerEngineAnswers, dockerUp } from './docker.ts';
 import { probeAll, type ServiceHealth } from './health.ts';
-import { nativeDown, nativeStackExists, nativeUp } from './native.ts';
+import { nativeDown, nativeHealth, nativeStackExists, nativeUp } from './native.ts';
+import { isCluster } from './topology.ts';
 import type { Progress } from '../progress.ts';
-import { serviceNames } from './versions.ts';
 
 export type StackMode = 'native' | 'docker';
 
 /** `--native` / `--docker` (or PRISM_STACK_MODE) force a mode; otherwise Docker wherever an engine answers. */
 export async function resolveMode(env: Env, forced?: StackMode): Promise<StackMode> {
   const wanted = forced ?? (env.PRISM_STACK_MODE === 'auto' ? undefined : env.PRISM_STACK_MODE);
+  // The cluster topology under Compose is docker-compose.cluster.yml, which `prism stack` does not drive.
+  if (isCluster(env)) {
+    if (wanted === 'docker')
+      throw new Error(
+        'the cluster topology under Docker Compose is docker-compose.cluster.yml: ' +
+          '`docker compose -f docker-compose.cluster.yml up -d` (docs/scaling.md)',
+      );
+    return 'native';
+  }
   if (wanted === 'docker' && !(await dockerEngineAnswers())) {
     throw new Error('--docker was asked for, but no Docker engine answers (`docker info` failed)');
   }
@@ -42,5 +51,5 @@ export async function stackDown(
 
 export async function stackStatus(env: Env, options: { mode?: StackMode } = {}): Promise<ServiceHealth[]> {
   const mode = await resolveMode(env, options.mode);
-  return probeAll(mode === 'docker' ? composeServiceNames : serviceNames, env);
+  return mode === 'docker' ? probeAll(composeServiceNames, env) : nativeHealth(env);
 }

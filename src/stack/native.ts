@@ -6,9 +6,11 @@ import type { Env } from '../config.ts';
 import { probe, probeAll, type ServiceHealth } from './health.ts';
 import { installMissing } from './install.ts';
 import { ensureDirs, stackPaths, type StackPaths } from './paths.ts';
+import { isCluster } from './topology.ts';
 import { ownedPid, portListener, removeFile, run, stillRunning, stopProcess } from './process.ts';
 import type { Progress } from '../progress.ts';
-import { nativeServices, type NativeService, type ServiceContext } from './services.ts';
+import { servicesOf, type NativeService, type ServiceContext } from './services.ts';
+import { clusterMachines, machineEnv } from './topology.ts';
 import { serviceNames } from './versions.ts';
 
 export class StackError extends Error {
@@ -20,9 +22,11 @@ export class StackError extends Error {
 
 const readyTimeoutMs = 180_000;
 
-function context(service: NativeService, env: Env, paths: StackPaths): ServiceContext {
+export function context(service: NativeService, env: Env, paths: StackPaths): ServiceContext {
+  const machine = service.machine;
   return {
-    env,
+    env: machine ? machineEnv(env, machine) : env,
+    ...(machine ? { cluster: { machine, machines: clusterMachines(env) } } : {}),
     paths,
     dataDir: join(paths.data, service.name),
     logFile: join(paths.logs, `${service.name}.log`),
@@ -58,7 +62,7 @@ async function waitReady(service: NativeService, ctx: ServiceContext, pid: numbe
 
 export async function ensurePortsFree(service: NativeService, env: Env): Promise<void> {
   for (const port of service.ports(env)) {
-    const listener = await portListener(port);
+    const listener = await portListener(port, env.PRISM_BIND_ADDRESS);
     if (listener) {
       throw new StackError(
         `port ${port}, needed by ${service.name}, is already in use by ${listener.description}. ` +
@@ -83,7 +87,7 @@ export async function startService(
       await stopProcess(previous, 30_000);
     }
     removeFile(ctx.pidFile); // stale: its process is gone or is now something else
-    await ensurePortsFree(service, env);
+    await ensurePortsFree(service, ctx.env);
     progress.step(`starting ${service.name} (log: ${ctx.logFile})`);
     try {
       pid = await service.start(ctx);
@@ -130,23 +134,44 @@ export async function nativeUp(
   if (options.clean) {
     await nativeDown(env, progress);
     progress.step(`--clean: removing service data under ${paths.data}`);
-    for (const service of nativeServices)
+    for (const service of servicesOf(env))
       rmSync(join(paths.data, service.name), { recursive: true, force: true });
   }
   // A quick look when everything is installed; a new version (or tool) is installed even while the stack
   // runs, so that it is there for the next start and for the tools that use it now (Docker Compose).
   await installMissing(paths, progress);
+  const services = servicesOf(env);
   if (!options.clean) {
-    const health = await probeAll(serviceNames, env);
-    const running = nativeServices.every((s) => ownedPid(context(s, env, paths).pidFile, s.marker) !== null);
+    const health = await nativeHealth(env);
+    const running = services.every((s) => ownedPid(context(s, env, paths).pidFile, s.marker) !== null);
     // A running stack of an earlier version (no roles and users yet, exporters with old credentials) is
     // brought up to date below; one that is up to date is left alone.
     const current =
-      running && (await Promise.all(nativeServices.map((s) => s.current?.(context(s, env, paths)) ?? true)));
+      running && (await Promise.all(services.map((s) => s.current?.(context(s, env, paths)) ?? true)));
     if (running && health.every((h) => h.healthy) && current && current.every(Boolean)) return health;
   }
-  await startServices(nativeServices, env, paths, progress);
-  return probeAll(serviceNames, env);
+  await startServices(services, env, paths, progress);
+  return nativeHealth(env);
+}
+
+/**
+ * Every service's health: in the single topology each service's; in the cluster one each node's (asked of
+ * it alone, with its role in its cluster), then each clustered service's as its clients see it.
+ */
+export async function nativeHealth(env: Env): Promise<ServiceHealth[]> {
+  if (!isCluster(env)) return probeAll(serviceNames, env);
+  const paths = stackPaths(env);
+  const nodes = await Promise.all(
+    servicesOf(env).map(async (service) => {
+      const ctx = context(service, env, paths);
+      const [health, role] = await Promise.all([
+        probeAll(service.serves, ctx.env),
+        service.role?.(ctx).catch(() => null) ?? Promise.resolve(null),
+      ]);
+      return health.map((h) => ({ ...h, node: service.name, role: role ?? undefined }));
+    }),
+  );
+  return nodes.flat();
 }
 
 /**
@@ -163,7 +188,9 @@ export async function startServices(
   const startInOrder = (s: NativeService): Promise<void> => {
     let promise = started.get(s.name);
     if (!promise) {
-      const needs = services.filter((other) => s.after?.includes(other.name));
+      const needs = services.filter(
+        (other) => s.after?.includes(other.name) || (other.group && s.after?.includes(other.group)),
+      );
       promise = Promise.all(needs.map(startInOrder)).then(
         () => startService(s, env, paths, progress),
         (err: unknown) => {
@@ -188,10 +215,14 @@ export async function nativeDown(env: Env, progress: Progress): Promise<string[]
   // Each service stops once those that need it (`after`) have stopped: a Temporal server that loses its
   // PostgreSQL while it shuts down waits for it until it is killed.
   const stopping = new Map<string, Promise<void>>();
+  const services = servicesOf(env);
   const stopInOrder = (service: NativeService): Promise<void> => {
     let promise = stopping.get(service.name);
     if (!promise) {
-      const dependents = nativeServices.filter((other) => other.after?.includes(service.name));
+      const dependents = services.filter(
+        (other) =>
+          other.after?.includes(service.name) || (service.group && other.after?.includes(service.group)),
+      );
       promise = Promise.all(dependents.map(stopInOrder)).then(async () => {
         const ctx = context(service, env, paths);
         const pid = ownedPid(ctx.pidFile, service.marker);
@@ -206,7 +237,7 @@ export async function nativeDown(env: Env, progress: Progress): Promise<string[]
     }
     return promise;
   };
-  await Promise.all(nativeServices.map(stopInOrder));
+  await Promise.all(services.map(stopInOrder));
   return stopped;
 }
 
@@ -218,7 +249,7 @@ export interface NativeProcess {
 
 export function nativeProcesses(env: Env): NativeProcess[] {
   const paths = stackPaths(env);
-  return nativeServices.map((s) => {
+  return servicesOf(env).map((s) => {
     const ctx = context(s, env, paths);
     return { name: s.name, pid: ownedPid(ctx.pidFile, s.marker), logFile: ctx.logFile };
   });
@@ -239,7 +270,7 @@ export function nativeServiceControl(
   name: string,
   progress: Progress,
 ): { stop(): Promise<void>; start(): Promise<void> } {
-  const service = nativeServices.find((s) => s.name === name);
+  const service = servicesOf(env).find((s) => s.name === name);
   if (!service) throw new StackError(`the native stack has no service "${name}"`);
   const paths = stackPaths(env);
   return {

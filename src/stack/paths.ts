@@ -16,9 +16,13 @@ export interface StackPaths {
   run: string;
 }
 
-export function stackPaths(env: Pick<Env, 'PRISM_STACK_HOME' | 'PRISM_STACK_DATA'>): StackPaths {
+export function stackPaths(
+  env: Pick<Env, 'PRISM_STACK_HOME' | 'PRISM_STACK_DATA'> & Partial<Pick<Env, 'PRISM_TOPOLOGY'>>,
+): StackPaths {
   const home = resolve(env.PRISM_STACK_HOME);
-  const data = stackDataDir(env);
+  // The cluster topology's nodes keep their data apart from the single-node stack's (both may run at once:
+  // they listen on different addresses); the secrets and backups are the deployment's, shared.
+  const data = env.PRISM_TOPOLOGY === 'cluster' ? join(stackDataDir(env), 'cluster') : stackDataDir(env);
   return {
     home,
     bin: join(home, 'bin'),

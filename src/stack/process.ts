@@ -151,10 +151,22 @@ export function portAnswers(host: string, port: number, timeoutMs = 1_000): Prom
 /** Who listens on a TCP port, as `name (pid N)`, when `ss` can tell; null when nobody does. */
 export async function portListener(
   port: number,
+  address?: string,
 ): Promise<{ pid: number | null; description: string } | null> {
   try {
     const { stdout } = await execFileAsync('ss', ['-Hltnp', `sport = :${port}`]);
-    const line = stdout.trim().split('\n')[0];
+    // A listener on another address of this box leaves the port free on `address` (the machines of the
+    // cluster topology are loopback addresses); one on every address does not.
+    const wildcard = (host: string) => ['0.0.0.0', '*', '[::]', '::'].includes(host);
+    const line = stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .find((l) => {
+        const local = l.trim().split(/\s+/)[3] ?? '';
+        const host = local.slice(0, local.lastIndexOf(':')).replace(/^\[::ffff:(.*)\]$/, '$1');
+        return !address || wildcard(address) || wildcard(host) || host === address;
+      });
     if (!line) return null;
     const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(line);
     if (!m) return { pid: null, description: 'an unknown process' };

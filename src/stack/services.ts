@@ -15,6 +15,8 @@ import { prometheus } from './services/prometheus.ts';
 import { redis } from './services/redis.ts';
 import { weaviate } from './services/weaviate.ts';
 import { temporalServer, temporalUi } from './temporal.ts';
+import { clusterServices } from './cluster.ts';
+import { isCluster, type Machine } from './topology.ts';
 
 export { nativePrometheusConfig } from './monitoring.ts';
 export { influxRpcPort } from './services/influxdb.ts';
@@ -22,8 +24,17 @@ export { kafkaClusterId } from './services/kafka.ts';
 export { weaviateInternalPorts } from './services/weaviate.ts';
 
 export interface NativeService {
-  /** The process name, which is also the pid and log file name. */
+  /** The process name, which is also the pid and log file name (`<service>-<n>` for node n of a cluster). */
   name: string;
+  /** The service a cluster's node belongs to (`kafka` for `kafka-2`): what `after` of another may name. */
+  group?: string;
+  /** The machine a node of the cluster topology runs on (src/stack/topology.ts); none in the single one. */
+  machine?: Machine;
+  /**
+   * The node's part in its cluster as the service itself reports it (leader, follower, primary, standby),
+   * for `stack status` and `prism chaos`; null when it cannot tell (the node does not answer).
+   */
+  role?: (ctx: ServiceContext) => Promise<string | null>;
   /** Names reported by `stack status` that this one process serves. */
   serves: ServiceName[];
   /** TCP ports it listens on (checked for conflicts before it starts). */
@@ -37,7 +48,10 @@ export interface NativeService {
    * for `temporal`): `up` stops such a process before it starts this one on the same ports.
    */
   previousMarker?: string;
-  /** Services that must be ready before this one starts (natively, where Compose has `depends_on`). */
+  /**
+   * Services that must be ready before this one starts (natively, where Compose has `depends_on`): names, or
+   * a cluster's service (`postgres`: every node of it).
+   */
   after?: string[];
   /** Signal for a quick, clean shutdown. */
   stopSignal?: NodeJS.Signals;
@@ -57,7 +71,10 @@ export interface NativeService {
 }
 
 export interface ServiceContext {
+  /** The configuration, as seen on the node's own machine in the cluster topology (topology.ts machineEnv). */
   env: Env;
+  /** The node's machine and every machine of the cluster (the cluster topology only). */
+  cluster?: { machine: Machine; machines: Machine[] };
   paths: StackPaths;
   dataDir: string;
   logFile: string;
@@ -76,3 +93,8 @@ export const nativeServices: NativeService[] = [
   seaweedfs,
   ...monitoringServices,
 ];
+
+/** The services of the topology `env` asks for: the single-node stack, or every node of the cluster one. */
+export function servicesOf(env: Env): NativeService[] {
+  return isCluster(env) ? clusterServices(env) : nativeServices;
+}

@@ -5,6 +5,7 @@
 // its dynamic configuration stack/temporal/dynamicconfig.yaml. The Web UI is Temporal's `ui-server`, a
 // process of its own. A data directory of the CLI's development server (SQLite) is retired here on the first
 // start: src/stack/temporal-dev-data.ts says what happens to the runs in it.
+import { nodesOf, type Machine } from './topology.ts';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -247,3 +248,8 @@ export const temporalUi: NativeService = {
     });
   },
 };
+
+/** The cluster topology's Temporal: a server with every role on each machine, one membership ring. */
+export function temporalNodes(machines: Machine[]): NativeService[] {
+  return nodesOf(temporalServer, machines);
+}

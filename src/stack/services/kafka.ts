@@ -1,5 +1,6 @@
 // Kafka, natively: one KRaft broker and controller in a JVM, its storage formatted once with the components'
 // SCRAM users, SASL on every listener (plain and TLS), and the JMX exporter's agent inside it.
+import { nodesOf, type Machine } from '../topology.ts';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -164,4 +165,9 @@ async function ensureKafkaKeystore(paths: StackPaths, dataDir: string): Promise<
 function kafkaConfigCurrent({ env, dataDir }: ServiceContext): boolean {
   const props = join(dataDir, 'server.properties');
   return existsSync(props) && readFileSync(props, 'utf8') === kafkaServerProperties(env, dataDir);
+}
+
+/** The cluster topology's kafka: one node on each machine (src/stack/cluster.ts). */
+export function kafkaNodes(machines: Machine[]): NativeService[] {
+  return nodesOf(kafka, machines);
 }

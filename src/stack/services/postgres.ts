@@ -1,5 +1,6 @@
 // PostgreSQL, natively: its cluster (initdb as the bootstrap superuser), TLS and tuning on pg_ctl's command line,
 // and the product's roles and database once it is ready.
+import { nodesOf, type Machine } from '../topology.ts';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provisionRoles, rolesUpToDate } from '../../db/roles.ts';
@@ -98,3 +99,8 @@ export const postgres: NativeService = {
   },
   current: ({ env }) => rolesUpToDate(env),
 };
+
+/** The cluster topology's postgres: one node on each machine (src/stack/cluster.ts). */
+export function postgresNodes(machines: Machine[]): NativeService[] {
+  return nodesOf(postgres, machines);
+}

@@ -1,5 +1,6 @@
 // Redis, natively: redis.conf (plain and TLS ports, LRU on keys with a TTL, RDB plus append-only file) and its
 // users in the ACL file beside it, brought up to date on a running server where they can be.
+import { nodesOf, type Machine } from '../topology.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../../config.ts';
@@ -82,4 +83,9 @@ function redisConf(env: Env, dataDir: string, ca: string): string {
     'daemonize no',
     '',
   ].join('\n');
+}
+
+/** The cluster topology's redis: one node on each machine (src/stack/cluster.ts). */
+export function redisNodes(machines: Machine[]): NativeService[] {
+  return nodesOf(redis, machines);
 }

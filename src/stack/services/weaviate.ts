@@ -1,5 +1,6 @@
 // Weaviate, natively: one node (Raft, gossip and data ports next to its cluster port), API-key auth when
 // WEAVIATE_API_KEY is set, filesystem backups, Prometheus metrics.
+import { nodesOf, type Machine } from '../topology.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../../config.ts';
@@ -64,3 +65,8 @@ export const weaviate: NativeService = {
     });
   },
 };
+
+/** The cluster topology's weaviate: one node on each machine (src/stack/cluster.ts). */
+export function weaviateNodes(machines: Machine[]): NativeService[] {
+  return nodesOf(weaviate, machines);
+}

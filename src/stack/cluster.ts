@@ -1,0 +1,30 @@
+// The cluster topology (`prism stack up --topology cluster`, docs/scaling.md): every engine that has
+// clustering as a cluster of its own kind over the machines of PRISM_CLUSTER_MACHINES, and the services that
+// have none (InfluxDB OSS, Prometheus, the Temporal UI, SeaweedFS) once, on the first machine.
+import type { Env } from '../config.ts';
+import { seaweedfs } from './seaweedfs.ts';
+import type { NativeService } from './services.ts';
+import { influxdb } from './services/influxdb.ts';
+import { kafkaNodes } from './services/kafka.ts';
+import { postgresNodes } from './services/postgres.ts';
+import { prometheus } from './services/prometheus.ts';
+import { redisNodes } from './services/redis.ts';
+import { weaviateNodes } from './services/weaviate.ts';
+import { temporalNodes, temporalUi } from './temporal.ts';
+import { clusterMachines, nodeOf } from './topology.ts';
+
+export function clusterServices(env: Env): NativeService[] {
+  const machines = clusterMachines(env);
+  const first = machines[0]!;
+  return [
+    ...postgresNodes(machines),
+    ...redisNodes(machines),
+    ...kafkaNodes(machines),
+    ...weaviateNodes(machines),
+    nodeOf(influxdb, first, { name: 'influxdb' }),
+    nodeOf(prometheus, first, { name: 'prometheus' }),
+    ...temporalNodes(machines),
+    nodeOf(temporalUi, first, { name: 'temporal-ui' }),
+    nodeOf(seaweedfs, first, { name: 'seaweedfs' }),
+  ];
+}
