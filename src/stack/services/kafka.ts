@@ -29,16 +29,45 @@ export function kafkaClusterId(): string {
   }
 }
 
-/** The native broker's server.properties (it holds the admin's password: written 0600). */
-function kafkaServerProperties(env: Env, dataDir: string): string {
+/** A node of the cluster topology: its machine and every machine of the cluster (each a voter). */
+export interface KafkaClusterNode {
+  machine: Machine;
+  machines: Machine[];
+}
+
+/**
+ * The replication of a cluster of `brokers` nodes: three copies where there are three brokers, and a write
+ * acknowledged once two have it (acks=all), so one lost broker stops nothing; one copy on a single broker.
+ * src/config.ts defaults KAFKA_REPLICATION_FACTOR and KAFKA_MIN_INSYNC_REPLICAS the same way for the topics.
+ */
+export function kafkaReplication(brokers: number): { factor: number; minInsync: number } {
+  const factor = Math.min(3, brokers);
+  return { factor, minInsync: factor > 1 ? 2 : 1 };
+}
+
+/** The KRaft voters of the cluster topology: node n, a broker and controller, on machine n's address. */
+export function kafkaQuorumVoters(machines: readonly Machine[], controllerPort: number): string {
+  return machines.map((m) => `${m.index}@${m.address}:${controllerPort}`).join(',');
+}
+
+/**
+ * The native broker's server.properties (it holds the admin's password: written 0600): the single node's,
+ * or node `cluster.machine.index` of the cluster topology's KRaft cluster (src/stack/cluster.ts).
+ */
+export function kafkaServerProperties(env: Env, dataDir: string, cluster?: KafkaClusterNode): string {
   const host = env.PRISM_BIND_ADDRESS;
   const logDir = join(dataDir, 'logs');
   const brokerPort = env.KAFKA_PORT;
   const advertised = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const replication = kafkaReplication(cluster ? cluster.machines.length : 1);
   return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@${host}:${env.KAFKA_CONTROLLER_PORT}`,
+    `node.id=${cluster ? cluster.machine.index : 1}`,
+    `controller.quorum.voters=${
+      cluster
+        ? kafkaQuorumVoters(cluster.machines, env.KAFKA_CONTROLLER_PORT)
+        : `1@${host}:${env.KAFKA_CONTROLLER_PORT}`
+    }`,
     `listeners=BROKER://${host}:${brokerPort},BROKER_TLS://${host}:${env.KAFKA_TLS_PORT},CONTROLLER://${host}:${env.KAFKA_CONTROLLER_PORT}`,
     `advertised.listeners=BROKER://${advertised}:${brokerPort},BROKER_TLS://${advertised}:${env.KAFKA_TLS_PORT}`,
     'controller.listener.names=CONTROLLER',
@@ -52,10 +81,15 @@ function kafkaServerProperties(env: Env, dataDir: string): string {
     }),
     `log.dirs=${logDir}`,
     'num.partitions=3',
-    'default.replication.factor=1',
-    'offsets.topic.replication.factor=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `default.replication.factor=${replication.factor}`,
+    `offsets.topic.replication.factor=${replication.factor}`,
+    `transaction.state.log.replication.factor=${replication.factor}`,
+    `transaction.state.log.min.isr=${replication.minInsync}`,
+    // The cluster's: a write is acknowledged (acks=all) once two replicas have it, and a replica that missed
+    // writes never becomes leader (that would drop them). Kafka's defaults otherwise (1, and false already).
+    ...(cluster
+      ? [`min.insync.replicas=${replication.minInsync}`, 'unclean.leader.election.enable=false']
+      : []),
     // Topics are created by `prism provision` with their partitions and retention, never by accident.
     'auto.create.topics.enable=false',
     'group.initial.rebalance.delay.ms=0',
@@ -80,13 +114,13 @@ export const kafka: NativeService = {
     env.KAFKA_CONTROLLER_PORT,
     env.KAFKA_JMX_EXPORTER_PORT,
   ],
-  async start({ env, paths, dataDir, logFile, pidFile }) {
+  async start({ env, paths, dataDir, logFile, pidFile, cluster }) {
     const lib = binaries(paths).kafkaLib;
     const logDir = join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
     const props = join(dataDir, 'server.properties');
     await ensureKafkaKeystore(paths, dataDir);
-    writeFileSync(props, kafkaServerProperties(env, dataDir), { mode: 0o600 });
+    writeFileSync(props, kafkaServerProperties(env, dataDir, cluster), { mode: 0o600 });
     chmodSync(props, 0o600);
     const log4j = join(dataDir, 'log4j.properties');
     writeFileSync(
@@ -110,7 +144,8 @@ export const kafka: NativeService = {
       `-Dlog4j.configuration=file:${log4j}`,
     ];
     if (!existsSync(join(logDir, 'meta.properties'))) {
-      const clusterId = kafkaClusterId();
+      // Every node of a cluster is formatted with the one id its first node's start made.
+      const clusterId = cluster ? sharedKafkaClusterId(paths) : kafkaClusterId();
       await run('java', [
         ...jvm,
         '-cp',
@@ -162,12 +197,61 @@ async function ensureKafkaKeystore(paths: StackPaths, dataDir: string): Promise<
   if (!existsSync(file) || readFileSync(file, 'utf8') !== pem) writeFileSync(file, pem, { mode: 0o600 });
 }
 
-function kafkaConfigCurrent({ env, dataDir }: ServiceContext): boolean {
+function kafkaConfigCurrent({ env, dataDir, cluster }: ServiceContext): boolean {
   const props = join(dataDir, 'server.properties');
-  return existsSync(props) && readFileSync(props, 'utf8') === kafkaServerProperties(env, dataDir);
+  return existsSync(props) && readFileSync(props, 'utf8') === kafkaServerProperties(env, dataDir, cluster);
 }
 
-/** The cluster topology's kafka: one node on each machine (src/stack/cluster.ts). */
+/**
+ * The cluster topology's KRaft cluster id, made once and kept in the cluster's data directory: a node whose
+ * storage is formatted later (a new or wiped node) joins the same cluster. Created exclusively ('wx'), so
+ * nodes that start at once agree on the first one written.
+ */
+export function sharedKafkaClusterId(paths: Pick<StackPaths, 'data'>): string {
+  const file = join(paths.data, 'kafka-cluster-id');
+  mkdirSync(paths.data, { recursive: true });
+  try {
+    writeFileSync(file, `${kafkaClusterId()}\n`, { flag: 'wx', mode: 0o644 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const id = readFileSync(file, 'utf8').trim();
+  if (!/^[A-Za-z0-9_-]{22}$/.test(id))
+    throw new Error(`${file} does not hold a KRaft cluster id (22 base64url characters): "${id}"`);
+  return id;
+}
+
+/**
+ * A node's part in the cluster, from its own broker's metrics (the JMX exporter inside its JVM): whether its
+ * controller is the quorum's active one (the leader) or a voter, and the partitions it leads and hosts.
+ */
+export function kafkaRoleFromMetrics(metrics: string): string | null {
+  const value = (name: string): number | undefined => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(metrics);
+    return m ? Number(m[1]) : undefined;
+  };
+  const active = value('kafka_controller_kafkacontroller_activecontrollercount');
+  const leaders = value('kafka_server_replicamanager_leadercount');
+  const hosted = value('kafka_server_replicamanager_partitioncount');
+  if (active === undefined && leaders === undefined) return null;
+  const parts = [active === 1 ? 'controller leader' : 'voter'];
+  if (leaders !== undefined) parts.push(`leads ${leaders} of ${hosted ?? '?'} partitions`);
+  const underReplicated = value('kafka_server_replicamanager_underreplicatedpartitions');
+  if (underReplicated) parts.push(`${underReplicated} under-replicated`);
+  return parts.join(', ');
+}
+
+async function kafkaRole({ env }: ServiceContext): Promise<string | null> {
+  const res = await fetch(`http://${env.PRISM_BIND_ADDRESS}:${env.KAFKA_JMX_EXPORTER_PORT}/metrics`, {
+    signal: AbortSignal.timeout(3_000),
+  });
+  return res.ok ? kafkaRoleFromMetrics(await res.text()) : null;
+}
+
+/**
+ * The cluster topology's kafka: one KRaft node on each machine, each a broker and a voter of the controller
+ * quorum (node.id = its machine's index), all on the same ports of their own addresses (src/stack/cluster.ts).
+ */
 export function kafkaNodes(machines: Machine[]): NativeService[] {
-  return nodesOf(kafka, machines);
+  return nodesOf({ ...kafka, role: kafkaRole }, machines);
 }
