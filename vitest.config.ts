@@ -44,6 +44,24 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The cluster topology (docs/scaling.md): its setup brings every node up; the nodes' faults
+        // (test/cluster/) and the whole flow, the Python SDK and a backup with its drill, run against it
+        // (`npm run test:cluster`; after the others: it needs the machine to itself).
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: [
+            'test/cluster/**/*.test.ts',
+            'test/e2e/task-flow.test.ts',
+            'test/e2e/python-sdk.test.ts',
+            'test/e2e/backup.test.ts',
+          ],
+          env: { ...testEnvironment, PRISM_TOPOLOGY: 'cluster' },
+          globalSetup: ['test/setup/cluster.ts'],
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -12,7 +12,7 @@ import { describeProblems, problemsOf } from '../validation.ts';
 import { prepareAgent } from './options.ts';
 import { announce, type Presence } from './presence.ts';
 import type { AgentOptions, RunningAgent } from './types.ts';
-import { temporalTarget } from '../clients/temporal.ts';
+import { connectToFrontend } from '../clients/temporal.ts';
 
 export interface TemporalAgentOptions extends AgentOptions {
   /** Default `agentTaskQueue(type)`, where the task workflow sends commands of this type. */
@@ -92,7 +92,7 @@ export async function runTemporalAgent(options: TemporalAgentOptions): Promise<R
   let presence: Presence | undefined;
   let connection: NativeConnection | undefined;
   try {
-    connection = await NativeConnection.connect({ ...temporalTarget(env) });
+    connection = await connectToFrontend(env, (target) => NativeConnection.connect({ ...target }));
     const worker = await Worker.create({
       connection,
       namespace: env.TEMPORAL_NAMESPACE,

@@ -22,9 +22,13 @@ import {
   stopProcess,
 } from '../stack/process.ts';
 import type { Progress } from '../progress.ts';
+import { clusterMachines, isCluster, type Machine } from '../stack/topology.ts';
 
 export interface AppProcess {
+  /** Its name (`worker`; in the cluster topology `worker-2`, the one on machine 2), its log's and pid file's. */
   name: string;
+  /** The machine it runs on (the cluster topology): it binds there and prefers that machine's services. */
+  machine?: Machine;
   /** What it runs as: its logins, and the only secrets it is given (src/identity.ts). */
   component: keyof typeof componentSecrets;
   /** What identifies it on its command line (and the start of its arguments). */
@@ -76,6 +80,39 @@ export function componentProcessEnv(
   return { ...own, PRISM_SECRETS_FILE: 'none' };
 }
 
+/**
+ * The processes `prism up` starts: one of each (single topology), or one of each on every machine of the
+ * cluster topology — task and maintenance workers, an agent of each type (its own id) and an API per
+ * machine, so that the others carry the work of a machine that is lost.
+ */
+export function appProcessesOf(env: Pick<Env, 'PRISM_TOPOLOGY' | 'PRISM_CLUSTER_MACHINES'>): AppProcess[] {
+  if (!isCluster(env)) return appProcesses;
+  return clusterMachines(env).flatMap((machine) =>
+    appProcesses.map((p) => ({
+      ...p,
+      name: `${p.name}-${machine.index}`,
+      machine,
+      args: p.args.map((a) => a.replace(/-agent-1$/, `-agent-${machine.index}`)),
+    })),
+  );
+}
+
+/**
+ * What a process on `machine` is told where its own machine is: its bind address (its /metrics, the API), and
+ * its machine's Temporal frontend first (every frontend serves every queue; the others when it is lost).
+ */
+function machineProcessEnv(env: Env, machine: Machine | undefined): NodeJS.ProcessEnv {
+  if (!machine) return {};
+  const frontends = env.TEMPORAL_ADDRESS.split(',');
+  const own = frontends.filter((f) => f.startsWith(`${machine.address}:`));
+  return {
+    PRISM_TOPOLOGY: env.PRISM_TOPOLOGY,
+    PRISM_CLUSTER_MACHINES: env.PRISM_CLUSTER_MACHINES,
+    PRISM_BIND_ADDRESS: machine.address,
+    TEMPORAL_ADDRESS: [...own, ...frontends.filter((f) => !own.includes(f))].join(','),
+  };
+}
+
 const bin = join(repoRoot, 'bin', 'prism.js');
 const marker = (p: AppProcess) => `prism.js ${p.args.join(' ')}`;
 
@@ -116,7 +153,7 @@ export async function startApp(
 ): Promise<void> {
   ensureDirs(stackPaths(env));
   await Promise.all(
-    appProcesses.map(async (p) => {
+    appProcessesOf(env).map(async (p) => {
       const { logFile, pidFile } = files(env, p);
       if (ownedPid(pidFile, marker(p)) !== null) return;
       removeFile(pidFile);
@@ -126,7 +163,11 @@ export async function startApp(
         args: [bin, ...p.args, ...(p.extraArgs?.(env) ?? [])],
         cwd: repoRoot,
         // Under its supervisor (bin/supervise.js), which starts it again if it crashes.
-        env: { ...componentProcessEnv(p.component, options.processEnv), PRISM_SUPERVISE: '1' },
+        env: {
+          ...componentProcessEnv(p.component, options.processEnv),
+          ...machineProcessEnv(env, p.machine),
+          PRISM_SUPERVISE: '1',
+        },
         logFile,
         pidFile,
       });
@@ -140,7 +181,7 @@ export async function startApp(
 export async function stopApp(env: Env, progress: Progress): Promise<string[]> {
   const stopped: string[] = [];
   await Promise.all(
-    appProcesses.map(async (p) => {
+    appProcessesOf(env).map(async (p) => {
       const { pidFile } = files(env, p);
       const pid = ownedPid(pidFile, marker(p));
       if (pid !== null) {
@@ -155,7 +196,7 @@ export async function stopApp(env: Env, progress: Progress): Promise<string[]> {
 }
 
 export function appStatus(env: Env): { name: string; pid: number | null; logFile: string }[] {
-  return appProcesses.map((p) => {
+  return appProcessesOf(env).map((p) => {
     const { logFile, pidFile } = files(env, p);
     return { name: p.name, pid: ownedPid(pidFile, marker(p)), logFile };
   });

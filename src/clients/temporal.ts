@@ -34,7 +34,19 @@ export function temporalTarget(env: Omit<TemporalEnv, 'TEMPORAL_NAMESPACE'>): {
   address: string;
   tls?: TLSConfig;
 } {
-  if (!env.TEMPORAL_TLS) return { address: env.TEMPORAL_ADDRESS };
+  return temporalTargetAt(env, temporalAddresses(env)[0]!);
+}
+
+/** The frontends of TEMPORAL_ADDRESS, in the order given (a cluster's: every node's). */
+export function temporalAddresses(env: Pick<TemporalEnv, 'TEMPORAL_ADDRESS'>): string[] {
+  return env.TEMPORAL_ADDRESS.split(',');
+}
+
+function temporalTargetAt(
+  env: Omit<TemporalEnv, 'TEMPORAL_NAMESPACE'>,
+  address: string,
+): { address: string; tls?: TLSConfig } {
+  if (!env.TEMPORAL_TLS) return { address };
   const tls: TLSConfig = {};
   if (env.TEMPORAL_TLS_SERVER_NAME) tls.serverNameOverride = env.TEMPORAL_TLS_SERVER_NAME;
   if (env.TEMPORAL_TLS_CA_FILE) tls.serverRootCACertificate = readFileSync(env.TEMPORAL_TLS_CA_FILE);
@@ -44,7 +56,32 @@ export function temporalTarget(env: Omit<TemporalEnv, 'TEMPORAL_NAMESPACE'>): {
       key: readFileSync(env.TEMPORAL_TLS_KEY_FILE),
     };
   }
-  return { address: env.TEMPORAL_ADDRESS, tls };
+  return { address, tls };
+}
+
+/**
+ * `connect` to the first frontend of TEMPORAL_ADDRESS that answers, in its order: a cluster's frontends are
+ * peers (any one serves every namespace and queue), so a client given all of them starts while one is
+ * lost. Every connection of ours (Connection and the workers' NativeConnection) is made through this. When
+ * none answers, the error names each frontend and why.
+ */
+export async function connectToFrontend<T>(
+  env: Omit<TemporalEnv, 'TEMPORAL_NAMESPACE'>,
+  connect: (target: { address: string; tls?: TLSConfig }) => Promise<T>,
+): Promise<T> {
+  const addresses = temporalAddresses(env);
+  if (addresses.length === 1) return connect(temporalTargetAt(env, addresses[0]!));
+  const failures: string[] = [];
+  for (const address of addresses) {
+    try {
+      return await connect(temporalTargetAt(env, address));
+    } catch (err) {
+      failures.push(`${address}: ${(err as Error).message}`);
+    }
+  }
+  const error = new Error(`no Temporal frontend answered (${failures.join('; ')})`);
+  // The gRPC code of the last failure, so that retry decisions (retryTransient) see an unavailable server.
+  throw Object.assign(error, { code: 14 });
 }
 
 /** A TLS handshake with Temporal's settings, when a connection failed: the refused certificate, named. */
@@ -88,21 +125,23 @@ export const temporalRetryBudgetMs = 2 * 60_000;
 export async function connectTemporal(env: TemporalEnv): Promise<Client> {
   const connection = await retryTransient(
     () =>
-      Connection.connect({
-        ...temporalTarget(env),
-        connectTimeout: '5s',
-        interceptors: [
-          makeGrpcRetryInterceptor({
-            delayFunction: (attempt) => backoffDelayMs(attempt, 100, 2_000),
-            retryableDecider: (attempt, status) =>
-              attempt < temporalRetryAttempts && isRetryableError(status),
-          }),
-        ],
-        channelArgs: {
-          'grpc.initial_reconnect_backoff_ms': 200,
-          'grpc.max_reconnect_backoff_ms': 2_000,
-        },
-      }).catch(async (err: unknown) => {
+      connectToFrontend(env, (target) =>
+        Connection.connect({
+          ...target,
+          connectTimeout: '5s',
+          interceptors: [
+            makeGrpcRetryInterceptor({
+              delayFunction: (attempt) => backoffDelayMs(attempt, 100, 2_000),
+              retryableDecider: (attempt, status) =>
+                attempt < temporalRetryAttempts && isRetryableError(status),
+            }),
+          ],
+          channelArgs: {
+            'grpc.initial_reconnect_backoff_ms': 200,
+            'grpc.max_reconnect_backoff_ms': 2_000,
+          },
+        }),
+      ).catch(async (err: unknown) => {
         // grpc-js says only "Failed to connect before the deadline": when the certificate is why, say so.
         throw (env.TEMPORAL_TLS && (await refusedTemporalCertificate(env))) || err;
       }),

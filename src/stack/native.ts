@@ -26,7 +26,7 @@ export function context(service: NativeService, env: Env, paths: StackPaths): Se
   const machine = service.machine;
   return {
     env: machine ? machineEnv(env, machine) : env,
-    ...(machine ? { cluster: { machine, machines: clusterMachines(env) } } : {}),
+    ...(machine ? { cluster: { machine, machines: clusterMachines(env), env } } : {}),
     paths,
     dataDir: join(paths.data, service.name),
     logFile: join(paths.logs, `${service.name}.log`),

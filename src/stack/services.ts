@@ -73,8 +73,12 @@ export interface NativeService {
 export interface ServiceContext {
   /** The configuration, as seen on the node's own machine in the cluster topology (topology.ts machineEnv). */
   env: Env;
-  /** The node's machine and every machine of the cluster (the cluster topology only). */
-  cluster?: { machine: Machine; machines: Machine[] };
+  /**
+   * The node's machine, every machine of the cluster, and the configuration as the cluster's clients see it
+   * (every node: what a node that is itself a client, such as a Temporal server of PostgreSQL, connects with).
+   * The cluster topology only.
+   */
+  cluster?: { machine: Machine; machines: Machine[]; env: Env };
   paths: StackPaths;
   dataDir: string;
   logFile: string;

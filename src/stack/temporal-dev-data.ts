@@ -21,7 +21,7 @@ import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Env } from '../config.ts';
 import { provisionTemporal } from '../stores/temporal/provision.ts';
-import { temporalTarget } from '../clients/temporal.ts';
+import { connectToFrontend } from '../clients/temporal.ts';
 import { binaries, installTemporalCli } from './install.ts';
 import type { StackPaths } from './paths.ts';
 import { spawnDetached, stillRunning, stopProcess } from './process.ts';
@@ -165,7 +165,9 @@ export async function startRetiredRuns(env: Env, runs: RetiredRun[]): Promise<nu
   const quiet = { step: () => undefined } as unknown as Parameters<typeof provisionTemporal>[1];
   for (const namespace of new Set(runs.map((r) => r.namespace)))
     await provisionTemporal({ ...env, TEMPORAL_NAMESPACE: namespace }, quiet);
-  const connection = await Connection.connect({ ...temporalTarget(env), connectTimeout: '10s' });
+  const connection = await connectToFrontend(env, (target) =>
+    Connection.connect({ ...target, connectTimeout: '10s' }),
+  );
   let started = 0;
   try {
     for (const run of runs) {

@@ -115,7 +115,15 @@ export async function ensureTemporalSchema(
   };
   const versions: Record<string, string> = {};
   for (const database of temporalDatabases) {
-    const base = ['--plugin', 'postgres12', '--db', database];
+    // pgx (Temporal's postgres12_pgx) takes several hosts and finds the primary among them.
+    const base = [
+      '--plugin',
+      'postgres12_pgx',
+      '--db',
+      database,
+      '--connect-attributes',
+      'target_session_attrs=read-write',
+    ];
     const sqlTool = async (args: string[]) => {
       try {
         const { stdout, stderr } = await run(tool, [...base, ...args], { env: toolEnv });
@@ -171,7 +179,8 @@ export const temporalServer: NativeService = {
   after: ['postgres'],
   ports: temporalServerPortList,
   async start(ctx: ServiceContext) {
-    const { env, paths, dataDir, logFile, pidFile } = ctx;
+    const { paths, dataDir, logFile, pidFile } = ctx;
+    const env = serverEnv(ctx);
     mkdirSync(dataDir, { recursive: true });
     await retireDevServerData(ctx);
     // Its role and databases (a stack of an earlier version has neither), then their schema.
@@ -207,10 +216,47 @@ export const temporalServer: NativeService = {
       await stopProcess(pid, 30_000);
       return this.start(ctx);
     }
-    await provisionTemporalRole(ctx.env);
-    await ensureTemporalSchema(ctx.env, ctx.paths);
+    await provisionTemporalRole(serverEnv(ctx));
+    await ensureTemporalSchema(serverEnv(ctx), ctx.paths);
+  },
+  // A node of the cluster topology: how many servers the membership ring has (its peers found it by the
+  // cluster_membership table in the shared database).
+  async role(ctx) {
+    if (!ctx.cluster) return null;
+    return `ring of ${await temporalRingSize(serverEnv(ctx))}`;
   },
 };
+
+/**
+ * The configuration a server node runs with: its own machine's addresses, and the PostgreSQL of the whole
+ * cluster (its persistence follows the primary through a failover: pgx's target_session_attrs=read-write).
+ */
+function serverEnv(ctx: ServiceContext): Env {
+  return ctx.cluster ? { ...ctx.env, POSTGRES_HOST: ctx.cluster.env.POSTGRES_HOST } : ctx.env;
+}
+
+/** The servers whose membership heartbeat is recent (Temporal's own table, as `tctl admin membership` reads it). */
+async function temporalRingSize(env: Env): Promise<number> {
+  const client = new pg.Client({
+    connectionString: postgresUrl({
+      ...env,
+      POSTGRES_LOGIN_USER: temporalRole,
+      POSTGRES_LOGIN_PASSWORD: env.POSTGRES_TEMPORAL_PASSWORD ?? '',
+      POSTGRES_DB: temporalDatabases[0],
+    }),
+    connectionTimeoutMillis: 3_000,
+  });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT count(DISTINCT rpc_address) AS n FROM cluster_membership
+        WHERE last_heartbeat > now() AT TIME ZONE 'UTC' - interval '30 seconds'`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** The Web UI server's configuration (ui-server reads `<dir>/<env>.yaml`). */
 function uiConfig(env: Env): string {

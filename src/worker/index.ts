@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { closeActivityDeps, createActivityDeps } from '../../activities/deps.ts';
 import { createTaskActivities } from '../../activities/task-set.ts';
-import { connectTemporal, temporalTarget } from '../clients/temporal.ts';
+import { connectTemporal, connectToFrontend } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { runBridge } from './bridge.ts';
 import { runIngress } from './ingress.ts';
@@ -32,7 +32,7 @@ export async function startWorker(
   const log = options.log ?? ((m: string) => process.stderr.write(`[worker] ${m}\n`));
   const metrics = createMetrics('worker');
   const deps = await createActivityDeps(env, metrics);
-  const connection = await NativeConnection.connect({ ...temporalTarget(env) });
+  const connection = await connectToFrontend(env, (target) => NativeConnection.connect({ ...target }));
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { closeActivityDeps, createActivityDeps } from '../../activities/deps.ts';
 import { createMaintenanceActivities } from '../../activities/maintenance-set.ts';
-import { temporalTarget } from '../clients/temporal.ts';
+import { connectToFrontend } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { createMetrics } from '../metrics.ts';
 import { payloadConverterPath, runTemporalWorker, type RunningWorker } from './run.ts';
@@ -24,7 +24,7 @@ export async function startMaintenanceWorker(
   const log = options.log ?? ((m: string) => process.stderr.write(`[maintenance-worker] ${m}\n`));
   const metrics = createMetrics('maintenance');
   const deps = await createActivityDeps(env, metrics);
-  const connection = await NativeConnection.connect({ ...temporalTarget(env) });
+  const connection = await connectToFrontend(env, (target) => NativeConnection.connect({ ...target }));
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,

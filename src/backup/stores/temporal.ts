@@ -17,7 +17,7 @@ import {
   type DatabaseAccess,
 } from './postgres.ts';
 import type { ScratchRestore, StoreContext, StoreModule, TakenStore } from './types.ts';
-import { temporalTarget } from '../../clients/temporal.ts';
+import { connectToFrontend } from '../../clients/temporal.ts';
 
 const postgresDatabases = temporalDatabases;
 const access: DatabaseAccess = {
@@ -26,7 +26,9 @@ const access: DatabaseAccess = {
 };
 
 async function temporalVersion(ctx: StoreContext): Promise<string> {
-  const connection = await Connection.connect({ ...temporalTarget(ctx.env), connectTimeout: '5s' });
+  const connection = await connectToFrontend(ctx.env, (target) =>
+    Connection.connect({ ...target, connectTimeout: '5s' }),
+  );
   try {
     const info = await connection.workflowService.getSystemInfo({});
     return info.serverVersion ?? 'unknown';

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Env } from '../../config.ts';
 import type { Progress } from '../../progress.ts';
-import { temporalTarget, type TemporalEnv } from '../../clients/temporal.ts';
+import { connectToFrontend, type TemporalEnv } from '../../clients/temporal.ts';
 
 /** The workflows of the maintenance worker (workflows/maintenance.ts). */
 export const maintenanceWorkflowTypes = [
@@ -37,7 +37,9 @@ export async function moveMaintenanceRuns(
   env: TemporalEnv & Pick<Env, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_MAINTENANCE_TASK_QUEUE'>,
   progress: Progress,
 ): Promise<{ moved: string[] }> {
-  const connection = await Connection.connect({ ...temporalTarget(env), connectTimeout: '5s' });
+  const connection = await connectToFrontend(env, (target) =>
+    Connection.connect({ ...target, connectTimeout: '5s' }),
+  );
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const moved: string[] = [];
   try {

@@ -7,7 +7,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import type { Progress } from '../../progress.ts';
-import { temporalTarget, type TemporalEnv } from '../../clients/temporal.ts';
+import { connectToFrontend, type TemporalEnv } from '../../clients/temporal.ts';
 
 /** The custom search attributes of task runs (all keywords), as the workflow and its starters set them. */
 export const taskSearchAttributes = ['TaskId', 'AgentType', 'TaskPriority', 'TaskStatus'] as const;
@@ -35,7 +35,9 @@ export async function provisionTemporal(
   progress: Progress,
 ): Promise<TemporalProvisionResult> {
   const namespace = env.TEMPORAL_NAMESPACE;
-  const connection = await Connection.connect({ ...temporalTarget(env), connectTimeout: '5s' });
+  const connection = await connectToFrontend(env, (target) =>
+    Connection.connect({ ...target, connectTimeout: '5s' }),
+  );
   try {
     const { workflowService, operatorService } = connection;
     let createdNamespace = false;

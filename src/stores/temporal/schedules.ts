@@ -4,7 +4,7 @@
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Env } from '../../config.ts';
 import type { Progress } from '../../progress.ts';
-import { temporalTarget, type TemporalEnv } from '../../clients/temporal.ts';
+import { connectToFrontend, type TemporalEnv } from '../../clients/temporal.ts';
 
 export type ScheduleSpecOfProduct = {
   id: string;
@@ -80,7 +80,9 @@ export async function provisionSchedules(
   env: TemporalEnv & Pick<Env, 'TEMPORAL_MAINTENANCE_TASK_QUEUE' | 'PRISM_SCHEDULES' | keyof ScheduleEnv>,
   progress: Progress,
 ): Promise<ScheduleProvisionResult> {
-  const connection = await Connection.connect({ ...temporalTarget(env), connectTimeout: '5s' });
+  const connection = await connectToFrontend(env, (target) =>
+    Connection.connect({ ...target, connectTimeout: '5s' }),
+  );
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const paused = env.PRISM_SCHEDULES === 'paused';
   const result: ScheduleProvisionResult = { created: [], updated: [], unchanged: [] };
