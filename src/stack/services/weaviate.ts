@@ -1,12 +1,42 @@
-// Weaviate, natively: one node (Raft, gossip and data ports next to its cluster port), API-key auth when
-// WEAVIATE_API_KEY is set, filesystem backups, Prometheus metrics.
-import { nodesOf, type Machine } from '../topology.ts';
-import { mkdirSync } from 'node:fs';
+// Weaviate, natively: one node (Raft, gossip and data ports next to its cluster port), or in the cluster
+// topology node n of three on machine n (docs/scaling.md); API-key auth when WEAVIATE_API_KEY is set,
+// filesystem backups, Prometheus metrics.
+//
+// Weaviate 1.36 binds some of its listeners to one address and some to every address, and only the first
+// can share a port across the machines of one box:
+//   REST (--host), gossip (CLUSTER_BIND_ADDR), Raft and Raft RPC (they follow CLUSTER_BIND_ADDR): the
+//     node's address, the same ports on every node (Raft and its RPC must be: a node reaches its peers on
+//     its own Raft ports);
+//   gRPC (GRPC_PORT), the cluster data API (CLUSTER_DATA_BIND_PORT: REST and internal gRPC) and the
+//     metrics (PROMETHEUS_MONITORING_PORT): `:port`, every address, with no setting to change it. On one
+//     box the nodes of the cluster therefore take ports of their own (weaviateNodePorts), distinct from
+//     the single node's and from each other's; on real machines each would keep the single node's.
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Env } from '../../config.ts';
+import { weaviateClusterGrpcPort } from '../../clients/weaviate.ts';
 import { binaries } from '../install.ts';
-import { spawnDetached } from '../process.ts';
-import type { NativeService } from '../services.ts';
+import { ownedPid, spawnDetached, stopProcess } from '../process.ts';
+import type { NativeService, ServiceContext } from '../services.ts';
+import { nodesOf, type Machine } from '../topology.ts';
+
+type PortEnv = Pick<
+  Env,
+  'WEAVIATE_CLUSTER_PORT' | 'WEAVIATE_HTTP_PORT' | 'WEAVIATE_GRPC_PORT' | 'WEAVIATE_METRICS_PORT'
+>;
+
+export interface WeaviatePorts {
+  http: number;
+  grpc: number;
+  gossip: number;
+  /** The cluster data API (node-to-node reads and writes of objects), advertised to the others by gossip. */
+  data: number;
+  raft: number;
+  raftRpc: number;
+  metrics: number;
+}
 
 /** Weaviate's internal ports: gossip, data, Raft, Raft RPC (7946, 7947, 8300, 8301 by default). */
 export function weaviateInternalPorts(env: Pick<Env, 'WEAVIATE_CLUSTER_PORT'>): number[] {
@@ -14,59 +44,167 @@ export function weaviateInternalPorts(env: Pick<Env, 'WEAVIATE_CLUSTER_PORT'>): 
   return [base, base + 1, base + 354, base + 355];
 }
 
+/**
+ * The ports of the single node (no `index`) or of node `index` (1-based) of the cluster topology. A node's
+ * gRPC, data and metrics listeners take every address (see the top of this file), so node n moves them by n
+ * (gRPC, metrics) or 10·n (gossip and data, a pair); gossip binds to the node's address, but moves with its
+ * data port so that a single node of an earlier version, which took *:7946, cannot stop a cluster node.
+ */
+export function weaviateNodePorts(env: PortEnv, index?: number): WeaviatePorts {
+  const [gossip, data, raft, raftRpc] = weaviateInternalPorts(env) as [number, number, number, number];
+  if (index === undefined) {
+    return {
+      http: env.WEAVIATE_HTTP_PORT,
+      grpc: env.WEAVIATE_GRPC_PORT,
+      gossip,
+      data,
+      raft,
+      raftRpc,
+      metrics: env.WEAVIATE_METRICS_PORT,
+    };
+  }
+  return {
+    http: env.WEAVIATE_HTTP_PORT,
+    grpc: weaviateClusterGrpcPort(env, index),
+    gossip: gossip + 10 * index,
+    data: data + 10 * index,
+    raft,
+    raftRpc,
+    metrics: env.WEAVIATE_METRICS_PORT + index,
+  };
+}
+
+/** The node's name in its cluster (CLUSTER_HOSTNAME): Raft state is tied to it, so it never changes. */
+export function weaviateNodeName(machine?: Machine): string {
+  return machine ? `weaviate-${machine.index}` : 'node1';
+}
+
+/**
+ * The environment that makes a node of the cluster: its name, where it listens, the peers it joins (gossip)
+ * and the Raft voters it bootstraps with. Pure: unit-tested (test/unit/weaviate-cluster.test.ts).
+ */
+export function weaviateClusterEnv(
+  env: PortEnv & Pick<Env, 'PRISM_BIND_ADDRESS'>,
+  cluster?: { machine: Machine; machines: Machine[] },
+): NodeJS.ProcessEnv {
+  const ports = weaviateNodePorts(env, cluster?.machine.index);
+  const own = {
+    CLUSTER_HOSTNAME: weaviateNodeName(cluster?.machine),
+    GRPC_PORT: String(ports.grpc),
+    CLUSTER_GOSSIP_BIND_PORT: String(ports.gossip),
+    CLUSTER_DATA_BIND_PORT: String(ports.data),
+    RAFT_PORT: String(ports.raft),
+    RAFT_INTERNAL_RPC_PORT: String(ports.raftRpc),
+    PROMETHEUS_MONITORING_PORT: String(ports.metrics),
+    // Gossip and Raft on the bind address (Weaviate takes an IP only, and leaves them on every address and
+    // its first private address without one).
+    ...(isIP(env.PRISM_BIND_ADDRESS) ? { CLUSTER_BIND_ADDR: env.PRISM_BIND_ADDRESS } : {}),
+  };
+  if (!cluster) return { ...own, CLUSTER_IN_LOCALHOST: 'true', RAFT_BOOTSTRAP_EXPECT: '1' };
+  const peers = cluster.machines.map((m) => ({ m, ports: weaviateNodePorts(env, m.index) }));
+  return {
+    ...own,
+    // Each node a machine of its own, as on real hosts: LAN gossip, one Raft port for all.
+    CLUSTER_IN_LOCALHOST: 'false',
+    CLUSTER_JOIN: peers.map(({ m, ports: p }) => `${m.address}:${p.gossip}`).join(','),
+    // Every node a voter: the schema (Raft) outlives one lost node of three.
+    RAFT_JOIN: peers.map(({ m, ports: p }) => `${weaviateNodeName(m)}:${p.raft}`).join(','),
+    RAFT_BOOTSTRAP_EXPECT: String(cluster.machines.length),
+  };
+}
+
+function backupPath(ctx: ServiceContext): string {
+  // A multi-node backup writes each node's shards to the same path, which every node must reach: on this box
+  // one directory (WEAVIATE_BACKUP_PATH, where `prism backup` reads it); on real machines a shared
+  // filesystem at the same path on each, or the backup-s3 module (docs/scaling.md).
+  return ctx.cluster ? ctx.env.WEAVIATE_BACKUP_PATH : join(ctx.dataDir, 'backups');
+}
+
+async function start(ctx: ServiceContext): Promise<number> {
+  const { env, paths, dataDir, logFile, pidFile } = ctx;
+  mkdirSync(dataDir, { recursive: true });
+  const backups = backupPath(ctx);
+  if (!existsSync(backups)) mkdirSync(backups, { recursive: true });
+  const auth: NodeJS.ProcessEnv = env.WEAVIATE_API_KEY
+    ? {
+        AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: 'false',
+        AUTHENTICATION_APIKEY_ENABLED: 'true',
+        AUTHENTICATION_APIKEY_ALLOWED_KEYS: env.WEAVIATE_API_KEY,
+        AUTHENTICATION_APIKEY_USERS: 'prism',
+      }
+    : { AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: 'true' };
+  const serviceEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    PERSISTENCE_DATA_PATH: join(dataDir, 'data'),
+    BACKUP_FILESYSTEM_PATH: backups,
+    DEFAULT_VECTORIZER_MODULE: 'none',
+    ENABLE_MODULES: 'backup-filesystem',
+    QUERY_DEFAULTS_LIMIT: '25',
+    DISABLE_TELEMETRY: 'true',
+    PROMETHEUS_MONITORING_ENABLED: 'true',
+    ...weaviateClusterEnv(env, ctx.cluster),
+    // Its pprof server would take the fixed port 6060 (a second instance could not start); nothing uses it.
+    GO_PROFILING_DISABLE: 'true',
+    LIMIT_RESOURCES: 'true',
+    // Three nodes share the box's two cores and memory with every other service.
+    ...(ctx.cluster ? { GOMAXPROCS: '1', GOMEMLIMIT: '512MiB' } : { GOMEMLIMIT: '1GiB' }),
+    ...auth,
+  };
+  return spawnDetached({
+    command: binaries(paths).weaviate,
+    args: ['--scheme', 'http', '--host', env.PRISM_BIND_ADDRESS, '--port', String(env.WEAVIATE_HTTP_PORT)],
+    env: serviceEnv,
+    cwd: dataDir,
+    logFile,
+    pidFile,
+  });
+}
+
 export const weaviate: NativeService = {
   name: 'weaviate',
   serves: ['weaviate'],
   marker: 'weaviate-server',
   ports: (env) => [env.WEAVIATE_HTTP_PORT, env.WEAVIATE_GRPC_PORT, ...weaviateInternalPorts(env)],
-  async start({ env, paths, dataDir, logFile, pidFile }) {
-    const [gossip, data, raft, raftRpc] = weaviateInternalPorts(env);
-    mkdirSync(dataDir, { recursive: true });
-    const auth: NodeJS.ProcessEnv = env.WEAVIATE_API_KEY
-      ? {
-          AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: 'false',
-          AUTHENTICATION_APIKEY_ENABLED: 'true',
-          AUTHENTICATION_APIKEY_ALLOWED_KEYS: env.WEAVIATE_API_KEY,
-          AUTHENTICATION_APIKEY_USERS: 'prism',
-        }
-      : { AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: 'true' };
-    const serviceEnv: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      PERSISTENCE_DATA_PATH: join(dataDir, 'data'),
-      BACKUP_FILESYSTEM_PATH: join(dataDir, 'backups'),
-      DEFAULT_VECTORIZER_MODULE: 'none',
-      ENABLE_MODULES: 'backup-filesystem',
-      // Raft state is tied to the node name: it must never change between starts.
-      CLUSTER_HOSTNAME: 'node1',
-      CLUSTER_IN_LOCALHOST: 'true',
-      RAFT_BOOTSTRAP_EXPECT: '1',
-      GRPC_PORT: String(env.WEAVIATE_GRPC_PORT),
-      QUERY_DEFAULTS_LIMIT: '25',
-      DISABLE_TELEMETRY: 'true',
-      PROMETHEUS_MONITORING_ENABLED: 'true',
-      PROMETHEUS_MONITORING_PORT: String(env.WEAVIATE_METRICS_PORT),
-      CLUSTER_GOSSIP_BIND_PORT: String(gossip),
-      CLUSTER_DATA_BIND_PORT: String(data),
-      RAFT_PORT: String(raft),
-      RAFT_INTERNAL_RPC_PORT: String(raftRpc),
-      // Its pprof server would take the fixed port 6060 (a second instance could not start); nothing uses it.
-      GO_PROFILING_DISABLE: 'true',
-      LIMIT_RESOURCES: 'true',
-      GOMEMLIMIT: '1GiB',
-      ...auth,
-    };
-    return spawnDetached({
-      command: binaries(paths).weaviate,
-      args: ['--scheme', 'http', '--host', env.PRISM_BIND_ADDRESS, '--port', String(env.WEAVIATE_HTTP_PORT)],
-      env: serviceEnv,
-      cwd: dataDir,
-      logFile,
-      pidFile,
-    });
+  start,
+  // A single node started before gossip and Raft were bound to its address holds *:7946 and Raft on the
+  // first private address: `stack up` restarts it once (its data stays; Raft takes its new address, tried
+  // on a node with a schema and objects).
+  refresh: async (ctx, pid) => {
+    if (await weaviate.current!(ctx)) return;
+    await stopProcess(pid, 30_000);
+    return start(ctx);
+  },
+  current: async ({ pidFile, env }) => {
+    const pid = ownedPid(pidFile, 'weaviate-server');
+    if (pid === null || !isIP(env.PRISM_BIND_ADDRESS)) return true;
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => null);
+    return environ === null || environ.split('\0').includes(`CLUSTER_BIND_ADDR=${env.PRISM_BIND_ADDRESS}`);
   },
 };
 
+/** Raft's view of the node, as the node itself reports it: leader or follower of the schema. */
+export async function weaviateRole(ctx: ServiceContext): Promise<string | null> {
+  const { env } = ctx;
+  const headers: Record<string, string> = env.WEAVIATE_API_KEY
+    ? { Authorization: `Bearer ${env.WEAVIATE_API_KEY}` }
+    : {};
+  const res = await fetch(
+    `http://${env.PRISM_BIND_ADDRESS}:${env.WEAVIATE_HTTP_PORT}/v1/cluster/statistics`,
+    { headers, signal: AbortSignal.timeout(3_000) },
+  );
+  if (!res.ok) return null;
+  const body = (await res.json()) as { statistics?: { name?: string; raft?: { state?: string } }[] };
+  const name = weaviateNodeName(ctx.cluster?.machine);
+  const state = body.statistics?.find((s) => s.name === name)?.raft?.state;
+  return state ? state.toLowerCase() : null;
+}
+
 /** The cluster topology's weaviate: one node on each machine (src/stack/cluster.ts). */
 export function weaviateNodes(machines: Machine[]): NativeService[] {
-  return nodesOf(weaviate, machines);
+  return nodesOf({ ...weaviate, current: undefined, refresh: undefined, role: weaviateRole }, machines).map(
+    (node) => ({
+      ...node,
+      ports: (env: Env) => Object.values(weaviateNodePorts(env, node.machine!.index)),
+    }),
+  );
 }
