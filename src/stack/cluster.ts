@@ -9,6 +9,7 @@ import { kafkaNodes } from './services/kafka.ts';
 import { postgresNodes } from './services/postgres.ts';
 import { prometheus } from './services/prometheus.ts';
 import { redisNodes } from './services/redis.ts';
+import { redisSentinelNodes } from './services/redis-sentinel.ts';
 import { weaviateNodes } from './services/weaviate.ts';
 import { temporalNodes, temporalUi } from './temporal.ts';
 import { clusterMachines, nodeOf } from './topology.ts';
@@ -19,6 +20,7 @@ export function clusterServices(env: Env): NativeService[] {
   return [
     ...postgresNodes(machines),
     ...redisNodes(machines),
+    ...redisSentinelNodes(machines),
     ...kafkaNodes(machines),
     ...weaviateNodes(machines),
     nodeOf(influxdb, first, { name: 'influxdb' }),

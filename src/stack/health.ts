@@ -3,7 +3,7 @@
 // `stack status`, in both the native and the Docker Compose mode.
 import type { Env } from '../config.ts';
 import { createPgPool } from '../clients/postgres.ts';
-import { createRedis } from '../clients/redis.ts';
+import { createRedis, redisUrl } from '../clients/redis.ts';
 import { createKafka, logLevel } from '../clients/kafka.ts';
 import { Connection } from '@temporalio/client';
 import { temporalTarget } from '../clients/temporal.ts';
@@ -138,13 +138,16 @@ const probes: Record<ServiceName, Probe> = {
       }
     },
   }),
+  // One server (a cluster's node is asked alone: its machine's env has no sentinels), or, through the
+  // sentinels, whichever node is the primary now.
   redis: (env) => ({
-    url: `redis://${env.REDIS_HOST}:${env.REDIS_PORT}`,
+    url: redisUrl(env),
     check: async () => {
       const redis = createRedis(asRedisUser(env, 'admin'), {
         lazyConnect: true,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
+        sentinelRetryStrategy: () => null,
       });
       // A probe's failure is its answer (connect() rejects): without a listener ioredis would also print
       // "Unhandled error event" for every probe of a Redis that is not up yet.

@@ -71,6 +71,10 @@ async function connectAs(env: Env, username: string | undefined, password: strin
  * exists; otherwise as the default user with REDIS_PASSWORD (a server started before there were users, with
  * `requirepass`), which gets the users one by one. A server that reads the file reloads it only when it
  * changed: ACL LOAD disconnects every client.
+ *
+ * One server: env.REDIS_HOST, never through the sentinels. ACLs are not replicated, so in the cluster
+ * topology every node is brought to its own file by its own refresh (src/stack/services/redis.ts, each node's
+ * env at its machine's address); a replica promoted later already has the same users.
  */
 export async function applyRedisAcl(
   env: Env,

@@ -25,6 +25,8 @@ const generated = {
   REDIS_AGENT_PASSWORD: password,
   REDIS_EXPORTER_PASSWORD: password,
   REDIS_BACKUP_PASSWORD: password,
+  // The cluster topology's sentinels (requirepass): every component asks them where the primary is.
+  REDIS_SENTINEL_PASSWORD: password,
   // Kafka's admin (SASL/PLAIN, the broker's own) and the components' SCRAM users.
   KAFKA_ADMIN_PASSWORD: password,
   KAFKA_WORKER_PASSWORD: password,

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
-import { createRedis } from '../../clients/redis.ts';
+import { createRedis, redisPrimary } from '../../clients/redis.ts';
 import type { Env } from '../../config.ts';
 import { digestOf, freePort, resolveTool, runTool, until } from '../tools.ts';
 import { startScratchProcess } from './scratch-process.ts';
@@ -145,14 +145,16 @@ export const redisStore: StoreModule = {
     } finally {
       live.disconnect();
     }
-    ctx.progress('redis: taking an RDB snapshot');
+    // From the primary of the moment where Redis runs with Sentinel: a replica may lag it.
+    const primary = await redisPrimary(env);
+    ctx.progress(`redis: taking an RDB snapshot of ${primary.host}:${primary.port}`);
     await runTool(
       resolveTool('redis-cli', env),
       [
         '-h',
-        env.REDIS_HOST,
+        primary.host,
         '-p',
-        String(env.REDIS_PORT),
+        String(primary.port),
         '--user',
         env.REDIS_LOGIN_USER,
         '--no-auth-warning',
@@ -211,11 +213,14 @@ async function restoreRedisToScratch(ctx: StoreContext): Promise<ScratchRestore>
             'restoring Redis into a server reached over TLS (REDIS_TLS=true) is not supported yet; restore with ' +
               'REDIS_TLS=false and REDIS_PORT set to its plain port, from a host inside its network',
           );
+        // Into the primary (through the sentinels where there are: the replicas follow it); MIGRATE needs
+        // its address, asked again after the flush in case a failover moved it meanwhile.
         const target = createRedis(env, { lazyConnect: true });
         try {
           await target.connect();
           const before = await target.dbsize();
           await target.flushdb();
+          const primary = await redisPrimary(env);
           // MIGRATE copies each key (value, TTL) from the scratch server into the live database.
           await client.select(env.REDIS_DB);
           let cursor = '0';
@@ -226,8 +231,8 @@ async function restoreRedisToScratch(ctx: StoreContext): Promise<ScratchRestore>
             if (keys.length === 0) continue;
             await client.call(
               'MIGRATE',
-              env.REDIS_HOST,
-              String(env.REDIS_PORT),
+              primary.host,
+              String(primary.port),
               '',
               String(env.REDIS_DB),
               '60000',
