@@ -3,7 +3,7 @@
 // database and prisma/schema.prisma.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { postgresUrl, type PgEnv } from '../clients/postgres.ts';
+import { pgPoolConfig, type PgEnv } from '../clients/postgres.ts';
 import { repoRoot } from '../repo.ts';
 import type { Env } from '../config.ts';
 import { asPostgresRole } from '../identity.ts';
@@ -45,7 +45,7 @@ export function readMigrations(dir = migrationsDir) {
 }
 
 async function withEngine<T>(env: PgEnv, work: (handle: EngineHandle) => Promise<T>): Promise<T> {
-  const handle = await openSchemaEngine(postgresUrl(env), schemaFile());
+  const handle = await openSchemaEngine(pgPoolConfig(env), schemaFile());
   try {
     return await work(handle);
   } catch (err) {

@@ -1,6 +1,6 @@
 // The PostgreSQL client of the product (Prisma 7 over the `pg` driver): how it is built, pinged and closed.
 import { PrismaPg } from '@prisma/adapter-pg';
-import { postgresUrl, type PgEnv } from '../clients/postgres.ts';
+import { pgPoolConfig, type PgEnv } from '../clients/postgres.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
 // Only the client's type leaves this module: the generated models and their types are the store's
@@ -24,6 +24,7 @@ export async function pingPostgres(prisma: PrismaClient): Promise<void> {
 
 /** The typed PostgreSQL client of the product (Prisma 7 over the `pg` driver). Close it with `$disconnect()`. */
 export function createPrisma(env: PgEnv, options: { poolSize?: number } = {}): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: postgresUrl(env), max: options.poolSize ?? 10 });
+  // The same pool configuration as createPgPool's: with several servers, connections go to the primary.
+  const adapter = new PrismaPg({ ...pgPoolConfig(env), max: options.poolSize ?? 10 });
   return new PrismaClient({ adapter });
 }

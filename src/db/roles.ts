@@ -2,9 +2,8 @@
 // scripts in both stacks: stack/postgres/roles.sql (as the bootstrap superuser: roles, passwords, the
 // database and its owner) and stack/postgres/grants.sql (as the owner: privileges on the tables, including
 // those of later migrations). Docker Compose runs them from its one-shot `postgres-roles` service.
-import pg from 'pg';
 import { join } from 'node:path';
-import { pgToolConnection, postgresUrl } from '../clients/postgres.ts';
+import { createPgClient, pgToolConnection, type PgEnv } from '../clients/postgres.ts';
 import type { Env } from '../config.ts';
 import { asPostgresRole, postgresPasswordVariable, postgresRoles, type PostgresRole } from '../identity.ts';
 import { repoRoot } from '../repo.ts';
@@ -55,11 +54,8 @@ async function psql(env: PsqlEnv, database: string, args: string[], extraEnv: No
  * Whether a login connects and, where a check is given, the check (one query returning `ok`) holds: false on
  * any error (a wrong password, a missing database or role).
  */
-async function loginHolds(
-  connectionString: string,
-  check?: { sql: string; params?: unknown[] },
-): Promise<boolean> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 });
+async function loginHolds(login: PgEnv, check?: { sql: string; params?: unknown[] }): Promise<boolean> {
+  const client = createPgClient(login, { connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
     if (!check) return true;
@@ -79,7 +75,7 @@ async function loginHolds(
 export async function rolesUpToDate(env: Env, database = env.POSTGRES_DB): Promise<boolean> {
   for (const role of productRoles) {
     if (!env[postgresPasswordVariable(role)]) return false;
-    const url = postgresUrl({ ...asPostgresRole(env, role), POSTGRES_DB: database });
+    const login = { ...asPostgresRole(env, role), POSTGRES_DB: database };
     const check =
       role === 'app'
         ? {
@@ -89,7 +85,7 @@ export async function rolesUpToDate(env: Env, database = env.POSTGRES_DB): Promi
                              WHERE n.nspname = 'public' AND c.relowner <> 'prism_migrator'::regrole) AS ok`,
           }
         : undefined;
-    if (!(await loginHolds(url, check))) return false;
+    if (!(await loginHolds(login, check))) return false;
   }
   return true;
 }
@@ -114,13 +110,13 @@ export async function temporalRoleUpToDate(env: Env): Promise<boolean> {
   const password = env.POSTGRES_TEMPORAL_PASSWORD;
   if (!password) return false;
   for (const database of temporalDatabases) {
-    const url = postgresUrl({
+    const login = {
       ...env,
       POSTGRES_LOGIN_USER: temporalRole,
       POSTGRES_LOGIN_PASSWORD: password,
       POSTGRES_DB: database,
-    });
-    const owned = await loginHolds(url, {
+    };
+    const owned = await loginHolds(login, {
       sql: `SELECT (SELECT datdba = $1::regrole FROM pg_database WHERE datname = current_database())
             AND NOT has_database_privilege('public', current_database(), 'CONNECT')
             AND pg_has_role('prism_backup', $1, 'MEMBER') AS ok`,

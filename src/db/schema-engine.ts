@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine as Engine } from '@prisma/schema-engine-wasm';
+import type { PoolConfig } from 'pg';
 
 const require = createRequire(import.meta.url);
 
@@ -64,8 +65,8 @@ const columnTypeCharacter = 6; // ColumnTypeEnum.Character of @prisma/driver-ada
  * multi-statement script in one implicit transaction, as Prisma's native engine does, so send it whole);
  * and introspection reads catalog columns of the internal type "char", which it cannot map.
  */
-function wholeScriptAdapter(connectionString: string): PrismaPg {
-  const factory = new PrismaPg({ connectionString });
+function wholeScriptAdapter(connection: PoolConfig): PrismaPg {
+  const factory = new PrismaPg(connection);
   const patch = <T extends object>(adapter: T): T => {
     const a = adapter as unknown as ScriptAdapter &
       IOAdapter & { executeScript(script: string): Promise<void> };
@@ -106,12 +107,14 @@ function wholeScriptAdapter(connectionString: string): PrismaPg {
 }
 
 export async function openSchemaEngine(
-  connectionString: string,
+  connection: string | PoolConfig,
   schema: { path: string; content: string },
   log: (message: string) => void = () => {},
 ): Promise<EngineHandle> {
   const bg = await loadEngineModule();
-  const adapter = bindMigrationAwareSqlAdapterFactory(wholeScriptAdapter(connectionString));
+  const adapter = bindMigrationAwareSqlAdapterFactory(
+    wholeScriptAdapter(typeof connection === 'string' ? { connectionString: connection } : connection),
+  );
   const engine = await bg.SchemaEngine.new({ datamodels: [[schema.path, schema.content]] }, log, adapter);
   const explain = (err: unknown): Error => {
     const text =

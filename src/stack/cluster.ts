@@ -6,7 +6,8 @@ import { seaweedfs } from './seaweedfs.ts';
 import type { NativeService } from './services.ts';
 import { influxdb } from './services/influxdb.ts';
 import { kafkaNodes } from './services/kafka.ts';
-import { postgresNodes } from './services/postgres.ts';
+import { etcdNodes } from './services/etcd.ts';
+import { postgresClusterNodes } from './services/postgres-cluster.ts';
 import { prometheus } from './services/prometheus.ts';
 import { redisNodes } from './services/redis.ts';
 import { redisSentinelNodes } from './services/redis-sentinel.ts';
@@ -18,7 +19,8 @@ export function clusterServices(env: Env): NativeService[] {
   const machines = clusterMachines(env);
   const first = machines[0]!;
   return [
-    ...postgresNodes(machines),
+    ...etcdNodes(machines),
+    ...postgresClusterNodes(machines),
     ...redisNodes(machines),
     ...redisSentinelNodes(machines),
     ...kafkaNodes(machines),

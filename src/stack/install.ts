@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { run } from './process.ts';
 import { repoRoot, type StackPaths } from './paths.ts';
 import type { Progress } from '../progress.ts';
-import { pinnedJars, pinnedWheels, versions } from './versions.ts';
+import { patroniRequirements, pinnedJars, pinnedWheels, versions } from './versions.ts';
 
 export class InstallError extends Error {
   constructor(
@@ -40,6 +40,10 @@ export const binaries = (paths: StackPaths) => ({
   influxd: join(paths.bin, `influxd-${versions.influxdb}`),
   weed: join(paths.bin, `weed-${versions.seaweedfs}`),
   kafkaLib: join(paths.lib, `kafka-${versions.kafka}`),
+  /** The cluster topology's etcd (the DCS Patroni keeps its leader key in). */
+  etcd: join(paths.bin, `etcd-${versions.etcd}`),
+  /** Patroni's venv; `patroni` and `patronictl` are in its bin/. */
+  patroniVenv: join(paths.lib, `patroni-${versions.patroni}`),
   postgresBin: `/usr/lib/postgresql/${versions.postgres}/bin`,
   redis: '/usr/bin/redis-server',
   prometheus: '/usr/bin/prometheus',
@@ -258,6 +262,44 @@ async function buildSeaweedfs(paths: StackPaths, target: string, log: string): P
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * etcd's server, built from its Go module. `go install module@version` refuses it (its go.mod replaces its
+ * sibling modules with local paths, which only a main module may do), so a throwaway main module requires it
+ * and builds its main package: the dependencies are then exactly the versions its go.mod names.
+ */
+async function buildEtcd(paths: StackPaths, target: string, log: string): Promise<void> {
+  await requireToolchain('go', 'install Go 1.26 (https://go.dev/doc/install) and put it on PATH');
+  const tmp = mkdtempSync(join(paths.build, `etcd-${versions.etcd}-`));
+  try {
+    writeFileSync(join(tmp, 'go.mod'), 'module prism.local/etcd-build\n\ngo 1.26.0\n');
+    const env = goEnv(paths, { CGO_ENABLED: '0' });
+    const server = 'go.etcd.io/etcd/server/v3';
+    await logged(log, 'go', ['get', `${server}@v${versions.etcd}`], { env, cwd: tmp });
+    const args = ['build', '-trimpath', '-ldflags', '-s -w', '-o', join(tmp, 'etcd'), server];
+    await logged(log, 'go', args, { env, cwd: tmp });
+    renameSync(join(tmp, 'etcd'), target);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Patroni in a venv of its own, every package pinned (src/stack/versions.ts). A venv cannot move (its
+ * scripts name its path), so it is made in place and counts as installed once `.complete` is written.
+ */
+async function installPatroni(venv: string, log: string): Promise<void> {
+  await requireToolchain('python3', 'install Python 3.9 or later (apt-get install python3 python3-venv)');
+  rmSync(venv, { recursive: true, force: true });
+  await logged(log, 'python3', ['-m', 'venv', venv]);
+  await logged(log, join(venv, 'bin', 'pip'), [
+    'install',
+    '--disable-pip-version-check',
+    '--no-input',
+    ...patroniRequirements,
+  ]);
+  writeFileSync(join(venv, '.complete'), `${versions.patroni}\n`);
 }
 
 /** Resolves a pom's runtime dependencies from Maven Central into `target` (all or nothing). */
@@ -484,6 +526,16 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
       name: `SeaweedFS ${versions.seaweedfs} (Go build; the S3 store of backups)`,
       installed: () => existsSync(bins.weed),
       install: () => buildSeaweedfs(paths, bins.weed, log('seaweedfs')),
+    },
+    {
+      name: `etcd ${versions.etcd} (Go build; the cluster topology's PostgreSQL failover)`,
+      installed: () => existsSync(bins.etcd),
+      install: () => buildEtcd(paths, bins.etcd, log('etcd')),
+    },
+    {
+      name: `Patroni ${versions.patroni} (PyPI; the cluster topology's PostgreSQL failover)`,
+      installed: () => existsSync(join(bins.patroniVenv, '.complete')),
+      install: () => installPatroni(bins.patroniVenv, log('patroni')),
     },
     {
       name: `InfluxDB ${versions.influxdb} with Flux (Go + Rust build)`,

@@ -41,6 +41,11 @@ export const versions = {
   // commit (weed/util/version says 4.53) and Compose the chrislusf/seaweedfs:4.53 image.
   seaweedfs: '4.53',
   seaweedfsModule: 'v0.0.0-20261109003541-7506e5f91cd6',
+  // The cluster topology's PostgreSQL failover (docs/scaling-postgres.md): etcd, built from its Go module
+  // (3.7.4 needs Go 1.26.0, which this machine's 1.26.8 is), holds the leader key; Patroni (PyPI, in a
+  // venv of its own) runs each node's PostgreSQL and promotes a standby when the primary's key expires.
+  etcd: '3.7.4',
+  patroni: '4.1.5',
   // Compose only: container metrics (the native stack measures processes with process-exporter instead).
   // 0.57: earlier releases cannot talk to Docker Engine 29 (API 1.44 and up).
   cadvisor: '0.57.0',
@@ -55,6 +60,33 @@ export const pinnedWheels = {
     sha256: 'a24b9b2b1b837871fd4946a7f095e39c40e81a72aec902ea6e67908e575c03bc',
   },
 } as const;
+
+/**
+ * Patroni's venv, every package pinned (what `pip install patroni[etcd3,psycopg3]==4.1.5` resolved on
+ * 2026-12-06), so that a new machine installs the same set.
+ */
+export const patroniRequirements = [
+  `patroni==${versions.patroni}`,
+  'python-etcd==0.4.5',
+  'psycopg[binary]==3.3.9',
+  'psycopg-binary==3.3.9',
+  'psutil==7.2.2',
+  'PyYAML==6.0.4',
+  'click==8.5.1',
+  'prettytable==3.19.0',
+  'python-dateutil==4.0.0',
+  'ydiff==1.4.2',
+  'urllib3==2.8.0',
+  'dnspython==2.9.2',
+  'py-consul==1.8.0',
+  'requests==2.34.2',
+  'certifi==2026.10.19.post1',
+  'charset-normalizer==3.5.3',
+  'idna==3.21',
+  'typing_extensions==4.16.0',
+  'tzdata==2026.6',
+  'wcwidth==0.9.5',
+] as const;
 
 /**
  * Jars from Maven Central that run outside Maven's own resolution (the native stack's cache, and the

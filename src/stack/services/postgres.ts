@@ -1,6 +1,5 @@
 // PostgreSQL, natively: its cluster (initdb as the bootstrap superuser), TLS and tuning on pg_ctl's command line,
 // and the product's roles and database once it is ready.
-import { nodesOf, type Machine } from '../topology.ts';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provisionRoles, rolesUpToDate } from '../../db/roles.ts';
@@ -9,7 +8,8 @@ import { commandLine, isAlive, readPidFile, run } from '../process.ts';
 import type { NativeService } from '../services.ts';
 import { ensureServerTls, stackCaDir } from '../tls.ts';
 
-function postgresUser(): { uid: number; gid: number } | undefined {
+/** As root, the `postgres` OS user that PostgreSQL runs as (it refuses root); nothing when not root. */
+export function postgresUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const line = readFileSync('/etc/passwd', 'utf8')
     .split('\n')
@@ -99,8 +99,3 @@ export const postgres: NativeService = {
   },
   current: ({ env }) => rolesUpToDate(env),
 };
-
-/** The cluster topology's postgres: one node on each machine (src/stack/cluster.ts). */
-export function postgresNodes(machines: Machine[]): NativeService[] {
-  return nodesOf(postgres, machines);
-}
