@@ -23,6 +23,7 @@ import {
 } from '../stack/process.ts';
 import type { Progress } from '../progress.ts';
 import { clusterMachines, isCluster, type Machine } from '../stack/topology.ts';
+import { cgroupExecPrefix, machineCgroup } from '../stack/cgroups.ts';
 
 export interface AppProcess {
   /** Its name (`worker`; in the cluster topology `worker-2`, the one on machine 2), its log's and pid file's. */
@@ -158,9 +159,15 @@ export async function startApp(
       if (ownedPid(pidFile, marker(p)) !== null) return;
       removeFile(pidFile);
       const from = existsSync(logFile) ? statSync(logFile).size : 0;
+      const command = [process.execPath, bin, ...p.args, ...(p.extraArgs?.(env) ?? [])];
+      // On a machine of the cluster topology: in its group before it starts anything (src/stack/cgroups.ts).
+      const prefix = p.machine
+        ? (cgroupExecPrefix(machineCgroup(p.machine.index, `app-${p.name}`)) ?? [])
+        : [];
+      const [executable, ...args] = [...prefix, ...command];
       const pid = spawnDetached({
-        command: process.execPath,
-        args: [bin, ...p.args, ...(p.extraArgs?.(env) ?? [])],
+        command: executable!,
+        args,
         cwd: repoRoot,
         // Under its supervisor (bin/supervise.js), which starts it again if it crashes.
         env: {

@@ -13,6 +13,19 @@ import { createPrisma } from '../db/prisma.ts';
 import { deleteTasksByRequestId } from '../stores/postgres/tasks.ts';
 import type { Progress } from '../progress.ts';
 import { resolveMode } from '../stack/index.ts';
+import { clusterMachines, isCluster } from '../stack/topology.ts';
+import {
+  clusterPlan,
+  clusterReady,
+  clusterTargetPids,
+  clusterTargetProblem,
+  clusterTargetReady,
+  resolveClusterTarget,
+  restartCluster,
+  restartClusterTarget,
+  type ClusterTarget,
+} from './cluster.ts';
+import { heal, partition } from './partition.ts';
 import { startLoad, type LoadTask } from './load.ts';
 import { storedEffects, topicOffsets } from './measure.ts';
 import {
@@ -34,8 +47,11 @@ export { faultModes, faultTargets, type FaultMode, type FaultTarget } from './ta
 export interface ChaosOptions {
   faults: FaultTarget[];
   modes: FaultMode[];
-  /** The faults in this order instead of every target in every mode. */
-  plan?: { target: FaultTarget; mode: FaultMode }[];
+  /**
+   * The faults in this order instead of every target in every mode; on the cluster topology, its targets
+   * (src/chaos/cluster.ts: `kafka-leader`, `postgres-2`, `machine-3`, `worker-1`), by default clusterPlan().
+   */
+  plan?: { target: string; mode: FaultMode }[];
   /** Tasks in flight at once. */
   concurrency: number;
   /** Steady load before each fault, seconds. */
@@ -66,7 +82,8 @@ export const defaultChaosOptions: ChaosOptions = {
 };
 
 export interface FaultResult {
-  target: FaultTarget;
+  /** What was hit: a target, or on the cluster topology what it was then (`kafka-leader (kafka-2)`). */
+  target: string;
   mode: FaultMode;
   component: string;
   /** Fault injected → target serving again (restarted and ready, or resumed), seconds. */
@@ -129,6 +146,14 @@ function recoveryAfter(completedAtMs: number[], fromMs: number, untilMs: number,
   return null;
 }
 
+async function waitClusterTargetReady(env: Env, t: ClusterTarget, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await clusterTargetReady(env, t).catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${t.label} did not come back within ${timeoutMs / 1000} s`);
+    await sleep(500);
+  }
+}
+
 async function waitReady(env: Env, target: FaultTarget, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await targetReady(env, target).catch(() => false))) {
@@ -160,9 +185,18 @@ export async function runChaos(
     progress.step(`starting what \`prism up\` would run and is not running: ${notRunning.join(', ')}`);
     await startApp(env, progress, { processEnv });
   }
-  for (const target of new Set([...options.faults, ...faultTargets])) {
-    if (!(await targetReady(env, target)))
-      throw new Error(`${target} is not running or not ready: start the system with \`prism up\` first`);
+  const cluster = isCluster(env);
+  if (cluster) {
+    const { down } = await clusterReady(env);
+    if (down.length)
+      throw new Error(
+        `not running or not ready: ${down.join(', ')}; start the cluster with \`prism up --topology cluster\` first`,
+      );
+  } else {
+    for (const target of new Set([...options.faults, ...faultTargets])) {
+      if (!(await targetReady(env, target)))
+        throw new Error(`${target} is not running or not ready: start the system with \`prism up\` first`);
+    }
   }
 
   const prisma = createPrisma(env, { poolSize: 4 });
@@ -173,18 +207,44 @@ export async function runChaos(
     role: 'operator',
     name: `chaos ${runId}`,
   });
-  const host = env.PRISM_BIND_ADDRESS === '0.0.0.0' ? '127.0.0.1' : env.PRISM_BIND_ADDRESS;
+  // The API the load goes through: this machine's, or on the cluster topology the first machine's (the
+  // default plan takes machines 2 and 3 down, never the one the load enters by).
+  const host = cluster
+    ? clusterMachines(env)[0]!.address
+    : env.PRISM_BIND_ADDRESS === '0.0.0.0'
+      ? '127.0.0.1'
+      : env.PRISM_BIND_ADDRESS;
   const faults: FaultResult[] = [];
   const plan =
-    options.plan ?? options.faults.flatMap((target) => options.modes.map((mode) => ({ target, mode })));
+    options.plan ??
+    (cluster
+      ? clusterPlan()
+      : options.faults.flatMap((target) => options.modes.map((mode) => ({ target, mode }))));
+  for (const { target, mode } of plan) {
+    if (mode === 'partition' && !cluster)
+      throw new Error(`partition ${target}: a partition needs the cluster topology (--topology cluster)`);
+    if (cluster && !target.endsWith('-leader')) {
+      const problem = clusterTargetProblem(env, target);
+      if (problem) throw new Error(problem);
+    }
+  }
+  const verb = { kill: 'kill -9', freeze: 'freeze', partition: 'partition' } as const;
   try {
     for (const [k, { target, mode }] of plan.entries()) {
-      const label = `fault ${k + 1}/${plan.length}: ${mode === 'kill' ? 'kill -9' : 'freeze'} ${target}`;
+      const label = `fault ${k + 1}/${plan.length}: ${verb[mode]} ${target}`;
       // Between faults: everything up (a restart that did not take would blame the next fault).
-      for (const t of faultTargets) {
-        if (!(await targetReady(env, t).catch(() => false))) {
-          progress.step(`${t} is not ready before ${label}: starting it`);
-          await restartTarget(env, t, progress, processEnv);
+      if (cluster) {
+        const { down } = await clusterReady(env);
+        if (down.length) {
+          progress.step(`${down.join(', ')} not ready before ${label}: starting them`);
+          await restartCluster(env, progress, processEnv);
+        }
+      } else {
+        for (const t of faultTargets) {
+          if (!(await targetReady(env, t).catch(() => false))) {
+            progress.step(`${t} is not ready before ${label}: starting it`);
+            await restartTarget(env, t, progress, processEnv);
+          }
         }
       }
       const prefix = `chaos-${runId}-${k}`;
@@ -202,28 +262,41 @@ export async function runChaos(
       progress.step(`${label}: steady load (${options.concurrency} in flight) for ${options.warmupSec} s`);
       await sleep(options.warmupSec * 1000);
 
-      const pid = targetPid(env, target);
-      if (pid === null) throw new Error(`${target} has no running process to ${mode}`);
-      const tree = processTree(pid);
+      // What the target is now (on the cluster topology a leader is whichever node leads at this moment).
+      const resolved = cluster ? await resolveClusterTarget(env, target) : null;
+      const pids = resolved
+        ? clusterTargetPids(env, resolved)
+        : [targetPid(env, target as FaultTarget)].filter((p): p is number => p !== null);
+      if (pids.length === 0) throw new Error(`${target} has no running process to ${mode}`);
+      const tree = [...new Set(pids.flatMap(processTree))];
+      const what = resolved?.label ?? target;
       const injectedAt = Date.now();
       if (mode === 'kill') {
         signalTree(tree, 'SIGKILL');
         await waitGone(tree);
-        progress.step(
-          `${label}: killed pid ${pid} (${tree.length} process(es)); down for ${options.killSec} s`,
-        );
+        progress.step(`${label}: killed ${what} (${tree.length} process(es)); down for ${options.killSec} s`);
         await sleep(options.killSec * 1000);
-        await restartTarget(env, target, progress, processEnv);
-      } else {
+        if (resolved) await restartClusterTarget(env, resolved, progress, processEnv);
+        else await restartTarget(env, target as FaultTarget, progress, processEnv);
+      } else if (mode === 'freeze') {
         signalTree(tree, 'SIGSTOP');
-        progress.step(`${label}: stopped pid ${pid} (${tree.length} process(es)) for ${options.freezeSec} s`);
+        progress.step(`${label}: stopped ${what} (${tree.length} process(es)) for ${options.freezeSec} s`);
         try {
           await sleep(options.freezeSec * 1000);
         } finally {
           signalTree(tree, 'SIGCONT');
         }
+      } else {
+        await partition(resolved!.cut);
+        progress.step(`${label}: cut ${what} off from the others for ${options.freezeSec} s`);
+        try {
+          await sleep(options.freezeSec * 1000);
+        } finally {
+          await heal();
+        }
       }
-      await waitReady(env, target);
+      if (resolved) await waitClusterTargetReady(env, resolved);
+      else await waitReady(env, target as FaultTarget);
       const backAt = Date.now();
       const downSec = Math.round((backAt - injectedAt) / 100) / 10;
       progress.step(`${label}: back after ${downSec} s; load for ${options.recoverySec} s more`);
@@ -243,7 +316,9 @@ export async function runChaos(
         Math.max(1, (injectedAt - baselineFrom) / 1000);
       faults.push(
         judge({
-          target,
+          target: what,
+          component: resolved ? resolved.component : componentName[target as FaultTarget],
+          pattern: resolved ? resolved.pattern : componentPattern[target as FaultTarget],
           mode,
           options,
           tasks: load.tasks,
@@ -270,7 +345,9 @@ export async function runChaos(
 }
 
 function judge(x: {
-  target: FaultTarget;
+  target: string;
+  component: string;
+  pattern: RegExp;
   mode: FaultMode;
   options: ChaosOptions;
   tasks: LoadTask[];
@@ -288,7 +365,7 @@ function judge(x: {
   const userErrors = x.tasks.flatMap((t) => (t.userError ? [t.userError] : []));
   const duplicated = { ...stored.duplicated, total: 0 };
   duplicated.total = duplicated.history + duplicated.kafkaEvents + duplicated.metricPoints;
-  const failuresNameComponent = failedTasks.every((t) => componentPattern[x.target].test(t.error ?? ''));
+  const failuresNameComponent = failedTasks.every((t) => x.pattern.test(t.error ?? ''));
   // An outage as long as a task's own timeout may fail tasks, provided each says what was down.
   const mayFail = x.downSec * 1000 >= x.options.agentTimeoutMs;
   const problems = [
@@ -304,7 +381,7 @@ function judge(x: {
   return {
     target: x.target,
     mode: x.mode,
-    component: componentName[x.target],
+    component: x.component,
     downSec: x.downSec,
     recoverSec: x.recoverSec,
     baselinePerSec: Math.round(x.baselinePerSec * 10) / 10,

@@ -29,7 +29,8 @@ export const faultTargets = [
 ] as const;
 export type FaultTarget = (typeof faultTargets)[number];
 
-export const faultModes = ['kill', 'freeze'] as const;
+// partition: the cluster topology only (a node or machine cut off from the others: src/chaos/partition.ts).
+export const faultModes = ['kill', 'freeze', 'partition'] as const;
 export type FaultMode = (typeof faultModes)[number];
 
 /** The name people give each target; a task that fails because of it must name it. */

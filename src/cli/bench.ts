@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { agentTypeArg } from './args.ts';
+import { agentTypeArg, withTopology } from './args.ts';
 import { agentTypes, type AgentType } from '../task/index.ts';
 import { loadConfig } from '../config.ts';
 import { formatReport, runBench } from '../bench/index.ts';
@@ -14,8 +14,7 @@ const positiveInt = (name: string) => (v: string) => {
 };
 
 export function registerBenchCommand(program: Command): void {
-  program
-    .command('bench')
+  withTopology(program.command('bench'))
     .description(
       'run N tasks at concurrency C through the running system (start it with `prism up`) and print throughput and latency',
     )

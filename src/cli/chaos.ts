@@ -1,12 +1,14 @@
 // `prism chaos`: fault injection under a steady load (src/chaos), against the running system or a scratch
 // stack of its own.
 import type { Command } from 'commander';
+import { withTopology } from './args.ts';
 import {
   defaultChaosOptions,
   faultTargets,
   formatChaosReport,
   runChaos,
   type ChaosReport,
+  type FaultMode,
   type FaultTarget,
 } from '../chaos/index.ts';
 import { startScratchStack } from '../chaos/scratch.ts';
@@ -23,7 +25,13 @@ const seconds =
     return n;
   };
 
-function faultList(v: string): FaultTarget[] {
+function faultList(v: string): string[] {
+  // The cluster topology's targets (nodes, leaders, machines) are checked against it when the run starts.
+  if (process.env.PRISM_TOPOLOGY === 'cluster')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const names = v
     .split(',')
     .map((s) => s.trim())
@@ -41,19 +49,25 @@ function faultList(v: string): FaultTarget[] {
 }
 
 export function registerChaosCommand(program: Command): void {
-  program
-    .command('chaos')
+  withTopology(program.command('chaos'))
     .description(
       'kill -9 (and restart) or freeze (SIGSTOP, SIGCONT) each service and process under a steady load, one at a time, ' +
         'and report per fault the tasks lost, duplicated, stuck and failed, the time to recover and the errors users saw; ' +
         'exits 1 unless every fault meets the bar (0 of each)',
     )
+
     .option(
       '--faults <list>',
-      `comma-separated targets (default all): ${faultTargets.join(', ')}, or agents`,
-      faultList,
+      `comma-separated targets (default all): ${faultTargets.join(', ')}, or agents; on the cluster topology ` +
+        'nodes (kafka-2), leaders (postgres-leader), machines (machine-3) or processes (worker-1) — by default ' +
+        'the leader of each service killed, frozen and cut off, machine 2 killed and machine 3 cut off',
+      (v: string) => v,
     )
-    .option('--mode <mode>', 'kill, freeze or both', 'both')
+    .option(
+      '--mode <mode>',
+      'kill, freeze, partition (cluster topology), both (kill and freeze) or all',
+      'both',
+    )
     .option(
       '--duration <seconds>',
       'how long a killed target stays down before it is restarted',
@@ -98,7 +112,7 @@ export function registerChaosCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(
       async (opts: {
-        faults?: FaultTarget[];
+        faults?: string;
         mode: string;
         duration: number;
         freeze: number;
@@ -110,15 +124,31 @@ export function registerChaosCommand(program: Command): void {
         keepData?: boolean;
         json?: boolean;
       }) => {
-        if (!['kill', 'freeze', 'both'].includes(opts.mode))
-          throw new Error(`--mode must be kill, freeze or both, got "${opts.mode}"`);
+        if (!['kill', 'freeze', 'partition', 'both', 'all'].includes(opts.mode))
+          throw new Error(`--mode must be kill, freeze, partition, both or all, got "${opts.mode}"`);
+        const cluster = process.env.PRISM_TOPOLOGY === 'cluster';
+        if (opts.mode === 'partition' && !cluster)
+          throw new Error('--mode partition needs the cluster topology (--topology cluster)');
+        if (cluster && opts.scratch) throw new Error('--scratch runs the single topology only');
+        const faults = opts.faults === undefined ? undefined : faultList(opts.faults);
+        const modes: FaultMode[] =
+          opts.mode === 'both'
+            ? ['kill', 'freeze']
+            : opts.mode === 'all'
+              ? cluster
+                ? ['kill', 'freeze', 'partition']
+                : ['kill', 'freeze']
+              : [opts.mode as FaultMode];
         if (!Number.isInteger(opts.concurrency)) throw new Error('--concurrency must be a whole number');
         const progress = consoleProgress('chaos');
         const options = {
           ...defaultChaosOptions,
-          faults: opts.faults ?? [...faultTargets],
-          modes:
-            opts.mode === 'both' ? (['kill', 'freeze'] as const) : ([opts.mode] as ['kill'] | ['freeze']),
+          faults: cluster ? [] : ((faults ?? [...faultTargets]) as FaultTarget[]),
+          // The cluster topology: the targets asked for in each mode, else its default plan.
+          ...(cluster && faults
+            ? { plan: faults.flatMap((target) => modes.map((mode) => ({ target, mode }))) }
+            : {}),
+          modes,
           killSec: opts.duration,
           freezeSec: opts.freeze,
           concurrency: opts.concurrency,
@@ -137,14 +167,9 @@ export function registerChaosCommand(program: Command): void {
         let report: ChaosReport | undefined;
         try {
           if (scratch) await startApp(scratch.env, progress, { processEnv: scratch.processEnv });
-          report = await runChaos(
-            scratch?.env ?? loadConfig(),
-            { ...options, modes: [...options.modes] },
-            progress,
-            {
-              processEnv: scratch?.processEnv,
-            },
-          );
+          report = await runChaos(scratch?.env ?? loadConfig(), options, progress, {
+            processEnv: scratch?.processEnv,
+          });
         } finally {
           // When the bar is missed (or the run broke off), the logs say why: they outlive the scratch stack.
           const logs = await scratch?.stop({ keepLogs: !report?.ok });

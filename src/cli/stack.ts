@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { withTopology } from './args.ts';
 import { loadStackConfig } from '../stack/config.ts';
 import type { ServiceHealth } from '../stack/health.ts';
 import { stackDown, stackStatus, stackUp, type StackMode } from '../stack/index.ts';
@@ -57,23 +58,9 @@ function statusJson(services: ServiceHealth[]): string {
 }
 
 const modeOptions = (cmd: Command) =>
-  cmd
+  withTopology(cmd)
     .addOption(new Option('--native', 'run the services as local processes').conflicts('docker'))
-    .addOption(new Option('--docker', 'run the services with Docker Compose'))
-    .addOption(
-      new Option(
-        '--topology <topology>',
-        'single: one of each service; cluster: every engine a cluster over PRISM_CLUSTER_MACHINES (docs/scaling.md)',
-      )
-        .choices(['single', 'cluster'])
-        .env('PRISM_TOPOLOGY'),
-    )
-    // The topology is a setting like any other: every command of this process (and the processes it
-    // starts) sees the one asked for.
-    .hook('preAction', (_cmd, action) => {
-      const topology = action.opts<{ topology?: string }>().topology;
-      if (topology) process.env.PRISM_TOPOLOGY = topology;
-    });
+    .addOption(new Option('--docker', 'run the services with Docker Compose'));
 
 export function registerStackCommands(program: Command): void {
   const stack = program

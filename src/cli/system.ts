@@ -1,13 +1,20 @@
 import type { Command } from 'commander';
 import { appStatus, stopApp, systemUp } from '../app/index.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type Env } from '../config.ts';
+import { clusterMachines, isCluster } from '../stack/topology.ts';
+import { withTopology } from './args.ts';
 import { stackDown } from '../stack/index.ts';
 import { consoleProgress } from '../progress.ts';
 import { ensureSecrets } from '../stack/secrets.ts';
 
+/** Where the API answers: this machine, or on the cluster topology each machine. */
+function apiUrls(env: Env): string {
+  const hosts = isCluster(env) ? clusterMachines(env).map((m) => m.address) : [env.PRISM_BIND_ADDRESS];
+  return hosts.map((h) => `http://${h}:${env.API_PORT}`).join(', ');
+}
+
 export function registerSystemCommands(program: Command): void {
-  program
-    .command('up')
+  withTopology(program.command('up'))
     .description(
       'the whole system: services, migrations, provisioning, demo data, then the workers, agents and API in the background',
     )
@@ -21,14 +28,13 @@ export function registerSystemCommands(program: Command): void {
       await systemUp(env, progress, { clean: opts.clean, demo: opts.demo });
       progress.step(`everything is up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       process.stdout.write(
-        `PRISM is running.\n  API:         http://${env.PRISM_BIND_ADDRESS}:${env.API_PORT} (OpenAPI at /docs)\n` +
+        `PRISM is running.\n  API:         ${apiUrls(env)} (OpenAPI at /docs)\n` +
           `  Temporal UI: ${env.TEMPORAL_UI_URL}\n  Prometheus:  ${env.PROMETHEUS_URL}\n` +
           `  Try: prism task submit --type MONITORING --query "check spindle temperature on cnc-02" --param machine=cnc-02 --wait\n`,
       );
     });
 
-  program
-    .command('down')
+  withTopology(program.command('down'))
     .description('stop the workers, agents and API, then the services (data stays)')
     .option('--keep-stack', 'leave the services running')
     .action(async (opts: { keepStack?: boolean }) => {
@@ -38,8 +44,7 @@ export function registerSystemCommands(program: Command): void {
       if (!opts.keepStack) await stackDown(env, progress);
     });
 
-  program
-    .command('ps')
+  withTopology(program.command('ps'))
     .description('the application processes started by `prism up`')
     .action(() => {
       for (const p of appStatus(loadConfig())) {

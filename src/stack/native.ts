@@ -7,6 +7,7 @@ import { probe, probeAll, type ServiceHealth } from './health.ts';
 import { installMissing } from './install.ts';
 import { ensureDirs, stackPaths, type StackPaths } from './paths.ts';
 import { isCluster } from './topology.ts';
+import { joinCgroup, machineCgroup } from './cgroups.ts';
 import { ownedPid, portListener, removeFile, run, stillRunning, stopProcess } from './process.ts';
 import type { Progress } from '../progress.ts';
 import { servicesOf, type NativeService, type ServiceContext } from './services.ts';
@@ -91,6 +92,9 @@ export async function startService(
     progress.step(`starting ${service.name} (log: ${ctx.logFile})`);
     try {
       pid = await service.start(ctx);
+      // A node of the cluster topology joins its machine's group (src/stack/cgroups.ts), as do the
+      // processes it starts later (Patroni's PostgreSQL).
+      if (service.machine) joinCgroup(pid, machineCgroup(service.machine.index, service.name));
     } catch (err) {
       throw new StackError(
         `${service.name} failed to start: ${(err as Error).message}\nLast lines of ${ctx.logFile}:\n${await logTail(ctx.logFile)}`,
