@@ -21,6 +21,8 @@ export type KafkaEnv = Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
       | 'KAFKA_LOGIN_MECHANISM'
       | 'KAFKA_TLS'
       | 'KAFKA_TLS_CA_FILE'
+      | 'KAFKA_REPLICATION_FACTOR'
+      | 'KAFKA_MIN_INSYNC_REPLICAS'
     >
   >;
 

@@ -88,7 +88,14 @@ export function kafkaServerProperties(env: Env, dataDir: string, cluster?: Kafka
     // The cluster's: a write is acknowledged (acks=all) once two replicas have it, and a replica that missed
     // writes never becomes leader (that would drop them). Kafka's defaults otherwise (1, and false already).
     ...(cluster
-      ? [`min.insync.replicas=${replication.minInsync}`, 'unclean.leader.election.enable=false']
+      ? [
+          `min.insync.replicas=${replication.minInsync}`,
+          'unclean.leader.election.enable=false',
+          // A killed broker keeps leading its partitions (no write to them succeeds) until the controller
+          // misses its heartbeats for this long: 6 s instead of 9, four heartbeats, docs/scaling-kafka.md.
+          'broker.session.timeout.ms=6000',
+          'broker.heartbeat.interval.ms=1500',
+        ]
       : []),
     // Topics are created by `prism provision` with their partitions and retention, never by accident.
     'auto.create.topics.enable=false',

@@ -84,6 +84,13 @@ export function createPublisher(kafka: Kafka, config: Partial<ProducerConfig> = 
     idempotent: true,
     // kafkajs follows KIP-98's original rule: idempotence is only guaranteed with one request in flight.
     maxInFlightRequests: 1,
+    // A send outlives the loss of its partition's leader: the controller fences a dead broker after its
+    // session (broker.session.timeout.ms: 6 s in the cluster topology, Kafka's default 9 s) and elects
+    // another leader; kafkajs's default (5 retries, about 9 s in all) could give up just before. Retries at
+    // most 2 s apart find the new leader soon after it is elected, 15 of them last about 30 s. A retried
+    // batch keeps its sequence numbers, so the new leader drops what it already has instead of writing it
+    // twice.
+    retry: { initialRetryTime: 250, maxRetryTime: 2_000, retries: 15 },
     ...config,
   });
   const queue: Batch[] = [];

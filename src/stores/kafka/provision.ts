@@ -25,6 +25,67 @@ export interface ProvisionResult {
   unchanged: string[];
   /** ACLs granted to the components for these topics (where the broker authorizes: a logged-in client). */
   acls?: number;
+  /**
+   * Topics that exist with fewer replicas than KAFKA_REPLICATION_FACTOR (made on a smaller cluster): Kafka does
+   * not add replicas by itself, and provisioning does not move data; docs/scaling.md says how to reassign them.
+   * Present only when there are such topics.
+   */
+  underReplicated?: UnderReplicatedTopic[];
+}
+
+export interface UnderReplicatedTopic {
+  topic: string;
+  /** The fewest replicas of any of its partitions. */
+  replicationFactor: number;
+  wanted: number;
+}
+
+/** How many copies of each topic, and how many must have a write before acks=all acknowledges it. */
+export interface Replication {
+  factor: number;
+  minInsync: number;
+}
+
+/** The replication KAFKA_REPLICATION_FACTOR and KAFKA_MIN_INSYNC_REPLICAS ask for (default 1 and 1). */
+export function replicationOf(env: KafkaEnv): Replication {
+  const factor = env.KAFKA_REPLICATION_FACTOR ?? 1;
+  const minInsync = env.KAFKA_MIN_INSYNC_REPLICAS ?? 1;
+  if (minInsync > factor) {
+    throw new Error(
+      `KAFKA_MIN_INSYNC_REPLICAS (${minInsync}) is more than KAFKA_REPLICATION_FACTOR (${factor}): ` +
+        'no write could ever be acknowledged. Lower KAFKA_MIN_INSYNC_REPLICAS or raise the factor.',
+    );
+  }
+  return { factor, minInsync };
+}
+
+/**
+ * The topic-level overrides a topic is provisioned with: its spec's, and min.insync.replicas where more than
+ * the broker's default of one copy must have a write. A topic with fewer replicas than wanted keeps its own
+ * (min.insync.replicas above its replica count would refuse every write).
+ */
+export function wantedTopicConfig(
+  spec: Pick<TopicSpec, 'config'>,
+  replication: Replication,
+  replicas = replication.factor,
+): Record<string, string> {
+  return replication.minInsync > 1 && replicas >= replication.factor
+    ? { ...spec.config, 'min.insync.replicas': String(replication.minInsync) }
+    : { ...spec.config };
+}
+
+/** What provisioning says of a topic with fewer replicas than wanted: the numbers and what to do. */
+export function underReplicatedMessage(t: UnderReplicatedTopic, minInsync = 1): string {
+  const copies = `${t.replicationFactor} ${t.replicationFactor === 1 ? 'replica' : 'replicas'}`;
+  return (
+    `${t.topic} has ${copies} per partition, KAFKA_REPLICATION_FACTOR asks for ${t.wanted}: Kafka does not ` +
+    'add replicas to an existing topic, so it stays as it is until its partitions are reassigned ' +
+    '(kafka-reassign-partitions, docs/scaling.md)' +
+    (t.replicationFactor < minInsync
+      ? `; meanwhile, with fewer replicas than min.insync.replicas (${minInsync}), it refuses every ` +
+        'acks=all write (NOT_ENOUGH_REPLICAS)'
+      : '')
+  );
 }
 
 export async function provisionKafka(
@@ -38,6 +99,7 @@ export async function provisionKafka(
     ...spec,
     name: kafkaName(kafka, prefix + spec.name),
   }));
+  const replication = replicationOf(env);
   const admin = kafka.admin();
   return progress.track(`Provisioning ${wanted.length} Kafka topics`, async () => {
     await admin.connect();
@@ -45,9 +107,23 @@ export async function provisionKafka(
       const existing = new Set(await admin.listTopics());
       const missing = wanted.filter((spec) => !existing.has(spec.name));
       const present = wanted.filter((spec) => existing.has(spec.name));
-      await createTopics(admin, missing, progress);
+      if (missing.length > 0) await checkBrokers(admin, replication);
+      await createTopics(admin, missing, replication, progress);
+      const replicas = await replicaCounts(admin, present);
+      const underReplicated = present
+        .map((s) => ({
+          topic: s.name,
+          replicationFactor: replicas.get(s.name) ?? 0,
+          wanted: replication.factor,
+        }))
+        .filter((t) => t.replicationFactor < t.wanted);
+      for (const t of underReplicated) progress.step(underReplicatedMessage(t, replication.minInsync));
       const grown = await growPartitions(admin, present, progress);
-      const aligned = await alignConfigs(admin, present, progress);
+      const aligned = await alignConfigs(
+        admin,
+        present.map((s) => ({ ...s, config: wantedTopicConfig(s, replication, replicas.get(s.name)) })),
+        progress,
+      );
       const updated = present.filter((s) => grown.has(s.name) || aligned.has(s.name)).map((s) => s.name);
       // The deployment's topics get their ACLs: what the worker, the API and the agents may do with them.
       // A cluster the client does not log in to is one without authorization (not the stack's).
@@ -61,6 +137,7 @@ export async function provisionKafka(
         updated,
         unchanged: present.map((s) => s.name).filter((name) => !updated.includes(name)),
         ...(acls !== undefined ? { acls } : {}),
+        ...(underReplicated.length > 0 ? { underReplicated } : {}),
       };
     } finally {
       await admin.disconnect();
@@ -68,7 +145,24 @@ export async function provisionKafka(
   });
 }
 
-async function createTopics(admin: Admin, specs: TopicSpec[], progress: Progress): Promise<void> {
+/** A replication factor the cluster cannot place fails every topic: say so with the numbers first. */
+async function checkBrokers(admin: Admin, replication: Replication): Promise<void> {
+  const { brokers } = await admin.describeCluster();
+  if (brokers.length < replication.factor) {
+    throw new Error(
+      `KAFKA_REPLICATION_FACTOR is ${replication.factor}, but the cluster has ${brokers.length} ` +
+        `${brokers.length === 1 ? 'broker' : 'brokers'} (${brokers.map((b) => `${b.host}:${b.port}`).join(', ')}): ` +
+        'start the missing brokers, or lower KAFKA_REPLICATION_FACTOR (and KAFKA_MIN_INSYNC_REPLICAS) to fit.',
+    );
+  }
+}
+
+async function createTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+  replication: Replication,
+  progress: Progress,
+): Promise<void> {
   if (specs.length === 0) return;
   await admin.createTopics({
     // kafkajs's own wait gives up on the "unknown topic" a KRaft broker answers until it has applied the
@@ -77,11 +171,23 @@ async function createTopics(admin: Admin, specs: TopicSpec[], progress: Progress
     topics: specs.map((spec) => ({
       topic: spec.name,
       numPartitions: spec.partitions,
-      configEntries: Object.entries(spec.config).map(([name, value]) => ({ name, value })),
+      replicationFactor: replication.factor,
+      configEntries: Object.entries(wantedTopicConfig(spec, replication)).map(([name, value]) => ({
+        name,
+        value,
+      })),
     })),
   });
   await waitForTopicLeaders(admin, specs);
-  for (const spec of specs) progress.step(`created ${spec.name} (${spec.partitions} partitions)`);
+  const copies = replication.factor > 1 ? `, ${replication.factor} replicas` : '';
+  for (const spec of specs) progress.step(`created ${spec.name} (${spec.partitions} partitions${copies})`);
+}
+
+/** The fewest replicas of any partition of each topic. */
+async function replicaCounts(admin: Admin, specs: TopicSpec[]): Promise<Map<string, number>> {
+  if (specs.length === 0) return new Map();
+  const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+  return new Map(topics.map((t) => [t.name, Math.min(...t.partitions.map((p) => p.replicas.length))]));
 }
 
 /** The protocol error type of a kafkajs error, looking through its retry wrappers. */
