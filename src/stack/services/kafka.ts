@@ -45,9 +45,20 @@ export function kafkaReplication(brokers: number): { factor: number; minInsync: 
   return { factor, minInsync: factor > 1 ? 2 : 1 };
 }
 
+/**
+ * The machines whose node is also a voter of the controller quorum: the first three. A quorum of three
+ * outlives one lost voter; KRaft's voters are fixed when the cluster is formatted (Kafka 3.9, static
+ * quorum), so a machine added later runs a broker only and changes no other node's configuration.
+ */
+export function kafkaVoterMachines(machines: readonly Machine[]): Machine[] {
+  return machines.slice(0, 3);
+}
+
 /** The KRaft voters of the cluster topology: node n, a broker and controller, on machine n's address. */
 export function kafkaQuorumVoters(machines: readonly Machine[], controllerPort: number): string {
-  return machines.map((m) => `${m.index}@${m.address}:${controllerPort}`).join(',');
+  return kafkaVoterMachines(machines)
+    .map((m) => `${m.index}@${m.address}:${controllerPort}`)
+    .join(',');
 }
 
 /**
@@ -60,15 +71,18 @@ export function kafkaServerProperties(env: Env, dataDir: string, cluster?: Kafka
   const brokerPort = env.KAFKA_PORT;
   const advertised = host === '0.0.0.0' ? '127.0.0.1' : host;
   const replication = kafkaReplication(cluster ? cluster.machines.length : 1);
+  const voter =
+    !cluster || kafkaVoterMachines(cluster.machines).some((m) => m.index === cluster.machine.index);
+  const controllerListener = voter ? `,CONTROLLER://${host}:${env.KAFKA_CONTROLLER_PORT}` : '';
   return [
-    'process.roles=broker,controller',
+    `process.roles=${voter ? 'broker,controller' : 'broker'}`,
     `node.id=${cluster ? cluster.machine.index : 1}`,
     `controller.quorum.voters=${
       cluster
         ? kafkaQuorumVoters(cluster.machines, env.KAFKA_CONTROLLER_PORT)
         : `1@${host}:${env.KAFKA_CONTROLLER_PORT}`
     }`,
-    `listeners=BROKER://${host}:${brokerPort},BROKER_TLS://${host}:${env.KAFKA_TLS_PORT},CONTROLLER://${host}:${env.KAFKA_CONTROLLER_PORT}`,
+    `listeners=BROKER://${host}:${brokerPort},BROKER_TLS://${host}:${env.KAFKA_TLS_PORT}${controllerListener}`,
     `advertised.listeners=BROKER://${advertised}:${brokerPort},BROKER_TLS://${advertised}:${env.KAFKA_TLS_PORT}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=BROKER',

@@ -45,9 +45,10 @@ function props(text: string): Map<string, string> {
 }
 
 describe("the cluster topology's brokers", () => {
+  // The node's machine and the cluster's list are separate objects in the stack (src/stack/native.ts context).
   const node2 = props(
     kafkaServerProperties(machineEnv(env, machines[1]!), '/data/kafka-2', {
-      machine: machines[1]!,
+      machine: { ...machines[1]! },
       machines,
     }),
   );
@@ -90,6 +91,31 @@ describe("the cluster topology's brokers", () => {
     expect(single.get('transaction.state.log.min.isr')).toBe('1');
     for (const key of ['min.insync.replicas', 'unclean.leader.election.enable', 'broker.session.timeout.ms'])
       expect(single.has(key), key).toBe(false);
+  });
+
+  it('make a fourth machine a broker only, leaving the quorum and the other nodes as they were', () => {
+    const four = [...machines, { index: 4, address: '127.0.1.4' }];
+    const node4 = props(
+      kafkaServerProperties(machineEnv(env, four[3]!), '/data/kafka-4', {
+        machine: four[3]!,
+        machines: four,
+      }),
+    );
+    expect(node4.get('process.roles')).toBe('broker');
+    expect(node4.get('node.id')).toBe('4');
+    expect(node4.get('controller.quorum.voters')).toBe(node2.get('controller.quorum.voters'));
+    expect(node4.get('listeners')).toBe('BROKER://127.0.1.4:19092,BROKER_TLS://127.0.1.4:19095');
+    expect(
+      kafkaServerProperties(machineEnv(env, four[1]!), '/data/kafka-2', {
+        machine: four[1]!,
+        machines: four,
+      }),
+    ).toBe(
+      kafkaServerProperties(machineEnv(env, machines[1]!), '/data/kafka-2', {
+        machine: machines[1]!,
+        machines,
+      }),
+    );
   });
 
   it('replicate by the number of brokers', () => {
