@@ -211,6 +211,8 @@ describe('Kafka in the cluster topology', () => {
       const leader = nodes.find((n) => n.machine!.index === partition!.leader)!;
       const pid = nodePid(leader);
       expect(pid, `${leader.name}'s pid`).not.toBeNull();
+      // Whether it is also the quorum's leader (then a controller election comes first): for the report.
+      const role = await leader.role?.(context(leader, env, paths)).catch(() => null);
 
       // A numbered stream, one message every 10 ms, acknowledged (or not) each on its own.
       const acked: { n: number; at: number }[] = [];
@@ -241,7 +243,7 @@ describe('Kafka in the cluster topology', () => {
       expect(firstAfter, 'a send acknowledged after the kill').toBeDefined();
       const failoverMs = firstAfter!.at - killedAt;
       console.log(
-        `kafka failover: ${leader.name} (leader of ${topicName}/0) killed; produce acknowledged again ` +
+        `kafka failover: ${leader.name} (leader of ${topicName}/0; ${role ?? 'role unknown'}) killed; produce acknowledged again ` +
           `after ${failoverMs} ms; ${n} messages sent, ${failed.length} failed`,
       );
       expect(failed).toEqual([]);
