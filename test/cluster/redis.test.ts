@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, redisPrimary } from '../../src/clients/redis.ts';
 import type { Env } from '../../src/config.ts';
 import { asRedisUser } from '../../src/identity.ts';
+import { redisKeys } from '../../src/stores/redis/keys.ts';
+import { createLockManager, LockNotReplicatedError } from '../../src/stores/redis/locks.ts';
 import { consoleProgress } from '../../src/progress.ts';
 import { clusterServices } from '../../src/stack/cluster.ts';
 import { loadStackConfig } from '../../src/stack/config.ts';
@@ -177,6 +179,55 @@ describe('Redis with Sentinel (the cluster topology)', () => {
       const ctx = context(s, env, paths);
       expect(readFileSync(join(ctx.dataDir, 'users.acl'), 'utf8')).toContain('user worker on');
     }
+  });
+
+  it('returns a lock only once a replica has it (its fence survives a failover)', async () => {
+    const prefix = `prism:test:lock:${process.pid}:${Date.now()}`;
+    const locks = createLockManager(redis, { prefix });
+    const lock = await locks.acquire('machine.m1', 10_000);
+    expect(lock).not.toBeNull();
+    try {
+      const primary = await redisPrimary(env);
+      const replicas = redisNodes().filter((s) => s.machine?.address !== primary.host);
+      // Read at once, no waiting: WAIT returned only after one replica acknowledged the grant.
+      const fences = await Promise.all(
+        replicas.map(async (s) => {
+          const client = nodeClient(s.machine!.address);
+          try {
+            await client.connect();
+            await client.select(env.REDIS_DB);
+            return Number(await client.get(redisKeys(prefix).lockFence('machine.m1')));
+          } finally {
+            client.disconnect();
+          }
+        }),
+      );
+      expect(fences).toContain(lock!.fence);
+    } finally {
+      await locks.release(lock!);
+      await redis.del(redisKeys(prefix).lockFence('machine.m1'));
+    }
+  });
+
+  it('refuses a lock no replica confirmed, and frees it', async () => {
+    const prefix = `prism:test:lock:${process.pid}:${Date.now()}`;
+    const locks = createLockManager(redis, { prefix });
+    const primary = await redisPrimary(env);
+    const replicaPids = redisNodes()
+      .filter((s) => s.machine?.address !== primary.host)
+      .map((s) => Number(readFileSync(context(s, env, paths).pidFile, 'utf8')));
+    // Both replicas frozen for a moment (well under Sentinel's down-after and the primary's 10 s lag).
+    for (const pid of replicaPids) process.kill(pid, 'SIGSTOP');
+    try {
+      await expect(locks.acquire('machine.m2', 10_000)).rejects.toThrow(LockNotReplicatedError);
+    } finally {
+      for (const pid of replicaPids) process.kill(pid, 'SIGCONT');
+    }
+    // Released when refused: the next owner gets it at once, with a higher fence.
+    const next = await locks.acquire('machine.m2', 10_000);
+    expect(next?.fence).toBe(2);
+    await locks.release(next!);
+    await redis.del(redisKeys(prefix).lockFence('machine.m2'));
   });
 
   it('refuses a sentinel client without the sentinels’ password', async () => {

@@ -107,8 +107,33 @@ function checkTtl(name: string, ttlMs: number): void {
   }
 }
 
-export function createLockManager(redis: Redis, options: { prefix?: string } = {}): LockManager {
+export class LockNotReplicatedError extends Error {
+  constructor(readonly lockName: string) {
+    super(
+      `lock ${lockName} was granted by the Redis primary but no replica confirmed it within ` +
+        `${lockReplicationTimeoutMs} ms, so a failover could hand it out again; it was released: retry ` +
+        '(the replicas are catching up or away: `prism stack status` shows each node)',
+    );
+    this.name = 'LockNotReplicatedError';
+  }
+}
+
+// How long a grant waits for a replica's acknowledgement (WAIT). On one machine's loopback it takes well
+// under a millisecond; a replica that needs longer is lagging, and the grant is not worth its risk.
+const lockReplicationTimeoutMs = 1_000;
+
+/**
+ * `replicated`: wait until a replica has each grant before returning it (default: when the client reaches
+ * Redis through Sentinel, i.e. when there are replicas to wait for). Asynchronous replication would
+ * otherwise let a failover roll the fence counter back, and the next owner get the same fence as one that
+ * is still working (docs/scaling-redis.md).
+ */
+export function createLockManager(
+  redis: Redis,
+  options: { prefix?: string; replicated?: boolean } = {},
+): LockManager {
   const keys = redisKeys(options.prefix);
+  const replicated = options.replicated ?? (redis.options.sentinels?.length ?? 0) > 0;
 
   const tryAcquire = async (name: string, ttlMs: number): Promise<Lock | null> => {
     const token = randomUUID();
@@ -118,7 +143,13 @@ export function createLockManager(redis: Redis, options: { prefix?: string } = {
       [token, ttlMs],
     )) as number[];
     if (reply[0] !== 1) return null;
-    return { name, token, fence: Number(reply[1]), expiresAtMs: Number(reply[2]) };
+    const lock = { name, token, fence: Number(reply[1]), expiresAtMs: Number(reply[2]) };
+    // WAIT covers every write of this connection so far: the fence's INCR and the lock hash with it.
+    if (replicated && (await redis.wait(1, lockReplicationTimeoutMs)) < 1) {
+      await releaseScript(redis, [keys.lock(name)], [token]).catch(() => undefined);
+      throw new LockNotReplicatedError(name);
+    }
+    return lock;
   };
 
   const manager: LockManager = {
