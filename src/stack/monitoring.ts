@@ -404,7 +404,7 @@ export async function attachKafkaJmxAgent(ctx: ServiceContext, pid: number): Pro
     signal: AbortSignal.timeout(5_000),
   }).catch(() => null);
   if (probe?.ok) return false; // attached by an earlier `up`
-  const listener = await portListener(env.KAFKA_JMX_EXPORTER_PORT);
+  const listener = await portListener(env.KAFKA_JMX_EXPORTER_PORT, env.PRISM_BIND_ADDRESS);
   if (listener) {
     throw new Error(
       `port ${env.KAFKA_JMX_EXPORTER_PORT}, needed by Kafka's JMX exporter, is already in use by ${listener.description}`,
