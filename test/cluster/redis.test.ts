@@ -119,6 +119,7 @@ describe('Redis with Sentinel (the cluster topology)', () => {
     // Asynchronous replication may lose what the killed primary acknowledged and had not yet sent (and a
     // write in flight at the kill may be applied and sent again): a few at most, at this rate of writes.
     const value = Number(await redis.get(key));
+    progress.step(`${acked} writes acknowledged, ${value} on the new primary`);
     expect(Math.abs(value - acked)).toBeLessThanOrEqual(5);
 
     // The killed node, started again as `prism stack up` starts it, comes back as a replica of the new
