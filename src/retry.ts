@@ -65,6 +65,8 @@ const transientNames = new Set([
   'WeaviateRequestTimeoutError',
   'RequestTimedOutError', // @influxdata/influxdb-client
   'TransportError', // @temporalio/client: the connection failed
+  // A lock the Redis primary granted that no replica confirmed (replicas catching up after a failover).
+  'LockNotReplicatedError',
 ]);
 const transientMessage =
   /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|fetch failed|Connection is closed|Connection terminated|connection (?:was )?(?:closed|reset|refused)|Can't reach database server|Server has closed the connection|the database system is (?:starting up|shutting down|in recovery mode)|terminating connection due to administrator command|Stream isn't writeable|UNAVAILABLE|No connection established|Failed to connect before the deadline|LOADING Redis is loading)\b/i;

@@ -13,6 +13,7 @@ import type { PublishOptions } from '../stores/kafka/producer.ts';
 import { agentMemory, prismCollection, type SharedCollectionName } from '../stores/weaviate/collections.ts';
 import type { AgentMemory, CollectionShapes } from '../stores/weaviate/schema.ts';
 import { weaviateRestUrl } from '../clients/weaviate.ts';
+import { redisTarget } from '../clients/redis.ts';
 import type { AgentStores } from './stores.ts';
 import type { AgentLogger } from './types.ts';
 
@@ -32,9 +33,11 @@ export function retryDeadlineMs(deadlineAt: string, now = Date.now()): number {
 export function storeTarget(env: Env, store: StoreName): string {
   switch (store) {
     case 'PostgreSQL':
-      return `${env.POSTGRES_HOST}:${env.POSTGRES_PORT}`;
+      return env.POSTGRES_HOST.split(',')
+        .map((h) => `${h}:${env.POSTGRES_PORT}`)
+        .join(',');
     case 'Redis':
-      return `${env.REDIS_HOST}:${env.REDIS_PORT}`;
+      return redisTarget(env);
     case 'InfluxDB':
       return env.INFLUX_URL;
     case 'Weaviate':

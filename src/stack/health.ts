@@ -11,6 +11,8 @@ import { createS3 } from '../clients/s3.ts';
 import { weaviateRestUrl } from '../clients/weaviate.ts';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { run } from './process.ts';
+import { etcdClientPort } from './services/etcd.ts';
+import { askSentinel, namedPrimary } from './services/redis-sentinel.ts';
 import { versions, type ServiceName } from './versions.ts';
 import { asKafkaUser, asPostgresRole, asRedisUser } from '../identity.ts';
 
@@ -301,6 +303,36 @@ const probes: Record<ServiceName, Probe> = {
         }
       }
       return version;
+    },
+  }),
+  // The cluster topology's own: an etcd member that knows its cluster's leader, and a sentinel that names
+  // the Redis primary.
+  etcd: (env) => {
+    const url = `http://${serviceHost(env)}:${etcdClientPort}`;
+    return {
+      url,
+      check: async () => {
+        const status = await fetchJson<{ version?: string; leader?: string }>(
+          `${url}/v3/maintenance/status`,
+          {
+            method: 'POST',
+            body: '{}',
+          },
+        );
+        if (!status.leader || status.leader === '0') throw new Error('no leader known');
+        return status.version ?? null;
+      },
+    };
+  },
+  'redis-sentinel': (env) => ({
+    url: `redis://${serviceHost(env)}:${env.REDIS_SENTINEL_PORT}`,
+    check: async () => {
+      const primary = await namedPrimary(env);
+      if (!primary) throw new Error(`it does not name a primary of "${env.REDIS_SENTINEL_MASTER}"`);
+      return askSentinel(
+        env,
+        async (client) => /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? null,
+      );
     },
   }),
   grafana: (env) => ({

@@ -123,4 +123,7 @@ const commonServiceNames = [
 export const serviceNames = [...commonServiceNames, 'process-exporter'] as const;
 /** The services of the Compose stack: cAdvisor measures its containers; Grafana runs only there. */
 export const composeServiceNames = [...commonServiceNames, 'cadvisor', 'grafana'] as const;
-export type ServiceName = (typeof serviceNames)[number] | (typeof composeServiceNames)[number];
+/** Services of the cluster topology only: etcd (Patroni's consensus) and Redis Sentinel. */
+export const clusterServiceNames = ['etcd', 'redis-sentinel'] as const;
+export type ServiceName =
+  (typeof serviceNames)[number] | (typeof composeServiceNames)[number] | (typeof clusterServiceNames)[number];

@@ -54,9 +54,8 @@ async function etcdRole(ctx: ServiceContext): Promise<string | null> {
 
 const etcd: NativeService = {
   name: 'etcd',
-  // No `stack status` entry of its own (ServiceName): its members' health is their readiness below, and
-  // PostgreSQL's nodes answer for the cluster.
-  serves: [],
+  // Ready when the member answers and knows a leader (its probe in src/stack/health.ts).
+  serves: ['etcd'],
   marker: 'etcd',
   ports: () => [etcdClientPort, etcdPeerPort],
   async start(ctx) {

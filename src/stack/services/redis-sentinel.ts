@@ -76,7 +76,7 @@ function writeSentinelConf(ctx: ServiceContext): void {
   writeFileSync(join(ctx.dataDir, baseName), sentinelConf(wanted), { mode: 0o600 });
 }
 
-async function askSentinel<T>(env: Env, ask: (client: Redis) => Promise<T>): Promise<T> {
+export async function askSentinel<T>(env: Env, ask: (client: Redis) => Promise<T>): Promise<T> {
   const client = new Redis({
     host: env.PRISM_BIND_ADDRESS,
     port: env.REDIS_SENTINEL_PORT,
@@ -97,7 +97,7 @@ async function askSentinel<T>(env: Env, ask: (client: Redis) => Promise<T>): Pro
 }
 
 /** The primary this sentinel names, as `host:port`. */
-async function namedPrimary(env: Env): Promise<string | null> {
+export async function namedPrimary(env: Env): Promise<string | null> {
   return askSentinel(env, async (client) => {
     const reply = (await client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', env.REDIS_SENTINEL_MASTER)) as
       [string, string] | null;
@@ -107,9 +107,8 @@ async function namedPrimary(env: Env): Promise<string | null> {
 
 export const redisSentinel: NativeService = {
   name: 'redis-sentinel',
-  // Not a service of `stack status` of its own (src/stack/versions.ts has none): ready once it answers and
-  // names the primary (afterReady).
-  serves: [],
+  // Ready once it answers and names the primary (its probe in src/stack/health.ts).
+  serves: ['redis-sentinel'],
   marker: '[sentinel]',
   ports: (env) => [env.REDIS_SENTINEL_PORT],
   after: ['redis'],
