@@ -8,8 +8,7 @@
 import { nodesOf, type Machine } from './topology.ts';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { postgresUrl } from '../clients/postgres.ts';
+import { createPgClient } from '../clients/postgres.ts';
 import type { Env } from '../config.ts';
 import { provisionTemporalRole, temporalDatabases, temporalRole, temporalRoleUpToDate } from '../db/roles.ts';
 import { binaries } from './install.ts';
@@ -145,15 +144,15 @@ export async function ensureTemporalSchema(
 
 /** The schema version temporal-sql-tool recorded in a database (its `schema_version` table). */
 export async function temporalSchemaVersion(env: Env, database: string): Promise<string | undefined> {
-  const client = new pg.Client({
-    connectionString: postgresUrl({
+  const client = createPgClient(
+    {
       ...env,
       POSTGRES_LOGIN_USER: temporalRole,
       POSTGRES_LOGIN_PASSWORD: env.POSTGRES_TEMPORAL_PASSWORD ?? '',
       POSTGRES_DB: database,
-    }),
-    connectionTimeoutMillis: 5_000,
-  });
+    },
+    { connectionTimeoutMillis: 5_000 },
+  );
   await client.connect();
   try {
     const { rows } = await client.query<{ v: string }>('SELECT curr_version AS v FROM schema_version');
@@ -237,15 +236,15 @@ function serverEnv(ctx: ServiceContext): Env {
 
 /** The servers whose membership heartbeat is recent (Temporal's own table, as `tctl admin membership` reads it). */
 async function temporalRingSize(env: Env): Promise<number> {
-  const client = new pg.Client({
-    connectionString: postgresUrl({
+  const client = createPgClient(
+    {
       ...env,
       POSTGRES_LOGIN_USER: temporalRole,
       POSTGRES_LOGIN_PASSWORD: env.POSTGRES_TEMPORAL_PASSWORD ?? '',
       POSTGRES_DB: temporalDatabases[0],
-    }),
-    connectionTimeoutMillis: 3_000,
-  });
+    },
+    { connectionTimeoutMillis: 3_000 },
+  );
   await client.connect();
   try {
     const { rows } = await client.query<{ n: string }>(
@@ -297,5 +296,9 @@ export const temporalUi: NativeService = {
 
 /** The cluster topology's Temporal: a server with every role on each machine, one membership ring. */
 export function temporalNodes(machines: Machine[]): NativeService[] {
-  return nodesOf(temporalServer, machines);
+  // One after another: each start creates or upgrades the schema first (temporal-sql-tool), which two
+  // at once would race on; a single server is ready on its own, so nothing waits on a quorum.
+  return nodesOf(temporalServer, machines).map((node, i) =>
+    i === 0 ? node : { ...node, after: [...(node.after ?? []), `temporal-${machines[i - 1]!.index}`] },
+  );
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import pg from 'pg';
 import type { Env } from '../../config.ts';
-import { pgToolConnection, postgresUrl } from '../../clients/postgres.ts';
+import { pgToolConnection, createPgClient } from '../../clients/postgres.ts';
 import { postgresRoles } from '../../identity.ts';
 import { grantPrivileges } from '../../db/roles.ts';
 import { resolveTool, runTool } from '../tools.ts';
@@ -28,10 +28,8 @@ type PgEnv = Pick<
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 async function connect(env: PgEnv, database: string): Promise<pg.Client> {
-  const client = new pg.Client({
-    connectionString: postgresUrl({ ...env, POSTGRES_DB: database }),
-    connectionTimeoutMillis: 10_000,
-  });
+  // The primary, where POSTGRES_HOST names a primary and its standbys.
+  const client = createPgClient({ ...env, POSTGRES_DB: database }, { connectionTimeoutMillis: 10_000 });
   await client.connect();
   // Row texts (for the digests) must not depend on the session: timestamps in UTC.
   await client.query("SET TIME ZONE 'UTC'");
@@ -146,13 +144,7 @@ export async function restoreDatabase(
   ctx.progress(`postgres: restoring into database ${target}`);
   await runTool(
     resolveTool('pg_restore', env),
-    [
-      ...connectionArgs(env, target),
-      '--exit-on-error',
-      '--no-owner',
-      `--role=${access.owner}`,
-      file,
-    ],
+    [...connectionArgs(env, target), '--exit-on-error', '--no-owner', `--role=${access.owner}`, file],
     {
       env: toolEnv(env),
       onTick: () => ctx.progress(`postgres: restoring into database ${target}`),
