@@ -68,10 +68,12 @@ export function weaviateRestUrl(
  */
 export async function connectWeaviate(env: WeaviateEnv): Promise<WeaviateClient> {
   const endpoints = weaviateEndpoints(env);
-  if (endpoints.length === 1) return connectTo(env, endpoints[0]!);
-  const client = await failoverClient(endpoints, (endpoint) => connectTo(env, endpoint), {
-    live: (endpoint) => weaviateRestUrl(env, endpoint.host) + '/v1/.well-known/live',
-  });
+  const client =
+    endpoints.length === 1
+      ? await connectTo(env, endpoints[0]!)
+      : await failoverClient(endpoints, (endpoint) => connectTo(env, endpoint), {
+          live: (endpoint) => weaviateRestUrl(env, endpoint.host) + '/v1/.well-known/live',
+        });
   replicationFactors.set(client, env.WEAVIATE_REPLICATION_FACTOR ?? 1);
   return client;
 }

@@ -2,6 +2,7 @@
 // a property or an object, so it is safe to run on every deploy (the earlier implementation dropped every
 // class on each run and lost all knowledge).
 import weaviate, { type CollectionConfig, type WeaviateClient } from 'weaviate-client';
+import { weaviateReplicationFactor } from '../../clients/weaviate.ts';
 import type { Progress } from '../../progress.ts';
 import { collectionName, collectionSpecs, type CollectionSpec, type PropertySpec } from './schema.ts';
 
@@ -27,9 +28,26 @@ export class WeaviateSchemaConflictError extends Error {
   }
 }
 
-function createConfig(name: string, spec: CollectionSpec<never>) {
+/**
+ * How a collection keeps its replicas: `factor` copies of every shard, each on another node; async
+ * replication compares the copies in the background and repairs the one a lost node missed once it is back;
+ * a conflict between a delete and a write is resolved by time (the later wins), so a node that missed a
+ * delete does not bring the object back. Without replicas (factor 1): nothing, as before.
+ */
+export function replicationConfig(factor: number) {
+  return factor > 1
+    ? weaviate.configure.replication({
+        factor,
+        asyncEnabled: true,
+        deletionStrategy: 'TimeBasedResolution',
+      })
+    : undefined;
+}
+
+function createConfig(name: string, spec: CollectionSpec<never>, factor: number) {
   return {
     name,
+    replication: replicationConfig(factor),
     description: spec.description,
     vectorizers: weaviate.configure.vectors.selfProvided(),
     multiTenancy: spec.multiTenant
@@ -44,9 +62,16 @@ function createConfig(name: string, spec: CollectionSpec<never>) {
   };
 }
 
-function compare(existing: CollectionConfig, spec: CollectionSpec<never>) {
+export function compare(existing: CollectionConfig, spec: CollectionSpec<never>, factor = 1) {
   const conflicts: string[] = [];
   const missing: PropertySpec[] = [];
+  if (existing.replication.factor !== factor) {
+    conflicts.push(
+      `${existing.name}: keeps ${existing.replication.factor} cop${existing.replication.factor === 1 ? 'y' : 'ies'} of each object, ` +
+        `WEAVIATE_REPLICATION_FACTOR asks for ${factor} (set the variable to what the collection has, or copy ` +
+        'its objects into a collection created with the new factor)',
+    );
+  }
   if (existing.multiTenancy.enabled !== spec.multiTenant) {
     conflicts.push(
       `${existing.name}: multi-tenancy is ${existing.multiTenancy.enabled ? 'on' : 'off'}, PRISM needs it ${spec.multiTenant ? 'on' : 'off'}`,
@@ -64,9 +89,14 @@ function compare(existing: CollectionConfig, spec: CollectionSpec<never>) {
   return { conflicts, missing };
 }
 
-async function createOrFindExisting(client: WeaviateClient, name: string, spec: CollectionSpec<never>) {
+async function createOrFindExisting(
+  client: WeaviateClient,
+  name: string,
+  spec: CollectionSpec<never>,
+  factor: number,
+) {
   try {
-    await client.collections.create(createConfig(name, spec));
+    await client.collections.create(createConfig(name, spec, factor));
     return true;
   } catch (err) {
     // Another process may have created it between our check and our create: then it is just existing.
@@ -83,19 +113,24 @@ async function createOrFindExisting(client: WeaviateClient, name: string, spec: 
 export async function provisionWeaviate(
   client: WeaviateClient,
   progress: Progress,
-  options: { prefix?: string } = {},
+  options: { prefix?: string; replicationFactor?: number } = {},
 ): Promise<ProvisionReport> {
+  // The factor the client was connected with (WEAVIATE_REPLICATION_FACTOR), unless told otherwise.
+  const factor = options.replicationFactor ?? weaviateReplicationFactor(client);
   const report: ProvisionReport = { created: [], updated: [], unchanged: [] };
   const conflicts: string[] = [];
   for (const spec of Object.values(collectionSpecs) as CollectionSpec<never>[]) {
     const name = collectionName(spec.name, options.prefix);
-    if (!(await client.collections.exists(name)) && (await createOrFindExisting(client, name, spec))) {
+    if (
+      !(await client.collections.exists(name)) &&
+      (await createOrFindExisting(client, name, spec, factor))
+    ) {
       progress.step(`Weaviate: created collection ${name}`);
       report.created.push(name);
       continue;
     }
     const existing = await client.collections.export(name);
-    const found = compare(existing, spec);
+    const found = compare(existing, spec, factor);
     conflicts.push(...found.conflicts);
     const collection = client.collections.use(name);
     for (const property of found.missing) {

@@ -1,0 +1,193 @@
+// Weaviate in the cluster topology (docs/scaling-weaviate.md), against the running cluster: every collection
+// the product provisions keeps a replica on each of the three nodes; with one node killed (kill -9) the
+// product's store goes on writing and reading at QUORUM, its client moves off the lost node, nothing
+// acknowledged is lost, and the node, started again as `prism stack` starts it, catches up on what it missed.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WeaviateClient } from 'weaviate-client';
+import { connectWeaviate } from '../../src/clients/weaviate.ts';
+import type { Env } from '../../src/config.ts';
+import { silentProgress } from '../../src/progress.ts';
+import { clusterServices } from '../../src/stack/cluster.ts';
+import { loadStackConfig } from '../../src/stack/config.ts';
+import { context, startService } from '../../src/stack/native.ts';
+import { stackPaths } from '../../src/stack/paths.ts';
+import { weaviateNodeName, weaviateRole } from '../../src/stack/services/weaviate.ts';
+import {
+  agentMemory,
+  collectionName,
+  importObjects,
+  prismCollection,
+  provisionWeaviate,
+  search,
+  type ExternalKnowledge,
+} from '../../src/stores/weaviate/index.ts';
+
+process.env.PRISM_TOPOLOGY ??= 'cluster';
+const env: Env = loadStackConfig();
+const paths = stackPaths(env);
+const silent = silentProgress;
+const nodes = () => clusterServices(env).filter((s) => s.group === 'weaviate');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | null | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const value = await check().catch((err: unknown) => ((last = err), null));
+    if (value) return value;
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${timeoutMs / 1000} s${last ? ` (${String(last)})` : ''}`);
+    await sleep(250);
+  }
+}
+
+/**
+ * How many objects of `collection` node `index` (1-based) holds itself: the other nodes are frozen (SIGSTOP)
+ * while it is asked at consistency ONE, so that no other replica can answer for it.
+ */
+async function objectsOnNodeAlone(index: number, collection: string): Promise<number> {
+  const others = nodes().filter((s) => s.machine!.index !== index);
+  const pids = others.map((s) => readFileSync(context(s, env, paths).pidFile, 'utf8').trim());
+  const alone = await connectWeaviate({ ...env, WEAVIATE_HOST: env.WEAVIATE_HOST.split(',')[index - 1]! });
+  try {
+    execFileSync('kill', ['-STOP', ...pids]);
+    const result = await alone.collections
+      .use(collection)
+      .withConsistency('ONE')
+      .query.fetchObjects({ limit: 1000 });
+    return result.objects.length;
+  } finally {
+    execFileSync('kill', ['-CONT', ...pids]);
+    await alone.close();
+  }
+}
+
+const document = (title: string): ExternalKnowledge => ({
+  title,
+  content: `Spindle bearing wear: ${title}`,
+  documentType: 'MANUAL',
+  createdAt: new Date(),
+  accessCount: 0,
+});
+
+describe('Weaviate as a three-node cluster', () => {
+  let client: WeaviateClient;
+  // A deployment of its own on the cluster: collection names start with a capital letter.
+  const prefix = `ClusterTest${randomUUID().replaceAll('-', '').slice(0, 8)}_`;
+  const knowledge = collectionName('ExternalKnowledge', prefix);
+
+  beforeAll(async () => {
+    expect(env.WEAVIATE_HOST.split(',')).toHaveLength(3);
+    expect(env.WEAVIATE_REPLICATION_FACTOR).toBe(3);
+    // Every node up and in the Raft cluster before a fault (an earlier test may have just restarted one).
+    await until('every Weaviate node a leader or follower', 90_000, async () => {
+      const roles = await Promise.all(nodes().map((s) => weaviateRole(context(s, env, paths))));
+      return (
+        roles.filter((r) => r === 'leader').length === 1 &&
+        roles.every((r) => r === 'leader' || r === 'follower')
+      );
+    });
+    client = await connectWeaviate(env);
+    await provisionWeaviate(client, silent, { prefix });
+  });
+
+  afterAll(async () => {
+    if (!client) return;
+    for (const name of [
+      'ExternalKnowledge',
+      'AgentMemory',
+      'InstructionTemplate',
+      'ManufacturingKnowledge',
+    ] as const)
+      await client.collections.delete(collectionName(name, prefix)).catch(() => undefined);
+    await client.close();
+  });
+
+  it('keeps every collection on every node (factor 3, repaired in the background)', async () => {
+    for (const name of [
+      'ExternalKnowledge',
+      'AgentMemory',
+      'InstructionTemplate',
+      'ManufacturingKnowledge',
+    ] as const) {
+      const config = await client.collections.use(collectionName(name, prefix)).config.get();
+      expect(config.replication, name).toMatchObject({ factor: 3, asyncEnabled: true });
+    }
+  });
+
+  it('reads and writes at QUORUM through a lost node, loses nothing, and the node catches up', async () => {
+    const docs = prismCollection(client, 'ExternalKnowledge', { prefix });
+    const memory = await agentMemory(client, 'cluster-agent', { prefix });
+    const before = await importObjects(
+      docs,
+      Array.from({ length: 30 }, (_, i) => ({
+        id: randomUUID(),
+        properties: document(`before ${i}`),
+        vector: [1, i, 0],
+      })),
+    );
+    expect(before.failures).toEqual([]);
+    const remembered = await importObjects(memory, [
+      {
+        properties: {
+          memoryType: 'LONG_TERM',
+          content: 'coolant pressure drops before a spindle stall',
+          importance: 0.9,
+          createdAt: new Date(),
+          lastAccessedAt: new Date(),
+        },
+        vector: [0, 1, 0],
+      },
+    ]);
+    expect(remembered.failures).toEqual([]);
+
+    // The node the client talks to (the first that answers: machine 1), so that its move is part of the test.
+    const victim = nodes()[0]!;
+    const pidFile = context(victim, env, paths).pidFile;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const killedAt = Date.now();
+    execFileSync('kill', ['-9', String(pid)]);
+
+    // Writes: the first that is acknowledged after the kill, then more while the node stays down.
+    await until('a write acknowledged after the kill', 60_000, async () => {
+      const r = await importObjects(docs, [
+        { id: randomUUID(), properties: document('first after kill'), vector: [1, 1, 1] },
+      ]);
+      if (r.failures.length > 0) throw new Error(r.failures[0]!.message);
+      return r.inserted === 1;
+    });
+    const firstWriteMs = Date.now() - killedAt;
+    const during = await importObjects(
+      docs,
+      Array.from({ length: 20 }, (_, i) => ({
+        id: randomUUID(),
+        properties: document(`during ${i}`),
+        vector: [1, 0, i],
+      })),
+    );
+    expect(during.failures).toEqual([]);
+    const expected = 30 + 1 + 20;
+
+    // Reads at QUORUM, from the two nodes left: everything acknowledged, before and during the outage.
+    const all = await docs.query.fetchObjects({ limit: 1000 });
+    expect(all.objects).toHaveLength(expected);
+    expect((await search(docs, { mode: 'bm25', query: 'during', limit: 100 })).length).toBe(20);
+    const recalled = await search(memory, { mode: 'bm25', query: 'coolant', limit: 5 });
+    expect(recalled.map((h) => h.id)).toEqual([remembered.ids[0]]);
+    console.log(`weaviate: first write acknowledged ${firstWriteMs} ms after kill -9 of ${victim.name}`);
+
+    // Back as `prism stack up` starts it: it rejoins and async replication brings it the 21 objects it missed.
+    const restartedAt = Date.now();
+    await startService(victim, env, paths, silent);
+    const name = weaviateNodeName(victim.machine);
+    await until(`${name} holding all ${expected} objects itself`, 240_000, async () => {
+      await sleep(5_000);
+      return (await objectsOnNodeAlone(victim.machine!.index, knowledge)) === expected;
+    });
+    console.log(`weaviate: ${name} caught up within ${Date.now() - restartedAt} ms of its restart`);
+    expect((await docs.query.fetchObjects({ limit: 1000 })).objects).toHaveLength(expected);
+  });
+});
