@@ -499,11 +499,19 @@ function withConnectionDefaults(
       env.TEMPORAL_UI_URL ?? `http://${temporalAddress.split(':')[0]}:${env.TEMPORAL_UI_PORT}`
     ).replace(/\/$/, ''),
     // The native stack's locations (src/stack/services.ts); Compose sets these for the worker.
-    WEAVIATE_BACKUP_PATH: env.WEAVIATE_BACKUP_PATH ?? join(stackDataDir(env), 'weaviate', 'backups'),
+    // The cluster topology's are its own: its nodes write Weaviate's backups to one path (src/stack/services/
+    // weaviate.ts), and a backup of the cluster is not listed beside the single node's.
+    WEAVIATE_BACKUP_PATH:
+      env.WEAVIATE_BACKUP_PATH ??
+      (cluster
+        ? join(stackDataDir(env), 'cluster', 'weaviate-backups')
+        : join(stackDataDir(env), 'weaviate', 'backups')),
     INFLUX_RPC_ADDRESS:
       env.INFLUX_RPC_ADDRESS ??
       `${new URL(env.INFLUX_URL ?? `http://${first}`).hostname}:${env.INFLUX_PORT + 2}`,
-    PRISM_BACKUP_DIR: resolve(env.PRISM_BACKUP_DIR ?? join(stackDataDir(env), 'backups')),
+    PRISM_BACKUP_DIR: resolve(
+      env.PRISM_BACKUP_DIR ?? join(stackDataDir(env), ...(cluster ? ['cluster'] : []), 'backups'),
+    ),
     PRISM_BACKUP_S3_ENDPOINT: (env.PRISM_BACKUP_S3_ENDPOINT ?? `http://${first}:${env.S3_PORT}`).replace(
       /\/$/,
       '',
