@@ -65,12 +65,13 @@ export async function patroniMembers(address: string, timeoutMs = 2_000): Promis
 
 /**
  * The node's part: `primary` (it holds the leader key and runs), `standby` (it streams from the primary),
- * or null while it does not answer, starts, or is being cloned.
+ * or null while it does not answer, starts, is being cloned or rewound, or has no primary to stream from.
  */
 export async function postgresNodeRole(address: string): Promise<'primary' | 'standby' | null> {
   const me = (await patroniMembers(address))?.find((m) => m.host === address);
   if (me?.role === 'leader' && me.state === 'running') return 'primary';
-  if (me && me.role !== 'leader' && (me.state === 'streaming' || me.state === 'running')) return 'standby';
+  // A standby only once it streams: one that starts, rewinds or waits for WAL could not take over yet.
+  if (me && me.role !== 'leader' && me.state === 'streaming') return 'standby';
   return null;
 }
 
@@ -150,6 +151,9 @@ export function patroniConfig(
       data_dir: join(node.dataDir, 'data'),
       bin_dir: binaries(paths).postgresBin,
       pgpass: join(node.dataDir, 'pgpass'),
+      // A new standby's clone: its backup starts at once (a spread checkpoint, pg_basebackup's default,
+      // kept a standby cloning for minutes here).
+      basebackup: [{ checkpoint: 'fast' }],
       parameters: {
         unix_socket_directories: node.dataDir,
         password_encryption: 'scram-sha-256',
