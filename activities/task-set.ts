@@ -1,17 +1,18 @@
 // The task worker's activities (TEMPORAL_TASK_QUEUE). Apart from the maintenance set so that the task worker's
 // code, and so its configuration (src/config.ts componentVariables), holds nothing of the backups.
 import type { ActivityDeps } from './deps.ts';
+import { withPrismFailures } from './failures.ts';
 import { dispatchActivities } from './dispatch.ts';
 import { knowledgeActivities } from './knowledge.ts';
 import { metricsActivities } from './metrics.ts';
 import { taskActivities } from './task.ts';
 
-/** The steps of the agent task flow (workflows/agent-task.ts). */
+/** The steps of the agent task flow (workflows/agent-task.ts); a PrismError fails one as its code says. */
 export function createTaskActivities(deps: ActivityDeps) {
-  return {
+  return withPrismFailures({
     ...taskActivities(deps),
     ...knowledgeActivities(deps),
     ...dispatchActivities(deps),
     ...metricsActivities(deps),
-  };
+  });
 }

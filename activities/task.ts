@@ -123,7 +123,9 @@ export function taskActivities({
 
 /**
  * The request as validated, with its defaults; an invalid one fails the activity at once, not retried
- * (InvalidTaskRequest), with the field problems as the failure's details.
+ * (InvalidTaskRequest), with the field problems as the failure's details. Converted here rather than by
+ * its code (INVALID_INPUT, activities/failures.ts): InvalidTaskRequest is the workflow's contract
+ * (failureTypes), which clients and recorded histories match on.
  */
 export function acceptTaskRequest(input: unknown): ValidTaskRequest {
   try {

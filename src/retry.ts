@@ -2,6 +2,7 @@
 // could not be reached, try again" rather than "this request is wrong", and retrying those with backoff
 // within a deadline. A final failure names the component and where it was looked for, so that a task that
 // has to fail says which service was down instead of blaming whoever was waiting for it.
+import { PrismError } from './errors.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 // Network errors of Node (net, dns, undici's fetch) that say nothing about the request itself.
@@ -163,7 +164,7 @@ export function transientReason(err: unknown): string | undefined {
 }
 
 /** A service could not be reached within the time there was: names it, where, and the last error. */
-export class ServiceUnavailableError extends Error {
+export class ServiceUnavailableError extends PrismError {
   constructor(
     /** The component, as people name it: "InfluxDB", "PostgreSQL", "Redis", "Weaviate", "Kafka", "Temporal". */
     readonly component: string,
@@ -174,9 +175,10 @@ export class ServiceUnavailableError extends Error {
     options?: { cause?: unknown },
   ) {
     super(
+      'SERVICE_UNAVAILABLE',
       `${component} unreachable at ${target}: ${reason}` +
         (waitedMs >= 1000 ? ` (still after ${Math.round(waitedMs / 1000)} s of retries)` : ''),
-      options,
+      { cause: options?.cause },
     );
     this.name = 'ServiceUnavailableError';
   }

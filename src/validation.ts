@@ -3,6 +3,7 @@
 // details. Field names are paths (`plan.0.dependsOn`, `parameters.machine`), prefixed by where the value
 // came from (`body`, `payload`, ...).
 import { z } from 'zod';
+import { PrismError, type ErrorCode } from './errors.ts';
 import { unstorableJson, unstorableText } from './storable.ts';
 
 export { unstorableJson, unstorableText } from './storable.ts';
@@ -13,14 +14,16 @@ export interface FieldProblem {
   message: string;
 }
 
-/** Input that failed validation; `problems` names every failing field. */
-export class ValidationError extends Error {
+/** Input that failed validation; `problems` names every failing field (also its `details`). */
+export class ValidationError extends PrismError {
   constructor(
     readonly problems: FieldProblem[],
     /** What was invalid, e.g. "invalid task request". */
     readonly what = 'invalid input',
+    /** A client error always; the code says of what (INVALID_INPUT, INVALID_PARAMETERS, ...). */
+    code: ErrorCode = 'INVALID_INPUT',
   ) {
-    super(`${what}: ${describeProblems(problems)}`);
+    super(code, `${what}: ${describeProblems(problems)}`, { details: problems });
     this.name = 'ValidationError';
   }
 
@@ -29,6 +32,7 @@ export class ValidationError extends Error {
     return new ValidationError(
       this.problems.map((p) => ({ ...p, field: joinPath([prefix, p.field]) })),
       this.what,
+      this.code,
     );
   }
 }

@@ -6,7 +6,7 @@ import { problemsOf, ValidationError, type FieldProblem } from '../validation.ts
 /** A command whose parameters the agent cannot use: names each bad one (`parameters.machine: required`). */
 export class InvalidParametersError extends ValidationError {
   constructor(problems: FieldProblem[]) {
-    super(problems, 'invalid parameters');
+    super(problems, 'invalid parameters', 'INVALID_PARAMETERS');
     this.name = 'InvalidParametersError';
     this.message = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
   }

@@ -13,6 +13,7 @@ import { prepareAgent } from './options.ts';
 import { announce, type Presence } from './presence.ts';
 import type { AgentOptions, RunningAgent } from './types.ts';
 import { connectToFrontend } from '../clients/temporal.ts';
+import { withPrismFailures } from '../../activities/failures.ts';
 
 export interface TemporalAgentOptions extends AgentOptions {
   /** Default `agentTaskQueue(type)`, where the task workflow sends commands of this type. */
@@ -97,7 +98,7 @@ export async function runTemporalAgent(options: TemporalAgentOptions): Promise<R
       connection,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue,
-      activities,
+      activities: withPrismFailures({ ...activities }),
       maxConcurrentActivityTaskExecutions: concurrency,
     });
     presence = await announce({

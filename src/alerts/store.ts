@@ -1,6 +1,7 @@
 // The alerts the handler knows, one per fingerprint, in Redis shared memory (namespace `alerts`): changed
 // only by compare-and-set, so the handler applying an event and an operator acknowledging the same alert
 // never overwrite each other. Resolved alerts are kept for a week for the record, then dropped.
+import { PrismError } from '../errors.ts';
 import type { Redis } from 'ioredis';
 import { createSharedMemory, type SharedMemory } from '../stores/redis/shared-memory.ts';
 import { decide, type AlertChange, type AlertState } from './decide.ts';
@@ -8,16 +9,20 @@ import type { AlertEvent, AlertStatus } from './event.ts';
 
 const resolvedKeptMs = 7 * 24 * 3600_000;
 
-export class AlertNotFoundError extends Error {
+export class AlertNotFoundError extends PrismError {
   constructor(fingerprint: string) {
-    super(`no alert ${fingerprint}: see \`prism alerts list --all\` (or GET /alerts?status=all)`);
+    super(
+      'ALERT_NOT_FOUND',
+      `no alert ${fingerprint}: see \`prism alerts list --all\` (or GET /alerts?status=all)`,
+    );
     this.name = 'AlertNotFoundError';
   }
 }
 
-export class AlertNotFiringError extends Error {
-  constructor(fingerprint: string) {
-    super(`alert ${fingerprint} is resolved: only a firing alert can be acknowledged`);
+export class AlertNotFiringError extends PrismError {
+  /** `action`: what was asked of the alert ("acknowledged", "resolved"). */
+  constructor(fingerprint: string, action = 'acknowledged') {
+    super('ALERT_NOT_FIRING', `alert ${fingerprint} is resolved: only a firing alert can be ${action}`);
     this.name = 'AlertNotFiringError';
   }
 }

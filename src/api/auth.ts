@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PrismaClient } from '../db/prisma.ts';
 import { verifyApiKey, type Principal } from '../stores/postgres/auth.ts';
-import { HttpError } from './errors.ts';
+import { PrismError } from '../errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,21 +49,21 @@ export function registerAuth(
     await limit(request, reply);
     if (!permission) return;
     if (!key) {
-      throw new HttpError(
-        401,
+      throw new PrismError(
+        'UNAUTHENTICATED',
         'missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>` ' +
           '(an administrator creates keys with `prism apikey create --user <name> --role <role>`)',
       );
     }
     if (!principal) {
-      throw new HttpError(
-        401,
+      throw new PrismError(
+        'UNAUTHENTICATED',
         'invalid API key: it is unknown, revoked or expired, or its user is disabled; ask for a new key',
       );
     }
     if (!principal.permissions.has(permission)) {
-      throw new HttpError(
-        403,
+      throw new PrismError(
+        'FORBIDDEN',
         `the API key of user "${principal.username}" (roles: ${principal.roles.join(', ') || 'none'}) lacks the ` +
           `permission "${permission}": ask an administrator for a role that grants it`,
       );
@@ -78,8 +78,8 @@ export function registerAuth(
 export function actingUserId(principal: Principal, requested: string | undefined): string {
   if (!requested || requested === principal.userId) return principal.userId;
   if (principal.permissions.has('users:manage')) return requested;
-  throw new HttpError(
-    403,
+  throw new PrismError(
+    'FORBIDDEN',
     `body.userId names another user: only a key with the permission "users:manage" may act for someone else; omit userId`,
   );
 }

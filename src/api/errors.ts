@@ -1,31 +1,22 @@
-// How the API answers when something is wrong: one JSON shape for every error, naming the field for
-// invalid input, and a message that says what to do.
+// How the API answers when something is wrong: one JSON shape for every error — the HTTP status text, the
+// error's stable code (src/errors.ts, docs/errors.md), a message that says what to do, and for invalid input
+// the failing fields. The status comes from the code (httpStatusOf); nothing here decides it case by case.
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { codeForStatus, httpStatusOf, PrismError, type ErrorCode } from '../errors.ts';
 import { ServiceUnavailableError, transientReason } from '../retry.ts';
-import { problemsOf, ValidationError, type FieldProblem } from '../validation.ts';
+import { describeProblems, problemsOf, ValidationError, type FieldProblem } from '../validation.ts';
 
 export type { FieldProblem } from '../validation.ts';
 
-/** An error with an HTTP status; its message goes to the client as is. */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly fields?: FieldProblem[],
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
-
-/** Input that failed its schema: a 400 naming every failing field. */
-export class RequestValidationError extends HttpError {
-  constructor(fields: FieldProblem[]) {
-    super(400, fields.map((f) => `${f.field}: ${f.message}`).join('; '), fields);
+/** Input that failed its schema, its fields named where they are (`body.…`, `query.…`, `path.…`): a 400. */
+export class RequestValidationError extends ValidationError {
+  constructor(fields: FieldProblem[], code: ErrorCode = 'INVALID_INPUT') {
+    super(fields, 'invalid request', code);
     this.name = 'RequestValidationError';
+    this.message = describeProblems(fields);
   }
 }
 
@@ -44,12 +35,18 @@ export function fieldProblems(part: string, issues: readonly z.core.$ZodIssue[])
 
 export interface ErrorBody {
   error: string;
+  code: ErrorCode;
   message: string;
   fields?: FieldProblem[];
 }
 
-export function errorBody(statusCode: number, message: string, fields?: FieldProblem[]): ErrorBody {
-  return { error: STATUS_CODES[statusCode] ?? 'Error', message, ...(fields ? { fields } : {}) };
+export function errorBody(
+  statusCode: number,
+  code: ErrorCode,
+  message: string,
+  fields?: FieldProblem[],
+): ErrorBody {
+  return { error: STATUS_CODES[statusCode] ?? 'Error', code, message, ...(fields ? { fields } : {}) };
 }
 
 /** Fastify's messages for its own client errors, made to say what to do. */
@@ -78,7 +75,7 @@ export function frameworkError(error: FastifyError, _request: FastifyRequest, re
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? 'a path parameter is too long: see the route in the API description (/docs) for its limit'
       : 'the URL is not valid: percent-encode path parameters (RFC 3986)';
-  void reply.code(400).send(errorBody(400, message, [{ field: 'path', message }]));
+  void reply.code(400).send(errorBody(400, 'INVALID_INPUT', message, [{ field: 'path', message }]));
 }
 
 /**
@@ -97,7 +94,7 @@ export const clientErrorHandler = (headerBytes: number) => (err: NodeJS.ErrnoExc
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'the request was not received in time: send it again']
         : [400, 'the request is not valid HTTP/1.1'];
-  const body = JSON.stringify(errorBody(statusCode, message));
+  const body = JSON.stringify(errorBody(statusCode, codeForStatus(statusCode), message));
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
@@ -107,23 +104,27 @@ export const clientErrorHandler = (headerBytes: number) => (err: NodeJS.ErrnoExc
   socket.destroy();
 };
 
+/**
+ * Whether the client may read the error's own message. A client error's is written for the caller; so is
+ * that of a server-side error given a status of its own (502, 503, 409). Any other failure is a 500 whose
+ * detail stays in the server's log: no internal message, address or stack trace leaves the server.
+ */
+const toldToClient = (err: PrismError) => err.clientError || err.httpStatus !== undefined;
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError | Error, request, reply) => {
-    // A task request that the task's own validation refused (its plan rules, say): a 400 on the body.
-    const err = raw instanceof ValidationError ? new RequestValidationError(raw.under('body').problems) : raw;
-    if (err instanceof HttpError) {
-      if (err.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="prism"');
-      return reply.code(err.statusCode).send(errorBody(err.statusCode, err.message, err.fields));
-    }
-    const statusCode = (err as FastifyError).statusCode;
-    // Fastify's own client errors (malformed JSON, wrong content type, body too large).
-    if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
-      const message = clientErrorMessage(err as FastifyError, app.initialConfig.bodyLimit ?? 0);
-      return reply.code(statusCode).send(errorBody(statusCode, message));
-    }
+    // Input that the task's own validation refused (its plan rules, say) names fields of the body.
+    const err =
+      raw instanceof ValidationError && !(raw instanceof RequestValidationError)
+        ? new RequestValidationError(raw.under('body').problems, raw.code)
+        : raw;
     // A service the request needs could not be reached (restarting, say): the request itself was fine,
-    // and the same request a moment later will do. 503 with Retry-After says so (the SDK retries it).
-    if (err instanceof ServiceUnavailableError || transientReason(err) !== undefined) {
+    // and the same request a moment later will do. 503 with Retry-After says so (the SDK retries it); the
+    // message names the component, never where it is.
+    const unavailable =
+      err instanceof ServiceUnavailableError ||
+      (!(err instanceof PrismError && toldToClient(err)) && transientReason(err) !== undefined);
+    if (unavailable) {
       const component =
         err instanceof ServiceUnavailableError ? err.component : 'a service this request needs';
       request.log.warn({ err, requestId: request.id }, 'a service is unavailable');
@@ -134,14 +135,25 @@ export function registerErrorHandling(app: FastifyInstance): void {
         .send({
           ...errorBody(
             503,
+            'SERVICE_UNAVAILABLE',
             `${component} is unavailable at the moment (request ${request.id}): retry in a few seconds; ` +
               'GET /readyz tells which service is down.',
           ),
           requestId: request.id,
         });
     }
-    // The detail stays in the server's log, under the request id the client gets: no internal message,
-    // address or stack trace leaves the server.
+    if (err instanceof PrismError && toldToClient(err)) {
+      const statusCode = httpStatusOf(err);
+      if (statusCode === 401) reply.header('www-authenticate', 'Bearer realm="prism"');
+      const fields = err instanceof ValidationError ? err.problems : undefined;
+      return reply.code(statusCode).send(errorBody(statusCode, err.code, err.message, fields));
+    }
+    const statusCode = (err as FastifyError).statusCode;
+    // Fastify's own client errors (malformed JSON, wrong content type, body too large).
+    if (!(err instanceof PrismError) && statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+      const message = clientErrorMessage(err as FastifyError, app.initialConfig.bodyLimit ?? 0);
+      return reply.code(statusCode).send(errorBody(statusCode, codeForStatus(statusCode), message));
+    }
     request.log.error({ err, requestId: request.id }, 'request failed');
     return reply
       .code(500)
@@ -149,6 +161,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       .send({
         ...errorBody(
           500,
+          err instanceof PrismError ? err.code : 'INTERNAL',
           `the server failed on request ${request.id}; its log holds the reason under this id. ` +
             'Check that the services are up (GET /readyz) and retry.',
         ),
@@ -158,6 +171,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
-      .send(errorBody(404, `no route ${request.method} ${request.url}: see the API description at /docs`)),
+      .send(
+        errorBody(
+          404,
+          'ROUTE_NOT_FOUND',
+          `no route ${request.method} ${request.url}: see the API description at /docs`,
+        ),
+      ),
   );
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Env } from '../config.ts';
 import { keys } from '../stores/redis/keys.ts';
-import { HttpError } from './errors.ts';
+import { PrismError } from '../errors.ts';
 
 /** The sizes the server accepts; larger gets 413 (body), 431 (headers) or 400 (a path parameter). */
 export const httpLimits = {
@@ -116,8 +116,8 @@ export function registerRateLimit(
     if (!result.isExceeded) return;
     void reply.header('retry-after', result.ttlInSeconds);
     const whose = request.principal ? 'this API key' : 'requests without a valid API key from your address';
-    throw new HttpError(
-      429,
+    throw new PrismError(
+      'RATE_LIMITED',
       `rate limit exceeded: at most ${result.max} requests per ${describeWindow(settings.windowMs)} for ${whose}; ` +
         `retry after ${result.ttlInSeconds} s (Retry-After)`,
     );

@@ -5,7 +5,8 @@ import type { Collection } from 'weaviate-client';
 import { UnembeddableTextError } from '../stores/weaviate/glove-embedder.ts';
 import { search, type SearchFilters, type SearchHit, type SearchMode } from '../stores/weaviate/search.ts';
 import type { ApiDeps } from './deps.ts';
-import { HttpError } from './errors.ts';
+import { PrismError } from '../errors.ts';
+import { RequestValidationError } from './errors.ts';
 
 export interface TextVector {
   vector: number[] | null;
@@ -42,7 +43,7 @@ export async function searchText<P>(
     const reason = 'the query has no English word the embedder knows';
     if (mode === 'vector') {
       const message = `${reason}: search it with mode=bm25 or mode=hybrid`;
-      throw new HttpError(400, `query.q: ${message}`, [{ field: 'query.q', message }]);
+      throw new RequestValidationError([{ field: 'query.q', message }]);
     }
     return {
       mode: 'bm25',
@@ -54,9 +55,9 @@ export async function searchText<P>(
 }
 
 /** What to tell a client when Weaviate refused an object. */
-export function weaviateRefused(what: string, reason: string): HttpError {
-  return new HttpError(
-    502,
+export function weaviateRefused(what: string, reason: string): PrismError {
+  return new PrismError(
+    'STORE_REFUSED',
     `Weaviate did not store the ${what}: ${reason}. If a collection is missing, run \`prism provision\`.`,
   );
 }

@@ -3,6 +3,7 @@
 // into a local working directory, checked, and uploaded under `<backupId>/<store>/`; the manifest is written
 // last. A restore fetches the files, checks every sha256 against the manifest, restores each store into a
 // scratch target, compares what it holds with the manifest, and only then replaces the live data.
+import { PrismError } from '../errors.ts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -41,14 +42,14 @@ export const storeModules: Record<BackupStore, StoreModule> = {
 export type ProgressFn = (message: string) => void;
 
 /** A backup that must not be restored: files missing or changed, or no manifest. Nothing was changed. */
-export class BackupRejected extends Error {
+export class BackupRejected extends PrismError {
   constructor(
     readonly backupId: string,
     readonly problems: string[],
     /** The step of a restore that found it unusable (default: comparing what was restored with the manifest). */
     public step = 'comparing the restored data with the manifest',
   ) {
-    super(`backup ${backupId} cannot be used: ${problems.join('; ')}`);
+    super('BACKUP_REJECTED', `backup ${backupId} cannot be used: ${problems.join('; ')}`);
     this.name = 'BackupRejected';
   }
 }
@@ -66,7 +67,7 @@ export function reasonOf(err: unknown): string {
 }
 
 /** A restore that failed at one step of one store: says which, why, and what became of the live data. */
-export class RestoreFailed extends Error {
+export class RestoreFailed extends PrismError {
   constructor(
     readonly backupId: string,
     readonly store: BackupStore | 'backup',
@@ -76,6 +77,7 @@ export class RestoreFailed extends Error {
     readonly replacedBefore: string[],
   ) {
     super(
+      'RESTORE_FAILED',
       `restore of backup ${backupId} failed at ${store}: ${step}: ${reason}` +
         (replacedBefore.length
           ? `\nAlready replaced before the failure:\n${replacedBefore.map((r) => `  ${r}`).join('\n')}`

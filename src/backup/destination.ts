@@ -1,6 +1,7 @@
 // Where backups are kept: a directory (PRISM_BACKUP_DIR, the default) or an S3-compatible object store
 // (PRISM_BACKUP_S3_*: a backup on the same disk as the data does not survive that disk). A backup is a set
 // of objects under `<backupId>/`, its manifest (`<backupId>/manifest.json`) written last.
+import { PrismError } from '../errors.ts';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
@@ -31,12 +32,12 @@ export interface BackupDestination {
 }
 
 /** `get` of a key that is not there. */
-export class MissingBackupKeyError extends Error {
+export class MissingBackupKeyError extends PrismError {
   constructor(
     readonly key: string,
     where: string,
   ) {
-    super(`backup key "${key}" does not exist in ${where}`);
+    super('BACKUP_KEY_MISSING', `backup key "${key}" does not exist in ${where}`);
     this.name = 'MissingBackupKeyError';
   }
 }

@@ -2,6 +2,7 @@
 // scratch instances), found the same way in both stacks: a `PRISM_<TOOL>_BIN` variable if set, else the
 // native stack's built binary (under PRISM_STACK_HOME/bin), else the PATH (the application image installs
 // them there).
+import { PrismError } from '../errors.ts';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync } from 'node:fs';
@@ -39,14 +40,15 @@ function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-export class ToolError extends Error {
+export class ToolError extends PrismError {
   constructor(
     readonly tool: string,
-    readonly code: number | null,
+    /** The tool's exit code; null when a signal ended it. */
+    readonly exitCode: number | null,
     readonly stderr: string,
   ) {
     const detail = stderr.trim().split('\n').slice(-5).join('\n');
-    super(`${tool} failed (exit ${code ?? 'signal'})${detail ? `: ${detail}` : ''}`);
+    super('TOOL_FAILED', `${tool} failed (exit ${exitCode ?? 'signal'})${detail ? `: ${detail}` : ''}`);
     this.name = 'ToolError';
   }
 }

@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { alertEnvelope, manualResolution } from '../alerts/event.ts';
 import type { AlertState } from '../alerts/decide.ts';
-import { createAlertStore } from '../alerts/store.ts';
+import { AlertNotFiringError, AlertNotFoundError, createAlertStore } from '../alerts/store.ts';
 import { createKafka } from '../clients/kafka.ts';
 import { createRedis } from '../clients/redis.ts';
 import { loadConfig, type Env } from '../config.ts';
@@ -66,11 +66,8 @@ export function registerAlertCommands(program: Command): void {
     .action(async (fingerprint: string, opts: { reason?: string; by?: string }) => {
       const env = loadConfig();
       const alert = await withStore(env, (store) => store.get(fingerprint));
-      if (!alert || alert.status !== 'FIRING') {
-        process.stderr.write(`prism: no firing alert ${fingerprint} (see prism alerts list)\n`);
-        process.exitCode = 1;
-        return;
-      }
+      if (!alert) throw new AlertNotFoundError(fingerprint);
+      if (alert.status !== 'FIRING') throw new AlertNotFiringError(fingerprint, 'resolved');
       const publisher = createPublisher(createKafka(env));
       await publisher.connect();
       try {

@@ -1,7 +1,6 @@
 // `prism`: the command line of PRISM Orchestration.
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config.ts';
-import { ValidationError } from '../validation.ts';
+import { exitCodeOf, PrismError } from '../errors.ts';
 import { registerAgentCommands } from './agent.ts';
 import { registerAlertCommands } from './alerts.ts';
 import { registerApiCommands } from './api.ts';
@@ -35,14 +34,23 @@ registerBackupCommands(program);
 
 program.addOption(new Option('--debug', 'print stack traces on errors').env('PRISM_DEBUG'));
 
+// The command that runs (`prism backup restore`), so that a failure names the part of prism that failed.
+let running = 'prism';
+program.hook('preAction', (_program, action) => {
+  const names: string[] = [];
+  for (let c: Command | null = action; c; c = c.parent) names.unshift(c.name());
+  running = names.join(' ');
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof ValidationError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
+  // Exit code 2: the command or its input is wrong (a PrismError that is the caller's mistake: invalid
+  // input or configuration, an unknown id); 1: anything else failed. The code, when there is one, names the
+  // kind of failure (docs/errors.md).
   const debug = program.opts().debug;
-  process.stderr.write(`prism: ${debug ? ((err as Error).stack ?? String(err)) : (err as Error).message}\n`);
-  process.exit(1);
+  const text = debug ? ((err as Error).stack ?? String(err)) : ((err as Error).message ?? String(err));
+  const code = err instanceof PrismError ? ` [${err.code}]` : '';
+  process.stderr.write(`${running}: ${text}${code}\n`);
+  process.exit(exitCodeOf(err));
 }

@@ -3,7 +3,14 @@ import type { Command } from 'commander';
 import { connectTemporal } from '../clients/temporal.ts';
 import { loadConfig } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
-import { agentTypes, priorities, type AgentType, type Priority } from '../task/index.ts';
+import {
+  agentTypes,
+  priorities,
+  taskNotFound,
+  taskNotRunning,
+  type AgentType,
+  type Priority,
+} from '../task/index.ts';
 import { agentTypeArg, priorityArg } from './args.ts';
 import { cancelTask, startTask, temporalRunUrl, waitForTask } from '../task/client.ts';
 import { findTask, locateTask } from '../task/view.ts';
@@ -94,11 +101,7 @@ export function registerTaskCommands(program: Command): void {
       const temporal = await connectTemporal(env);
       try {
         const view = await withPrisma(env, (prisma) => findTask({ prisma, temporal, env }, id));
-        if (!view) {
-          process.stderr.write(`prism: no task ${id} (give its task id, request id or workflow id)\n`);
-          process.exitCode = 1;
-          return;
-        }
+        if (!view) throw taskNotFound(id);
         const steps =
           view.live?.progress?.steps ?? view.record?.subtasks.map((s) => ({ ...s, key: s.stepKey }));
         const error = view.live?.outcome?.error ?? view.record?.errorMessage;
@@ -123,12 +126,11 @@ export function registerTaskCommands(program: Command): void {
       const temporal = await connectTemporal(env);
       try {
         const located = await withPrisma(env, (prisma) => locateTask({ prisma, temporal }, id));
-        if (located && (await cancelTask(temporal, located.workflowId))) {
-          process.stdout.write(`cancelling ${located.workflowId}\n`);
-        } else {
-          process.stderr.write(`prism: task ${id} is not running\n`);
-          process.exitCode = 1;
+        if (!located) throw taskNotFound(id);
+        if (!(await cancelTask(temporal, located.workflowId))) {
+          throw taskNotRunning(id, located.runStatus ?? located.record?.status ?? 'unknown');
         }
+        process.stdout.write(`cancelling ${located.workflowId}\n`);
       } finally {
         await temporal.connection.close();
       }

@@ -212,16 +212,23 @@ export class PrismClient {
       body = undefined;
     }
     if (!response.ok) {
-      const error = (body ?? {}) as { message?: string; fields?: { field: string; message: string }[] };
+      const error = (body ?? {}) as {
+        code?: unknown;
+        message?: string;
+        fields?: { field: string; message: string }[];
+      };
       const retryAfterS = Number(response.headers.get('retry-after'));
       throw new PrismApiError(
         response.status,
         error.message ?? `${what} answered ${response.status} ${response.statusText}`,
         error.fields ?? [],
         what,
-        Number.isFinite(retryAfterS) && retryAfterS > 0
-          ? { retryAfterMs: Math.min(retryAfterS, 10) * 1000 }
-          : {},
+        {
+          code: error.code,
+          ...(Number.isFinite(retryAfterS) && retryAfterS > 0
+            ? { retryAfterMs: Math.min(retryAfterS, 10) * 1000 }
+            : {}),
+        },
       );
     }
     return body as T;

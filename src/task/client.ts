@@ -91,7 +91,12 @@ export async function liveTask(client: Client, workflowId: string): Promise<Live
 }
 
 /** An invalid request that a client started without validating it: the run failed before the task existed. */
-export class InvalidTaskRunError extends ValidationError {}
+export class InvalidTaskRunError extends ValidationError {
+  constructor(problems: FieldProblem[]) {
+    super(problems, 'invalid task request', 'INVALID_TASK_REQUEST');
+    this.name = 'InvalidTaskRunError';
+  }
+}
 
 /** Waits for a task to end and returns its outcome, however it ended. */
 /** gRPC codes of a server that is there but cannot answer now (its persistence frozen or restarting). */
@@ -124,7 +129,7 @@ export async function waitForTask(client: Client, workflowId: string): Promise<T
       return cause.details?.[0] as TaskOutcome;
     }
     if (cause instanceof ApplicationFailure && cause.type === failureTypes.invalidRequest) {
-      throw new InvalidTaskRunError((cause.details ?? []) as FieldProblem[], 'invalid task request');
+      throw new InvalidTaskRunError((cause.details ?? []) as FieldProblem[]);
     }
     if (cause instanceof CancelledFailure) return endedOutcome(workflowId, 'CANCELLED', cause.message);
     // Terminated, timed out, or failed outside the task's own logic.

@@ -3,3 +3,4 @@
 export * from './contract.ts';
 export * from './schemas.ts';
 export * from './ids.ts';
+export * from './errors.ts';

@@ -5,6 +5,7 @@
 // machine's lock (Redis) for the whole check-and-act, so two tasks never act on one machine at once, and
 // writes the machine's new setpoint with the lock's fencing token: an agent that paused past its lease
 // and woke up after another took the machine over is refused instead of overwriting the newer action.
+import { PrismError } from '../../errors.ts';
 import { z } from 'zod';
 import type { AgentCommand } from '../../task/index.ts';
 import { planIdFor, subtaskIdFor } from '../../task/ids.ts';
@@ -50,9 +51,10 @@ export interface MachineSetpoint {
   fence: number;
 }
 
-export class StaleFenceError extends Error {
+export class StaleFenceError extends PrismError {
   constructor(machine: string, fence: number, newer: number) {
     super(
+      'STALE_FENCE',
       `machine ${machine}: this action's lock (fence ${fence}) was taken over by a newer one (fence ${newer}) ` +
         'while it worked; the newer action stands and this one is not applied',
     );

@@ -14,7 +14,7 @@ import { AlertNotFiringError, AlertNotFoundError, createAlertStore } from '../..
 import { Topic } from '../../stores/kafka/topics.ts';
 import { apiKeyOf, principalOf } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { HttpError } from '../errors.ts';
+import { PrismError } from '../../errors.ts';
 import { defineRoute } from '../route.ts';
 import { errorSchema } from '../schemas/common.ts';
 import {
@@ -29,12 +29,18 @@ import {
 /** Alertmanager authenticates with its own token (ALERTMANAGER_WEBHOOK_TOKEN), compared in constant time. */
 function checkWebhookToken(request: FastifyRequest, expected: string | undefined): void {
   if (!expected) {
-    throw new HttpError(503, 'the Alertmanager webhook is not configured: set ALERTMANAGER_WEBHOOK_TOKEN');
+    throw new PrismError(
+      'NOT_CONFIGURED',
+      'the Alertmanager webhook is not configured: set ALERTMANAGER_WEBHOOK_TOKEN',
+    );
   }
   const given = Buffer.from(apiKeyOf(request) ?? '');
   const wanted = Buffer.from(expected);
   if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-    throw new HttpError(401, 'the webhook needs `Authorization: Bearer <ALERTMANAGER_WEBHOOK_TOKEN>`');
+    throw new PrismError(
+      'UNAUTHENTICATED',
+      'the webhook needs `Authorization: Bearer <ALERTMANAGER_WEBHOOK_TOKEN>`',
+    );
   }
 }
 
@@ -99,15 +105,7 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
       404: { description: 'No such alert', schema: errorSchema },
       409: { description: 'The alert is resolved', schema: errorSchema },
     },
-    handler: async (request) => {
-      try {
-        return await store.acknowledge(request.params.fingerprint, principalOf(request).username);
-      } catch (err) {
-        if (err instanceof AlertNotFoundError) throw new HttpError(404, err.message);
-        if (err instanceof AlertNotFiringError) throw new HttpError(409, err.message);
-        throw err;
-      }
-    },
+    handler: (request) => store.acknowledge(request.params.fingerprint, principalOf(request).username),
   });
 
   defineRoute(app, {
@@ -129,8 +127,8 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
     handler: async (request, reply) => {
       const { fingerprint } = request.params;
       const alert = await store.get(fingerprint);
-      if (!alert) throw new HttpError(404, new AlertNotFoundError(fingerprint).message);
-      if (alert.status !== 'FIRING') throw new HttpError(409, `alert ${fingerprint} is resolved already`);
+      if (!alert) throw new AlertNotFoundError(fingerprint);
+      if (alert.status !== 'FIRING') throw new AlertNotFiringError(fingerprint, 'resolved');
       await publish([manualResolution(alert, principalOf(request).username, request.body.reason)]);
       return reply.code(202).send(alert);
     },

@@ -7,7 +7,7 @@ import { agentMemory } from '../../stores/weaviate/collections.ts';
 import { importObjects } from '../../stores/weaviate/import.ts';
 import { agentMemorySpec, type AgentMemory } from '../../stores/weaviate/schema.ts';
 import type { ApiDeps } from '../deps.ts';
-import { HttpError } from '../errors.ts';
+import { PrismError } from '../../errors.ts';
 import { defineRoute } from '../route.ts';
 import { agentIdParams, errorSchema } from '../schemas/common.ts';
 import {
@@ -39,7 +39,10 @@ export function memoryRoutes(app: FastifyInstance, deps: ApiDeps): void {
   // Tenants are never created for an unknown agent, so a mistyped id cannot invent a memory.
   const memoryOf = async (agentId: string) => {
     if (!(await isAgentRegistered(deps.prisma, agentId)))
-      throw new HttpError(404, `agent "${agentId}" is not registered: register it first (POST /agents)`);
+      throw new PrismError(
+        'AGENT_NOT_REGISTERED',
+        `agent "${agentId}" is not registered: register it first (POST /agents)`,
+      );
     return agentMemory(deps.weaviate, agentId, { prefix: deps.env.WEAVIATE_COLLECTION_PREFIX });
   };
   const unknownAgent = { description: 'The agent is not registered', schema: errorSchema };

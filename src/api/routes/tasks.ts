@@ -3,7 +3,15 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { feedbackSignal, normaliseTaskRequest, workflowIdFor, type UserFeedback } from '../../task/index.ts';
+import {
+  feedbackSignal,
+  normaliseTaskRequest,
+  taskNotFound,
+  taskNotRecorded,
+  taskNotRunning,
+  workflowIdFor,
+  type UserFeedback,
+} from '../../task/index.ts';
 import { taskIdFor, uuidFrom } from '../../task/ids.ts';
 import { cancelTask, temporalRunUrl } from '../../task/client.ts';
 import { createEnvelope } from '../../stores/kafka/envelope.ts';
@@ -11,7 +19,6 @@ import { Topic } from '../../stores/kafka/topics.ts';
 import { recordFeedback } from '../../stores/postgres/tasks.ts';
 import { actingUserId, principalOf } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
-import { HttpError } from '../errors.ts';
 import type { HttpMetrics } from '../http-metrics.ts';
 import { defineRoute } from '../route.ts';
 import { errorSchema, taskIdParams } from '../schemas/common.ts';
@@ -24,13 +31,6 @@ import {
   taskDetailsSchema,
 } from '../schemas/tasks.ts';
 import { findTask, locateTask } from '../../task/view.ts';
-
-const notFound = (id: string) =>
-  new HttpError(
-    404,
-    `no task "${id}" in PostgreSQL or Temporal: check the id (task id, request id or workflow id); ` +
-      'a task submitted a moment ago appears once the orchestrator has started it',
-  );
 
 export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMetrics): void {
   defineRoute(app, {
@@ -96,7 +96,7 @@ export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMet
     },
     handler: async (request) => {
       const details = await findTask(deps, request.params.id);
-      if (!details) throw notFound(request.params.id);
+      if (!details) throw taskNotFound(request.params.id);
       return details;
     },
   });
@@ -116,14 +116,11 @@ export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMet
     },
     handler: async (request, reply) => {
       const task = await locateTask(deps, request.params.id);
-      if (!task) throw notFound(request.params.id);
+      if (!task) throw taskNotFound(request.params.id);
       const taskId = task.record?.id ?? taskIdFor(task.workflowId.replace(/^task-/, ''));
       if (task.runStatus !== 'RUNNING' || !(await cancelTask(deps.temporal, task.workflowId))) {
         const status = task.runStatus ?? task.record?.status ?? 'unknown';
-        throw new HttpError(
-          409,
-          `task ${taskId} is not running (${status}): only a running task can be cancelled`,
-        );
+        throw taskNotRunning(taskId, status);
       }
       return reply.code(202).send({ taskId, workflowId: task.workflowId, cancelRequested: true });
     },
@@ -150,12 +147,9 @@ export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMet
     },
     handler: async (request, reply) => {
       const task = await locateTask(deps, request.params.id);
-      if (!task) throw notFound(request.params.id);
+      if (!task) throw taskNotFound(request.params.id);
       if (!task.record) {
-        throw new HttpError(
-          409,
-          `task ${task.workflowId} is starting and has no record yet: retry in a moment`,
-        );
+        throw taskNotRecorded(task.workflowId);
       }
       const taskId = task.record.id;
       const feedback: UserFeedback = {

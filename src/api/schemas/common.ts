@@ -5,6 +5,9 @@ import { storable } from '../../validation.ts';
 export const errorSchema = z
   .object({
     error: z.string().describe('The HTTP status text, e.g. "Bad Request"'),
+    code: z
+      .string()
+      .describe('What went wrong as a stable code, e.g. `TASK_NOT_FOUND` (docs/errors.md lists them)'),
     message: z.string().describe('What went wrong and what to do about it'),
     fields: z
       .array(z.object({ field: z.string(), message: z.string() }))

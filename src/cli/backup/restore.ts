@@ -83,7 +83,10 @@ async function restore(id: string, opts: RestoreOptions): Promise<void> {
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ ok: false, backupId: manifest.id, ...failure }, null, 2)}\n`);
     }
-    if (err instanceof BackupRejected) throw new Error(`${err.message}\nNothing was changed.`);
+    if (err instanceof BackupRejected) {
+      err.message = `${err.message}\nNothing was changed.`;
+      throw err;
+    }
     if (err instanceof RestoreFailed) throw err;
     throw new Error(`restore of backup ${manifest.id} failed: ${failure.reason}`, { cause: err });
   }

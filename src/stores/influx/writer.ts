@@ -7,6 +7,7 @@
 // the point. A batch that InfluxDB refuses for good (400 bad data, 401/403 token, 404 bucket) cannot succeed
 // by retrying: it is removed, counted in `failed` and handed to onError with its lines.
 // close() tries to send everything until its timeout, then rejects with the unwritten lines.
+import { PrismError } from '../../errors.ts';
 import type { Point } from '@influxdata/influxdb-client';
 import { influxOrg, type InfluxEnv } from '../../clients/influx.ts';
 
@@ -40,7 +41,7 @@ export type InfluxWriterStats = {
   failedAttempts: number;
 };
 
-export class InfluxWriteError extends Error {
+export class InfluxWriteError extends PrismError {
   constructor(
     message: string,
     /** True: the points stay buffered and are retried. False: they were given up (see `lines`). */
@@ -49,14 +50,15 @@ export class InfluxWriteError extends Error {
     readonly lines: string[],
     readonly status?: number,
   ) {
-    super(message);
+    super('INFLUX_WRITE_FAILED', message);
     this.name = 'InfluxWriteError';
   }
 }
 
-export class InfluxBufferFullError extends Error {
+export class InfluxBufferFullError extends PrismError {
   constructor(max: number, url: string) {
     super(
+      'INFLUX_BUFFER_FULL',
       `InfluxDB writer buffer is full (${max} points waiting for ${url}): InfluxDB has been failing for a ` +
         'while (see the earlier errors); this point was not accepted, keep or retry it',
     );

@@ -1,5 +1,6 @@
 // Consuming envelopes at least once, with effects once: a message's offset is committed only after it
 // was handled (or dead-lettered), and handled ids are remembered so a redelivery is skipped.
+import { PrismError } from '../../errors.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   Consumer,
@@ -47,9 +48,9 @@ export type MessageOutcome =
  * Thrown by a handler for a message that can never succeed (its payload is invalid for this consumer):
  * it goes to the dead-letter topic at once, with this message as the reason, instead of being retried.
  */
-export class InvalidMessageError extends Error {
+export class InvalidMessageError extends PrismError {
   constructor(message: string) {
-    super(message);
+    super('INVALID_MESSAGE', message);
     this.name = 'InvalidMessageError';
   }
 }

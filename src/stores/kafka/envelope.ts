@@ -1,5 +1,6 @@
 // The one message envelope of every topic. Producers validate before sending, consumers after receiving:
 // a message that fails goes to the topic's DLQ with the reason this module writes.
+import { PrismError } from '../../errors.ts';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { describeProblems, problemsOf } from '../../validation.ts';
@@ -38,9 +39,12 @@ export const maxEnvelopeBytes = 1024 * 1024;
 
 export type EnvelopeCheck = { ok: true; envelope: Envelope } | { ok: false; reason: string };
 
-export class InvalidEnvelopeError extends Error {
+export class InvalidEnvelopeError extends PrismError {
   constructor(readonly reason: string) {
-    super(`Invalid message envelope: ${reason}. Fix the message so that it matches envelopeSchema.`);
+    super(
+      'INVALID_ENVELOPE',
+      `Invalid message envelope: ${reason}. Fix the message so that it matches envelopeSchema.`,
+    );
     this.name = 'InvalidEnvelopeError';
   }
 }
@@ -52,7 +56,12 @@ export function checkEnvelope(value: unknown): EnvelopeCheck {
   return { ok: false, reason: describeProblems(problemsOf(result.error.issues, '', 'envelope')) };
 }
 
-class ProtoKeyError extends Error {}
+class ProtoKeyError extends PrismError {
+  constructor(message: string) {
+    super('INVALID_ENVELOPE', message);
+    this.name = 'ProtoKeyError';
+  }
+}
 
 /**
  * A `__proto__` key is refused, as the API's JSON parser refuses it: a JavaScript object cannot hold it as

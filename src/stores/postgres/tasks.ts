@@ -1,5 +1,6 @@
 // Tasks in PostgreSQL beyond the flow's writes (flow.ts): which status may follow which, a task read with
 // its query, plan and history, and the feedback people give on a task.
+import { PrismError } from '../../errors.ts';
 import type { PrismaClient } from '../../db/prisma.ts';
 import type { FeedbackType, TaskStatus } from '../../generated/prisma/client.ts';
 
@@ -17,13 +18,14 @@ export function statusesBefore(to: TaskStatus): TaskStatus[] {
   return (Object.keys(taskTransitions) as TaskStatus[]).filter((s) => taskTransitions[s].includes(to));
 }
 
-export class InvalidTransitionError extends Error {
+export class InvalidTransitionError extends PrismError {
   constructor(
     readonly taskId: string,
     readonly from: TaskStatus,
     readonly to: TaskStatus,
   ) {
     super(
+      'INVALID_TRANSITION',
       `task ${taskId} cannot go from ${from} to ${to} (allowed: ${taskTransitions[from].join(', ') || 'none, it has ended'})`,
     );
     this.name = 'InvalidTransitionError';

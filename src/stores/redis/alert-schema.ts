@@ -33,7 +33,7 @@ export type Alert = z.output<typeof alertSchema>;
 
 export class InvalidAlertError extends ValidationError {
   constructor(problems: FieldProblem[]) {
-    super(problems, 'Invalid alert');
+    super(problems, 'Invalid alert', 'INVALID_ALERT');
     this.name = 'InvalidAlertError';
   }
 }

@@ -1,6 +1,7 @@
 // Distributed locks that survive volatile-lru: the lock key carries no Redis TTL (a key with a TTL may be
 // evicted, which would free a held lock). The lease end is a field compared with Redis server time in Lua,
 // so an expired lock stays in Redis until a new owner takes it over with a higher fencing token.
+import { PrismError } from '../../errors.ts';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
@@ -53,19 +54,20 @@ export interface LockManager {
   ): Promise<T>;
 }
 
-export class LockBusyError extends Error {
+export class LockBusyError extends PrismError {
   constructor(readonly lockName: string) {
-    super(`lock ${lockName} is held by another owner: retry later, or pass a longer waitMs`);
+    super('LOCK_BUSY', `lock ${lockName} is held by another owner: retry later, or pass a longer waitMs`);
     this.name = 'LockBusyError';
   }
 }
 
-export class LockLostError extends Error {
+export class LockLostError extends PrismError {
   constructor(
     readonly lock: Lock,
     readonly reason: LockLossReason,
   ) {
     super(
+      'LOCK_LOST',
       `lock ${lock.name} (fence ${lock.fence}) ${reason === 'expired' ? 'expired' : 'was taken over by another owner'} ` +
         'before the work under it finished, so that work was not exclusive: raise ttlMs or renew the lock ' +
         'while working, and reject writes that carry a stale fencing token',
@@ -107,9 +109,10 @@ function checkTtl(name: string, ttlMs: number): void {
   }
 }
 
-export class LockNotReplicatedError extends Error {
+export class LockNotReplicatedError extends PrismError {
   constructor(readonly lockName: string) {
     super(
+      'LOCK_NOT_REPLICATED',
       `lock ${lockName} was granted by the Redis primary but no replica confirmed it within ` +
         `${lockReplicationTimeoutMs} ms, so a failover could hand it out again; it was released: retry ` +
         '(the replicas are catching up or away: `prism stack status` shows each node)',

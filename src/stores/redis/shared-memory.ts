@@ -1,5 +1,6 @@
 // Memory shared between agents: JSON values with a version, changed only by compare-and-set, so two agents
 // writing the same key can never silently overwrite each other. No TTL: volatile-lru never evicts it.
+import { PrismError } from '../../errors.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { redisKeys } from './keys.ts';
@@ -38,12 +39,13 @@ export interface SharedMemory {
   clear(): Promise<number>;
 }
 
-export class MemoryConflictError extends Error {
+export class MemoryConflictError extends PrismError {
   constructor(
     readonly key: string,
     readonly attempts: number,
   ) {
     super(
+      'MEMORY_CONFLICT',
       `shared memory ${key}: gave up after ${attempts} conflicting writes by other agents; ` +
         'retry later, raise maxAttempts, or split the value so fewer writers share one key',
     );
