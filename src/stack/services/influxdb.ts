@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../../config.ts';
+import { serviceHost } from '../health.ts';
 import { binaries } from '../install.ts';
 import { spawnDetached } from '../process.ts';
 import type { NativeService } from '../services.ts';
@@ -25,7 +26,7 @@ export const influxdb: NativeService = {
       INFLUXDB_DATA_WAL_DIR: join(dataDir, 'wal'),
       INFLUXDB_HTTP_BIND_ADDRESS: `${env.PRISM_BIND_ADDRESS}:${port}`,
       // The RPC port of backup and restore: next to the HTTP port, so a second instance can run beside.
-      INFLUXDB_BIND_ADDRESS: `127.0.0.1:${influxRpcPort(env)}`,
+      INFLUXDB_BIND_ADDRESS: `${serviceHost(env)}:${influxRpcPort(env)}`,
       INFLUXDB_HTTP_FLUX_ENABLED: 'true',
       INFLUXDB_HTTP_AUTH_ENABLED: 'true',
       INFLUXDB_HTTP_LOG_ENABLED: 'false',
