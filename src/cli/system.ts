@@ -30,7 +30,7 @@ export function registerSystemCommands(program: Command): void {
       process.stdout.write(
         `PRISM is running.\n  API:         ${apiUrls(env)} (OpenAPI at /docs)\n` +
           `  Temporal UI: ${env.TEMPORAL_UI_URL}\n  Prometheus:  ${env.PROMETHEUS_URL}\n` +
-          `  Try: prism task submit --type MONITORING --query "check spindle temperature on cnc-02" --param machine=cnc-02 --wait\n`,
+          `  Try: prism task submit --type MONITORING --query "check spindle temperature on cnc-02" --param machine=cnc-02 --param sensorType=spindle_temperature_c --param since=-1h --wait\n`,
       );
     });
 
