@@ -284,12 +284,13 @@ describe('agents, knowledge and memory routes', () => {
 
   it('refuses memory of an unregistered agent with 404, and creates no tenant for it', async () => {
     const ghost = testId('ghost').replaceAll('_', '-');
-    const res = await fx.call<{ message: string }>('POST', `/agents/${ghost}/memory`, {
+    const res = await fx.call<{ code: string; message: string }>('POST', `/agents/${ghost}/memory`, {
       key: agentKey,
       body: { memoryType: 'SHORT_TERM', content: 'boo' },
     });
     expect(res.status).toBe(404);
     expect(res.body.message).toMatch(/not registered/);
+    expect(res.body.code).toBe('AGENT_NOT_REGISTERED');
     expect((await fx.call('GET', `/agents/${ghost}/memory`, { key: agentKey })).status).toBe(404);
     const tenants = await fx.deps.weaviate.collections
       .use(collectionName('AgentMemory', env.WEAVIATE_COLLECTION_PREFIX))

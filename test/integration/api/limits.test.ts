@@ -59,6 +59,7 @@ describe('API limits', () => {
     expect(retryAfter).toBeLessThanOrEqual(30);
     expect(limited.body).toEqual({
       error: 'Too Many Requests',
+      code: 'RATE_LIMITED',
       message: expect.stringMatching(
         /^rate limit exceeded: at most 5 requests per 30 s for this API key; retry after \d+ s/,
       ),
@@ -118,6 +119,7 @@ describe('API limits', () => {
     expect(big.status).toBe(413);
     expect(big.body).toEqual({
       error: 'Payload Too Large',
+      code: 'BODY_TOO_LARGE',
       message: expect.stringMatching(/^the request body is larger than 4194304 bytes: send less/),
     });
     const headers = await rawGet(`${two.baseUrl}/healthz`, {
@@ -126,11 +128,12 @@ describe('API limits', () => {
     expect(headers.status).toBe(431);
     expect(JSON.parse(headers.body)).toEqual({
       error: 'Request Header Fields Too Large',
+      code: 'HEADERS_TOO_LARGE',
       message: expect.stringMatching(/headers are larger than 16384 bytes/),
     });
     const long = await two.call('GET', `/tasks/${'a'.repeat(httpLimits.paramChars + 1)}`, { key });
     expect(long.status).toBe(400);
-    expect(long.body).toMatchObject({ fields: [{ field: 'path' }] });
+    expect(long.body).toMatchObject({ code: 'INVALID_INPUT', fields: [{ field: 'path' }] });
     // The longest id a route takes (255 characters, percent-encoded) is within the limit.
     const longest = await two.call('GET', `/tasks/${encodeURIComponent('漢'.repeat(255))}`, { key });
     expect(longest.status).toBe(404);
@@ -142,6 +145,7 @@ describe('API limits', () => {
     expect(media.status).toBe(415);
     expect(await media.json()).toEqual({
       error: 'Unsupported Media Type',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
       message: expect.stringMatching(/send the body as JSON, with `Content-Type: application\/json`/),
     });
   });

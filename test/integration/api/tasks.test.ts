@@ -174,6 +174,7 @@ describe('task routes', () => {
       const res = await fx.call<Body>('GET', `/tasks/${id}`, { key });
       expect(res.status).toBe(404);
       expect(res.body.message).toMatch(/no task/);
+      expect(res.body.code).toBe('TASK_NOT_FOUND');
     }
     expect((await fx.call('POST', `/tasks/${testId('nope')}/cancel`, { key })).status).toBe(404);
     const feedback = { feedbackType: 'APPROVAL', content: 'fine' };
@@ -225,6 +226,7 @@ describe('task routes', () => {
     const cancel = await fx.call<Body>('POST', `/tasks/${requestId}/cancel`, { key });
     expect(cancel.status).toBe(409);
     expect(cancel.body.message).toMatch(/not running/);
+    expect(cancel.body.code).toBe('TASK_NOT_RUNNING');
   });
 
   it('shows, signals feedback to, and cancels a running task; refuses to cancel it once ended', async () => {
@@ -251,6 +253,7 @@ describe('task routes', () => {
       body: { feedbackType: 'APPROVAL', content: 'go' },
     });
     expect(tooEarly.status).toBe(409);
+    expect(tooEarly.body).toMatchObject({ code: 'TASK_NOT_RECORDED' });
 
     await recordTask(fx.deps, { requestId, query: 'Adjust feed rate', agentType: 'CONTROL' });
     const watch = await watchTopic(fx.deps, Topic.UserFeedback);
