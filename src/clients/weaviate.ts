@@ -286,14 +286,18 @@ export async function failoverClient(
     }
   }
 
-  function handle(path: Step[]): unknown {
-    return new Proxy(() => undefined, {
+  // A handle is of the kind of what it stands for (a function or an object): code that looks at
+  // `typeof` (the retry wrapper of src/retry.ts wraps methods and walks into objects) sees the real shape.
+  function handle(path: Step[], kind: 'function' | 'object' = 'function'): unknown {
+    const target = kind === 'function' ? () => undefined : {};
+    return new Proxy(target, {
       get(_, key) {
         if (path.length === 0 && key === 'close') return () => current.client.close();
         const { value } = resolve([...path, { get: key }]);
-        const isHandle =
-          typeof value === 'function' || (value !== null && typeof value === 'object' && !('then' in value));
-        return isHandle ? handle([...path, { get: key }]) : value;
+        if (typeof value === 'function') return handle([...path, { get: key }], 'function');
+        if (value !== null && typeof value === 'object' && !('then' in value))
+          return handle([...path, { get: key }], 'object');
+        return value;
       },
       apply(_, __, given: unknown[]) {
         const method = (path.at(-1) as { get?: PropertyKey } | undefined)?.get;
@@ -305,7 +309,7 @@ export async function failoverClient(
           return invokeFirst(path, args, result as Promise<unknown>);
         }
         return typeof method === 'string' && handleMethods.has(method) && result && typeof result === 'object'
-          ? handle([...path, { call: args }])
+          ? handle([...path, { call: args }], 'object')
           : result;
       },
     });
@@ -330,5 +334,5 @@ export async function failoverClient(
   }
 
   await moveFrom(-1);
-  return handle([]) as WeaviateClient;
+  return handle([], 'object') as WeaviateClient;
 }

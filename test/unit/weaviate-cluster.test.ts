@@ -1,5 +1,6 @@
 // The pure parts of Weaviate's cluster topology: each node's ports and environment, the client's endpoints,
 // which failures move the client to another node and what it sends again, the collections' replication.
+import { withRetries } from '../../src/retry.ts';
 import { describe, expect, it } from 'vitest';
 import type { WeaviateClient } from 'weaviate-client';
 import {
@@ -145,6 +146,19 @@ describe('the Weaviate client over several nodes', () => {
     down.add('n1');
     expect(await memory.query.fetchObjects()).toBe('fetchObjects from n2');
     expect(calls).toEqual(['n1:fetchObjects', 'n1:fetchObjects', 'n2:fetchObjects']);
+  });
+
+  it('gives handles of the shape of what they stand for, so the retry wrapper walks into them', async () => {
+    const calls: string[] = [];
+    const client = await failoverClient(endpoints, fakeNodes(new Set(), calls), options);
+    const collection = client.collections.use('AgentMemory');
+    expect(typeof client.collections).toBe('object');
+    expect(typeof collection).toBe('object');
+    expect(typeof collection.query).toBe('object');
+    expect(typeof collection.query.fetchObjects).toBe('function');
+    // As the agents use it: every method retried (src/retry.ts), nested objects wrapped the same way.
+    const retried = withRetries(collection, () => ({ component: 'Weaviate', target: 'n1', maxWaitMs: 1_000 }));
+    expect(await retried.query.fetchObjects()).toBe('fetchObjects from n1');
   });
 
   it('fails a write that is not safe to send twice, and sends the next to the new node', async () => {
