@@ -274,19 +274,26 @@ export function nativeServiceControl(
   name: string,
   progress: Progress,
 ): { stop(): Promise<void>; start(): Promise<void> } {
-  const service = servicesOf(env).find((s) => s.name === name);
-  if (!service) throw new StackError(`the native stack has no service "${name}"`);
+  // A service, or on the cluster topology every node of it (`temporal`: temporal-1..3).
+  const all = servicesOf(env);
+  const exact = all.filter((s) => s.name === name);
+  const services = exact.length ? exact : all.filter((s) => s.group === name);
+  if (services.length === 0) throw new StackError(`the native stack has no service "${name}"`);
   const paths = stackPaths(env);
   return {
     async stop() {
-      const ctx = context(service, env, paths);
-      const pid = ownedPid(ctx.pidFile, service.marker);
-      if (pid !== null) {
-        progress.step(`stopping ${service.name} (pid ${pid})`);
-        await stopProcess(pid, 30_000);
-      }
-      removeFile(ctx.pidFile);
+      await Promise.all(
+        services.map(async (service) => {
+          const ctx = context(service, env, paths);
+          const pid = ownedPid(ctx.pidFile, service.marker);
+          if (pid !== null) {
+            progress.step(`stopping ${service.name} (pid ${pid})`);
+            await stopProcess(pid, 30_000);
+          }
+          removeFile(ctx.pidFile);
+        }),
+      );
     },
-    start: () => startService(service, env, paths, progress),
+    start: () => startServices(services, env, paths, progress),
   };
 }
