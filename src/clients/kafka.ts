@@ -59,6 +59,11 @@ export function createKafka(env: KafkaEnv, config: Partial<KafkaConfig> = {}): K
       brokers: env.KAFKA_BROKERS.split(','),
       logLevel: logLevel.WARN,
       connectionTimeout: 5_000,
+      // With several brokers, a request to one that is cut off (a partition: nothing answers, nothing is
+      // refused) gives up after 10 s instead of kafkajs's 30 s, and is sent to the partition's new leader or
+      // the group's new coordinator: a command and its consumer's rejoin then fit in a step's timeout. With one
+      // broker there is no other to go to, and waiting longer is the only way through.
+      ...(env.KAFKA_BROKERS.split(',').length > 1 ? { requestTimeout: 10_000 } : {}),
       ...(username && password ? { sasl: saslOptions(mechanism, username, password) } : {}),
       // SASL_SSL where KAFKA_TLS says so: the brokers' certificates verified, their names included.
       ...(env.KAFKA_TLS ? { ssl: tlsOptions(env.KAFKA_TLS_CA_FILE) } : {}),
