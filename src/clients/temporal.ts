@@ -122,6 +122,30 @@ export const temporalRetryBudgetMs = 2 * 60_000;
  * for 30 s (a restart's worth; a server that is simply not running is reported sooner than a call's
  * budget). Close its connection with `client.connection.close()`.
  */
+const retryDelay = (attempt: number) => backoffDelayMs(attempt, 100, 2_000);
+const retryUnavailable = makeGrpcRetryInterceptor({
+  delayFunction: retryDelay,
+  retryableDecider: (attempt, status) => attempt < temporalRetryAttempts && isRetryableError(status),
+});
+// A start or signal whose server ran out of time (DEADLINE_EXCEEDED from the server: on a cluster, the history
+// host that owns the workflow's shard frozen or cut off until the ring hands the shard to another) is sent
+// again: it carries a request id, so the server applies it once. Other calls are not, since a deadline of
+// the caller's own (withDeadline) ends the same way and must end the call.
+const retryStartsPastDeadline = makeGrpcRetryInterceptor({
+  delayFunction: retryDelay,
+  retryableDecider: (attempt, status) =>
+    attempt < temporalRetryAttempts && (isRetryableError(status) || status.code === deadlineExceeded),
+});
+/** gRPC's status code DEADLINE_EXCEEDED. */
+const deadlineExceeded = 4;
+type Interceptor = ReturnType<typeof makeGrpcRetryInterceptor>;
+const idempotentCalls =
+  /\/(StartWorkflowExecution|SignalWorkflowExecution|SignalWithStartWorkflowExecution)$/;
+const retryInterceptor: Interceptor = (options, nextCall) =>
+  idempotentCalls.test(options.method_definition.path)
+    ? retryStartsPastDeadline(options, nextCall)
+    : retryUnavailable(options, nextCall);
+
 export async function connectTemporal(env: TemporalEnv): Promise<Client> {
   const connection = await retryTransient(
     () =>
@@ -129,13 +153,7 @@ export async function connectTemporal(env: TemporalEnv): Promise<Client> {
         Connection.connect({
           ...target,
           connectTimeout: '5s',
-          interceptors: [
-            makeGrpcRetryInterceptor({
-              delayFunction: (attempt) => backoffDelayMs(attempt, 100, 2_000),
-              retryableDecider: (attempt, status) =>
-                attempt < temporalRetryAttempts && isRetryableError(status),
-            }),
-          ],
+          interceptors: [retryInterceptor],
           channelArgs: {
             'grpc.initial_reconnect_backoff_ms': 200,
             'grpc.max_reconnect_backoff_ms': 2_000,
