@@ -117,9 +117,18 @@ function machineProcessEnv(env: Env, machine: Machine | undefined): NodeJS.Proce
 const bin = join(repoRoot, 'bin', 'prism.js');
 const marker = (p: AppProcess) => `prism.js ${p.args.join(' ')}`;
 
+/**
+ * The file name of a process: `app-worker`, or for another deployment on the same services (the tests', in a
+ * namespace of their own) `app-<namespace>-worker`, so that neither takes the other's processes for its own.
+ */
+function fileName(env: Pick<Env, 'TEMPORAL_NAMESPACE'>, p: AppProcess): string {
+  return env.TEMPORAL_NAMESPACE === 'default' ? `app-${p.name}` : `app-${env.TEMPORAL_NAMESPACE}-${p.name}`;
+}
+
 function files(env: Env, p: AppProcess) {
   const paths = stackPaths(env);
-  return { logFile: join(paths.logs, `app-${p.name}.log`), pidFile: join(paths.run, `app-${p.name}.pid`) };
+  const name = fileName(env, p);
+  return { logFile: join(paths.logs, `${name}.log`), pidFile: join(paths.run, `${name}.pid`) };
 }
 
 async function waitForReady(
@@ -162,7 +171,7 @@ export async function startApp(
       const command = [process.execPath, bin, ...p.args, ...(p.extraArgs?.(env) ?? [])];
       // On a machine of the cluster topology: in its group before it starts anything (src/stack/cgroups.ts).
       const prefix = p.machine
-        ? (cgroupExecPrefix(machineCgroup(p.machine.index, `app-${p.name}`)) ?? [])
+        ? (cgroupExecPrefix(machineCgroup(p.machine.index, fileName(env, p))) ?? [])
         : [];
       const [executable, ...args] = [...prefix, ...command];
       const pid = spawnDetached({

@@ -31,8 +31,8 @@ export interface ClusterTarget {
   apps: string[];
   /** A whole machine: its index (every process in its group is the target). */
   machine?: number;
-  /** What a partition cuts off. */
-  cut: Cut;
+  /** What a partition cuts off (a node or a machine; an application process is killed or frozen only). */
+  cut?: Cut;
   component: string;
   pattern: RegExp;
 }
@@ -116,14 +116,11 @@ export async function resolveClusterTarget(env: Env, target: string): Promise<Cl
   }
   // An application process on a machine.
   const app = /^(.*)-(\d+)$/.exec(target)!;
-  const index = Number(app[2]);
-  const m = clusterMachines(env).find((x) => x.index === index)!;
   return {
     name: target,
     label: target,
     nodes: [],
     apps: [target],
-    cut: { group: machineCgroup(index, `app-${target}`), address: m.address, ports: [] },
     component: app[1]!,
     pattern: new RegExp(app[1]!.replace(/^agent-/, ''), 'i'),
   };

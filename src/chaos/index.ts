@@ -287,7 +287,9 @@ export async function runChaos(
           signalTree(tree, 'SIGCONT');
         }
       } else {
-        await partition(resolved!.cut);
+        if (!resolved?.cut)
+          throw new Error(`partition ${target}: a partition cuts off a node or a machine, not a process`);
+        await partition(resolved.cut);
         progress.step(`${label}: cut ${what} off from the others for ${options.freezeSec} s`);
         try {
           await sleep(options.freezeSec * 1000);
