@@ -16,11 +16,20 @@ from temporalio.client import Client
 PRISM_NAMESPACE = uuid.UUID("6f0a3c52-e1b4-4b0f-9b3e-8d2a7c1e5f90")
 
 
+async def connect(addresses: str, namespace: str) -> Client:
+    """The first frontend of a comma-separated list that answers (a cluster's frontends are peers)."""
+    errors = []
+    for address in addresses.split(","):
+        try:
+            return await Client.connect(address, namespace=namespace)
+        except Exception as err:  # noqa: BLE001 - every reason is reported below
+            errors.append(f"{address}: {err}")
+    raise RuntimeError("no Temporal frontend answered: " + "; ".join(errors))
+
+
 async def main() -> None:
     workflow_id, task_id = sys.argv[1], sys.argv[2]
-    client = await Client.connect(
-        os.environ["TEMPORAL_ADDRESS"], namespace=os.environ["TEMPORAL_NAMESPACE"]
-    )
+    client = await connect(os.environ["TEMPORAL_ADDRESS"], os.environ["TEMPORAL_NAMESPACE"])
     handle = client.get_workflow_handle(workflow_id)
     before = await handle.query("progress")
     await handle.signal(

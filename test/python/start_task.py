@@ -15,11 +15,20 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 
+async def connect(addresses: str, namespace: str) -> Client:
+    """The first frontend of a comma-separated list that answers (a cluster's frontends are peers)."""
+    errors = []
+    for address in addresses.split(","):
+        try:
+            return await Client.connect(address, namespace=namespace)
+        except Exception as err:  # noqa: BLE001 - every reason is reported below
+            errors.append(f"{address}: {err}")
+    raise RuntimeError("no Temporal frontend answered: " + "; ".join(errors))
+
+
 async def main() -> None:
     request = json.loads(sys.argv[1])
-    client = await Client.connect(
-        os.environ["TEMPORAL_ADDRESS"], namespace=os.environ["TEMPORAL_NAMESPACE"]
-    )
+    client = await connect(os.environ["TEMPORAL_ADDRESS"], os.environ["TEMPORAL_NAMESPACE"])
     handle = await client.start_workflow(
         "agentTask",
         request,
