@@ -129,13 +129,16 @@ export async function resolveClusterTarget(env: Env, target: string): Promise<Cl
 /** Every process of the target now (a machine: every process in its group, children included). */
 export function clusterTargetPids(env: Env, t: ClusterTarget): number[] {
   if (t.machine !== undefined) return cgroupPids(machineCgroup(t.machine));
+  // Each node's own process and everything in its group: a child its parent lost (a PostgreSQL whose
+  // Patroni died before) belongs to the node all the same.
   const nodePids = nativeProcesses(env)
     .filter((p) => t.nodes.some((n) => n.name === p.name))
     .flatMap((p) => (p.pid === null ? [] : [p.pid]));
+  const grouped = t.nodes.flatMap((n) => (n.machine ? cgroupPids(machineCgroup(n.machine.index, n.name)) : []));
   const appPids = appStatus(env)
     .filter((a) => t.apps.includes(a.name))
     .flatMap((a) => (a.pid === null ? [] : [a.pid]));
-  return [...nodePids, ...appPids];
+  return [...new Set([...nodePids, ...grouped, ...appPids])];
 }
 
 /** Every node of the target answers its readiness check, and its processes run. */

@@ -8,7 +8,7 @@ import { installMissing } from './install.ts';
 import { ensureDirs, stackPaths, type StackPaths } from './paths.ts';
 import { isCluster } from './topology.ts';
 import { joinCgroup, machineCgroup } from './cgroups.ts';
-import { ownedPid, portListener, removeFile, run, stillRunning, stopProcess } from './process.ts';
+import { commandLine, ownedPid, portListener, removeFile, run, stillRunning, stopProcess } from './process.ts';
 import type { Progress } from '../progress.ts';
 import { servicesOf, type NativeService, type ServiceContext } from './services.ts';
 import { clusterMachines, machineEnv } from './topology.ts';
@@ -73,6 +73,24 @@ export async function ensurePortsFree(service: NativeService, env: Env): Promise
   }
 }
 
+/**
+ * Stops what a lost parent of this service left running on its ports with its data directory (a PostgreSQL
+ * whose Patroni was killed: the postmaster lives on, adopted by init): it is this service's own, and the new
+ * start takes its place.
+ */
+function usesDirectory(commandLine: string, dir: string): boolean {
+  return commandLine.split(/[\s=]/).some((arg) => arg === dir || arg.startsWith(`${dir}/`));
+}
+
+async function stopOrphans(service: NativeService, ctx: ServiceContext, progress: Progress): Promise<void> {
+  for (const port of service.ports(ctx.env)) {
+    const listener = await portListener(port, ctx.env.PRISM_BIND_ADDRESS);
+    if (listener?.pid == null || !usesDirectory(commandLine(listener.pid) ?? '', ctx.dataDir)) continue;
+    progress.step(`stopping ${listener.description}, left running on ${service.name}'s data directory`);
+    await stopProcess(listener.pid, 30_000);
+  }
+}
+
 export async function startService(
   service: NativeService,
   env: Env,
@@ -88,6 +106,7 @@ export async function startService(
       await stopProcess(previous, 30_000);
     }
     removeFile(ctx.pidFile); // stale: its process is gone or is now something else
+    await stopOrphans(service, ctx, progress);
     await ensurePortsFree(service, ctx.env);
     progress.step(`starting ${service.name} (log: ${ctx.logFile})`);
     try {
