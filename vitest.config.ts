@@ -59,6 +59,10 @@ export default defineConfig({
           ],
           env: { ...testEnvironment, PRISM_TOPOLOGY: 'cluster' },
           globalSetup: ['test/setup/cluster.ts'],
+          // A node's fault, its failover and its catching up take minutes (a restarted Weaviate node holds what
+          // it missed after about a minute; Patroni's failover about 20 s).
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
           fileParallelism: false,
         },
       },

@@ -59,6 +59,18 @@ async function servedByEveryBroker(topics: string[]): Promise<void> {
   }
 }
 
+async function untilTopicKnown<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const unknown = /does not host this topic-partition/.test((err as Error).message);
+      if (!unknown || i >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 async function partitionsOf(admin: Admin, topics: string[]) {
   const { topics: found } = await admin.fetchTopicMetadata({ topics });
   return found.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, ...p })));
@@ -184,7 +196,9 @@ describe('Kafka in the cluster topology', () => {
     let consumer: RunningConsumer | undefined;
     let crashes = 0;
     try {
-      consumer = await runConsumer({
+      // A new topic reaches every broker's metadata a moment after its creation: subscribing asks one that
+      // may not know it yet (UNKNOWN_TOPIC_OR_PARTITION), which goes away by itself.
+      consumer = await untilTopicKnown(() => runConsumer({
         kafka,
         groupId: `${prefix}group`,
         topics: [stream],
@@ -202,7 +216,7 @@ describe('Kafka in the cluster topology', () => {
           else if (o.kind === 'duplicate') outcomes.duplicate++;
           else if (o.kind === 'dead-lettered') outcomes.deadLettered++;
         },
-      });
+      }));
       consumer.consumer.on(consumer.consumer.events.CRASH, (e) => {
         if (!e.payload.restart) crashes++;
       });
