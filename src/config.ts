@@ -237,6 +237,12 @@ export const envSchema = z.object({
    * BACKUP_FILESYSTEM_PATH, shared with it). Default: the native stack's, under PRISM_STACK_DATA.
    */
   WEAVIATE_BACKUP_PATH: z.string().min(1).optional(),
+  /**
+   * Where Weaviate writes its backups: `filesystem` (WEAVIATE_BACKUP_PATH, shared with the process that takes
+   * backups) or `s3` (the backup-s3 module, into the bucket `weaviate-backups` of the stack's SeaweedFS: a
+   * multi-node Weaviate refuses the filesystem backend). Default: `s3` in the cluster topology, else `filesystem`.
+   */
+  WEAVIATE_BACKUP_BACKEND: z.enum(['filesystem', 's3']).optional(),
   /** InfluxDB's RPC address (backup and restore). Default: the InfluxDB host, INFLUX_PORT + 2. */
   INFLUX_RPC_ADDRESS: z
     .string()
@@ -316,6 +322,7 @@ export type Env = RawEnv &
     TEMPORAL_ADDRESS: string;
     TEMPORAL_UI_URL: string;
     WEAVIATE_BACKUP_PATH: string;
+    WEAVIATE_BACKUP_BACKEND: 'filesystem' | 's3';
     INFLUX_RPC_ADDRESS: string;
     PRISM_BACKUP_DIR: string;
     PRISM_BACKUP_S3_ENDPOINT: string;
@@ -427,6 +434,7 @@ export const componentVariables: Record<Exclude<Component, 'operator' | 'admin'>
     'BACKUP_KEEP_DAILY',
     'BACKUP_KEEP_WEEKLY',
     'WEAVIATE_BACKUP_PATH',
+    'WEAVIATE_BACKUP_BACKEND',
     'INFLUX_RPC_ADDRESS',
     'PRISM_BACKUP_DESTINATION',
     'PRISM_BACKUP_DIR',
@@ -506,6 +514,7 @@ function withConnectionDefaults(
       (cluster
         ? join(stackDataDir(env), 'cluster', 'weaviate-backups')
         : join(stackDataDir(env), 'weaviate', 'backups')),
+    WEAVIATE_BACKUP_BACKEND: env.WEAVIATE_BACKUP_BACKEND ?? (cluster ? 's3' : 'filesystem'),
     INFLUX_RPC_ADDRESS:
       env.INFLUX_RPC_ADDRESS ??
       `${new URL(env.INFLUX_URL ?? `http://${first}`).hostname}:${env.INFLUX_PORT + 2}`,

@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Env } from '../config.ts';
 
 export type S3Env = Pick<
@@ -31,5 +31,19 @@ export function createS3(env: S3Env, endpoint: string = env.PRISM_BACKUP_S3_ENDP
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+  });
+}
+
+/**
+ * The bucket Weaviate's backup-s3 module writes to (WEAVIATE_BACKUP_BACKEND=s3), in the store of
+ * PRISM_BACKUP_S3_ENDPOINT with the same credentials; `stack up` creates it in the stack's SeaweedFS.
+ */
+export const weaviateBackupBucket = 'weaviate-backups';
+
+/** Creates `bucket` unless it exists (the stack's SeaweedFS creates none on a first write). */
+export async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
+  await client.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: unknown) => {
+    const name = (err as { name?: string }).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
   });
 }

@@ -1,12 +1,15 @@
-// Weaviate: its own backup API with the filesystem backend (BACKUP_FILESYSTEM_PATH, shared with the process
-// that takes backups: the native stack's directory, or a volume under Compose), of the deployment's
-// collections (WEAVIATE_COLLECTION_PREFIX + the four names), packed into one tarball.
+// Weaviate: its own backup API, of the deployment's collections (WEAVIATE_COLLECTION_PREFIX + the four
+// names), with the filesystem backend (BACKUP_FILESYSTEM_PATH, shared with the process that takes backups:
+// the native stack's directory, or a volume under Compose) or on a cluster the backup-s3 one
+// (WEAVIATE_BACKUP_BACKEND, weaviate-backend.ts), its files packed into one tarball either way.
 //
 // Weaviate restores a collection only under its own name, and not while it exists, so "into a scratch
 // target" means a scratch Weaviate: the same binary, started on free ports in a directory of its own, that
 // restores the backup and is read object by object (properties and vectors) for the counts and digests —
-// right after the backup is taken (the manifest's figures) and before any restore replaces live data.
-import { cp, mkdir, readdir, rm } from 'node:fs/promises';
+// right after the backup is taken (the manifest's figures) and before any restore replaces live data. The
+// scratch is one node, whichever backend took the backup (weaviate-layout.ts): a file copy of the backup,
+// restored with the filesystem backend.
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import type { Env } from '../../config.ts';
@@ -15,6 +18,8 @@ import { collectionName, collectionSpecs, type CollectionName } from '../../stor
 import { digestOf, freePortRange, resolveTool, tarDirectory, untar, until } from '../tools.ts';
 import type { StoreBackup } from '../manifest.ts';
 import { startScratchProcess } from './scratch-process.ts';
+import { weaviateBackend } from './weaviate-backend.ts';
+import { restorableBySingleNode } from './weaviate-layout.ts';
 import type { ScratchRestore, StoreContext, StoreModule, TakenStore } from './types.ts';
 
 const tarName = 'weaviate.tar.gz';
@@ -117,6 +122,8 @@ async function scratchWeaviate(ctx: StoreContext, backup: Pick<StoreBackup, 'sco
   await untar(join(ctx.workDir, tarName), backups);
   const [weaviateId] = await readdir(backups);
   if (!weaviateId) throw new Error(`the Weaviate backup file ${tarName} holds no backup`);
+  // The scratch takes the name of the node whose part it restores (a backup of a cluster: one of them).
+  const node = await restorableBySingleNode(backups, weaviateId);
   const [gossip, data, raft, raftRpc, http, grpc] = (await freePortRange(6)) as [
     number,
     number,
@@ -125,7 +132,6 @@ async function scratchWeaviate(ctx: StoreContext, backup: Pick<StoreBackup, 'sco
     number,
     number,
   ];
-  const node = String(backup.scope.node ?? 'node1');
   const server = startScratchProcess(
     resolveTool('weaviate', env),
     ['--scheme', 'http', '--host', '127.0.0.1', '--port', String(http)],
@@ -182,7 +188,7 @@ async function scratchWeaviate(ctx: StoreContext, backup: Pick<StoreBackup, 'sco
       timeout: { init: 10, query: 60, insert: 60 },
     });
     const contents = await contentsOf(client, include, ctx);
-    return { weaviateId, backupsDir: backups, port: http, contents, drop };
+    return { weaviateId, port: http, contents, drop };
   } catch (err) {
     await drop();
     throw err;
@@ -198,8 +204,9 @@ export const weaviateStore: StoreModule = {
     const nodes = await call<{ nodes: { name: string }[] }>(rest, 'GET', '/nodes');
     const node = nodes.nodes[0]?.name ?? 'node1';
     const collections = await deploymentCollections(rest, env);
+    const backend = weaviateBackend(env);
     const base = {
-      method: 'Weaviate backup API (filesystem backend), restored in a scratch Weaviate to count and digest',
+      method: `Weaviate backup API (${backend.name} backend), restored in a scratch Weaviate to count and digest`,
       serverVersion: meta.version,
     };
     if (collections.length === 0) {
@@ -209,27 +216,24 @@ export const weaviateStore: StoreModule = {
     }
     // A retried attempt may find its predecessor's backup: each attempt has an id of its own.
     const weaviateId = `prism-${ctx.scratchSuffix}-${Date.now().toString(36)}`;
-    ctx.progress(`weaviate: backing up ${collections.join(', ')}`);
-    await call(rest, 'POST', '/backups/filesystem', { id: weaviateId, include: collections });
-    await awaitBackup(rest, `/backups/filesystem/${weaviateId}`, 'backup', ctx);
-    const source = join(env.WEAVIATE_BACKUP_PATH, weaviateId);
-    const staging = join(ctx.workDir, 'staging');
-    await mkdir(staging, { recursive: true });
-    try {
-      await cp(source, join(staging, weaviateId), { recursive: true });
-    } catch (err) {
-      throw new Error(
-        `Weaviate wrote its backup, but it cannot be read at ${source} (${(err as Error).message}): ` +
-          'WEAVIATE_BACKUP_PATH must be the directory Weaviate writes its filesystem backups to ' +
-          '(its BACKUP_FILESYSTEM_PATH), shared with this process',
-      );
-    }
     const file = join(ctx.workDir, tarName);
-    await tarDirectory(staging, file, () => ctx.progress('weaviate: packing the backup'));
-    await rm(staging, { recursive: true, force: true });
-    // The copy next to Weaviate's data is not the backup: the destination's is.
-    await rm(source, { recursive: true, force: true }).catch(() => undefined);
-    const scope = { collections, prefix: env.WEAVIATE_COLLECTION_PREFIX, node };
+    try {
+      await backend.prepare();
+      ctx.progress(`weaviate: backing up ${collections.join(', ')} (${backend.name} backend)`);
+      await call(rest, 'POST', `/backups/${backend.name}`, { id: weaviateId, include: collections });
+      await awaitBackup(rest, `/backups/${backend.name}/${weaviateId}`, 'backup', ctx);
+      const staging = join(ctx.workDir, 'staging');
+      await mkdir(staging, { recursive: true });
+      ctx.progress(`weaviate: copying the backup from ${backend.description}`);
+      await backend.fetch(weaviateId, staging);
+      await tarDirectory(staging, file, () => ctx.progress('weaviate: packing the backup'));
+      await rm(staging, { recursive: true, force: true });
+      // Weaviate's copy is not the backup: the destination's is.
+      await backend.remove(weaviateId).catch(() => undefined);
+    } finally {
+      backend.close();
+    }
+    const scope = { collections, prefix: env.WEAVIATE_COLLECTION_PREFIX, node, backend: backend.name };
     const scratch = await scratchWeaviate(ctx, { scope });
     await scratch.drop();
     return { ...base, files: [file], ...scratch.contents, scope };
@@ -247,20 +251,31 @@ async function restoreWeaviateToScratch(ctx: StoreContext, backup: StoreBackup):
     async promote() {
       const { env } = ctx;
       const rest = liveRest(env);
-      // The live Weaviate restores from its own backup directory, under the backup's own id.
-      const target = join(env.WEAVIATE_BACKUP_PATH, scratch.weaviateId);
-      await rm(target, { recursive: true, force: true });
-      await cp(join(scratch.backupsDir, scratch.weaviateId), target, { recursive: true });
-      for (const name of include) {
-        ctx.progress(`weaviate: deleting the live collection ${name}`);
-        await call(rest, 'DELETE', `/schema/${name}`).catch((err: Error) => {
-          if (!/HTTP 404/.test(err.message)) throw err;
-        });
+      // The live Weaviate restores from its own backend, under the backup's own id, the backup as it was
+      // taken (the scratch's copy may be cut down to one node).
+      const backend = weaviateBackend(env);
+      const files = join(ctx.workDir, 'promote');
+      try {
+        await rm(files, { recursive: true, force: true });
+        await mkdir(files, { recursive: true });
+        await untar(join(ctx.workDir, tarName), files);
+        await backend.prepare();
+        ctx.progress(`weaviate: copying the backup to ${backend.description}`);
+        await backend.put(scratch.weaviateId, files);
+        await rm(files, { recursive: true, force: true });
+        for (const name of include) {
+          ctx.progress(`weaviate: deleting the live collection ${name}`);
+          await call(rest, 'DELETE', `/schema/${name}`).catch((err: Error) => {
+            if (!/HTTP 404/.test(err.message)) throw err;
+          });
+        }
+        const path = `/backups/${backend.name}/${scratch.weaviateId}/restore`;
+        await call(rest, 'POST', path, { include });
+        await awaitBackup(rest, path, 'restore', ctx);
+        await backend.remove(scratch.weaviateId).catch(() => undefined);
+      } finally {
+        backend.close();
       }
-      const path = `/backups/filesystem/${scratch.weaviateId}/restore`;
-      await call(rest, 'POST', path, { include });
-      await awaitBackup(rest, path, 'restore', ctx);
-      await rm(target, { recursive: true, force: true }).catch(() => undefined);
       return `Weaviate collections ${include.join(', ')} restored`;
     },
     drop: scratch.drop,

@@ -1,6 +1,7 @@
 // Weaviate, natively: one node (Raft, gossip and data ports next to its cluster port), or in the cluster
 // topology node n of three on machine n (docs/scaling.md); API-key auth when WEAVIATE_API_KEY is set,
-// filesystem backups, Prometheus metrics.
+// backups with the filesystem module (single node) or the backup-s3 one (cluster: WEAVIATE_BACKUP_BACKEND),
+// Prometheus metrics.
 //
 // Weaviate 1.36 binds some of its listeners to one address and some to every address, and only the first
 // can share a port across the machines of one box:
@@ -16,9 +17,11 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Env } from '../../config.ts';
+import { createS3, ensureBucket, weaviateBackupBucket } from '../../clients/s3.ts';
 import { weaviateClusterGrpcPort } from '../../clients/weaviate.ts';
+import { joinCgroup, machineCgroup } from '../cgroups.ts';
 import { binaries } from '../install.ts';
-import { ownedPid, spawnDetached, stopProcess } from '../process.ts';
+import { isAlive, ownedPid, spawnDetached, stopProcess } from '../process.ts';
 import type { NativeService, ServiceContext } from '../services.ts';
 import { nodesOf, type Machine } from '../topology.ts';
 
@@ -114,17 +117,63 @@ export function weaviateClusterEnv(
 }
 
 function backupPath(ctx: ServiceContext): string {
-  // A multi-node backup writes each node's shards to the same path, which every node must reach: on this box
-  // one directory (WEAVIATE_BACKUP_PATH, where `prism backup` reads it); on real machines a shared
-  // filesystem at the same path on each, or the backup-s3 module (docs/scaling.md).
+  // With the filesystem backend on the cluster topology (WEAVIATE_BACKUP_BACKEND=filesystem), one directory
+  // every node reaches; Weaviate refuses it for a backup of several nodes, hence backup-s3 by default there.
   return ctx.cluster ? ctx.env.WEAVIATE_BACKUP_PATH : join(ctx.dataDir, 'backups');
+}
+
+type BackupEnv = Pick<
+  Env,
+  | 'WEAVIATE_BACKUP_BACKEND'
+  | 'PRISM_BACKUP_S3_ENDPOINT'
+  | 'PRISM_BACKUP_S3_REGION'
+  | 'S3_ACCESS_KEY'
+  | 'S3_SECRET_KEY'
+>;
+
+/**
+ * The environment of a node's backup module: the filesystem one writing to `backupsDir`, or backup-s3 writing
+ * to the bucket weaviateBackupBucket of the store of PRISM_BACKUP_S3_ENDPOINT (addressed path-style: minio-go
+ * does so for any endpoint that is not AWS's), the credentials in the environment, never on its command line.
+ * Pure: unit-tested (test/unit/weaviate-backup.test.ts).
+ */
+export function weaviateBackupEnv(env: BackupEnv, backupsDir: string): Record<string, string> {
+  if (env.WEAVIATE_BACKUP_BACKEND !== 's3') {
+    return { ENABLE_MODULES: 'backup-filesystem', BACKUP_FILESYSTEM_PATH: backupsDir };
+  }
+  const { S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey } = env;
+  if (!accessKey || !secretKey) {
+    throw new Error(
+      'WEAVIATE_BACKUP_BACKEND=s3 needs S3_ACCESS_KEY and S3_SECRET_KEY (`prism stack up` generates them)',
+    );
+  }
+  const endpoint = new URL(env.PRISM_BACKUP_S3_ENDPOINT);
+  return {
+    ENABLE_MODULES: 'backup-s3',
+    BACKUP_S3_BUCKET: weaviateBackupBucket,
+    // host:port, without the scheme: the module takes TLS from BACKUP_S3_USE_SSL.
+    BACKUP_S3_ENDPOINT: endpoint.host,
+    BACKUP_S3_USE_SSL: String(endpoint.protocol === 'https:'),
+    AWS_REGION: env.PRISM_BACKUP_S3_REGION,
+    AWS_ACCESS_KEY_ID: accessKey,
+    AWS_SECRET_ACCESS_KEY: secretKey,
+  };
+}
+
+/**
+ * The node's backup environment. A node of the cluster reaches the S3 store as the cluster's clients do (its
+ * own machine's view points PRISM_BACKUP_S3_ENDPOINT at its own address; SeaweedFS runs on machine 1 only).
+ */
+function backupEnvOf(ctx: ServiceContext): Record<string, string> {
+  return weaviateBackupEnv(ctx.cluster?.env ?? ctx.env, backupPath(ctx));
 }
 
 async function start(ctx: ServiceContext): Promise<number> {
   const { env, paths, dataDir, logFile, pidFile } = ctx;
   mkdirSync(dataDir, { recursive: true });
-  const backups = backupPath(ctx);
-  if (!existsSync(backups)) mkdirSync(backups, { recursive: true });
+  const backupEnv = backupEnvOf(ctx);
+  const backups = backupEnv.BACKUP_FILESYSTEM_PATH;
+  if (backups && !existsSync(backups)) mkdirSync(backups, { recursive: true });
   const auth: NodeJS.ProcessEnv = env.WEAVIATE_API_KEY
     ? {
         AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: 'false',
@@ -136,9 +185,8 @@ async function start(ctx: ServiceContext): Promise<number> {
   const serviceEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     PERSISTENCE_DATA_PATH: join(dataDir, 'data'),
-    BACKUP_FILESYSTEM_PATH: backups,
+    ...backupEnv,
     DEFAULT_VECTORIZER_MODULE: 'none',
-    ENABLE_MODULES: 'backup-filesystem',
     QUERY_DEFAULTS_LIMIT: '25',
     DISABLE_TELEMETRY: 'true',
     PROMETHEUS_MONITORING_ENABLED: 'true',
@@ -169,18 +217,78 @@ export const weaviate: NativeService = {
   // A single node started before gossip and Raft were bound to its address holds *:7946 and Raft on the
   // first private address: `stack up` restarts it once (its data stays; Raft takes its new address, tried
   // on a node with a schema and objects).
+  // Likewise one started with another backup module (WEAVIATE_BACKUP_BACKEND changed).
   refresh: async (ctx, pid) => {
-    if (await weaviate.current!(ctx)) return;
+    if (await isCurrent(ctx)) return;
     await stopProcess(pid, 30_000);
     return start(ctx);
   },
-  current: async ({ pidFile, env }) => {
-    const pid = ownedPid(pidFile, 'weaviate-server');
-    if (pid === null || !isIP(env.PRISM_BIND_ADDRESS)) return true;
-    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => null);
-    return environ === null || environ.split('\0').includes(`CLUSTER_BIND_ADDR=${env.PRISM_BIND_ADDRESS}`);
-  },
+  current: isCurrent,
 };
+
+/** Whether the running node has the bind address and backup module this configuration gives it. */
+async function isCurrent(ctx: ServiceContext): Promise<boolean> {
+  const pid = ownedPid(ctx.pidFile, 'weaviate-server');
+  if (pid === null) return true;
+  const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => null);
+  if (environ === null) return true;
+  const has = new Set(environ.split('\0'));
+  const bind = ctx.env.PRISM_BIND_ADDRESS;
+  const expected = { ...backupEnvOf(ctx), ...(isIP(bind) ? { CLUSTER_BIND_ADDR: bind } : {}) };
+  return Object.entries(expected).every(([name, value]) => has.has(`${name}=${value}`));
+}
+
+// Restarts of the cluster's nodes, chained: `stack up` brings every node up to date at once, and the cluster
+// (and its schema's Raft) would not outlive two of three nodes down.
+let restarts: Promise<unknown> = Promise.resolve();
+
+/**
+ * Brings a running node of the cluster up to date (a new backup module, say) by restarting it, one node at a
+ * time, each back and seen by the others before the next one stops.
+ */
+async function refreshNode(ctx: ServiceContext, pid: number): Promise<number | void> {
+  if (await isCurrent(ctx)) return;
+  const restart = restarts.then(async () => {
+    await stopProcess(pid, 30_000);
+    const started = await start(ctx);
+    joinCgroup(started, machineCgroup(ctx.cluster!.machine.index, weaviateNodeName(ctx.cluster!.machine)));
+    await untilClusterHealthy(ctx, started);
+    return started;
+  });
+  restarts = restart.catch(() => undefined);
+  return restart;
+}
+
+/** Waits until the node is ready and reports every node of its cluster healthy. */
+async function untilClusterHealthy(ctx: ServiceContext, pid: number, timeoutMs = 180_000): Promise<void> {
+  const { env } = ctx;
+  const base = `http://${env.PRISM_BIND_ADDRESS}:${env.WEAVIATE_HTTP_PORT}/v1`;
+  const headers: Record<string, string> = env.WEAVIATE_API_KEY
+    ? { Authorization: `Bearer ${env.WEAVIATE_API_KEY}` }
+    : {};
+  const expected = ctx.cluster?.machines.length ?? 1;
+  const deadline = Date.now() + timeoutMs;
+  let last = 'not ready';
+  for (;;) {
+    try {
+      const ready = await fetch(`${base}/.well-known/ready`, { signal: AbortSignal.timeout(3_000) });
+      if (ready.ok) {
+        const res = await fetch(`${base}/nodes`, { headers, signal: AbortSignal.timeout(3_000) });
+        const body = (await res.json()) as { nodes?: { name: string; status: string }[] };
+        const healthy = (body.nodes ?? []).filter((n) => n.status === 'HEALTHY');
+        if (healthy.length >= expected) return;
+        last = `${healthy.length} of ${expected} nodes healthy`;
+      }
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (!isAlive(pid)) throw new Error(`it exited after its restart (see ${ctx.logFile})`);
+    if (Date.now() > deadline) {
+      throw new Error(`not back after its restart within ${timeoutMs / 1000} s: ${last}`);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
 
 /** Raft's view of the node, as the node itself reports it: leader or follower of the schema. */
 export async function weaviateRole(ctx: ServiceContext): Promise<string | null> {
@@ -201,10 +309,29 @@ export async function weaviateRole(ctx: ServiceContext): Promise<string | null> 
 
 /** The cluster topology's weaviate: one node on each machine (src/stack/cluster.ts). */
 export function weaviateNodes(machines: Machine[]): NativeService[] {
-  return nodesOf({ ...weaviate, current: undefined, refresh: undefined, role: weaviateRole }, machines).map(
-    (node) => ({
-      ...node,
-      ports: (env: Env) => Object.values(weaviateNodePorts(env, node.machine!.index)),
-    }),
-  );
+  const node: NativeService = {
+    ...weaviate,
+    current: isCurrent,
+    refresh: refreshNode,
+    role: weaviateRole,
+    // Its backups' bucket is in SeaweedFS (WEAVIATE_BACKUP_BACKEND=s3, the cluster's default).
+    after: ['seaweedfs'],
+    afterReady: ensureBackupBucket,
+  };
+  return nodesOf(node, machines).map((n) => ({
+    ...n,
+    ports: (env: Env) => Object.values(weaviateNodePorts(env, n.machine!.index)),
+  }));
+}
+
+/** Creates the bucket of the backup-s3 module unless it exists. */
+async function ensureBackupBucket(ctx: ServiceContext): Promise<void> {
+  const env = ctx.cluster?.env ?? ctx.env;
+  if (env.WEAVIATE_BACKUP_BACKEND !== 's3') return;
+  const s3 = createS3(env);
+  try {
+    await ensureBucket(s3, weaviateBackupBucket);
+  } finally {
+    s3.destroy();
+  }
 }
