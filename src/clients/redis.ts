@@ -53,7 +53,7 @@ export function redisUrl(env: TargetEnv): string {
 }
 
 // Through a failover the primary is away for Sentinel's down-after (5 s in the stack) plus the election and
-// promotion (about 1 s measured, docs/scaling-redis.md): a command waits for the new primary instead of
+// promotion (about 1 s measured, docs/scaling.md#redis-a-primary-two-replicas-and-three-sentinels): a command waits for the new primary instead of
 // failing, about 20 s in all (reconnects 200 ms apart growing to 1 s, 20 of them).
 const failoverRetries = 20;
 export function failoverRetryDelayMs(attempt: number): number {

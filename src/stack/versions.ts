@@ -41,7 +41,7 @@ export const versions = {
   // commit (weed/util/version says 4.53) and Compose the chrislusf/seaweedfs:4.53 image.
   seaweedfs: '4.53',
   seaweedfsModule: 'v0.0.0-20261109003541-7506e5f91cd6',
-  // The cluster topology's PostgreSQL failover (docs/scaling-postgres.md): etcd, built from its Go module
+  // The cluster topology's PostgreSQL failover (docs/scaling.md#postgresql): etcd, built from its Go module
   // (3.7.4 needs Go 1.26.0, which this machine's 1.26.8 is), holds the leader key; Patroni (PyPI, in a
   // venv of its own) runs each node's PostgreSQL and promotes a standby when the primary's key expires.
   etcd: '3.7.4',

@@ -3,7 +3,7 @@
 // one primary and two streaming standbys; the product's pool (createPgPool, given every host) writes to the
 // primary; a numbered stream of inserts goes on through a kill -9 of the primary's Patroni and PostgreSQL,
 // on the new primary, with no acknowledged row lost; the old primary then comes back as a standby and
-// catches up. docs/scaling-postgres.md reports the failover time measured here.
+// catches up. docs/scaling.md#postgresql reports the failover time measured here.
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

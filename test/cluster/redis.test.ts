@@ -1,4 +1,4 @@
-// Redis in the cluster topology (docs/scaling-redis.md), against the running cluster: the product's client
+// Redis in the cluster topology (docs/scaling.md#redis-a-primary-two-replicas-and-three-sentinels), against the running cluster: the product's client
 // keeps writing while the primary is killed (kill -9), follows the primary the sentinels elect within
 // seconds, and the killed node, started again as `prism stack` starts it, comes back as a replica of the new
 // primary with its data. Each node has the stack's users, and the sentinels take no client without their

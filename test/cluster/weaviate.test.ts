@@ -1,4 +1,4 @@
-// Weaviate in the cluster topology (docs/scaling-weaviate.md), against the running cluster: every collection
+// Weaviate in the cluster topology (docs/scaling.md#weaviate), against the running cluster: every collection
 // the product provisions keeps a replica on each of the three nodes; with one node killed (kill -9) the
 // product's store goes on writing and reading at QUORUM, its client moves off the lost node, nothing
 // acknowledged is lost, and the node, started again as `prism stack` starts it, catches up on what it missed.

@@ -106,7 +106,7 @@ export function kafkaServerProperties(env: Env, dataDir: string, cluster?: Kafka
           `min.insync.replicas=${replication.minInsync}`,
           'unclean.leader.election.enable=false',
           // A killed broker keeps leading its partitions (no write to them succeeds) until the controller
-          // misses its heartbeats for this long: 6 s instead of 9, four heartbeats, docs/scaling-kafka.md.
+          // misses its heartbeats for this long: 6 s instead of 9, four heartbeats, docs/scaling.md#kafka.
           'broker.session.timeout.ms=6000',
           'broker.heartbeat.interval.ms=1500',
         ]

@@ -1,4 +1,4 @@
-// PostgreSQL in the cluster topology (docs/scaling-postgres.md): on each machine a Patroni that runs that
+// PostgreSQL in the cluster topology (docs/scaling.md#postgresql): on each machine a Patroni that runs that
 // machine's PostgreSQL 15 (the single node's binaries). The first to take the initialize key in etcd runs
 // initdb and becomes the primary; the others clone it (pg_basebackup) and stream from it as hot standbys.
 // When the primary's leader key in etcd expires (its Patroni is gone, or cut off), the standby that is

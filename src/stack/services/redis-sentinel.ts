@@ -1,4 +1,4 @@
-// The cluster topology's sentinels (docs/scaling-redis.md): `redis-server --sentinel`, one on each machine at
+// The cluster topology's sentinels (docs/scaling.md#redis-a-primary-two-replicas-and-three-sentinels): `redis-server --sentinel`, one on each machine at
 // REDIS_SENTINEL_PORT, monitoring the primary of REDIS_SENTINEL_MASTER with a quorum of two; a primary that
 // does not answer for 5 s is failed over to a replica. Clients log in with REDIS_SENTINEL_PASSWORD.
 //

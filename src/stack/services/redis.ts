@@ -88,7 +88,7 @@ function redisConf(env: Env, dataDir: string, ca: string): string {
   ].join('\n');
 }
 
-// The cluster topology's Redis (docs/scaling-redis.md): a primary and its replicas, one node on each machine,
+// The cluster topology's Redis (docs/scaling.md#redis-a-primary-two-replicas-and-three-sentinels): a primary and its replicas, one node on each machine,
 // watched by a sentinel on each (./redis-sentinel.ts). Each node is the single node's server (its users, TLS,
 // persistence) that also replicates the primary of the moment; which one that is, is asked of the sentinels
 // when it starts (./redis-replication.ts), never taken from a fixed layout once it has run.

@@ -129,7 +129,7 @@ const lockReplicationTimeoutMs = 1_000;
  * `replicated`: wait until a replica has each grant before returning it (default: when the client reaches
  * Redis through Sentinel, i.e. when there are replicas to wait for). Asynchronous replication would
  * otherwise let a failover roll the fence counter back, and the next owner get the same fence as one that
- * is still working (docs/scaling-redis.md).
+ * is still working (docs/scaling.md#redis-a-primary-two-replicas-and-three-sentinels).
  */
 export function createLockManager(
   redis: Redis,
