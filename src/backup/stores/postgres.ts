@@ -127,6 +127,9 @@ export async function restoreDatabase(
   access: DatabaseAccess = productAccess,
 ): Promise<{ counts: Record<string, number>; digests: Record<string, string> }> {
   const admin = await connect(env, 'postgres');
+  // pg_restore goes to the server that created the database: libpq, given every node, may meet first a
+  // standby that has not replayed the CREATE DATABASE yet, and a missing database ends its search there.
+  const server: PgEnv = { ...env, POSTGRES_HOST: admin.host };
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${ident(target)} WITH (FORCE)`);
     // Owned by the schema's owner, as the live database is; everything restored into it too (--role), whoever
@@ -144,9 +147,9 @@ export async function restoreDatabase(
   ctx.progress(`postgres: restoring into database ${target}`);
   await runTool(
     resolveTool('pg_restore', env),
-    [...connectionArgs(env, target), '--exit-on-error', '--no-owner', `--role=${access.owner}`, file],
+    [...connectionArgs(server, target), '--exit-on-error', '--no-owner', `--role=${access.owner}`, file],
     {
-      env: toolEnv(env),
+      env: toolEnv(server),
       onTick: () => ctx.progress(`postgres: restoring into database ${target}`),
     },
   );
