@@ -86,6 +86,8 @@ const aptPackages = [
   // check backups
   'openssl',
   'sqlite3',
+  // prism chaos cuts a node of the cluster topology off the network with nftables (src/chaos/partition.ts)
+  'nftables',
 ];
 
 async function commandExists(name: string): Promise<boolean> {
@@ -427,6 +429,7 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
       existsSync('/usr/bin/chromium') &&
       existsSync('/usr/bin/openssl') &&
       existsSync('/usr/bin/sqlite3') &&
+      existsSync('/usr/sbin/nft') &&
       existsSync('/usr/bin/cc'),
     install: () => installAptPackages(paths, log('apt')),
   };
