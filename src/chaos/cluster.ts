@@ -134,7 +134,9 @@ export function clusterTargetPids(env: Env, t: ClusterTarget): number[] {
   const nodePids = nativeProcesses(env)
     .filter((p) => t.nodes.some((n) => n.name === p.name))
     .flatMap((p) => (p.pid === null ? [] : [p.pid]));
-  const grouped = t.nodes.flatMap((n) => (n.machine ? cgroupPids(machineCgroup(n.machine.index, n.name)) : []));
+  const grouped = t.nodes.flatMap((n) =>
+    n.machine ? cgroupPids(machineCgroup(n.machine.index, n.name)) : [],
+  );
   const appPids = appStatus(env)
     .filter((a) => t.apps.includes(a.name))
     .flatMap((a) => (a.pid === null ? [] : [a.pid]));

@@ -8,7 +8,15 @@ import { installMissing } from './install.ts';
 import { ensureDirs, stackPaths, type StackPaths } from './paths.ts';
 import { isCluster } from './topology.ts';
 import { joinCgroup, machineCgroup } from './cgroups.ts';
-import { commandLine, ownedPid, portListener, removeFile, run, stillRunning, stopProcess } from './process.ts';
+import {
+  commandLine,
+  ownedPid,
+  portListener,
+  removeFile,
+  run,
+  stillRunning,
+  stopProcess,
+} from './process.ts';
 import type { Progress } from '../progress.ts';
 import { servicesOf, type NativeService, type ServiceContext } from './services.ts';
 import { clusterMachines, machineEnv } from './topology.ts';

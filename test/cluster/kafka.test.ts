@@ -198,25 +198,27 @@ describe('Kafka in the cluster topology', () => {
     try {
       // A new topic reaches every broker's metadata a moment after its creation: subscribing asks one that
       // may not know it yet (UNKNOWN_TOPIC_OR_PARTITION), which goes away by itself.
-      consumer = await untilTopicKnown(() => runConsumer({
-        kafka,
-        groupId: `${prefix}group`,
-        topics: [stream],
-        dedupe: {
-          seen: async (id) => seen.has(id),
-          remember: async (id) => void seen.add(id),
-        },
-        dlqProducer: publisher.producer,
-        handler: async (envelope) => {
-          const n = (envelope.payload as { n: number }).n;
-          handled.set(n, (handled.get(n) ?? 0) + 1);
-        },
-        onOutcome: (o) => {
-          if (o.kind === 'processed') outcomes.processed++;
-          else if (o.kind === 'duplicate') outcomes.duplicate++;
-          else if (o.kind === 'dead-lettered') outcomes.deadLettered++;
-        },
-      }));
+      consumer = await untilTopicKnown(() =>
+        runConsumer({
+          kafka,
+          groupId: `${prefix}group`,
+          topics: [stream],
+          dedupe: {
+            seen: async (id) => seen.has(id),
+            remember: async (id) => void seen.add(id),
+          },
+          dlqProducer: publisher.producer,
+          handler: async (envelope) => {
+            const n = (envelope.payload as { n: number }).n;
+            handled.set(n, (handled.get(n) ?? 0) + 1);
+          },
+          onOutcome: (o) => {
+            if (o.kind === 'processed') outcomes.processed++;
+            else if (o.kind === 'duplicate') outcomes.duplicate++;
+            else if (o.kind === 'dead-lettered') outcomes.deadLettered++;
+          },
+        }),
+      );
       consumer.consumer.on(consumer.consumer.events.CRASH, (e) => {
         if (!e.payload.restart) crashes++;
       });

@@ -157,7 +157,11 @@ describe('the Weaviate client over several nodes', () => {
     expect(typeof collection.query).toBe('object');
     expect(typeof collection.query.fetchObjects).toBe('function');
     // As the agents use it: every method retried (src/retry.ts), nested objects wrapped the same way.
-    const retried = withRetries(collection, () => ({ component: 'Weaviate', target: 'n1', maxWaitMs: 1_000 }));
+    const retried = withRetries(collection, () => ({
+      component: 'Weaviate',
+      target: 'n1',
+      maxWaitMs: 1_000,
+    }));
     expect(await retried.query.fetchObjects()).toBe('fetchObjects from n1');
   });
 
