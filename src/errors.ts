@@ -143,6 +143,28 @@ export const errorCodes = {
     clientError: false,
     meaning: 'the SDK stopped waiting for a task; the task keeps running',
   },
+  SCHEMA_CONFLICT: {
+    clientError: false,
+    httpStatus: 409,
+    meaning: 'Weaviate holds a collection unlike the one PRISM needs; provisioning never changes it',
+  },
+  UNEMBEDDABLE_TEXT: {
+    clientError: true,
+    meaning: 'a text with no word the built-in embedder knows: supply its vector, or search by bm25',
+  },
+  NODE_LOST: {
+    clientError: false,
+    httpStatus: 503,
+    meaning: "a cluster's node stopped answering a call (the client moves to another)",
+  },
+  STACK_FAILED: {
+    clientError: false,
+    meaning: 'a service of the local stack did not start or stop; it names which and why',
+  },
+  INSTALL_FAILED: {
+    clientError: false,
+    meaning: "the local stack's installer could not build or install a service; it names the log",
+  },
   INTERNAL: {
     clientError: false,
     meaning: 'anything else: a bug or an unexpected failure (the log holds the reason)',

@@ -1,3 +1,4 @@
+import { PrismError } from '../errors.ts';
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import type { Env } from '../config.ts';
 import { randomUUID } from 'node:crypto';
@@ -180,7 +181,11 @@ export function withObjectIds(objects: unknown): unknown {
   );
 }
 
-class LostNode extends Error {}
+class LostNode extends PrismError {
+  constructor(message: string) {
+    super('NODE_LOST', message);
+  }
+}
 
 /**
  * A WeaviateClient over several nodes: connected to the first of `endpoints` that answers, and to the next

@@ -1,6 +1,7 @@
 // Installs every native service from the package registries this project may use (Debian apt, the Go
 // module proxy, crates.io, Maven Central) into the stack cache, keyed by version, so a second run is
 // instant and a new machine rebuilds by itself. See NATIVE-STACK notes in docs/native-stack.md.
+import { PrismError } from '../errors.ts';
 import {
   existsSync,
   mkdtempSync,
@@ -20,12 +21,12 @@ import { repoRoot, type StackPaths } from './paths.ts';
 import type { Progress } from '../progress.ts';
 import { patroniRequirements, pinnedJars, pinnedWheels, versions } from './versions.ts';
 
-export class InstallError extends Error {
+export class InstallError extends PrismError {
   constructor(
     message: string,
     readonly logFile?: string,
   ) {
-    super(logFile ? `${message}\n  full log: ${logFile}` : message);
+    super('INSTALL_FAILED', logFile ? `${message}\n  full log: ${logFile}` : message);
     this.name = 'InstallError';
   }
 }

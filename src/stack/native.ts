@@ -1,5 +1,6 @@
 // The native stack: every service of docker-compose.yml as a local process with its own data directory,
 // log file and pid file, for machines without a Docker engine.
+import { PrismError } from '../errors.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../config.ts';
@@ -22,9 +23,9 @@ import { servicesOf, type NativeService, type ServiceContext } from './services.
 import { clusterMachines, machineEnv } from './topology.ts';
 import { serviceNames } from './versions.ts';
 
-export class StackError extends Error {
+export class StackError extends PrismError {
   constructor(message: string) {
-    super(message);
+    super('STACK_FAILED', message);
     this.name = 'StackError';
   }
 }

@@ -3,6 +3,7 @@
 // words together ("overheating" near "hot", "weld" near "porosity"), so it finds documents that share no
 // keyword with the query; it ignores word order and negation, and knows English only. The transformer
 // sentence models (MiniLM & co.) are downloaded from a model hub at run time, which this project cannot do.
+import { PrismError } from '../../errors.ts';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Embedder } from './embedder.ts';
@@ -21,9 +22,10 @@ const stopWords = new Set(
   ).split(' '),
 );
 
-export class UnembeddableTextError extends Error {
+export class UnembeddableTextError extends PrismError {
   constructor(readonly indexes: number[]) {
     super(
+      'UNEMBEDDABLE_TEXT',
       `text ${indexes.join(', ')} has no English word known to the GloVe embedder: ` +
         'supply its vector yourself, or search it with mode "bm25"',
     );

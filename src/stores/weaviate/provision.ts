@@ -1,6 +1,7 @@
 // Creates PRISM's Weaviate collections and adds the properties they lack. It never deletes a collection,
 // a property or an object, so it is safe to run on every deploy (the earlier implementation dropped every
 // class on each run and lost all knowledge).
+import { PrismError } from '../../errors.ts';
 import weaviate, { type CollectionConfig, type WeaviateClient } from 'weaviate-client';
 import { weaviateReplicationFactor } from '../../clients/weaviate.ts';
 import type { Progress } from '../../progress.ts';
@@ -12,12 +13,13 @@ export type ProvisionReport = {
   unchanged: string[];
 };
 
-export class WeaviateSchemaConflictError extends Error {
+export class WeaviateSchemaConflictError extends PrismError {
   constructor(
     readonly conflicts: string[],
     readonly report: ProvisionReport,
   ) {
     super(
+      'SCHEMA_CONFLICT',
       'Weaviate holds collections that do not match what PRISM needs, and provisioning never changes or ' +
         'deletes existing data:\n' +
         conflicts.map((c) => `  ${c}`).join('\n') +
