@@ -28,6 +28,21 @@ export function registerClusterMetrics(
   deps: { prisma: PrismaClient; redis: Redis; kafka: Kafka },
 ): { close(): Promise<void> } {
   const { registry } = metrics;
+  // A source that cannot be read (a Kafka group of a topic just deleted, a store away) leaves its gauge empty
+  // for that scrape and says why once: prom-client would otherwise fail the whole /metrics, and with it
+  // every other gauge (the finished tasks, the agents alive) that could be read.
+  const failing = new Set<string>();
+  const guarded = async (gauge: Gauge, source: string, read: () => Promise<void>): Promise<void> => {
+    try {
+      await read();
+      failing.delete(source);
+    } catch (err) {
+      gauge.reset();
+      if (!failing.has(source))
+        console.warn(`metrics: ${source} could not be read for this scrape: ${(err as Error).message}`);
+      failing.add(source);
+    }
+  };
   // Tests build several servers on one registry: register once.
   if (registry.getSingleMetric('prism_agents_alive')) return { close: async () => {} };
   const realtime = createRealtimeMetrics(deps.redis);
@@ -40,10 +55,12 @@ export function registerClusterMetrics(
     labelNames: ['agent_type'] as const,
     registers: [registry],
     async collect() {
-      const rows = await countAliveAgents(deps.prisma, aliveWithinMs);
-      for (const type of agentTypes) {
-        this.set({ agent_type: type }, Number(rows.find((r) => r.type === type)?.alive ?? 0));
-      }
+      await guarded(this, 'agents alive (PostgreSQL)', async () => {
+        const rows = await countAliveAgents(deps.prisma, aliveWithinMs);
+        for (const type of agentTypes) {
+          this.set({ agent_type: type }, Number(rows.find((r) => r.type === type)?.alive ?? 0));
+        }
+      });
     },
   });
 
@@ -53,13 +70,15 @@ export function registerClusterMetrics(
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
-        const series = await realtime.series(finishedTasksMetric(status), 'sec', 60);
-        this.set(
-          { status },
-          series.reduce((sum, p) => sum + p.value, 0),
-        );
-      }
+      await guarded(this, 'finished tasks (Redis)', async () => {
+        for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
+          const series = await realtime.series(finishedTasksMetric(status), 'sec', 60);
+          this.set(
+            { status },
+            series.reduce((sum, p) => sum + p.value, 0),
+          );
+        }
+      });
     },
   });
 
@@ -68,7 +87,7 @@ export function registerClusterMetrics(
     help: 'Entries of the Redis alert queue read by a handler but not yet acknowledged',
     registers: [registry],
     async collect() {
-      this.set(await alertQueue.pendingCount());
+      await guarded(this, 'alert queue (Redis)', async () => this.set(await alertQueue.pendingCount()));
     },
   });
 
@@ -110,12 +129,14 @@ export function registerClusterMetrics(
     labelNames: ['topic'] as const,
     registers: [registry],
     async collect() {
-      for (const [topic, ends] of (await readKafka()).ends) {
-        this.set(
-          { topic },
-          [...ends.values()].reduce((sum, high) => sum + high, 0),
-        );
-      }
+      await guarded(this, 'topic sizes (Kafka)', async () => {
+        for (const [topic, ends] of (await readKafka()).ends) {
+          this.set(
+            { topic },
+            [...ends.values()].reduce((sum, high) => sum + high, 0),
+          );
+        }
+      });
     },
   });
   new Gauge({
@@ -124,8 +145,10 @@ export function registerClusterMetrics(
     labelNames: ['group', 'topic'] as const,
     registers: [registry],
     async collect() {
-      this.reset();
-      for (const { group, topic, lag } of (await readKafka()).lags) this.set({ group, topic }, lag);
+      await guarded(this, 'consumer lag (Kafka)', async () => {
+        this.reset();
+        for (const { group, topic, lag } of (await readKafka()).lags) this.set({ group, topic }, lag);
+      });
     },
   });
   return {
