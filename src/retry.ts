@@ -41,6 +41,9 @@ const transientCodes = new Set([
   '57P01',
   '57P02',
   '57P03',
+  // read_only_sql_transaction: a write that reached a primary just demoted, or a standby, while a cluster
+  // fails over (Patroni); the next connection finds the new primary.
+  '25006',
 ]);
 
 // Prisma's driver adapter says why a query failed as a kind (DatabaseNotReachable, ...).

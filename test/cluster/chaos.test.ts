@@ -6,13 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appStatus, startApp, stopApp } from '../../src/app/index.ts';
 import { defaultChaosOptions, formatChaosReport, runChaos } from '../../src/chaos/index.ts';
-import { consoleProgress } from '../../src/progress.ts';
+import { loadDemoData } from '../../src/provision/demo.ts';
+import { consoleProgress, silentProgress } from '../../src/progress.ts';
 import { env } from '../helpers.ts';
 
 describe('prism chaos on the cluster topology', () => {
   const progress = consoleProgress('cluster chaos test');
   beforeAll(async () => {
     expect(env.PRISM_TOPOLOGY).toBe('cluster');
+    // The load's MONITORING and PREDICTION tasks read the demo machines' last hour, as `prism up` loads it.
+    await loadDemoData(env, silentProgress);
     await startApp(env, progress);
   }, 420_000);
   afterAll(async () => {
