@@ -130,9 +130,14 @@ export class PrimaryLocator {
       const found = this.hosts.find((_, i) => answers[i]);
       if (found) return (this.primary = found);
       if (Date.now() + this.retryMs >= deadline) {
-        throw new Error(
-          `no primary among the PostgreSQL servers ${this.hosts.join(', ')} (POSTGRES_HOST): none is up and ` +
-            'taking writes; during a failover one is promoted within seconds, so try again',
+        // SQLSTATE 08001 (the client could not establish a connection): every caller's retry treats it as
+        // the transient outage it is (src/retry.ts) — the API answers 503, an activity or an agent retries.
+        throw Object.assign(
+          new Error(
+            `no primary among the PostgreSQL servers ${this.hosts.join(', ')} (POSTGRES_HOST): none is up and ` +
+              'taking writes; during a failover one is promoted within seconds, so try again',
+          ),
+          { code: '08001' },
         );
       }
       await new Promise((r) => setTimeout(r, this.retryMs));

@@ -13,6 +13,7 @@ import {
   type PgEnv,
 } from '../../src/clients/postgres.ts';
 import { patroniConfig } from '../../src/stack/services/postgres-cluster.ts';
+import { transientReason } from '../../src/retry.ts';
 import type { Env } from '../../src/config.ts';
 import type { StackPaths } from '../../src/stack/paths.ts';
 
@@ -128,5 +129,18 @@ describe("Patroni's configuration", () => {
   it('makes commits wait for a standby, and holds no secret', () => {
     expect(config).toMatchObject({ bootstrap: { dcs: { synchronous_mode: true } } });
     expect(JSON.stringify(config)).not.toContain('secret-superuser');
+  });
+});
+
+describe('PrimaryLocator', () => {
+  it('says no primary was found as a transient outage (a failover), which every caller retries', async () => {
+    // Nothing listens on port 1: no server answers, as while Patroni promotes a standby.
+    const locator = new PrimaryLocator(['127.0.0.1', '127.0.0.2'], (host) => ({ host, port: 1 }), 50);
+    const err = await locator.locate(Date.now() + 300).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/no primary among the PostgreSQL servers 127\.0\.0\.1, 127\.0\.0\.2/);
+    expect(transientReason(err)).toBeDefined();
   });
 });
