@@ -26,6 +26,7 @@ import {
   type ClusterTarget,
 } from './cluster.ts';
 import { heal, partition } from './partition.ts';
+import { retryTransient } from '../retry.ts';
 import { startLoad, type LoadTask } from './load.ts';
 import { storedEffects, topicOffsets } from './measure.ts';
 import {
@@ -307,7 +308,11 @@ export async function runChaos(
       const stopped = load.stop();
       await Promise.race([stopped, sleep(options.settleSec * 1000)]);
       // What the stores say, once the load has stopped and what was in flight has ended (or is stuck).
-      const stored = await storedEffects(env, { prisma, kafka }, prefix, { ms: t0, offsets });
+      // Read once the stores answer again: a fault's failover may still be settling (a new primary).
+      const stored = await retryTransient(
+        () => storedEffects(env, { prisma, kafka }, prefix, { ms: t0, offsets }),
+        { component: 'the stores (measuring)', target: 'PostgreSQL, Kafka', maxWaitMs: 120_000 },
+      );
       const completedAt = stored.tasks.flatMap((t) =>
         t.status === 'COMPLETED' && t.completedAtMs ? [t.completedAtMs] : [],
       );

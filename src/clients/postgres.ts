@@ -200,7 +200,11 @@ export function primaryClient(locator: PrimaryLocator, connectTimeoutMs: number)
       if (rows[0]?.standby !== false) {
         locator.forget(host);
         await this.end().catch(() => undefined);
-        throw new Error(`the PostgreSQL server ${host} is no longer the primary (a failover); try again`);
+        // SQLSTATE 08001, as when no primary is found: a transient outage every caller retries (src/retry.ts).
+        throw Object.assign(
+          new Error(`the PostgreSQL server ${host} is no longer the primary (a failover); try again`),
+          { code: '08001' },
+        );
       }
     }
 
