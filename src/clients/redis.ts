@@ -115,6 +115,33 @@ export function createRedis(env: RedisEnv, options: RedisOptions = {}): Redis {
 }
 
 /**
+ * One question to one sentinel on a connection of its own, closed afterwards (no retries: the caller decides
+ * what an unanswering sentinel means).
+ */
+export async function askSentinelAt<T>(
+  sentinel: HostPort,
+  password: string | undefined,
+  ask: (client: Redis) => Promise<T>,
+): Promise<T> {
+  const client = new Redis({
+    ...sentinel,
+    ...(password ? { password } : {}),
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableReadyCheck: false,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await ask(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
  * The server that takes writes now: REDIS_HOST, or the primary the sentinels name (the first that answers),
  * at the address a client of this configuration reaches it (nodeAddress). For tools that need an address
  * rather than a client: redis-cli for a backup, MIGRATE for a restore.
@@ -124,26 +151,14 @@ export async function redisPrimary(env: RedisEnv): Promise<HostPort> {
   const name = env.REDIS_SENTINEL_MASTER ?? 'prism';
   const problems: string[] = [];
   for (const sentinel of parseHostPorts(env.REDIS_SENTINELS)) {
-    const client = new Redis({
-      ...sentinel,
-      ...(env.REDIS_SENTINEL_PASSWORD ? { password: env.REDIS_SENTINEL_PASSWORD } : {}),
-      lazyConnect: true,
-      connectTimeout: 2_000,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      enableReadyCheck: false,
-    });
-    client.on('error', () => {});
     try {
-      await client.connect();
-      const reply = (await client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as
-        [string, string] | null;
+      const reply = (await askSentinelAt(sentinel, env.REDIS_SENTINEL_PASSWORD, (client) =>
+        client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name),
+      )) as [string, string] | null;
       if (reply) return nodeAddress(env, { host: reply[0], port: Number(reply[1]) });
       problems.push(`${sentinel.host}:${sentinel.port} does not monitor "${name}"`);
     } catch (err) {
       problems.push(`${sentinel.host}:${sentinel.port}: ${(err as Error).message}`);
-    } finally {
-      client.disconnect();
     }
   }
   throw new Error(

@@ -8,7 +8,8 @@
 // written anew, keeping its id and the primary it last knew.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { askSentinelAt } from '../../clients/redis.ts';
 import type { Env } from '../../config.ts';
 import { binaries } from '../install.ts';
 import { spawnDetached, stopProcess } from '../process.ts';
@@ -76,24 +77,12 @@ function writeSentinelConf(ctx: ServiceContext): void {
   writeFileSync(join(ctx.dataDir, baseName), sentinelConf(wanted), { mode: 0o600 });
 }
 
-export async function askSentinel<T>(env: Env, ask: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis({
-    host: env.PRISM_BIND_ADDRESS,
-    port: env.REDIS_SENTINEL_PORT,
-    password: env.REDIS_SENTINEL_PASSWORD,
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableReadyCheck: false,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await ask(client);
-  } finally {
-    client.disconnect();
-  }
+export function askSentinel<T>(env: Env, ask: (client: Redis) => Promise<T>): Promise<T> {
+  return askSentinelAt(
+    { host: env.PRISM_BIND_ADDRESS, port: env.REDIS_SENTINEL_PORT },
+    env.REDIS_SENTINEL_PASSWORD,
+    ask,
+  );
 }
 
 /** The primary this sentinel names, as `host:port`. */
