@@ -68,6 +68,13 @@ describe('database schema', () => {
       '(agent_id, status)',
       '(task_id, occurred_at)',
       '(type, status)',
+      // Listing tasks (src/stores/postgres/task-list.ts)
+      '(created_at, id)',
+      '(status, created_at, id)',
+      '(user_id, created_at, id)',
+      '(priority, created_at, id)',
+      'gin (query_text gin_trgm_ops)',
+      '(agent_type, plan_id)',
     ]) {
       expect(defs).toContain(cols);
     }
