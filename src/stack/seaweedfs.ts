@@ -10,19 +10,27 @@ import { seaweedfsS3Url, serviceHost } from './health.ts';
 import { binaries } from './install.ts';
 import { spawnDetached } from './process.ts';
 import type { NativeService } from './services.ts';
+import { isCluster } from './topology.ts';
 
-/** S3_PORT and the eight after it: the S3 API, the internal HTTP and gRPC ports, and /metrics. */
-export function seaweedfsPorts(env: Pick<Env, 'S3_PORT'>) {
+/**
+ * S3_PORT and the eight after it: the S3 API, the internal HTTP and gRPC ports, and /metrics. On the cluster
+ * topology the gRPC ports are 100 higher: `weed` reaches its own components over a Unix socket named by the
+ * gRPC port alone (`/tmp/seaweedfs-master-grpc-18338.sock`, pb.RegisterLocalGrpcSocket), which a real
+ * machine keeps to itself but the machines of this one share — with the same ports, the cluster's S3
+ * gateway once asked the single stack's master for its volumes.
+ */
+export function seaweedfsPorts(env: Pick<Env, 'S3_PORT' | 'PRISM_TOPOLOGY'>) {
   const s3 = env.S3_PORT;
+  const grpc = s3 + (isCluster(env) ? 100 : 0);
   return {
     s3,
     master: s3 + 1,
     volume: s3 + 2,
     filer: s3 + 3,
-    s3Grpc: s3 + 4,
-    masterGrpc: s3 + 5,
-    volumeGrpc: s3 + 6,
-    filerGrpc: s3 + 7,
+    s3Grpc: grpc + 4,
+    masterGrpc: grpc + 5,
+    volumeGrpc: grpc + 6,
+    filerGrpc: grpc + 7,
     metrics: s3 + 8,
   };
 }
