@@ -3,6 +3,7 @@
 import type { ActivityDeps } from './deps.ts';
 import { withPrismFailures } from './failures.ts';
 import { dispatchActivities } from './dispatch.ts';
+import { admissionActivities } from './admission.ts';
 import { knowledgeActivities } from './knowledge.ts';
 import { metricsActivities } from './metrics.ts';
 import { taskActivities } from './task.ts';
@@ -12,7 +13,8 @@ export function createTaskActivities(deps: ActivityDeps) {
   return withPrismFailures({
     ...taskActivities(deps),
     ...knowledgeActivities(deps),
-    ...dispatchActivities(deps),
+    // Step 3 behind the per-type limit (PRISM_AGENT_LIMITS), and the release of its slot: ./admission.ts.
+    ...admissionActivities(deps, dispatchActivities(deps)),
     ...metricsActivities(deps),
   });
 }

@@ -21,6 +21,7 @@ import {
   secret,
 } from './config-fields.ts';
 import { stackSettings, type StackSettings } from './stack-settings.ts';
+import { parseAgentLimits } from './admission/policy.ts';
 
 // Built binaries are a cache (rebuildable); service data is not. As root, data lives under /var/lib so that
 // PostgreSQL, which refuses to run as root, can reach its cluster as the `postgres` user.
@@ -269,6 +270,19 @@ export const envSchema = z.object({
   PRISM_BACKUP_S3_REGION: z.string().min(1).default('us-east-1'),
   /** Minutes a CRITICAL alert may fire unacknowledged before it is escalated. */
   ALERT_ESCALATION_MINUTES: z.coerce.number().positive().max(10_080).default(15),
+  /**
+   * The most commands each agent type may have in flight at once, across every worker, e.g.
+   * `CONTROL=2,MONITORING=8` (types not named: no limit). Commands beyond it wait their turn, highest priority
+   * first and in fair turns between users or plant lines (src/admission/policy.ts). Empty: no limits.
+   */
+  PRISM_AGENT_LIMITS: z
+    .string()
+    .default('')
+    .superRefine((text, ctx) => {
+      const parsed = parseAgentLimits(text);
+      if ('problems' in parsed)
+        for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message });
+    }),
   /** The bearer token Alertmanager's webhook presents to the API (generated). */
   ALERTMANAGER_WEBHOOK_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 
@@ -468,6 +482,8 @@ export const componentVariables: Record<Exclude<Component, 'operator' | 'admin'>
 
 /** The variables a process running as `component` reads. */
 export function variablesOf(component: Component): readonly Variable[] {
+    // The limits on commands in flight per agent type (step 3 of the flow).
+    'PRISM_AGENT_LIMITS',
   return component === 'operator' || component === 'admin'
     ? (Object.keys(envSchema.shape) as Variable[])
     : componentVariables[component];

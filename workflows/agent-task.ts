@@ -22,7 +22,9 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -33,11 +35,17 @@ import {
 import type { TaskActivities } from '../activities/index.ts';
 import {
   agentResponseSignal,
+  approveStepUpdate,
+  dependentsOf,
   failureTypes,
   feedbackSignal,
   planLayers,
   progressQuery,
+  rejectStepUpdate,
   type AgentCommand,
+  type ApprovalDecision,
+  type ApprovalDecisionInput,
+  type StepApproval,
   type AgentResponse,
   type PlanStep,
   type StepStatus,
@@ -47,12 +55,24 @@ import {
   type UserFeedback,
   type ValidTaskRequest,
 } from '../src/task/contract.ts';
+import { createAdmission } from './admission.ts';
 import { createAnswers } from './answers.ts';
 import { AgentTypeKey, TaskIdKey, TaskPriorityKey, TaskStatusKey } from '../src/task/search-attributes.ts';
 
 export const agentResponse = defineSignal<[AgentResponse]>(agentResponseSignal);
 export const userFeedback = defineSignal<[UserFeedback]>(feedbackSignal);
 export const progress = defineQuery<TaskProgress>(progressQuery);
+/** Decide a step that waits for a person's approval; refused at once (validator) unless that step waits. */
+export const approveStep = defineUpdate<ApprovalDecision, [ApprovalDecisionInput]>(approveStepUpdate);
+export const rejectStep = defineUpdate<ApprovalDecision, [ApprovalDecisionInput]>(rejectStepUpdate);
+
+/**
+ * Changes to the commands a run issues, each behind its marker so that runs recorded before it replay (see
+ * docs/workflows.md, "Retiring patches"). Asked for only where a run takes the new path: a step that waits for
+ * approval, and a retry's run that reuses earlier answers — which runs before them never did.
+ */
+export const approvalStepsPatch = 'approval-steps';
+export const retryFromStepPatch = 'retry-from-step';
 
 // Store steps are short and idempotent: local activities (no task-queue round trip per step), retried
 // with backoff while a store is briefly unavailable, then the task fails with the store's error. An
@@ -86,6 +106,47 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   setHandler(progress, () => state);
   setHandler(userFeedback, () => void state.feedback++);
   setHandler(agentResponse, (response) => answers.receive(response));
+  // Approval steps: the steps waiting for a person now, and the decisions taken (by an update or the deadline).
+  const waiting = new Set<string>();
+  const decisions = new Map<string, ApprovalDecision>();
+  const validateDecision = (input: ApprovalDecisionInput) => {
+    const refuse = (type: string, message: string) => {
+      throw ApplicationFailure.create({ type, message, nonRetryable: true });
+    };
+    const { stepKey, reason, by, userId } = (input ?? {}) as Partial<ApprovalDecisionInput>;
+    if (typeof stepKey !== 'string' || typeof by !== 'string' || by.trim() === '')
+      refuse(failureTypes.invalidDecision, 'a decision names the step (stepKey) and who decides (by)');
+    if (typeof reason !== 'string' || reason.trim() === '' || reason.length > 4000)
+      refuse(failureTypes.invalidDecision, 'a decision gives its reason (1 to 4000 characters)');
+    if (userId !== undefined && typeof userId !== 'string')
+      refuse(failureTypes.invalidDecision, 'userId, when given, is a string');
+    if (!waiting.has(stepKey!) || decisions.has(stepKey!)) {
+      const step = state.steps.find((s) => s.key === stepKey);
+      refuse(
+        failureTypes.stepNotWaiting,
+        step
+          ? `step "${stepKey}" is not waiting for approval (it is ${step.status})`
+          : `task has no step "${stepKey}"${state.steps.length ? ` (its steps: ${state.steps.map((s) => s.key).join(', ')})` : ''}`,
+      );
+    }
+  };
+  const decide =
+    (decision: ApprovalDecision['decision']) =>
+    (input: ApprovalDecisionInput): ApprovalDecision => {
+      const decided: ApprovalDecision = {
+        stepKey: input.stepKey,
+        decision,
+        by: input.by.trim(),
+        reason: input.reason.trim(),
+        ...(input.userId ? { userId: input.userId } : {}),
+        automatic: false,
+        decidedAt: new Date().toISOString(),
+      };
+      decisions.set(input.stepKey, decided);
+      return decided;
+    };
+  setHandler(approveStep, decide('APPROVED'), { validator: validateDecision });
+  setHandler(rejectStep, decide('REJECTED'), { validator: validateDecision });
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const t0 = Date.now();
     try {
@@ -104,9 +165,16 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   let request: ValidTaskRequest;
   let plan: PlanStep[];
   let taskId: string;
+  let approvals: Record<string, StepApproval> | undefined;
   try {
-    ({ request, plan, taskId } = await timed('createTask', () =>
-      stores.createTask({ request: input, workflowId }),
+    // A retry's run says which run it is in the history of its task (the runs share the workflow id).
+    const retryRun = typeof input === 'object' && input !== null && 'retry' in input;
+    ({ request, plan, taskId, approvals } = await timed('createTask', () =>
+      stores.createTask({
+        request: input,
+        workflowId,
+        ...(retryRun ? { runId: workflowInfo().runId } : {}),
+      }),
     ));
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
@@ -131,8 +199,99 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     { key: TaskPriorityKey, value: request.priority },
   ]);
   upsertMemo({ query: request.query.slice(0, 500), requestId: request.requestId, taskId });
+  // A retry's run (POST /tasks/:id/retry): the steps that succeeded before its step keep their answers and do
+  // not run again; the run's number scopes its commands and history events.
+  const attempt = request.retry?.attempt ?? 1;
+  const runOf = attempt > 1 ? { attempt } : {};
+  if (request.retry && patched(retryFromStepPatch)) {
+    for (const [key, answer] of Object.entries(request.retry.completed)) {
+      results[key] = answer;
+      setStep(key, 'SUCCESS', answer.agentId);
+      state.steps.find((s) => s.key === key)!.reused = true;
+    }
+  }
+  // Steps rejected with onReject 'skip', and the steps that depend on them: not run.
+  const skipped = new Set<string>();
+  const showWaiting = () => {
+    const status = waiting.size > 0 ? 'WAITING_APPROVAL' : 'ACTIVE';
+    if (state.status === status) return;
+    state.status = status;
+    upsertSearchAttributes([{ key: TaskStatusKey, value: status }]);
+  };
 
-  const runStep = async (step: PlanStep): Promise<AgentResponse> => {
+  /** Waits for a person's decision on the step (or its deadline), and records both in the history. */
+  const awaitApproval = async (step: PlanStep, approval: StepApproval): Promise<ApprovalDecision> => {
+    waiting.add(step.key);
+    setStep(step.key, 'WAITING_APPROVAL');
+    state.currentStep = step.key;
+    showWaiting();
+    const deadlineAt = new Date(Date.now() + approval.timeoutMs).toISOString();
+    try {
+      await stores.recordApproval({
+        taskId,
+        stepKey: step.key,
+        ...runOf,
+        event: 'APPROVAL_REQUESTED',
+        details: { ...approval, deadlineAt },
+      });
+      // A durable timer: the deadline holds across worker restarts.
+      if (!(await condition(() => decisions.has(step.key), approval.timeoutMs))) {
+        decisions.set(step.key, {
+          stepKey: step.key,
+          decision: 'REJECTED',
+          by: 'deadline',
+          reason: `no decision within ${Math.round(approval.timeoutMs / 1000)} s (deadline ${deadlineAt})`,
+          automatic: true,
+          decidedAt: new Date().toISOString(),
+        });
+      }
+    } finally {
+      waiting.delete(step.key);
+      showWaiting();
+    }
+    const decision = decisions.get(step.key)!;
+    const rejected = decision.decision === 'REJECTED';
+    setStep(step.key, rejected ? (approval.onReject === 'skip' ? 'SKIPPED' : 'FAILED') : 'QUEUED');
+    await stores.recordApproval({
+      taskId,
+      stepKey: step.key,
+      ...runOf,
+      event: 'APPROVAL_DECIDED',
+      details: { ...decision, onReject: approval.onReject },
+      ...(rejected
+        ? {
+            rejected: {
+              status: approval.onReject === 'skip' ? ('SKIPPED' as const) : ('FAILED' as const),
+              error: `rejected by ${decision.by}: ${decision.reason}`,
+            },
+          }
+        : {}),
+    });
+    return decision;
+  };
+  // Priority and fair turns for the agent types with a limit (PRISM_AGENT_LIMITS): ./admission.ts.
+  const admission = createAdmission(stores, request);
+
+  const runStep = async (step: PlanStep): Promise<AgentResponse | null> => {
+    const approval = approvals?.[step.key];
+    if (approval && patched(approvalStepsPatch)) {
+      const decision = await awaitApproval(step, approval);
+      if (decision.decision === 'REJECTED') {
+        if (approval.onReject === 'skip') {
+          // Skipped, and so is every step that needs its answer: they are not run.
+          for (const key of [step.key, ...dependentsOf(plan, step.key)]) {
+            skipped.add(key);
+            if (key !== step.key) setStep(key, 'SKIPPED');
+          }
+          return null;
+        }
+        throw ApplicationFailure.create({
+          type: failureTypes.approvalRejected,
+          message: `step "${step.key}" (${step.agentType}) was rejected by ${decision.by}: ${decision.reason}`,
+          nonRetryable: true,
+        });
+      }
+    }
     const upstream = Object.fromEntries(step.dependsOn.map((k) => [k, results[k]?.result ?? null]));
     const instruction = step.instruction ?? request.query;
     state.currentStep = step.key;
@@ -142,8 +301,9 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
       stores.searchKnowledge({ taskId, stepKey: step.key, text: instruction }),
     );
     // Step 3
+    // (behind the agent type's limit on commands in flight, when it has one: ./admission.ts)
     const dispatched = await timed(`dispatch:${step.key}`, () =>
-      stores.dispatchCommand({
+      admission.dispatch({
         taskId,
         workflowId,
         step,
@@ -153,20 +313,26 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
         ...(knowledge.error ? { knowledgeError: knowledge.error } : {}),
         upstream,
         deadlineAt: deadline,
+        ...runOf,
       }),
     );
     setStep(step.key, 'RUNNING');
     // Steps 4–6
-    const response = await timed(`agent:${step.key}`, () =>
-      dispatched.transport === 'TEMPORAL'
-        ? runTemporalAgent(dispatched.taskQueue!, dispatched.command, request.agentTimeoutMs)
-        : awaitKafkaAnswer(step, dispatched.command.commandId, request.agentTimeoutMs),
-    );
+    let response: AgentResponse;
+    try {
+      response = await timed(`agent:${step.key}`, () =>
+        dispatched.transport === 'TEMPORAL'
+          ? runTemporalAgent(dispatched.taskQueue!, dispatched.command, request.agentTimeoutMs)
+          : awaitKafkaAnswer(step, dispatched.command.commandId, request.agentTimeoutMs),
+      );
+    } finally {
+      await admission.release(dispatched); // the type's slot, if it holds one (admission)
+    }
     results[step.key] = response;
     setStep(step.key, response.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED', response.agentId);
     // Part of step 7
     await timed(`recordStep:${step.key}`, () =>
-      stores.recordStepResult({ taskId, stepKey: step.key, response }),
+      stores.recordStepResult({ taskId, stepKey: step.key, response, ...runOf }),
     );
     if (response.status !== 'SUCCESS') {
       throw ApplicationFailure.create({
@@ -213,7 +379,11 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   };
 
   try {
-    for (const layer of planLayers(plan)) await runLayer(layer);
+    for (const layer of planLayers(plan)) {
+      // Reused (a retry's) and skipped (a rejection's) steps are not run; a layer of only those is passed.
+      const todo = layer.filter((s) => !(s.key in results) && !skipped.has(s.key));
+      if (todo.length > 0) await runLayer(todo);
+    }
     return await finish('COMPLETED');
   } catch (err) {
     if (isCancellation(err)) {
@@ -241,11 +411,13 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     state.currentStep = 'recordResult';
     for (const step of state.steps) {
       if (step.status === 'QUEUED') step.status = status === 'CANCELLED' ? 'CANCELLED' : 'SKIPPED';
-      if (step.status === 'RUNNING') step.status = 'CANCELLED';
+      if (step.status === 'RUNNING' || step.status === 'WAITING_APPROVAL') step.status = 'CANCELLED';
     }
     upsertSearchAttributes([{ key: TaskStatusKey, value: status }]);
     // Step 7
-    await timed('recordResult', () => stores.recordResult({ taskId, workflowId, status, results, error }));
+    await timed('recordResult', () =>
+      stores.recordResult({ taskId, workflowId, status, results, error, ...runOf }),
+    );
     const durationMs = Date.now() - startedAtMs;
     // Step 8
     await timed('recordMetrics', () =>
