@@ -33,6 +33,8 @@ export interface ApiDeps {
   embedder: () => Promise<Embedder>;
   /** How long GET /tasks/:id waits for a running workflow's progress query (it needs a worker). Default 5000. */
   progressQueryTimeoutMs?: number;
+  /** How often GET /tasks/:id/events sends a heartbeat comment on an idle stream. Default 15000. */
+  taskEventsHeartbeatMs?: number;
 }
 
 export async function createApiDeps(env: Env): Promise<ApiDeps> {

@@ -18,6 +18,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { knowledgeRoutes } from './routes/knowledge.ts';
 import { memoryRoutes } from './routes/memory.ts';
 import { operationRoutes } from './routes/operations.ts';
+import { taskEventRoutes } from './routes/task-events.ts';
 import { taskRoutes } from './routes/tasks.ts';
 
 export interface ServerOptions {
@@ -105,6 +106,7 @@ export function buildServer(deps: ApiDeps, options: ServerOptions = {}): Fastify
   void app.register(async (api) => {
     operationRoutes(api, { metrics: deps.metrics, readiness });
     taskRoutes(api, deps, metrics);
+    taskEventRoutes(api, deps);
     agentRoutes(api, deps);
     knowledgeRoutes(api, deps);
     memoryRoutes(api, deps);

@@ -1,5 +1,6 @@
 // The TypeScript client of the PRISM HTTP API. Uses the global fetch (Node 18+, browsers, Deno, Bun).
 import { PrismApiError, PrismTimeoutError } from './errors.ts';
+import { sseFrames } from './events.ts';
 import type {
   AgentInfo,
   FeedbackBody,
@@ -17,6 +18,9 @@ import type {
   SubmitTaskBody,
   SubmittedTask,
   TaskDetails,
+  TaskPage,
+  TaskSummary,
+  TaskEvent,
 } from './types.ts';
 
 export interface PrismClientOptions {
@@ -34,6 +38,34 @@ export interface PrismClientOptions {
    * connection or a 429 never reached a handler, so any request is.
    */
   retryForMs?: number;
+}
+
+export interface WatchTaskOptions {
+  /** Only events after this id: the id of the last event seen, to resume (SSE `Last-Event-ID`). */
+  lastEventId?: string;
+  /** Follow this run of the task (a retried task has several); default its latest. */
+  runId?: string;
+  /** Stops watching: the iterator ends by throwing the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Filters of listTasks (GET /tasks): each one narrows; several values of one filter match any of them. */
+export interface ListTasksOptions {
+  status?: string | readonly string[];
+  /** Tasks with a step of any of these agent types. */
+  agentType?: string | readonly string[];
+  priority?: string | readonly string[];
+  userId?: string;
+  /** Created at or after. */
+  createdFrom?: string | Date;
+  /** Created before. */
+  createdTo?: string | Date;
+  /** Text in the task's query (case-insensitive, at least 3 characters). */
+  q?: string;
+  /** Tasks per page (default 50, at most 200). */
+  limit?: number;
+  /** A page's `nextCursor`: the page after it. */
+  cursor?: string;
 }
 
 export interface WaitOptions {
@@ -108,6 +140,97 @@ export class PrismClient {
       if (Date.now() + pollMs > deadline) throw new PrismTimeoutError(id, timeoutMs, lastStatus);
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
+  }
+
+  /**
+   * The task's events as they happen (GET /tasks/:id/events): `for await (const event of
+   * client.watchTask(id)) …`. Ends after `task.ended`. A lost connection is resumed from the last event
+   * (Last-Event-ID), on the same run, for up to `retryForMs` without an event; an ended task resumed after
+   * its last event yields nothing. An unknown task throws PrismApiError 404.
+   */
+  async *watchTask(id: string, options: WatchTaskOptions = {}): AsyncGenerator<TaskEvent> {
+    let lastEventId = options.lastEventId;
+    let runId = options.runId;
+    let reconnectMs = 3_000;
+    let deadline = Date.now() + this.retryForMs;
+    const path = `/tasks/${encodeURIComponent(id)}/events`;
+    for (;;) {
+      const url = new URL(`${this.baseUrl}${path}`);
+      if (runId) url.searchParams.set('runId', runId);
+      let lost: unknown;
+      try {
+        const response = await this.fetch(url, {
+          headers: {
+            authorization: `Bearer ${this.apiKey}`,
+            accept: 'text/event-stream',
+            ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}),
+          },
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        if (response.status === 204) return;
+        if (!response.ok || !response.body) {
+          const text = await response.text();
+          const error = errorAnswer(response, text, `GET ${path}`);
+          if (![429, 502, 503, 504].includes(response.status) || Date.now() >= deadline) throw error;
+          lost = error;
+        } else {
+          for await (const frame of sseFrames(response.body)) {
+            if (frame.retry !== undefined) reconnectMs = frame.retry;
+            if (frame.event === 'stream.error') {
+              lost = new PrismApiError(503, JSON.parse(frame.data).message, [], `GET ${path}`);
+              break;
+            }
+            if (!frame.data || !frame.event) continue;
+            const event = JSON.parse(frame.data) as TaskEvent;
+            lastEventId = frame.id ?? lastEventId;
+            runId = event.runId;
+            deadline = Date.now() + this.retryForMs;
+            yield event;
+            if (event.type === 'task.ended') return;
+          }
+        }
+      } catch (err) {
+        if (options.signal?.aborted || (err instanceof PrismApiError && err !== lost)) throw err;
+        lost = err;
+      }
+      // The stream broke off before the task ended (the API restarting, a proxy's timeout): resume.
+      if (Date.now() >= deadline) {
+        if (lost instanceof PrismApiError) throw lost;
+        throw new PrismApiError(
+          0,
+          `the event stream of task ${id} broke off and could not be resumed within ${this.retryForMs} ms` +
+            (lost ? ` (${(lost as Error).message})` : ''),
+          [],
+          `GET ${path}`,
+          { cause: lost },
+        );
+      }
+      await sleep(Math.min(reconnectMs, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  /** One page of tasks, newest first (GET /tasks); pass its `nextCursor` as `cursor` for the next one. */
+  listTasks(options: ListTasksOptions = {}): Promise<TaskPage> {
+    const query: Query = {};
+    for (const [name, value] of Object.entries(options) as [string, unknown][]) {
+      if (value === undefined) continue;
+      query[name] = Array.isArray(value)
+        ? value.join(',')
+        : value instanceof Date
+          ? value.toISOString()
+          : (value as string | number);
+    }
+    return this.request('GET', '/tasks', { query });
+  }
+
+  /** Every task under these filters, newest first: `for await (const t of client.tasks({ status: 'FAILED' }))`. */
+  async *tasks(options: Omit<ListTasksOptions, 'cursor'> = {}): AsyncGenerator<TaskSummary> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listTasks({ ...options, ...(cursor ? { cursor } : {}) });
+      yield* page.tasks;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
   }
 
   cancelTask(id: string): Promise<{ taskId: string; workflowId: string; cancelRequested: true }> {
@@ -211,26 +334,35 @@ export class PrismClient {
     } catch {
       body = undefined;
     }
-    if (!response.ok) {
-      const error = (body ?? {}) as {
-        code?: unknown;
-        message?: string;
-        fields?: { field: string; message: string }[];
-      };
-      const retryAfterS = Number(response.headers.get('retry-after'));
-      throw new PrismApiError(
-        response.status,
-        error.message ?? `${what} answered ${response.status} ${response.statusText}`,
-        error.fields ?? [],
-        what,
-        {
-          code: error.code,
-          ...(Number.isFinite(retryAfterS) && retryAfterS > 0
-            ? { retryAfterMs: Math.min(retryAfterS, 10) * 1000 }
-            : {}),
-        },
-      );
-    }
+    if (!response.ok) throw errorAnswer(response, text, what);
     return body as T;
   }
+}
+
+/** The PrismApiError of an error answer: the server's status, code, message and fields. */
+function errorAnswer(response: Response, text: string, what: string): PrismApiError {
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  const error = (body ?? {}) as {
+    code?: unknown;
+    message?: string;
+    fields?: { field: string; message: string }[];
+  };
+  const retryAfterS = Number(response.headers.get('retry-after'));
+  return new PrismApiError(
+    response.status,
+    error.message ?? `${what} answered ${response.status} ${response.statusText}`,
+    error.fields ?? [],
+    what,
+    {
+      code: error.code,
+      ...(Number.isFinite(retryAfterS) && retryAfterS > 0
+        ? { retryAfterMs: Math.min(retryAfterS, 10) * 1000 }
+        : {}),
+    },
+  );
 }

@@ -1,4 +1,10 @@
 // The PRISM client SDK: `new PrismClient({ baseUrl, apiKey })`. See docs/api.md.
-export { PrismClient, type PrismClientOptions, type WaitOptions } from './client.ts';
+export {
+  PrismClient,
+  type ListTasksOptions,
+  type PrismClientOptions,
+  type WaitOptions,
+  type WatchTaskOptions,
+} from './client.ts';
 export { PrismApiError, PrismTimeoutError } from './errors.ts';
 export type * from './types.ts';

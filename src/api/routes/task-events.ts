@@ -1,0 +1,166 @@
+// GET /tasks/:id/events: a task's progress as Server-Sent Events, read from its Temporal history
+// (src/task/events.ts). The frames are written by hand on the raw response: the format is four lines
+// (`id:`, `event:`, `data:`, a blank line), and the SSE plugins on npm were pre-1.0 (@fastify/sse 0.6.0)
+// or built for Fastify 4 streams (fastify-sse-v2), for what is twenty lines here.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { PrismError, httpStatusOf } from '../../errors.ts';
+import { taskNotFound } from '../../task/index.ts';
+import { parseLastEventId, runToWatch, taskEventTypes, watchRunEvents } from '../../task/events.ts';
+import { locateTask } from '../../task/view.ts';
+import type { ApiDeps } from '../deps.ts';
+import { defineRoute } from '../route.ts';
+import { errorSchema, taskIdParams } from '../schemas/common.ts';
+
+/** How often an idle stream sends a comment, so that proxies and clients know it is alive. */
+export const heartbeatMs = 15_000;
+/** The `retry:` hint: how long an EventSource waits before it reconnects after a lost connection. */
+export const reconnectMs = 3_000;
+
+const eventsQuery = z.strictObject({
+  runId: z
+    .string()
+    .max(64)
+    .optional()
+    .describe('Follow this run of the task (a retried task has several); default the latest'),
+  lastEventId: z
+    .string()
+    .regex(/^\d{1,15}$/, 'an event id: a non-negative integer')
+    .optional()
+    .describe('Resume after this event id, for clients that cannot send the `Last-Event-ID` header'),
+});
+
+/** One SSE frame. The data is JSON on one line (JSON.stringify escapes every newline). */
+export function sseFrame(fields: { id?: string; event?: string; data: unknown }): string {
+  return (
+    (fields.id !== undefined ? `id: ${fields.id}\n` : '') +
+    (fields.event ? `event: ${fields.event}\n` : '') +
+    `data: ${JSON.stringify(fields.data)}\n\n`
+  );
+}
+
+export function taskEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  // Open streams end when the server closes (a stream would otherwise hold the close until its task ends).
+  const open = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const controller of open) controller.abort();
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/tasks/:id/events',
+    permission: 'tasks:read',
+    tags: ['tasks'],
+    summary: 'Watch a task: its events as they happen (Server-Sent Events)',
+    description:
+      'A `text/event-stream` of the task run’s events, read from its Temporal history: ' +
+      taskEventTypes.map((t) => `\`${t}\``).join(', ') +
+      '. Each has an `id:` (the history event’s id, increasing); a client that reconnects with ' +
+      '`Last-Event-ID` (or `?lastEventId=`) gets only later events. A comment every 15 s keeps an idle ' +
+      'stream open; the stream ends after `task.ended`. Resuming after `task.ended` answers 204 (an ' +
+      'EventSource stops reconnecting). The data of each event is JSON: `{ id, type, workflowId, runId, at, ' +
+      'stepKey?, data }` (docs/api.md).',
+    params: taskIdParams,
+    query: eventsQuery,
+    responses: {
+      200: { description: 'The event stream', contentType: 'text/event-stream' },
+      204: { description: 'The run has ended and the client has every event (Last-Event-ID)' },
+      404: {
+        description: 'Unknown task, a task whose run has not started yet, or an unknown runId',
+        schema: errorSchema,
+      },
+    },
+    handler: async (request, reply) => {
+      const { id } = request.params;
+      const task = await locateTask(deps, id);
+      if (!task) throw taskNotFound(id);
+      const run = await runToWatch(deps.temporal, task.workflowId, request.query.runId);
+      if (!run) {
+        throw new PrismError(
+          'TASK_NOT_FOUND',
+          request.query.runId
+            ? `task ${id} has no run ${request.query.runId}: omit runId to follow its latest run`
+            : `task ${id} has no run in Temporal (not started yet, or past the namespace's retention): ` +
+                `GET /tasks/${id} shows its record`,
+          { details: { id } },
+        );
+      }
+      const after =
+        parseLastEventId(request.headers['last-event-id']) ??
+        (request.query.lastEventId !== undefined ? Number(request.query.lastEventId) : undefined);
+      if (after !== undefined && run.status !== 'RUNNING' && after >= run.historyLength) {
+        return reply.code(204).send();
+      }
+      await stream(reply, deps, task.workflowId, run.runId, after, open);
+      return reply;
+    },
+  });
+}
+
+async function stream(
+  reply: FastifyReply,
+  deps: ApiDeps,
+  workflowId: string,
+  runId: string,
+  after: number | undefined,
+  open: Set<AbortController>,
+): Promise<void> {
+  const controller = new AbortController();
+  open.add(controller);
+  const res = reply.raw;
+  reply.hijack();
+  // Headers set so far (the rate limit's) go out with the stream's own.
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    // nginx and similar proxies buffer responses unless told not to.
+    'x-accel-buffering': 'no',
+  });
+  const onClose = () => controller.abort();
+  res.on('close', onClose);
+  const write = async (chunk: string) => {
+    if (res.writableEnded || res.destroyed) return;
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  };
+  const heartbeat = setInterval(
+    () => void write(`: heartbeat ${new Date().toISOString()}\n\n`),
+    deps.taskEventsHeartbeatMs ?? heartbeatMs,
+  );
+  try {
+    await write(`retry: ${reconnectMs}\n\n`);
+    for await (const event of watchRunEvents(deps.temporal, workflowId, runId, {
+      after,
+      signal: controller.signal,
+    })) {
+      await write(sseFrame({ id: event.id, event: event.type, data: event }));
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) {
+      // Temporal failed under the stream: say why; the client may reconnect with its Last-Event-ID.
+      const code = err instanceof PrismError ? err.code : 'SERVICE_UNAVAILABLE';
+      const status = err instanceof PrismError ? httpStatusOf(err) : 503;
+      const message = `the task's history could not be read: ${(err as Error).message}`;
+      reply.log.warn({ err, workflowId, runId }, 'task event stream failed');
+      await write(sseFrame({ event: 'stream.error', data: { code, status, message } }));
+    }
+  } finally {
+    clearInterval(heartbeat);
+    res.off('close', onClose);
+    open.delete(controller);
+    if (!res.writableEnded) res.end();
+  }
+}

@@ -1,0 +1,136 @@
+// A task's events from its Temporal history (src/task/events.ts), on the histories the replay test keeps
+// (real runs of the workflow, test/workflows/histories), and the SDK's reading of an event stream.
+import { readFileSync } from 'node:fs';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { describe, expect, it } from 'vitest';
+import { createTaskEventMapper, parseLastEventId, type TaskEvent } from '../../src/task/events.ts';
+import { sseFrames } from '../../src/sdk/events.ts';
+
+function eventsOf(name: string): TaskEvent[] {
+  const url = new URL(`../workflows/histories/${name}.json`, import.meta.url);
+  const history = historyFromJSON(JSON.parse(readFileSync(url, 'utf8')));
+  const map = createTaskEventMapper('wf', 'run');
+  return (history.events ?? []).flatMap((e) => map(e) ?? []);
+}
+
+const brief = (events: TaskEvent[]) => events.map((e) => [e.type, e.stepKey ?? null]);
+
+describe('task events from a run history', () => {
+  it('a single step: started, planned, step started, dispatched, answered, ended COMPLETED', () => {
+    const events = eventsOf('single-step-completed');
+    expect(brief(events)).toEqual([
+      ['task.started', null],
+      ['task.planned', null],
+      ['step.started', 'main'],
+      ['step.dispatched', 'main'],
+      ['step.answered', 'main'],
+      ['task.ended', null],
+    ]);
+    const ids = events.map((e) => Number(e.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(events[0]!.data).toMatchObject({ query: 'check line 1', priority: 'NORMAL', attempt: 1 });
+    expect(events[3]!.data).toMatchObject({ agentType: 'MONITORING', transport: 'KAFKA' });
+    expect(events[4]!.data).toMatchObject({ status: 'SUCCESS', agentId: 'replay-recorder' });
+    expect(events[5]!.data).toMatchObject({
+      status: 'COMPLETED',
+      reason: null,
+      outcome: { status: 'COMPLETED', results: { main: { status: 'SUCCESS' } } },
+    });
+  });
+
+  it('a DAG: the parallel steps of a layer told apart, the dependent step after them', () => {
+    const events = eventsOf('dag-completed');
+    expect(brief(events)).toEqual([
+      ['task.started', null],
+      ['task.planned', null],
+      ['step.started', 'monitor'],
+      ['step.started', 'predict'],
+      ['step.dispatched', 'monitor'],
+      ['step.dispatched', 'predict'],
+      ['step.answered', 'monitor'],
+      ['step.answered', 'predict'],
+      ['step.started', 'control'],
+      ['step.dispatched', 'control'],
+      ['step.answered', 'control'],
+      ['task.ended', null],
+    ]);
+    expect(events[1]!.data.steps).toEqual([
+      { key: 'monitor', agentType: 'MONITORING', dependsOn: [] },
+      { key: 'predict', agentType: 'PREDICTION', dependsOn: [] },
+      { key: 'control', agentType: 'CONTROL', dependsOn: ['monitor', 'predict'] },
+    ]);
+  });
+
+  it('a failed step: the answer FAILED, the task ended FAILED with the reason and its outcome', () => {
+    const events = eventsOf('step-failed');
+    expect(events.at(-2)).toMatchObject({
+      type: 'step.answered',
+      data: { status: 'FAILED', error: 'asked to fail' },
+    });
+    expect(events.at(-1)).toMatchObject({
+      type: 'task.ended',
+      data: {
+        status: 'FAILED',
+        reason: 'step "main" (ANALYSIS) failed: asked to fail',
+        outcome: { status: 'FAILED', error: 'step "main" (ANALYSIS) failed: asked to fail' },
+      },
+    });
+  });
+
+  it('a cancelled task and an invalid request end as they did', () => {
+    expect(eventsOf('cancelled').at(-1)).toMatchObject({
+      type: 'task.ended',
+      data: { status: 'CANCELLED', reason: 'cancelled by request' },
+    });
+    const invalid = eventsOf('invalid-request-failed');
+    expect(brief(invalid)).toEqual([
+      ['task.started', null],
+      ['task.ended', null],
+    ]);
+    expect(invalid[1]!.data.reason).toMatch(/invalid task request: agentType/);
+  });
+
+  it('reads Last-Event-ID as a non-negative integer only', () => {
+    expect(parseLastEventId('12')).toBe(12);
+    expect(parseLastEventId([' 7 '])).toBe(7);
+    for (const bad of [undefined, '', '-1', '1.5', 'abc', '9'.repeat(16)])
+      expect(parseLastEventId(bad)).toBeUndefined();
+  });
+});
+
+describe('the SDK reading an event stream', () => {
+  const streamOf = (...chunks: string[]) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const c of chunks) controller.enqueue(new TextEncoder().encode(c));
+        controller.close();
+      },
+    });
+  const read = async (body: ReadableStream<Uint8Array>) => {
+    const frames = [];
+    for await (const frame of sseFrames(body)) frames.push(frame);
+    return frames;
+  };
+
+  it('parses frames split anywhere, skipping comments, with CRLF or LF line ends', async () => {
+    const frames = await read(
+      streamOf(
+        'retry: 3000\n\n: heart',
+        'beat\n\nid: 5\nevent: step.started\nda',
+        'ta: {"a":1}\r',
+        '\n\r\n',
+        'id: 6\ndata: x\ndata: y\n\n',
+      ),
+    );
+    expect(frames).toEqual([
+      { retry: 3000, data: '' },
+      { id: '5', event: 'step.started', data: '{"a":1}' },
+      { id: '6', data: 'x\ny' },
+    ]);
+  });
+
+  it('drops a frame cut off by the end of the stream', async () => {
+    expect(await read(streamOf('id: 1\ndata: {}\n\nid: 2\ndata: {'))).toEqual([{ id: '1', data: '{}' }]);
+  });
+});
