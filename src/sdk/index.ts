@@ -1,7 +1,6 @@
 // The PRISM client SDK: `new PrismClient({ baseUrl, apiKey })`. See docs/api.md.
 export {
   PrismClient,
-  type ListTasksOptions,
   type PrismClientOptions,
   type WaitOptions,
   type WatchTaskOptions,
