@@ -29,8 +29,11 @@ import {
   submitTaskBody,
   submittedTaskSchema,
   taskDetailsSchema,
+  taskListQuery,
+  taskPageSchema,
 } from '../schemas/tasks.ts';
 import { findTask, locateTask } from '../../task/view.ts';
+import { listTasks, taskListLimits } from '../../task/list.ts';
 
 export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMetrics): void {
   defineRoute(app, {
@@ -78,6 +81,24 @@ export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMet
           temporalUrl: temporalRunUrl(deps.env, workflowId),
         });
     },
+  });
+
+  defineRoute(app, {
+    method: 'GET',
+    url: '/tasks',
+    permission: 'tasks:read',
+    tags: ['tasks'],
+    summary: 'Find tasks: filtered, newest first, a page at a time',
+    description:
+      'Tasks as PostgreSQL records them, newest first by (createdAt, id), under any of the filters (each ' +
+      'one narrows: all must hold). Pages are keyset-paginated: pass `nextCursor` back as `cursor` for the ' +
+      'next page (null on the last); tasks created meanwhile never repeat a task nor shift one out of a later ' +
+      `page. \`limit\` defaults to ${taskListLimits.default}, at most ${taskListLimits.max}. \`temporalUrl\` is the ` +
+      'Temporal UI’s list of the same runs (the filters Temporal has no search attribute for are named in ' +
+      '`temporalQueryOmits`).',
+    query: taskListQuery,
+    responses: { 200: { description: 'A page of tasks', schema: taskPageSchema } },
+    handler: async (request) => listTasks(deps, request.query),
   });
 
   defineRoute(app, {

@@ -21,6 +21,13 @@ export const submittedTaskSchema = z.object({
 export type SubmittedTask = z.infer<typeof submittedTaskSchema>;
 
 export { taskDetailsSchema, type TaskDetails, type TaskRecord } from '../../task/view.ts';
+export {
+  taskListQuery,
+  taskPageSchema,
+  type TaskListQuery,
+  type TaskPage,
+  type TaskSummary,
+} from '../../task/list.ts';
 
 export const cancelledTaskSchema = z.object({
   taskId: z.string(),
