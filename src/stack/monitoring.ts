@@ -2,7 +2,8 @@
 // every service — PostgreSQL, Redis, Kafka's broker (the JMX exporter's Java agent in its JVM), the host,
 // and each process of the stack and of the application — on the host ports their Docker Compose twins
 // publish (docker-compose.yml). Under Compose, cAdvisor measures containers instead of process-exporter
-// measuring processes.
+// measuring processes. The cluster topology runs none of the exporters nor Alertmanager: its one Prometheus
+// scrapes every machine's nodes and application processes directly (clusterScrapeJobs).
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,10 @@ import { commandLine, portListener, run, spawnDetached, stopProcess } from './pr
 import { asPostgresRole, asRedisUser } from '../identity.ts';
 import { seaweedfsPorts } from './seaweedfs.ts';
 import type { NativeService, ServiceContext } from './services.ts';
+import { etcdClientPort } from './services/etcd.ts';
+import { patroniRestPort } from './services/postgres-cluster.ts';
+import { weaviateNodePorts } from './services/weaviate.ts';
+import { clusterMachines, isCluster, type Machine } from './topology.ts';
 
 /** The Alertmanager configuration both stacks share: Compose mounts it, the native stack derives its own. */
 export const alertmanagerConfigFile = join(repoRoot, 'stack', 'alertmanager', 'alertmanager.yml');
@@ -31,8 +36,12 @@ export interface ScrapeJob {
   targets: { target: string; labels?: Record<string, string> }[];
 }
 
-/** Prometheus' scrape jobs on the native stack; stack/prometheus/prometheus.yml has the same jobs. */
+/**
+ * Prometheus' scrape jobs on the native stack; stack/prometheus/prometheus.yml has the same jobs. In the
+ * cluster topology, those of every machine (clusterScrapeJobs).
+ */
 export function nativeScrapeJobs(env: Env): ScrapeJob[] {
+  if (isCluster(env)) return clusterScrapeJobs(env);
   const at = (port: number) => `${serviceHost(env)}:${port}`;
   const one = (job: string, port: number): ScrapeJob => ({ job, targets: [{ target: at(port) }] });
   return [
@@ -62,8 +71,68 @@ export function nativeScrapeJobs(env: Env): ScrapeJob[] {
   ];
 }
 
+/**
+ * The cluster topology's scrape jobs (src/stack/cluster.ts runs one Prometheus, on the first machine): what
+ * runs on every machine, each target labelled with its `machine` (its index, "1", "2", …) and its `node`
+ * (the name `prism stack status`, `prism ps` and `prism stack logs` use: `temporal-2`, `worker-2`); the
+ * target's `instance` is its address and port, so it names the machine too. The jobs keep the single
+ * topology's names, so that rules and dashboards read both:
+ * - every machine: Temporal's server, Weaviate's node (its metrics port moves with the node, weaviateNodePorts),
+ *   Kafka's broker (the JMX exporter's agent in its JVM), Patroni's REST API (/metrics: its PostgreSQL's role,
+ *   whether it runs, its WAL positions), etcd's member (/metrics on its client port), and the application
+ *   processes `prism up` starts on each machine (src/app/index.ts appProcessesOf);
+ * - once, on the first machine: Prometheus itself, InfluxDB and SeaweedFS.
+ * No Alertmanager, exporter of PostgreSQL or Redis, node-exporter or process-exporter runs in this topology
+ * (clusterServices), so there are no such jobs; Redis and its sentinels expose no metrics of their own.
+ * docker-compose.cluster.yml has its Compose twin.
+ */
+export function clusterScrapeJobs(env: Env): ScrapeJob[] {
+  const machines = clusterMachines(env);
+  const first = machines[0]!;
+  const on = (m: Machine, port: number, node: string, labels: Record<string, string> = {}) => ({
+    target: `${m.address}:${port}`,
+    labels: { machine: String(m.index), node, ...labels },
+  });
+  /** One target on every machine, node `<name>-<n>` on machine n (as nodesOf and appProcessesOf name them). */
+  const each = (job: string, name: string, port: (m: Machine) => number): ScrapeJob => ({
+    job,
+    targets: machines.map((m) => on(m, port(m), `${name}-${m.index}`)),
+  });
+  const once = (job: string, port: number): ScrapeJob => ({ job, targets: [on(first, port, job)] });
+  return [
+    once('prometheus', env.PROMETHEUS_PORT),
+    each('temporal', 'temporal', () => env.TEMPORAL_METRICS_PORT),
+    each('weaviate', 'weaviate', (m) => weaviateNodePorts(env, m.index).metrics),
+    once('influxdb', env.INFLUX_PORT),
+    once('seaweedfs', seaweedfsPorts(env).metrics),
+    // The application (`prism up --topology cluster`, one of each process per machine): they answer only
+    // while it runs.
+    each('prism-api', 'api', () => env.API_PORT),
+    each('prism-worker', 'worker', () => env.WORKER_METRICS_PORT),
+    each('prism-maintenance-worker', 'maintenance-worker', () => env.MAINTENANCE_METRICS_PORT),
+    {
+      job: 'prism-agents',
+      targets: machines.flatMap((m) =>
+        agentTypes.map((type, i) =>
+          on(m, env.AGENT_METRICS_PORT + i, `agent-${type.toLowerCase()}-${m.index}`, { agent_type: type }),
+        ),
+      ),
+    },
+    each('kafka', 'kafka', () => env.KAFKA_JMX_EXPORTER_PORT),
+    each('patroni', 'postgres', () => patroniRestPort),
+    each('etcd', 'etcd', () => etcdClientPort),
+  ];
+}
+
+const scrapeConfigs = (jobs: ScrapeJob[]) =>
+  jobs.map(({ job, targets }) => ({
+    job_name: job,
+    static_configs: targets.map(({ target, labels }) => ({ targets: [target], ...(labels && { labels }) })),
+  }));
+
 /** Native Prometheus configuration; stack/prometheus/prometheus.yml is its Docker Compose twin. */
 export function nativePrometheusConfig(env: Env): string {
+  if (isCluster(env)) return clusterPrometheusConfig(env);
   const config = {
     global: { scrape_interval: '15s', evaluation_interval: '15s' },
     // The repository's rules, where Compose mounts the same directory.
@@ -71,31 +140,49 @@ export function nativePrometheusConfig(env: Env): string {
     alerting: {
       alertmanagers: [{ static_configs: [{ targets: [`${serviceHost(env)}:${env.ALERTMANAGER_PORT}`] }] }],
     },
-    scrape_configs: nativeScrapeJobs(env).map(({ job, targets }) => ({
-      job_name: job,
-      static_configs: targets.map(({ target, labels }) => ({ targets: [target], ...(labels && { labels }) })),
-    })),
+    scrape_configs: scrapeConfigs(nativeScrapeJobs(env)),
   };
   return `# Generated by \`prism stack up\` (src/stack/monitoring.ts); stack/prometheus/prometheus.yml is its Compose twin.\n${toYaml(config)}`;
 }
 
-/** What a `stack up` on a running Prometheus must bring up to date: its jobs, rules and Alertmanager. */
+/**
+ * The cluster topology's Prometheus configuration: every machine's targets (clusterScrapeJobs) and the
+ * repository's rules. No `alerting`: the cluster runs no Alertmanager, so its alerts are evaluated (the
+ * /alerts page, the ALERTS series) but not delivered.
+ */
+function clusterPrometheusConfig(env: Env): string {
+  const config = {
+    global: { scrape_interval: '15s', evaluation_interval: '15s' },
+    rule_files: [prometheusRulesGlob],
+    scrape_configs: scrapeConfigs(clusterScrapeJobs(env)),
+  };
+  return `# Generated by \`prism stack up --topology cluster\` (src/stack/monitoring.ts): the targets of every machine; docker-compose.cluster.yml has its Compose twin.\n${toYaml(config)}`;
+}
+
+/**
+ * What a `stack up` on a running Prometheus must bring up to date: its jobs and how many targets each has (a
+ * machine added to the cluster topology), its rules and Alertmanager.
+ */
 function prometheusShape(text: string): string {
   try {
     const c = parseYaml(text) as {
       rule_files?: string[];
       alerting?: unknown;
-      scrape_configs?: { job_name: string }[];
+      scrape_configs?: { job_name: string; static_configs?: { targets?: string[] }[] }[];
     };
-    return JSON.stringify([c.scrape_configs?.map((j) => j.job_name), c.rule_files, c.alerting]);
+    const jobs = c.scrape_configs?.map((j) => [
+      j.job_name,
+      (j.static_configs ?? []).reduce((n, s) => n + (s.targets?.length ?? 0), 0),
+    ]);
+    return JSON.stringify([jobs, c.rule_files, c.alerting]);
   } catch {
     return '';
   }
 }
 
 /**
- * Writes the native Prometheus configuration. On a running Prometheus whose configuration lacks jobs, rules
- * or the Alertmanager of this version, it is rewritten and reloaded (no restart); one that differs only in
+ * Writes the native Prometheus configuration. On a running Prometheus whose configuration lacks jobs, targets,
+ * rules or the Alertmanager of this version, it is rewritten and reloaded (no restart); one that differs only in
  * ports (another deployment's `stack up` started it) is left alone, as every running service is.
  */
 export async function writePrometheusConfig(
