@@ -88,6 +88,16 @@ export const errorCodes = {
     httpStatus: 409,
     meaning: 'a backup that must not be restored (files missing or changed); nothing was changed',
   },
+  UNKNOWN_SERVICE: {
+    clientError: true,
+    httpStatus: 404,
+    meaning: 'a service or process name the local stack does not have; it lists the known ones',
+  },
+  CONFIRMATION_REQUIRED: {
+    clientError: true,
+    httpStatus: 409,
+    meaning: 'a destructive command (data removal) that was not confirmed; nothing was changed',
+  },
   STALE_FENCE: {
     clientError: true,
     httpStatus: 409,

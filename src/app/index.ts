@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { rawEnvironment, type Env } from '../config.ts';
+import { PrismError } from '../errors.ts';
 import { componentSecrets, isSecretVariable } from '../identity.ts';
 import { migrate } from '../db/migrate.ts';
 import { agentTypes, type AgentType } from '../task/index.ts';
@@ -159,11 +160,12 @@ async function waitForReady(
 export async function startApp(
   env: Env,
   progress: Progress,
-  options: { processEnv?: NodeJS.ProcessEnv } = {},
+  options: { processEnv?: NodeJS.ProcessEnv; only?: string[] } = {},
 ): Promise<void> {
   ensureDirs(stackPaths(env));
   await Promise.all(
     appProcessesOf(env).map(async (p) => {
+      if (options.only && !options.only.includes(p.name)) return;
       const { logFile, pidFile } = files(env, p);
       if (ownedPid(pidFile, marker(p)) !== null) return;
       removeFile(pidFile);
@@ -209,6 +211,30 @@ export async function stopApp(env: Env, progress: Progress): Promise<string[]> {
     }),
   );
   return stopped;
+}
+
+/**
+ * Stops one application process by its pid (SIGTERM, SIGKILL after `graceMs`) and starts it again with the
+ * same configuration, returning once it reports ready (`prism stack restart worker`): its pid before and
+ * after.
+ */
+export async function restartAppProcess(
+  env: Env,
+  name: string,
+  progress: Progress,
+  options: { graceMs?: number } = {},
+): Promise<{ before: number | null; after: number | null }> {
+  const p = appProcessesOf(env).find((a) => a.name === name);
+  if (!p) throw new PrismError('UNKNOWN_SERVICE', `prism up starts no process named ${name}`);
+  const { pidFile } = files(env, p);
+  const before = ownedPid(pidFile, marker(p));
+  if (before !== null) {
+    progress.step(`stopping ${p.name} (pid ${before})`);
+    await stopProcess(before, options.graceMs ?? 20_000);
+  }
+  removeFile(pidFile);
+  await startApp(env, progress, { only: [p.name] });
+  return { before, after: ownedPid(pidFile, marker(p)) };
 }
 
 export function appStatus(env: Env): { name: string; pid: number | null; logFile: string }[] {

@@ -1,8 +1,22 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { withTopology } from './args.ts';
 import { loadStackConfig } from '../stack/config.ts';
+import type { Env } from '../config.ts';
 import type { ServiceHealth } from '../stack/health.ts';
-import { stackDown, stackStatus, stackUp, type StackMode } from '../stack/index.ts';
+import {
+  dataRemovalPlan,
+  resolveMode,
+  stackDown,
+  stackDownRemovingData,
+  stackStatus,
+  stackUp,
+  type StackMode,
+} from '../stack/index.ts';
+import { dockerCompose } from '../stack/docker.ts';
+import { followLogs, parseSince, readLog, type LogFilter } from '../stack/logs.ts';
+import { restartTargets } from '../stack/restart.ts';
+import { managedTargets, resolveTargets } from '../stack/targets.ts';
+import { confirmRemoval, withRemoveData, type RemoveDataFlags } from './remove-data.ts';
 import { nativeProcesses } from '../stack/native.ts';
 import { stackPaths } from '../stack/paths.ts';
 import { consoleProgress } from '../progress.ts';
@@ -57,6 +71,102 @@ function statusJson(services: ServiceHealth[]): string {
   );
 }
 
+interface LogsFlags extends ModeFlags {
+  follow?: boolean;
+  since?: string;
+  grep?: RegExp;
+  lines?: number | 'all';
+}
+
+function regexArg(value: string): RegExp {
+  try {
+    return new RegExp(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`not a regular expression: ${(err as Error).message}`);
+  }
+}
+
+function linesArg(value: string): number | 'all' {
+  if (value === 'all') return 'all';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number of lines, or "all"');
+  return n;
+}
+
+function secondsArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('a number of seconds');
+  return n;
+}
+
+/** How many lines of each log: --lines, else 100, or all of them when --since or --grep narrows them down. */
+function lineCount(opts: LogsFlags): number | undefined {
+  if (opts.lines === 'all') return undefined;
+  return opts.lines ?? (opts.since || opts.grep ? undefined : 100);
+}
+
+// Output to a pipe that closes (`| head`) ends the command quietly.
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
+async function nativeLogs(env: Env, service: string | undefined, opts: LogsFlags): Promise<void> {
+  const known = managedTargets(env);
+  const targets = resolveTargets(known, service);
+  const filter: LogFilter = {
+    since: opts.since === undefined ? undefined : parseSince(opts.since),
+    grep: opts.grep,
+    lines: lineCount(opts),
+  };
+  quietOnClosedPipe();
+  const prefixed = targets.length > 1;
+  const width = Math.max(...targets.map((t) => t.name.length));
+  const write = (name: string, line: string) =>
+    process.stdout.write(prefixed ? `${name.padEnd(width)} | ${line}\n` : `${line}\n`);
+  const note = (name: string, text: string) => process.stderr.write(`(${name}: ${text})\n`);
+  const followed = [];
+  for (const t of targets) {
+    const read = await readLog(t.logFile, filter);
+    if (read.missing && (!prefixed || opts.follow))
+      note(t.name, `no log yet at ${t.logFile}${opts.follow ? '; waiting for it' : ''}`);
+    if (read.untimed)
+      note(
+        t.name,
+        `its lines carry no time; --since went by the log's last change (${read.modified!.toISOString()}): ` +
+          (read.lines.length ? 'all of it is shown' : 'none of it is shown'),
+      );
+    for (const line of read.lines) write(t.name, line);
+    followed.push({ name: t.name, file: t.logFile, from: read.size });
+  }
+  if (!opts.follow) return;
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  await followLogs(followed, write, stop.signal, { grep: opts.grep, onNote: note });
+}
+
+/** Under Compose: `docker compose logs`, with the same options (and --grep applied to its lines). */
+async function composeLogs(service: string | undefined, opts: LogsFlags): Promise<void> {
+  const lines = lineCount(opts);
+  const args = [
+    'logs',
+    ...(opts.follow ? ['--follow'] : []),
+    ...(opts.since ? ['--since', opts.since] : []),
+    ...(lines === undefined ? [] : ['--tail', String(lines)]),
+    ...(service ? [service] : []),
+  ];
+  quietOnClosedPipe();
+  const grep = opts.grep;
+  await dockerCompose(
+    args,
+    consoleProgress(),
+    grep ? (line) => grep.test(line) && process.stdout.write(`${line}\n`) : undefined,
+  );
+}
+
 const modeOptions = (cmd: Command) =>
   withTopology(cmd)
     .addOption(new Option('--native', 'run the services as local processes').conflicts('docker'))
@@ -90,10 +200,72 @@ export function registerStackCommands(program: Command): void {
       if (!services.every((s) => s.healthy)) process.exitCode = 1;
     });
 
-  modeOptions(stack.command('down'))
-    .description('stop the services this stack started; their data stays')
-    .action(async (opts: ModeFlags) => {
-      await stackDown(loadStackConfig(), consoleProgress(), { mode: forcedMode(opts) });
+  withRemoveData(modeOptions(stack.command('down')))
+    .description('stop the services this stack started; their data stays (unless --remove-data)')
+    .action(async (opts: ModeFlags & RemoveDataFlags) => {
+      const env = loadStackConfig();
+      if (!opts.removeData) return stackDown(env, consoleProgress(), { mode: forcedMode(opts) });
+      const plan = await dataRemovalPlan(env, { mode: forcedMode(opts) });
+      await confirmRemoval(plan.what, plan.where, opts);
+      await stackDownRemovingData(env, plan, consoleProgress());
+    });
+
+  modeOptions(stack.command('logs'))
+    .description(
+      'the log of one service, or of one process of `prism up`; of all of them, each line prefixed with ' +
+        'its name, without one (`docker compose logs` under Compose)',
+    )
+    .argument(
+      '[service]',
+      'a service (redis; in the cluster topology kafka-2, or kafka for every node), or a process of `prism up` (worker, api)',
+    )
+    .option('-f, --follow', 'keep printing new lines as they are written, until Ctrl-C')
+    .option(
+      '--since <when>',
+      'only lines written since: a duration back from now (90s, 10m, 2h, 1h30m, 7d) or a time (2026-12-06T18:00:00Z)',
+    )
+    .option('--grep <regex>', 'only lines matching this regular expression (JavaScript syntax)', regexArg)
+    .option(
+      '-n, --lines <n>',
+      'the last N lines of each log, or "all" (default: 100; every line when --since or --grep is given)',
+      linesArg,
+    )
+    .action(async (service: string | undefined, opts: LogsFlags) => {
+      const env = loadStackConfig();
+      if ((await resolveMode(env, forcedMode(opts))) === 'docker') return composeLogs(service, opts);
+      await nativeLogs(env, service, opts);
+    });
+
+  modeOptions(stack.command('restart'))
+    .description(
+      'stop one service (or process of `prism up`) by its pid, start it again with the same configuration, ' +
+        'and wait until it is ready; every node of a clustered service one after another ' +
+        '(`docker compose restart` under Compose)',
+    )
+    .argument('<service>', 'a service (redis, kafka-2, kafka), or a process of `prism up` (worker, api)')
+    .option(
+      '--grace <seconds>',
+      'how long it has to stop after its stop signal before it is killed',
+      secondsArg,
+      30,
+    )
+    .option('--json', 'print [ { "name", "before", "after", "healthy", "ms" } ]')
+    .action(async (service: string, opts: ModeFlags & { grace: number; json?: boolean }) => {
+      const env = loadStackConfig();
+      const progress = consoleProgress();
+      if ((await resolveMode(env, forcedMode(opts))) === 'docker')
+        return dockerCompose(['restart', '--timeout', String(opts.grace), service], progress);
+      const targets = resolveTargets(managedTargets(env), service);
+      const results = await restartTargets(env, targets, progress, { graceMs: opts.grace * 1000 });
+      if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      else
+        for (const r of results)
+          process.stdout.write(
+            `${r.name}: ${r.before === null ? 'was not running' : `pid ${r.before}`} -> ` +
+              `${r.after === null ? 'not running' : `pid ${r.after}`}, ` +
+              `${r.healthy ? 'healthy' : `NOT healthy (${r.error ?? 'not ready'})`} in ${(r.ms / 1000).toFixed(1)}s\n`,
+          );
+      if (!results.every((r) => r.healthy)) process.exitCode = 1;
     });
 
   modeOptions(stack.command('status'))

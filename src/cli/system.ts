@@ -3,7 +3,9 @@ import { appStatus, stopApp, systemUp } from '../app/index.ts';
 import { loadConfig, type Env } from '../config.ts';
 import { clusterMachines, isCluster } from '../stack/topology.ts';
 import { withTopology } from './args.ts';
-import { stackDown } from '../stack/index.ts';
+import { dataRemovalPlan, stackDown, stackDownRemovingData } from '../stack/index.ts';
+import { PrismError } from '../errors.ts';
+import { confirmRemoval, withRemoveData, type RemoveDataFlags } from './remove-data.ts';
 import { consoleProgress } from '../progress.ts';
 import { ensureSecrets } from '../stack/secrets.ts';
 
@@ -34,14 +36,23 @@ export function registerSystemCommands(program: Command): void {
       );
     });
 
-  withTopology(program.command('down'))
-    .description('stop the workers, agents and API, then the services (data stays)')
+  withRemoveData(withTopology(program.command('down')))
+    .description('stop the workers, agents and API, then the services (data stays, unless --remove-data)')
     .option('--keep-stack', 'leave the services running')
-    .action(async (opts: { keepStack?: boolean }) => {
+    .action(async (opts: { keepStack?: boolean } & RemoveDataFlags) => {
       const env = loadConfig();
       const progress = consoleProgress('down');
+      if (opts.removeData && opts.keepStack)
+        throw new PrismError(
+          'INVALID_INPUT',
+          '--remove-data stops the services: it cannot go with --keep-stack',
+        );
+      // What --remove-data deletes is shown, and confirmed, before anything is stopped.
+      const plan = opts.removeData ? await dataRemovalPlan(env) : undefined;
+      if (plan) await confirmRemoval(plan.what, plan.where, opts);
       await stopApp(env, progress);
-      if (!opts.keepStack) await stackDown(env, progress);
+      if (plan) await stackDownRemovingData(env, plan, progress);
+      else if (!opts.keepStack) await stackDown(env, progress);
     });
 
   withTopology(program.command('ps'))

@@ -50,3 +50,55 @@ export async function dockerDown(progress: Progress): Promise<void> {
   // `down` without --volumes: containers go, data stays.
   await compose(['down'], progress);
 }
+
+/**
+ * `docker compose` with its output passed on: to this terminal, or line by line to `onLine` (`prism stack
+ * logs --grep` under Compose). Resolves when it exits (`logs --follow`: on Ctrl-C).
+ */
+export function dockerCompose(
+  args: string[],
+  progress: Progress,
+  onLine?: (line: string) => void,
+): Promise<void> {
+  if (!onLine) return compose(args, progress);
+  return new Promise((resolve, reject) => {
+    const env = { ...rawEnvironment(), ...process.env } as NodeJS.ProcessEnv;
+    const child = spawn('docker', ['compose', '-f', composeFile, '--project-name', 'prism', ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    progress.step(`docker compose ${args.join(' ')}`);
+    let partial = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) onLine(line);
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (partial) onLine(partial);
+      if (code === 0 || signal === 'SIGINT') resolve();
+      else reject(new Error(`docker compose ${args.join(' ')} exited with ${code}`));
+    });
+  });
+}
+
+/** The named volumes of the Compose project: what `down --volumes` deletes. */
+export async function composeVolumes(): Promise<string[]> {
+  const env = { ...rawEnvironment(), ...process.env } as NodeJS.ProcessEnv;
+  const { stdout } = await run(
+    'docker',
+    ['compose', '-f', composeFile, '--project-name', 'prism', 'config', '--volumes'],
+    { env },
+  );
+  return stdout
+    .split('\n')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v) => `prism_${v}`);
+}
+
+/** `down --volumes`: the containers and every named volume of the project (its data) go. */
+export async function dockerDownRemovingVolumes(progress: Progress): Promise<void> {
+  await compose(['down', '--volumes'], progress);
+}

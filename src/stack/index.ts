@@ -1,6 +1,15 @@
 // `prism stack`: one entry point for both ways of running the services.
 import type { Env } from '../config.ts';
-import { composeServiceNames, dockerDown, dockerEngineAnswers, dockerUp } from './docker.ts';
+import {
+  composeServiceNames,
+  composeVolumes,
+  dockerDown,
+  dockerDownRemovingVolumes,
+  dockerEngineAnswers,
+  dockerUp,
+} from './docker.ts';
+import { dataToRemove, removeData } from './data.ts';
+import { stackPaths } from './paths.ts';
 import { probeAll, type ServiceHealth } from './health.ts';
 import { nativeDown, nativeHealth, nativeStackExists, nativeUp } from './native.ts';
 import { isCluster } from './topology.ts';
@@ -52,4 +61,36 @@ export async function stackDown(
 export async function stackStatus(env: Env, options: { mode?: StackMode } = {}): Promise<ServiceHealth[]> {
   const mode = await resolveMode(env, options.mode);
   return mode === 'docker' ? probeAll(composeServiceNames, env) : nativeHealth(env);
+}
+
+/** What `down --remove-data` deletes, decided (and shown) before anything is stopped. */
+export interface DataRemoval {
+  mode: StackMode;
+  /** The directories (native) or the Compose project's volumes. */
+  what: string[];
+  /** Where they are, and what stays, for the confirmation. */
+  where: string;
+}
+
+export async function dataRemovalPlan(env: Env, options: { mode?: StackMode } = {}): Promise<DataRemoval> {
+  const mode = await resolveMode(env, options.mode);
+  if (mode === 'docker')
+    return {
+      mode,
+      what: await composeVolumes(),
+      where: 'the volumes of the Compose project prism: `docker compose down --volumes`',
+    };
+  const data = stackPaths(env).data;
+  return {
+    mode,
+    what: dataToRemove(env),
+    where: `under ${data}; its logs/, run/, secrets.env, TLS material and backups/ stay`,
+  };
+}
+
+/** Stops the stack, then deletes what `plan` named. */
+export async function stackDownRemovingData(env: Env, plan: DataRemoval, progress: Progress): Promise<void> {
+  if (plan.mode === 'docker') return dockerDownRemovingVolumes(progress);
+  await nativeDown(env, progress);
+  removeData(env, plan.what, progress);
 }

@@ -97,10 +97,14 @@ export function spawnDetached(spec: SpawnSpec): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** SIGTERM, then SIGKILL after `graceMs`. Resolves once the process is gone. */
-export async function stopProcess(pid: number, graceMs = 15_000): Promise<void> {
+/** SIGTERM (or `signal`), then SIGKILL after `graceMs`. Resolves once the process is gone. */
+export async function stopProcess(
+  pid: number,
+  graceMs = 15_000,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
   } catch {
     return;
   }
