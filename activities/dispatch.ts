@@ -33,17 +33,19 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       knowledgeError?: string;
       upstream: Record<string, unknown>;
       deadlineAt: string;
+      /** The run's number within the task (a retry's; absent for the first run): a new command id. */
+      attempt?: number;
     }): Promise<DispatchedCommand> {
-      const { taskId, workflowId, step } = input;
+      const { taskId, workflowId, step, attempt } = input;
       const agentType = step.agentType;
       // Prefer an agent that is up and heard from recently; otherwise a registered agent that is down
       // still gets the command on Kafka and answers when it is back (or the step times out, saying why).
       const [agent, sent] = await Promise.all([
         chooseAgent(prisma, agentType, 30_000),
-        sentCommand(prisma, { taskId, stepKey: step.key }),
+        sentCommand(prisma, { taskId, stepKey: step.key, ...(attempt ? { attempt } : {}) }),
       ]);
       const command: AgentCommand = {
-        commandId: commandIdFor(taskId, step.key),
+        commandId: commandIdFor(taskId, step.key, attempt),
         taskId,
         workflowId,
         stepKey: step.key,
@@ -97,7 +99,9 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
           ...(taskQueue ? { taskQueue } : {}),
           knowledge: input.knowledge.map((k) => k.id),
           ...(input.knowledgeError ? { knowledgeError: input.knowledgeError } : {}),
+          ...(attempt ? { attempt } : {}),
         },
+        ...(attempt ? { attempt } : {}),
       });
       return { command, transport: agent.transport, taskQueue };
     },

@@ -2,16 +2,28 @@
 // history), and the task's lifecycle event on Kafka.
 import { ApplicationFailure } from '@temporalio/activity';
 import {
+  approvalTimeoutDefaultMs,
   failureTypes,
   normaliseTaskRequest,
   planOf,
+  runScoped,
   type AgentResponse,
   type PlanStep,
+  type StepApproval,
   type ValidTaskRequest,
 } from '../src/task/index.ts';
+import { approvalRuleOf } from '../src/constraints/rule.ts';
+import { approvalConstraints } from '../src/stores/postgres/constraints.ts';
+import type { PrismaClient } from '../src/db/prisma.ts';
 import { planIdFor, subtaskIdFor, uuidFrom, taskIdFor } from '../src/task/ids.ts';
 import { ValidationError } from '../src/validation.ts';
-import { closeTask, openTask, recordStepAnswer } from '../src/stores/postgres/flow.ts';
+import {
+  closeTask,
+  openTask,
+  recordApprovalEvent,
+  recordStepAnswer,
+  reopenTask,
+} from '../src/stores/postgres/flow.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
 import { Topic } from '../src/stores/kafka/topics.ts';
 import { createSharedMemory } from '../src/stores/redis/shared-memory.ts';
@@ -23,6 +35,8 @@ export interface CreatedTask {
   /** The request as validated, with its defaults. */
   request: ValidTaskRequest;
   plan: PlanStep[];
+  /** The steps that wait for a person's approval before their command is sent, by step key. */
+  approvals?: Record<string, StepApproval>;
 }
 
 export function taskActivities({
@@ -36,11 +50,42 @@ export function taskActivities({
      * user query, execution plan and subtasks (one set per request id). An invalid request fails at once,
      * not retried, naming each bad field (the failure's details list them).
      */
-    async createTask(input: { request: unknown; workflowId: string }): Promise<CreatedTask> {
+    async createTask(input: { request: unknown; workflowId: string; runId?: string }): Promise<CreatedTask> {
       const request = acceptTaskRequest(input.request);
       const plan = planOf(request);
       const taskId = taskIdFor(request.requestId);
       const planId = planIdFor(taskId);
+      const approvals = await approvalsFor(prisma, request, plan);
+      if (request.retry) {
+        // A retry: the task exists; it runs again from a step, reusing the answers of the steps before it.
+        const { attempt, fromStep, completed, requestedBy, reason } = request.retry;
+        const rerun = plan.filter((s) => !(s.key in completed)).map((s) => s.key);
+        const { reopened, current } = await reopenTask(prisma, {
+          taskId,
+          planId,
+          attempt,
+          rerun,
+          details: {
+            attempt,
+            fromStep,
+            reused: Object.keys(completed),
+            rerun,
+            requestedBy,
+            ...(reason ? { reason } : {}),
+            workflowId: input.workflowId,
+            ...(input.runId ? { runId: input.runId } : {}),
+          },
+        });
+        if (!reopened) {
+          throw nonRetryable(
+            failureTypes.invalidRequest,
+            current === null
+              ? `task ${taskId} does not exist: only a task that ran can be retried`
+              : `task ${taskId} is ${current}: a COMPLETED task is not retried`,
+          );
+        }
+        return { taskId, request, plan, approvals };
+      }
       // One statement: a retry after it committed finds the task and changes nothing. A request may name
       // a user who has since been removed: the task still runs, without the link.
       await openTask(prisma, {
@@ -61,7 +106,31 @@ export function taskActivities({
           input: { instruction: s.instruction ?? request.query },
         })),
       });
-      return { taskId, request, plan };
+      return { taskId, request, plan, approvals };
+    },
+
+    /** An approval asked for or decided, in the history (and a rejected step's subtask FAILED or SKIPPED). */
+    async recordApproval(input: {
+      taskId: string;
+      stepKey: string;
+      attempt?: number;
+      event: 'APPROVAL_REQUESTED' | 'APPROVAL_DECIDED';
+      details: Record<string, unknown>;
+      rejected?: { status: 'FAILED' | 'SKIPPED'; error: string };
+    }): Promise<void> {
+      const kind = input.event === 'APPROVAL_REQUESTED' ? 'approval-requested' : 'approval-decided';
+      await recordApprovalEvent(prisma, {
+        taskId: input.taskId,
+        subtaskId: subtaskIdFor(input.taskId, input.stepKey),
+        eventKey: runScoped(`${kind}:${input.stepKey}`, input.attempt),
+        eventType: input.event,
+        details: {
+          stepKey: input.stepKey,
+          ...(input.attempt ? { attempt: input.attempt } : {}),
+          ...input.details,
+        },
+        ...(input.rejected ? { subtask: input.rejected } : {}),
+      });
     },
 
     /** Part of step 7: one step's answer, kept on its subtask and in the history. */
@@ -69,8 +138,10 @@ export function taskActivities({
       taskId: string;
       stepKey: string;
       response: AgentResponse;
+      /** The run's number within the task (a retry's; absent for the first run). */
+      attempt?: number;
     }): Promise<void> {
-      const { taskId, stepKey, response } = input;
+      const { taskId, stepKey, response, attempt } = input;
       await recordStepAnswer(prisma, {
         taskId,
         subtaskId: subtaskIdFor(taskId, stepKey),
@@ -81,6 +152,7 @@ export function taskActivities({
         error: response.error ?? null,
         durationMs: response.durationMs ?? null,
         details: { agentId: response.agentId, status: response.status, commandId: response.commandId },
+        ...(attempt ? { attempt } : {}),
       });
     },
 
@@ -91,8 +163,9 @@ export function taskActivities({
       status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
       results: Record<string, AgentResponse>;
       error?: string;
+      attempt?: number;
     }): Promise<void> {
-      const { taskId, workflowId, status, results, error } = input;
+      const { taskId, workflowId, status, results, error, attempt } = input;
       const summary = Object.fromEntries(
         Object.entries(results).map(([k, r]) => [
           k,
@@ -105,9 +178,10 @@ export function taskActivities({
         status,
         result: summary,
         error: error ?? null,
+        ...(attempt ? { attempt } : {}),
       });
       const event = createEnvelope({
-        id: uuidFrom(`task-event:${taskId}:${status}`),
+        id: uuidFrom(runScoped(`task-event:${taskId}:${status}`, attempt)),
         type: `task.${status.toLowerCase()}`,
         taskId,
         workflowId,
@@ -139,6 +213,52 @@ export function acceptTaskRequest(input: unknown): ValidTaskRequest {
       nonRetryable: true,
     });
   }
+}
+
+/**
+ * The steps that wait for a person: those the request names (`approval.steps`, a step's `requiresApproval`),
+ * and those an active approval rule covers (src/constraints/rule.ts: the constraint's agent type, the step's
+ * `machine` parameter).
+ */
+async function approvalsFor(
+  prisma: PrismaClient,
+  request: ValidTaskRequest,
+  plan: PlanStep[],
+): Promise<Record<string, StepApproval>> {
+  const rules = await approvalConstraints(prisma);
+  const timeoutMs = request.approval?.timeoutMs ?? approvalTimeoutDefaultMs;
+  const requested = new Set(request.approval?.steps ?? []);
+  const approvals: Record<string, StepApproval> = {};
+  for (const step of plan) {
+    const onReject = step.onReject ?? request.approval?.onReject ?? 'fail';
+    if (step.requiresApproval || requested.has(step.key)) {
+      approvals[step.key] = { source: 'request', onReject, timeoutMs };
+      continue;
+    }
+    const machine = machineOf(request.parameters, step.agentType);
+    for (const row of rules) {
+      const rule = approvalRuleOf(row.rule);
+      if (!rule || (row.agent_type !== null && row.agent_type !== step.agentType)) continue;
+      if (rule.machine !== undefined && rule.machine !== machine) continue;
+      approvals[step.key] = {
+        source: 'policy',
+        constraint: row.name,
+        onReject: step.onReject ?? rule.onReject ?? request.approval?.onReject ?? 'fail',
+        timeoutMs,
+      };
+      break;
+    }
+  }
+  return approvals;
+}
+
+/** The machine a step acts on: its type's own `machine` parameter, else the task's (src/agents/parameters.ts). */
+function machineOf(parameters: Record<string, unknown>, agentType: string): string | undefined {
+  const own = parameters[agentType.toLowerCase()];
+  const fromOwn =
+    typeof own === 'object' && own !== null ? (own as Record<string, unknown>).machine : undefined;
+  const machine = fromOwn ?? parameters.machine;
+  return typeof machine === 'string' ? machine : undefined;
 }
 
 export function nonRetryable(type: string, message: string): ApplicationFailure {

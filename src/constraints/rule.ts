@@ -76,3 +76,27 @@ export function sensorRuleOf(rule: unknown): SensorRule | null {
  */
 export const aggregateFor = (rule: SensorRule): 'max' | 'min' =>
   rule.operator.startsWith('<') ? 'max' : 'min';
+
+/**
+ * An approval rule: `{ "requiresApproval": true, "machine": "press-3" }` — every step of the constraint's
+ * agent type (every type when the row names none) that acts on this machine (its `machine` parameter; any
+ * machine when the rule names none) waits for a person's approval before its command is sent. Read by the
+ * createTask activity when it plans a task; not a value the CONTROL agent checks.
+ */
+export const approvalRuleSchema = z.strictObject({
+  requiresApproval: z.literal(true),
+  machine: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .optional(),
+  /** What a rejection does (default: fail the task). */
+  onReject: z.enum(['fail', 'skip']).optional(),
+});
+export type ApprovalRule = z.infer<typeof approvalRuleSchema>;
+
+/** The constraint's rule, when it is an approval rule; null otherwise. */
+export function approvalRuleOf(rule: unknown): ApprovalRule | null {
+  if (typeof rule !== 'object' || rule === null || !('requiresApproval' in rule)) return null;
+  const parsed = approvalRuleSchema.safeParse(rule);
+  return parsed.success ? parsed.data : null;
+}

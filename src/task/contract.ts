@@ -28,8 +28,28 @@ export const isAgentType = (value: string): value is AgentType =>
 export const priorities = ['HIGH', 'NORMAL', 'LOW'] as const;
 export type Priority = (typeof priorities)[number];
 
-export const taskStatuses = ['PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
-export const stepStatuses = ['QUEUED', 'RUNNING', 'SUCCESS', 'FAILED', 'SKIPPED', 'CANCELLED'] as const;
+/**
+ * A task's statuses. WAITING_APPROVAL is a running task's while one of its steps waits for a person's decision
+ * (the progress query, the task view and the TaskStatus search attribute; PostgreSQL keeps ACTIVE, with an
+ * APPROVAL_REQUESTED event in the history).
+ */
+export const taskStatuses = [
+  'PENDING',
+  'ACTIVE',
+  'WAITING_APPROVAL',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+] as const;
+export const stepStatuses = [
+  'QUEUED',
+  'WAITING_APPROVAL',
+  'RUNNING',
+  'SUCCESS',
+  'FAILED',
+  'SKIPPED',
+  'CANCELLED',
+] as const;
 
 /** What a request gets when it leaves a field out. */
 export const requestDefaults = {
@@ -38,6 +58,12 @@ export const requestDefaults = {
   agentTimeoutMs: 120_000,
 } as const;
 export const agentTimeoutLimitsMs = { min: 1_000, max: 3_600_000 } as const;
+/** How long an approval step waits for a person's decision before it is rejected (24 h by default). */
+export const approvalTimeoutDefaultMs = 86_400_000;
+export const approvalTimeoutLimitsMs = { min: 1_000, max: 30 * 86_400_000 } as const;
+/** What a rejected step does: fail the task, or be skipped (with the steps that depend on it). */
+export const onRejectActions = ['fail', 'skip'] as const;
+export type OnReject = (typeof onRejectActions)[number];
 
 /** The workflow type every client starts. */
 export const workflowType = 'agentTask';
@@ -52,6 +78,61 @@ export function workflowIdFor(requestId: string): string {
 export const agentResponseSignal = 'agentResponse';
 export const feedbackSignal = 'userFeedback';
 export const progressQuery = 'progress';
+/** Updates (with validators) that decide a step waiting for approval: `{ stepKey, reason, by, userId? }`. */
+export const approveStepUpdate = 'approveStep';
+export const rejectStepUpdate = 'rejectStep';
+
+/** Why a step waits for a person: the request asked for it, or a constraint (policy) says so. */
+export interface StepApproval {
+  source: 'request' | 'policy';
+  /** The constraint that requires it (policy). */
+  constraint?: string;
+  onReject: OnReject;
+  timeoutMs: number;
+}
+
+/** The payload of approveStep / rejectStep. */
+export interface ApprovalDecisionInput {
+  stepKey: string;
+  reason: string;
+  /** Who decides: a user name, or `cli:<os user>`. */
+  by: string;
+  userId?: string;
+}
+
+/** How a waiting step was decided (the update's result, and the APPROVAL_DECIDED history event). */
+export interface ApprovalDecision extends ApprovalDecisionInput {
+  decision: 'APPROVED' | 'REJECTED';
+  /** True when the deadline rejected it (by = `deadline`). */
+  automatic: boolean;
+  decidedAt: string;
+}
+
+/**
+ * A run's number within its task: the first run is 1, each retry (`POST /tasks/:id/retry`) one more. The
+ * keys of a run's history events and its commands' ids carry it from the second run on, so a retried step's
+ * command is a new command (agents dedupe by command id) and both runs' events stay in the history.
+ */
+export function runScoped(key: string, attempt: number | undefined): string {
+  return attempt && attempt > 1 ? `${key}@${attempt}` : key;
+}
+
+/** The steps a step's rejection skips with it: every step that depends on it, directly or not. */
+export function dependentsOf(plan: readonly PlanStep[], key: string): string[] {
+  const out = new Set<string>([key]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of plan) {
+      if (!out.has(s.key) && s.dependsOn.some((d) => out.has(d))) {
+        out.add(s.key);
+        grew = true;
+      }
+    }
+  }
+  out.delete(key);
+  return plan.filter((s) => out.has(s.key)).map((s) => s.key);
+}
 
 /**
  * Every `type` of ApplicationFailure in the agent task flow, in one place: what a run fails with (the first
@@ -73,6 +154,12 @@ export const failureTypes = {
   invalidAgentCommand: 'InvalidAgentCommand',
   /** A Temporal-native agent got a command for another agent type (not retried). */
   wrongAgentType: 'WrongAgentType',
+  /** A step waiting for approval was rejected (by a person or its deadline) and its plan says fail. */
+  approvalRejected: 'ApprovalRejected',
+  /** approveStep/rejectStep refused by its validator: the step is not waiting for approval. */
+  stepNotWaiting: 'StepNotWaitingApproval',
+  /** approveStep/rejectStep refused by its validator: no step, no reason or no decider. */
+  invalidDecision: 'InvalidApprovalDecision',
 } as const;
 
 /** The Temporal task queue of a Temporal-native agent of this type. */

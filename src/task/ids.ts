@@ -1,7 +1,7 @@
 // The ids of a task and its parts, all derived from the request id (so every retry and re-delivery
 // lands on the same rows and messages), and the one parser of what people call a task by.
 import { createHash } from 'node:crypto';
-import { workflowIdFor, workflowIdPrefix } from './contract.ts';
+import { runScoped, workflowIdFor, workflowIdPrefix } from './contract.ts';
 
 // A fixed namespace for the product's name-based UUIDs (RFC 9562 version 5).
 const namespace = Buffer.from('6f0a3c52e1b44b0f9b3e8d2a7c1e5f90', 'hex');
@@ -26,7 +26,9 @@ export const finishedTasksMetric = (status: string) => `tasks.finished.${status}
 
 /** The Redis shared-memory namespace of one task's steps (cleared when the task ends). */
 export const taskMemoryNamespace = (taskId: string) => `task.${taskId}`;
-export const commandIdFor = (taskId: string, stepKey: string) => uuidFrom(`command:${taskId}:${stepKey}`);
+/** A step's command; a retry's run (attempt 2 on) sends a new one: `command:<taskId>:<stepKey>@<attempt>`. */
+export const commandIdFor = (taskId: string, stepKey: string, attempt?: number) =>
+  uuidFrom(runScoped(`command:${taskId}:${stepKey}`, attempt));
 
 /**
  * How people name a task: by its task id (a UUID), its request id, or its workflow id (`task-<request id>`).

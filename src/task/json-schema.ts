@@ -4,6 +4,8 @@
 import { z } from 'zod';
 import {
   agentResponseSchema,
+  approvalDecisionInputSchema,
+  approvalDecisionSchema,
   taskOutcomeSchema,
   taskProgressSchema,
   taskRequestSchema,
@@ -22,6 +24,16 @@ export const workflowContractSchemas = {
   'signal.agentResponse': { schema: agentResponseSchema, io: 'input', title: 'agentResponse signal' },
   'signal.userFeedback': { schema: userFeedbackSchema, io: 'input', title: 'userFeedback signal' },
   'query.progress': { schema: taskProgressSchema, io: 'output', title: 'progress query result' },
+  'update.decideStep.input': {
+    schema: approvalDecisionInputSchema,
+    io: 'input',
+    title: 'approveStep / rejectStep update argument',
+  },
+  'update.decideStep.result': {
+    schema: approvalDecisionSchema,
+    io: 'output',
+    title: 'approveStep / rejectStep update result',
+  },
   'failure.InvalidTaskRequest': {
     schema: z.array(fieldProblemSchema),
     io: 'output',

@@ -15,7 +15,11 @@ import {
 import {
   agentTimeoutLimitsMs,
   agentTypes,
+  approvalTimeoutDefaultMs,
+  approvalTimeoutLimitsMs,
+  onRejectActions,
   cycleIn,
+  mainStep,
   priorities,
   requestDefaults,
   stepStatuses,
@@ -23,6 +27,21 @@ import {
 } from './contract.ts';
 
 const agentTypeSchema = z.enum(agentTypes).describe('One of the four agent types of the spec');
+
+/** Payload of an answer on `agent.orchestration.responses` (envelope type `agent.response`), or signal. */
+export const agentResponseSchema = z.object({
+  commandId: z.uuid(),
+  workflowId: z.string(),
+  stepKey: z.string(),
+  agentId: z.string().min(1),
+  status: z.enum(['SUCCESS', 'FAILED']),
+  // Stored as the step's history in PostgreSQL: storable text only.
+  result: z.record(z.string(), z.unknown()).default({}).superRefine(refuseUnstorable),
+  error: storable(z.string()).optional(),
+  /** How long the agent worked on it. */
+  durationMs: z.number().int().min(0).optional(),
+});
+export type AgentResponse = z.infer<typeof agentResponseSchema>;
 
 /** One step of an execution plan: an agent type, and the steps it waits for (a DAG). */
 export const planStepSchema = z.strictObject({
@@ -38,6 +57,14 @@ export const planStepSchema = z.strictObject({
     .max(20)
     .default([])
     .describe('Keys of the steps whose answers this step needs'),
+  requiresApproval: z
+    .boolean()
+    .optional()
+    .describe('A person approves this step before its command is sent (POST /tasks/:id/steps/:step/approve)'),
+  onReject: z
+    .enum(onRejectActions)
+    .optional()
+    .describe('What a rejection does: fail the task, or skip this step and the steps that depend on it'),
 });
 export type PlanStep = z.infer<typeof planStepSchema>;
 
@@ -72,6 +99,45 @@ export const taskRequestSchema = z.strictObject({
     .max(agentTimeoutLimitsMs.max)
     .default(requestDefaults.agentTimeoutMs)
     .describe('How long each step waits for its agent’s answer before the task fails'),
+  approval: z
+    .strictObject({
+      steps: z
+        .array(z.string().max(63))
+        .max(20)
+        .default([])
+        .describe('Step keys that wait for a person’s approval (`main` for a single-step task)'),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(approvalTimeoutLimitsMs.min)
+        .max(approvalTimeoutLimitsMs.max)
+        .default(approvalTimeoutDefaultMs)
+        .describe('How long a step waits for the decision before it is rejected (default 24 h)'),
+      onReject: z
+        .enum(onRejectActions)
+        .default('fail')
+        .describe('What a rejection does, unless the step says otherwise'),
+    })
+    .optional()
+    .describe('Steps that wait for a person’s approval, and the deadline of the decision'),
+  retry: z
+    .strictObject({
+      attempt: z
+        .number()
+        .int()
+        .min(2)
+        .max(1000)
+        .describe('This run’s number within the task (the first is 1)'),
+      fromStep: z.string().max(63).describe('The step the run starts again from'),
+      completed: z
+        .record(z.string(), agentResponseSchema)
+        .default({})
+        .describe('The recorded answers of the steps that succeeded before, by step key: not run again'),
+      requestedBy: storable(z.string().min(1).max(200)).describe('Who asked for the retry'),
+      reason: storable(z.string().max(4000)).optional().describe('Why'),
+    })
+    .optional()
+    .describe('Set by a retry (POST /tasks/:id/retry): a new run of the same task from a step'),
 });
 export type TaskRequest = z.input<typeof taskRequestSchema>;
 export type ValidTaskRequest = z.output<typeof taskRequestSchema>;
@@ -112,9 +178,44 @@ function planProblems(request: ValidTaskRequest): FieldProblem[] {
  */
 export function normaliseTaskRequest(input: unknown): ValidTaskRequest {
   const parsed = taskRequestSchema.safeParse(input, { reportInput: true });
-  const problems = parsed.success ? planProblems(parsed.data) : problemsOf(parsed.error.issues);
+  const problems = parsed.success
+    ? [...planProblems(parsed.data), ...stepReferenceProblems(parsed.data)]
+    : problemsOf(parsed.error.issues);
   if (!parsed.success || problems.length > 0) throw new ValidationError(problems, 'invalid task request');
   return parsed.data;
+}
+
+/** The approval's and the retry's step keys name steps of the plan, and the reused steps are whole. */
+function stepReferenceProblems(request: ValidTaskRequest): FieldProblem[] {
+  const plan = request.plan ?? (request.agentType ? [{ key: mainStep, dependsOn: [] as string[] }] : null);
+  if (!plan) return [];
+  const keys = new Set(plan.map((s) => s.key));
+  const problems: FieldProblem[] = [];
+  request.approval?.steps.forEach((key, i) => {
+    if (!keys.has(key))
+      problems.push({ field: `approval.steps.${i}`, message: `no step "${key}" in the plan` });
+  });
+  const retry = request.retry;
+  if (retry) {
+    if (!keys.has(retry.fromStep))
+      problems.push({ field: 'retry.fromStep', message: `no step "${retry.fromStep}" in the plan` });
+    const done = new Set(Object.keys(retry.completed));
+    if (done.has(retry.fromStep))
+      problems.push({
+        field: 'retry.completed',
+        message: `the step retried from ("${retry.fromStep}") is reused`,
+      });
+    for (const key of done) {
+      const step = plan.find((s) => s.key === key);
+      if (!step) problems.push({ field: `retry.completed.${key}`, message: `no step "${key}" in the plan` });
+      else if (step.dependsOn.some((d) => !done.has(d)))
+        problems.push({
+          field: `retry.completed.${key}`,
+          message: `reused, but a step it depends on (${step.dependsOn.filter((d) => !done.has(d)).join(', ')}) runs again`,
+        });
+    }
+  }
+  return problems;
 }
 
 function refuseUnstorable(value: unknown, ctx: z.RefinementCtx): void {
@@ -149,21 +250,6 @@ export const agentCommandSchema = z.object({
 });
 export type AgentCommand = z.infer<typeof agentCommandSchema>;
 
-/** Payload of an answer on `agent.orchestration.responses` (envelope type `agent.response`), or signal. */
-export const agentResponseSchema = z.object({
-  commandId: z.uuid(),
-  workflowId: z.string(),
-  stepKey: z.string(),
-  agentId: z.string().min(1),
-  status: z.enum(['SUCCESS', 'FAILED']),
-  // Stored as the step's history in PostgreSQL: storable text only.
-  result: z.record(z.string(), z.unknown()).default({}).superRefine(refuseUnstorable),
-  error: storable(z.string()).optional(),
-  /** How long the agent worked on it. */
-  durationMs: z.number().int().min(0).optional(),
-});
-export type AgentResponse = z.infer<typeof agentResponseSchema>;
-
 /** The `userFeedback` signal's payload (and the API's feedback body). */
 export const userFeedbackSchema = z.object({
   feedbackType: z.enum(['MODIFICATION', 'CANCELLATION', 'APPROVAL', 'COMPLAINT']),
@@ -188,6 +274,10 @@ export const taskProgressSchema = z.object({
       agentType: z.string(),
       status: z.enum(stepStatuses),
       agentId: z.string().optional(),
+      reused: z
+        .boolean()
+        .optional()
+        .describe('A retry’s run reused this step’s earlier answer instead of running it again'),
     }),
   ),
   feedback: z.number().int().describe('How many userFeedback signals arrived'),
@@ -205,3 +295,18 @@ export const taskOutcomeSchema = z.object({
   durationMs: z.number(),
 });
 export type TaskOutcome = z.infer<typeof taskOutcomeSchema>;
+
+/** The payload of the `approveStep` and `rejectStep` updates (the workflow's validator checks the same). */
+export const approvalDecisionInputSchema = z.object({
+  stepKey: z.string().describe('The step waiting for approval'),
+  reason: storable(z.string().min(1).max(4000)).describe('Why: recorded in the task’s history'),
+  by: storable(z.string().min(1).max(200)).describe('Who decides (the API puts the key’s user name)'),
+  userId: z.uuid().optional().describe('The deciding user’s id, when known'),
+});
+
+/** The updates' result: the decision as the run recorded it. */
+export const approvalDecisionSchema = approvalDecisionInputSchema.extend({
+  decision: z.enum(['APPROVED', 'REJECTED']),
+  automatic: z.boolean().describe('True when the deadline rejected the step (by = `deadline`)'),
+  decidedAt: z.iso.datetime(),
+});

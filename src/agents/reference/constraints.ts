@@ -1,6 +1,11 @@
 // Checking a proposed control action against the constraint rules (src/constraints/rule.ts evaluates each),
 // and deriving a setpoint. Pure functions.
-import { constraintRuleSchema, satisfies, type ConstraintRule } from '../../constraints/rule.ts';
+import {
+  approvalRuleOf,
+  constraintRuleSchema,
+  satisfies,
+  type ConstraintRule,
+} from '../../constraints/rule.ts';
 
 export interface ConstraintInput {
   id: string;
@@ -30,6 +35,8 @@ export function checkConstraints<C extends ConstraintInput>(
 ): ConstraintCheck<C> {
   const check: ConstraintCheck<C> = { violations: [], satisfied: [], skipped: [] };
   for (const constraint of constraints) {
+    // An approval rule was applied when the task was planned (its step waited for a person): nothing to check.
+    if (approvalRuleOf(constraint.rule)) continue;
     const parsed = constraintRuleSchema.safeParse(constraint.rule);
     if (!parsed.success) {
       check.skipped.push({ constraint, reason: 'rule is not { parameter, operator, value }' });

@@ -46,3 +46,12 @@ export async function ensureConstraint(
     update: { rule: c.rule, severity: c.severity, isBlocking: c.isBlocking },
   });
 }
+
+/** The active constraints whose rule is an approval rule (`{ "requiresApproval": true, ... }`), by name. */
+export async function approvalConstraints(
+  db: Pick<PrismaClient, '$queryRaw'>,
+): Promise<{ name: string; agent_type: AgentType | null; rule: unknown }[]> {
+  return db.$queryRaw`
+    SELECT name, agent_type::text AS agent_type, rule FROM constraints
+    WHERE is_active AND rule ? 'requiresApproval' ORDER BY name`;
+}

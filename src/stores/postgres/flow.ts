@@ -5,6 +5,7 @@
 // per-query cost would otherwise be paid ~25 times.
 import type { PrismaClient } from '../../db/prisma.ts';
 import type { AgentType, SubtaskStatus, TaskPriority, TaskStatus } from '../../generated/prisma/client.ts';
+import { runScoped } from '../../task/contract.ts';
 import { InvalidTransitionError, statusesBefore } from './tasks.ts';
 
 type Db = Pick<PrismaClient, '$queryRaw'>;
@@ -88,7 +89,7 @@ export async function openTask(db: Db, t: OpenTask): Promise<{ created: boolean 
  */
 export async function markCommandSent(
   db: Db,
-  e: { taskId: string; subtaskId: string; stepKey: string; details: unknown },
+  e: { taskId: string; subtaskId: string; stepKey: string; details: unknown; attempt?: number },
 ): Promise<void> {
   await db.$queryRaw`
     WITH s AS (
@@ -96,7 +97,7 @@ export async function markCommandSent(
       WHERE id = ${e.subtaskId}::uuid AND status = 'QUEUED'
     )
     INSERT INTO task_history (task_id, subtask_id, event_key, event_type, details, occurred_at)
-    VALUES (${e.taskId}::uuid, ${e.subtaskId}::uuid, ${`command-sent:${e.stepKey}`}, 'COMMAND_SENT',
+    VALUES (${e.taskId}::uuid, ${e.subtaskId}::uuid, ${runScoped(`command-sent:${e.stepKey}`, e.attempt)}, 'COMMAND_SENT',
             ${JSON.stringify(e.details)}::jsonb, now())
     ON CONFLICT (task_id, event_key) DO NOTHING`;
 }
@@ -108,13 +109,13 @@ export async function markCommandSent(
  */
 export async function sentCommand(
   db: Db,
-  e: { taskId: string; stepKey: string },
+  e: { taskId: string; stepKey: string; attempt?: number },
 ): Promise<{ transport?: 'KAFKA' | 'TEMPORAL'; taskQueue?: string | null } | null> {
   const rows = await db.$queryRaw<
     { details: { transport?: 'KAFKA' | 'TEMPORAL'; taskQueue?: string | null } }[]
   >`
     SELECT details FROM task_history
-    WHERE task_id = ${e.taskId}::uuid AND event_key = ${`command-sent:${e.stepKey}`}`;
+    WHERE task_id = ${e.taskId}::uuid AND event_key = ${runScoped(`command-sent:${e.stepKey}`, e.attempt)}`;
   return rows[0]?.details ?? null;
 }
 
@@ -131,6 +132,7 @@ export async function recordStepAnswer(
     error: string | null;
     durationMs: number | null;
     details: unknown;
+    attempt?: number;
   },
 ): Promise<void> {
   await db.$queryRaw`
@@ -142,7 +144,7 @@ export async function recordStepAnswer(
       WHERE id = ${a.subtaskId}::uuid
     )
     INSERT INTO task_history (task_id, subtask_id, event_key, event_type, details, occurred_at)
-    VALUES (${a.taskId}::uuid, ${a.subtaskId}::uuid, ${`response:${a.stepKey}`}, 'RESPONSE_RECEIVED',
+    VALUES (${a.taskId}::uuid, ${a.subtaskId}::uuid, ${runScoped(`response:${a.stepKey}`, a.attempt)}, 'RESPONSE_RECEIVED',
             ${JSON.stringify(a.details)}::jsonb, now())
     ON CONFLICT (task_id, event_key) DO NOTHING`;
 }
@@ -160,6 +162,7 @@ export async function closeTask(
     status: Extract<TaskStatus, 'COMPLETED' | 'FAILED' | 'CANCELLED'>;
     result: unknown;
     error: string | null;
+    attempt?: number;
   },
 ): Promise<{ changed: boolean }> {
   const open = statusesBefore(c.status);
@@ -178,7 +181,7 @@ export async function closeTask(
       RETURNING id
     ), h AS (
       INSERT INTO task_history (task_id, event_key, event_type, from_status, to_status, details, occurred_at)
-      SELECT t.id, ${`status:${c.status}`}, 'STATUS_CHANGED', cur.status::text, ${c.status}, ${details}::jsonb, now()
+      SELECT t.id, ${runScoped(`status:${c.status}`, c.attempt)}, 'STATUS_CHANGED', cur.status::text, ${c.status}, ${details}::jsonb, now()
       FROM t, cur
       ON CONFLICT (task_id, event_key) DO NOTHING
     ), s AS (
@@ -217,4 +220,100 @@ export async function chooseAgent(
     LIMIT 1`;
   const row = rows[0];
   return row ? { id: row.id, transport: row.transport, taskQueue: row.task_queue } : null;
+}
+
+/**
+ * A retry's start (a new run of a task whose last run ended without completing it: FAILED, CANCELLED, or a
+ * run terminated before it could record its end — Temporal keeps one open run per workflow id, so no other
+ * run is working on it): the task ACTIVE again, the steps that run again
+ * QUEUED (their earlier answers stay in the history), the plan EXECUTING, and a RETRY_STARTED event keyed by
+ * the run's number, all at once. Once that event exists the call changes nothing (an activity retried).
+ * `reopened` is false when the task is in no state to be retried (and nothing was changed): `current` says why.
+ */
+export async function reopenTask(
+  db: Db,
+  r: { taskId: string; planId: string; attempt: number; rerun: string[]; details: unknown },
+): Promise<{ reopened: boolean; current: TaskStatus | null }> {
+  const key = `retry:${r.attempt}`;
+  const rows = await db.$queryRaw<{ current: TaskStatus | null; changed: bigint; done: bigint }[]>`
+    WITH cur AS (
+      SELECT id, status FROM tasks WHERE id = ${r.taskId}::uuid
+    ), done AS (
+      SELECT 1 FROM task_history WHERE task_id = ${r.taskId}::uuid AND event_key = ${key}
+    ), t AS (
+      UPDATE tasks
+      SET status = 'ACTIVE', completed_at = NULL, updated_at = now(), total_duration_ms = NULL,
+          result = NULL, error_message = NULL
+      WHERE id = ${r.taskId}::uuid AND status <> 'COMPLETED' AND NOT EXISTS (SELECT 1 FROM done)
+      RETURNING id
+    ), h AS (
+      INSERT INTO task_history (task_id, event_key, event_type, from_status, to_status, details, occurred_at)
+      SELECT t.id, ${key}, 'RETRY_STARTED', cur.status::text, 'ACTIVE', ${JSON.stringify(r.details)}::jsonb, now()
+      FROM t, cur
+      ON CONFLICT (task_id, event_key) DO NOTHING
+    ), s AS (
+      UPDATE agent_subtasks
+      SET status = 'QUEUED', output = NULL, error_message = NULL, duration_ms = NULL, started_at = NULL,
+          completed_at = NULL, retry_count = retry_count + 1
+      WHERE plan_id = ${r.planId}::uuid AND step_key = ANY(${r.rerun}::text[]) AND EXISTS (SELECT 1 FROM t)
+    ), p AS (
+      UPDATE execution_plans SET status = 'EXECUTING', completed_at = NULL
+      WHERE id = ${r.planId}::uuid AND EXISTS (SELECT 1 FROM t)
+    )
+    SELECT (SELECT status FROM cur) AS current, (SELECT count(*) FROM t) AS changed,
+           (SELECT count(*) FROM done) AS done`;
+  const { current, changed, done } = rows[0]!;
+  return { reopened: Number(changed) === 1 || Number(done) === 1, current };
+}
+
+/**
+ * An approval's event in the history (APPROVAL_REQUESTED, APPROVAL_DECIDED), once per key; a rejection also
+ * ends its subtask (FAILED or SKIPPED, with the reason).
+ */
+export async function recordApprovalEvent(
+  db: Db,
+  e: {
+    taskId: string;
+    subtaskId: string;
+    eventKey: string;
+    eventType: 'APPROVAL_REQUESTED' | 'APPROVAL_DECIDED';
+    details: unknown;
+    subtask?: { status: Extract<SubtaskStatus, 'FAILED' | 'SKIPPED'>; error: string };
+  },
+): Promise<void> {
+  const status = e.subtask?.status ?? null;
+  await db.$queryRaw`
+    WITH s AS (
+      UPDATE agent_subtasks
+      SET status = ${status}::"SubtaskStatus", error_message = ${e.subtask?.error ?? null}, completed_at = now()
+      WHERE id = ${e.subtaskId}::uuid AND ${status}::text IS NOT NULL AND status IN ('QUEUED', 'RUNNING')
+    )
+    INSERT INTO task_history (task_id, subtask_id, event_key, event_type, details, occurred_at)
+    VALUES (${e.taskId}::uuid, ${e.subtaskId}::uuid, ${e.eventKey}, ${e.eventType},
+            ${JSON.stringify(e.details)}::jsonb, now())
+    ON CONFLICT (task_id, event_key) DO NOTHING`;
+}
+
+/** The task's steps as PostgreSQL recorded them, in plan order (what a retry reuses). */
+export async function recordedSteps(
+  db: Db,
+  planId: string,
+): Promise<
+  {
+    step_key: string;
+    status: SubtaskStatus;
+    agent_id: string | null;
+    output: unknown;
+    duration_ms: number | null;
+    error_message: string | null;
+    /** The details of the step's last RESPONSE_RECEIVED event: `{ agentId, status, commandId }`. */
+    response: { agentId?: string; commandId?: string } | null;
+  }[]
+> {
+  return db.$queryRaw`
+    SELECT s.step_key, s.status::text AS status, s.agent_id, s.output, s.duration_ms, s.error_message,
+           (SELECT h.details FROM task_history h
+            WHERE h.subtask_id = s.id AND h.event_type = 'RESPONSE_RECEIVED'
+            ORDER BY h.id DESC LIMIT 1) AS response
+    FROM agent_subtasks s WHERE s.plan_id = ${planId}::uuid ORDER BY s.sequence_order`;
 }
