@@ -24,6 +24,7 @@ import {
   type TaskRequest,
   type TaskStatus,
 } from './contract.ts';
+import { temporalPriorityOf } from '../admission/policy.ts';
 import { taskIdFor } from './ids.ts';
 import { normaliseTaskRequest } from './schemas.ts';
 
@@ -53,6 +54,9 @@ export async function startTask(
       workflowId,
       args: [request],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // The task's priority orders its run, and its activities (which inherit it), in every backlogged task
+      // queue; its fairness key (its user, or its plant line) takes turns with the others' (docs/workflows.md).
+      priority: temporalPriorityOf(request),
     });
     return { taskId, workflowId, started: true };
   } catch (err) {
