@@ -10,6 +10,7 @@ import {
   ApplicationFailure,
   CancelledFailure,
   WorkflowFailedError,
+  WorkflowUpdateFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
 import proto from '@temporalio/proto';
@@ -29,6 +30,10 @@ import {
   type TaskOutcome,
   type TaskProgress,
   type TaskRequest,
+  approveStepUpdate,
+  rejectStepUpdate,
+  type ApprovalDecision,
+  type StepApproval,
 } from '../../src/task/index.ts';
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
 import { taskSearchAttributes } from '../../src/stores/temporal/provision.ts';
@@ -68,9 +73,15 @@ afterAll(async () => {
 /** Stub activities that record every call, and a Kafka agent that answers (by signal) as told. */
 function stubs(
   behaviour: Behaviour,
-  options: { temporalNativeQueue?: string; createTaskGate?: Promise<void> } = {},
+  options: {
+    temporalNativeQueue?: string;
+    createTaskGate?: Promise<void>;
+    approvals?: Record<string, StepApproval>;
+  } = {},
 ) {
   const calls: string[] = [];
+  const approvalEvents: { event: string; stepKey: string; details: Record<string, unknown> }[] = [];
+  const commands: AgentCommand[] = [];
   const recorded: { status?: string; error?: string; results?: Record<string, AgentResponse> } = {};
   const activities: Pick<
     TaskActivities,
@@ -80,12 +91,22 @@ function stubs(
     | 'recordStepResult'
     | 'recordResult'
     | 'recordMetrics'
+    | 'recordApproval'
   > = {
     async createTask({ request: input }) {
       const request = acceptTaskRequest(input);
       await options.createTaskGate;
       calls.push('createTask');
-      return { taskId: taskIdFor(request.requestId), request, plan: planOf(request) };
+      return {
+        taskId: taskIdFor(request.requestId),
+        request,
+        plan: planOf(request),
+        ...(options.approvals ? { approvals: options.approvals } : {}),
+      };
+    },
+    async recordApproval({ event, stepKey, details }) {
+      calls.push(`${event}:${stepKey}`);
+      approvalEvents.push({ event, stepKey, details });
     },
     async searchKnowledge({ stepKey }) {
       calls.push(`knowledge:${stepKey}`);
@@ -104,7 +125,7 @@ function stubs(
     async dispatchCommand(input) {
       calls.push(`dispatch:${input.step.key}`);
       const command: AgentCommand = {
-        commandId: commandIdFor(input.taskId, input.step.key),
+        commandId: commandIdFor(input.taskId, input.step.key, input.attempt),
         taskId: input.taskId,
         workflowId: input.workflowId,
         stepKey: input.step.key,
@@ -115,6 +136,7 @@ function stubs(
         upstream: input.upstream,
         deadlineAt: input.deadlineAt,
       };
+      commands.push(command);
       if (options.temporalNativeQueue) {
         return { command, transport: 'TEMPORAL', taskQueue: options.temporalNativeQueue };
       }
@@ -144,7 +166,7 @@ function stubs(
       calls.push('recordMetrics');
     },
   };
-  return { activities, calls, recorded };
+  return { activities, calls, recorded, approvalEvents, commands };
 }
 
 /** Runs one task on a worker with these stubs until `run` is done. */
@@ -497,5 +519,230 @@ describe('agentTask on stub activities', () => {
       ]),
     );
     expect(calls).toEqual([]);
+  });
+
+  describe('approval steps', () => {
+    const gated: Record<string, StepApproval> = {
+      act: { source: 'request', onReject: 'fail', timeoutMs: 86_400_000 },
+    };
+    const plan = [
+      { key: 'monitor', agentType: 'MONITORING' as const },
+      { key: 'act', agentType: 'CONTROL' as const, dependsOn: ['monitor'] },
+    ];
+
+    /** Polls the progress query until the step waits for approval. */
+    async function untilWaiting(handle: WorkflowHandle, stepKey: string): Promise<TaskProgress> {
+      for (;;) {
+        const progress = await handle.query<TaskProgress>(progressQuery);
+        if (progress.steps.find((s) => s.key === stepKey)?.status === 'WAITING_APPROVAL') return progress;
+        await sleep(20);
+      }
+    }
+
+    it('waits before dispatching the step, shows WAITING_APPROVAL, and runs it once approved', async () => {
+      const { activities, calls, approvalEvents } = stubs(() => ({ status: 'SUCCESS' }), {
+        approvals: gated,
+      });
+      const { outcome, progress, statusAttribute, refused, decision } = await withWorker(
+        activities,
+        async (start) => {
+          const handle = await start(request({ agentType: undefined, plan }));
+          const progress = await untilWaiting(handle, 'act');
+          const { searchAttributes } = await handle.describe();
+          // A step that does not wait is refused at once by the validator, and leaves no trace in the run.
+          const refused = await handle
+            .executeUpdate(approveStepUpdate, {
+              args: [{ stepKey: 'monitor', reason: 'fine', by: 'alice' }],
+            })
+            .then(
+              () => null,
+              (e: unknown) => e,
+            );
+          const decision = await handle.executeUpdate<ApprovalDecision, [unknown]>(approveStepUpdate, {
+            args: [{ stepKey: 'act', reason: 'setpoint checked with the shift lead', by: 'alice' }],
+          });
+          return {
+            outcome: await handle.result(),
+            progress,
+            statusAttribute: searchAttributes.TaskStatus,
+            refused,
+            decision,
+          };
+        },
+      );
+      expect(progress.status).toBe('WAITING_APPROVAL');
+      expect(statusAttribute).toEqual(['WAITING_APPROVAL']);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      const cause = (refused as WorkflowUpdateFailedError).cause as ApplicationFailure;
+      expect(cause.type).toBe(failureTypes.stepNotWaiting);
+      expect(cause.message).toBe('step "monitor" is not waiting for approval (it is SUCCESS)');
+      expect(decision).toMatchObject({ stepKey: 'act', decision: 'APPROVED', by: 'alice', automatic: false });
+      expect(outcome.status).toBe('COMPLETED');
+      // Nothing went to the step's agent before the decision.
+      expect(calls.indexOf('dispatch:act')).toBeGreaterThan(calls.indexOf('APPROVAL_DECIDED:act'));
+      expect(calls.indexOf('APPROVAL_REQUESTED:act')).toBeGreaterThan(calls.indexOf('recordStep:monitor'));
+      expect(approvalEvents.map((e) => [e.event, e.details.by ?? null, e.details.reason ?? null])).toEqual([
+        ['APPROVAL_REQUESTED', null, null],
+        ['APPROVAL_DECIDED', 'alice', 'setpoint checked with the shift lead'],
+      ]);
+    });
+
+    it('fails the task when the step is rejected and its plan says fail; the step is never dispatched', async () => {
+      const { activities, calls, approvalEvents } = stubs(() => ({ status: 'SUCCESS' }), {
+        approvals: gated,
+      });
+      const outcome = await withWorker(activities, async (start) => {
+        const handle = await start(request({ agentType: undefined, plan }));
+        await untilWaiting(handle, 'act');
+        await handle.executeUpdate(rejectStepUpdate, {
+          args: [{ stepKey: 'act', reason: 'press-3 is being serviced', by: 'bob' }],
+        });
+        return failedOutcome(handle);
+      });
+      expect(outcome.error).toBe('step "act" (CONTROL) was rejected by bob: press-3 is being serviced');
+      expect(calls).not.toContain('dispatch:act');
+      expect(approvalEvents.at(-1)!.details).toMatchObject({ decision: 'REJECTED', onReject: 'fail' });
+    });
+
+    it('skips a rejected step and the steps that depend on it when its plan says skip, and completes', async () => {
+      const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }), {
+        approvals: { gate: { source: 'policy', constraint: 'press-3', onReject: 'skip', timeoutMs: 60_000 } },
+      });
+      const { outcome, progress } = await withWorker(activities, async (start) => {
+        const handle = await start(
+          request({
+            agentType: undefined,
+            plan: [
+              { key: 'gate', agentType: 'CONTROL' },
+              { key: 'after', agentType: 'ANALYSIS', dependsOn: ['gate'] },
+              { key: 'other', agentType: 'MONITORING' },
+            ],
+          }),
+        );
+        await untilWaiting(handle, 'gate');
+        await handle.executeUpdate(rejectStepUpdate, {
+          args: [{ stepKey: 'gate', reason: 'not now', by: 'carol' }],
+        });
+        const outcome = await handle.result();
+        return { outcome, progress: await handle.query<TaskProgress>(progressQuery) };
+      });
+      expect(outcome.status).toBe('COMPLETED');
+      expect(Object.keys(outcome.results)).toEqual(['other']);
+      expect(progress.steps.map((s) => [s.key, s.status])).toEqual([
+        ['gate', 'SKIPPED'],
+        ['after', 'SKIPPED'],
+        ['other', 'SUCCESS'],
+      ]);
+      expect(calls).not.toContain('dispatch:gate');
+      expect(calls).not.toContain('dispatch:after');
+    });
+
+    it('rejects the step when no one decides before its deadline (a durable timer; skipped in this test)', async () => {
+      const { activities, calls, approvalEvents } = stubs(() => ({ status: 'SUCCESS' }), {
+        approvals: { main: { source: 'request', onReject: 'fail', timeoutMs: 3_600_000 } },
+      });
+      const outcome = await withWorker(activities, async (start) =>
+        failedOutcome(await start(request({ agentType: 'CONTROL' }))),
+      );
+      expect(outcome.error).toMatch(
+        /^step "main" \(CONTROL\) was rejected by deadline: no decision within 3600 s/,
+      );
+      expect(approvalEvents.at(-1)!.details).toMatchObject({
+        decision: 'REJECTED',
+        by: 'deadline',
+        automatic: true,
+      });
+      expect(calls).not.toContain('dispatch:main');
+    });
+  });
+
+  describe('a retry from a step', () => {
+    it('reuses the answers of the steps before it, commands the rest anew, and replays', async () => {
+      const { activities, calls, commands } = stubs(() => ({ status: 'SUCCESS' }));
+      const req = request({
+        agentType: undefined,
+        plan: [
+          { key: 'a', agentType: 'MONITORING' },
+          { key: 'b', agentType: 'PREDICTION', dependsOn: ['a'] },
+          { key: 'c', agentType: 'CONTROL', dependsOn: ['b'] },
+        ],
+      });
+      const taskId = taskIdFor(req.requestId);
+      const earlier: AgentResponse = {
+        commandId: commandIdFor(taskId, 'a'),
+        workflowId: workflowIdFor(req.requestId),
+        stepKey: 'a',
+        agentId: 'first-run-agent',
+        status: 'SUCCESS',
+        result: { median: 71 },
+      };
+      const { outcome, progress } = await withWorker(activities, async (start) => {
+        const handle = await start({
+          ...req,
+          retry: {
+            attempt: 2,
+            fromStep: 'b',
+            completed: { a: earlier },
+            requestedBy: 'alice',
+            reason: 'b timed out',
+          },
+        });
+        const outcome = await handle.result();
+        await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory());
+        return { outcome, progress: await handle.query<TaskProgress>(progressQuery) };
+      });
+      expect(outcome.status).toBe('COMPLETED');
+      // The reused step's agent was not commanded again.
+      expect(calls.filter((c) => c.endsWith(':a'))).toEqual([]);
+      expect(commands.map((c) => c.stepKey)).toEqual(['b', 'c']);
+      // The retried steps' commands are new ones (the first run's ids are deduped by the agents).
+      expect(commands.map((c) => c.commandId)).toEqual([
+        commandIdFor(taskId, 'b', 2),
+        commandIdFor(taskId, 'c', 2),
+      ]);
+      expect(commands[0]!.commandId).not.toBe(commandIdFor(taskId, 'b'));
+      // b got a's earlier answer as its upstream.
+      expect(commands[0]!.upstream).toEqual({ a: { median: 71 } });
+      expect(outcome.results.a).toEqual(earlier);
+      expect(progress.steps.find((s) => s.key === 'a')).toMatchObject({ status: 'SUCCESS', reused: true });
+    });
+
+    it('refuses a retry whose reused steps depend on a step that runs again', async () => {
+      const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }));
+      const req = request({
+        agentType: undefined,
+        plan: [
+          { key: 'a', agentType: 'MONITORING' },
+          { key: 'b', agentType: 'PREDICTION', dependsOn: ['a'] },
+        ],
+      });
+      const answer = {
+        commandId: randomUUID(),
+        workflowId: 'w',
+        stepKey: 'b',
+        agentId: 'x',
+        status: 'SUCCESS',
+        result: {},
+      };
+      const err = await withWorker(activities, async (start) =>
+        (
+          await start({
+            ...req,
+            retry: { attempt: 2, fromStep: 'a', completed: { b: answer }, requestedBy: 'alice' },
+          })
+        )
+          .result()
+          .then(
+            () => null,
+            (e: unknown) => e,
+          ),
+      );
+      const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+      expect(cause.type).toBe(failureTypes.invalidRequest);
+      expect(cause.details).toEqual([
+        { field: 'retry.completed.b', message: 'reused, but a step it depends on (a) runs again' },
+      ]);
+      expect(calls).toEqual([]);
+    });
   });
 });
