@@ -18,6 +18,8 @@ import type {
   SubmitTaskBody,
   SubmittedTask,
   TaskDetails,
+  TaskPage,
+  TaskSummary,
   TaskEvent,
 } from './types.ts';
 
@@ -45,6 +47,25 @@ export interface WatchTaskOptions {
   runId?: string;
   /** Stops watching: the iterator ends by throwing the signal's reason. */
   signal?: AbortSignal;
+}
+
+/** Filters of listTasks (GET /tasks): each one narrows; several values of one filter match any of them. */
+export interface ListTasksOptions {
+  status?: string | readonly string[];
+  /** Tasks with a step of any of these agent types. */
+  agentType?: string | readonly string[];
+  priority?: string | readonly string[];
+  userId?: string;
+  /** Created at or after. */
+  createdFrom?: string | Date;
+  /** Created before. */
+  createdTo?: string | Date;
+  /** Text in the task's query (case-insensitive, at least 3 characters). */
+  q?: string;
+  /** Tasks per page (default 50, at most 200). */
+  limit?: number;
+  /** A page's `nextCursor`: the page after it. */
+  cursor?: string;
 }
 
 export interface WaitOptions {
@@ -186,6 +207,30 @@ export class PrismClient {
       }
       await sleep(Math.min(reconnectMs, Math.max(0, deadline - Date.now())));
     }
+  }
+
+  /** One page of tasks, newest first (GET /tasks); pass its `nextCursor` as `cursor` for the next one. */
+  listTasks(options: ListTasksOptions = {}): Promise<TaskPage> {
+    const query: Query = {};
+    for (const [name, value] of Object.entries(options) as [string, unknown][]) {
+      if (value === undefined) continue;
+      query[name] = Array.isArray(value)
+        ? value.join(',')
+        : value instanceof Date
+          ? value.toISOString()
+          : (value as string | number);
+    }
+    return this.request('GET', '/tasks', { query });
+  }
+
+  /** Every task under these filters, newest first: `for await (const t of client.tasks({ status: 'FAILED' }))`. */
+  async *tasks(options: Omit<ListTasksOptions, 'cursor'> = {}): AsyncGenerator<TaskSummary> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listTasks({ ...options, ...(cursor ? { cursor } : {}) });
+      yield* page.tasks;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
   }
 
   cancelTask(id: string): Promise<{ taskId: string; workflowId: string; cancelRequested: true }> {

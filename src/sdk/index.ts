@@ -1,6 +1,7 @@
 // The PRISM client SDK: `new PrismClient({ baseUrl, apiKey })`. See docs/api.md.
 export {
   PrismClient,
+  type ListTasksOptions,
   type PrismClientOptions,
   type WaitOptions,
   type WatchTaskOptions,

@@ -11,6 +11,7 @@ export type {
 export type { MemoryHit, Memories, RecallQuery, RememberBody, Remembered } from '../api/schemas/memory.ts';
 export type { FeedbackBody, RecordedFeedback, SubmitTaskBody, SubmittedTask } from '../api/schemas/tasks.ts';
 export type { TaskDetails, TaskRecord } from '../task/view.ts';
+export type { TaskListQuery, TaskPage, TaskSummary } from '../task/list.ts';
 export type { LiveTask } from '../task/client.ts';
 export type { TaskOutcome, TaskProgress, TaskStatus } from '../task/contract.ts';
 export type { TaskEvent, TaskEventType } from '../task/events.ts';
