@@ -15,6 +15,8 @@ const snippetChars = 280;
 const attempts = 3;
 
 export interface FoundKnowledge {
+  /** The step searched for: its run's history then names the step (the task's events: src/task/events.ts). */
+  stepKey?: string;
   hits: KnowledgeHit[];
   /** Why the step has no knowledge (Weaviate unreachable, a collection missing), if it has none. */
   error?: string;
@@ -59,7 +61,7 @@ export function knowledgeActivities(deps: ActivityDeps) {
           ];
           hits.sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
           deps.metrics?.knowledgeSearches.inc({ outcome: 'ok' });
-          return { hits: hits.slice(0, knowledgeLimit) };
+          return { stepKey: input.stepKey, hits: hits.slice(0, knowledgeLimit) };
         } catch (err) {
           lastError = err;
           deps.resetWeaviate();
@@ -67,7 +69,11 @@ export function knowledgeActivities(deps: ActivityDeps) {
         }
       }
       deps.metrics?.knowledgeSearches.inc({ outcome: 'failed' });
-      return { hits: [], error: `Weaviate did not answer: ${(lastError as Error).message}` };
+      return {
+        stepKey: input.stepKey,
+        hits: [],
+        error: `Weaviate did not answer: ${(lastError as Error).message}`,
+      };
     },
   };
 }

@@ -7,19 +7,24 @@
 //   WorkflowExecutionStarted           → task.started   (the request: query, priority, a retry's attempt)
 //   MarkerRecorded createTask          → task.planned   (the task id and its plan)
 //   MarkerRecorded searchKnowledge     → step.started   (the step's first effect: its knowledge search)
-//   MarkerRecorded dispatchCommand     → step.dispatched (its command, to which agent transport)
+//   MarkerRecorded dispatchCommand     → step.dispatched (its command, to which agent transport), or
+//                                        step.queued when its agent type is at its limit (PRISM_AGENT_LIMITS)
 //   WorkflowExecutionSignaled agentResponse, or the Temporal agent's ActivityTaskCompleted/Failed/TimedOut
 //                                      → step.answered  (the agent's answer; the first per step counts)
 //   UpsertWorkflowSearchAttributes TaskStatus=WAITING_APPROVAL → step.waiting_approval
 //   WorkflowExecutionUpdateCompleted approveStep/rejectStep     → step.approved / step.rejected
 //   WorkflowExecutionCompleted/Failed/Canceled/Terminated/TimedOut → task.ended (status, reason, outcome)
 // Store steps are local activities: their markers name the activity type and hold its result, but not its
-// input. A knowledge search's result does not name its step, so the step is found from the plan: the steps
-// of one layer schedule their searches together, in plan order, with consecutive sequence numbers.
+// input. A knowledge search's result names its step; in runs recorded before it did, the step is found from
+// the plan: the steps of one layer schedule their searches together, in plan order, with consecutive
+// sequence numbers. A step waiting for approval is told by the TaskStatus search attribute and the plan's
+// approval steps (createTask's result); a decision by the update that took it, or by the deadline when the
+// status leaves WAITING_APPROVAL without one.
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type proto from '@temporalio/proto';
 import { agentResponseSignal, planLayers } from './contract.ts';
+import { uuidFrom } from './ids.ts';
 import type { AgentResponse, PlanStep, TaskOutcome } from './contract.ts';
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
@@ -34,6 +39,7 @@ export const taskEventTypes = [
   'task.started',
   'task.planned',
   'step.started',
+  'step.queued',
   'step.dispatched',
   'step.answered',
   'step.waiting_approval',
@@ -100,6 +106,10 @@ interface Mapper {
 export function createTaskEventMapper(workflowId: string, runId: string): Mapper {
   let plan: PlanStep[] = [];
   let layers: PlanStep[][] = [];
+  let approvalSteps = new Set<string>();
+  const decided = new Set<string>();
+  let waitingSteps: string[] = [];
+  const holders = new Map<string, string>(); // admission slot holder (the step's command id) → step key
   const reused = new Set<string>();
   const started = new Set<string>();
   const answered = new Set<string>();
@@ -185,6 +195,10 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
       let out: TaskEvent | null = null;
       if (activityType === 'createTask' && !a.failure) {
         plan = (result.plan as PlanStep[] | undefined) ?? [];
+        approvalSteps = new Set(Object.keys(asRecord(result.approvals)));
+        for (const s of plan) {
+          holders.set(uuidFrom(`command:${String(result.taskId)}:${s.key}`), s.key);
+        }
         try {
           layers = planLayers(plan);
         } catch {
@@ -194,9 +208,10 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
           taskId: result.taskId ?? null,
           steps: plan.map((s) => ({ key: s.key, agentType: s.agentType, dependsOn: s.dependsOn })),
           ...(reused.size > 0 ? { reusedSteps: [...reused] } : {}),
+          ...(approvalSteps.size > 0 ? { approvalSteps: [...approvalSteps] } : {}),
         });
       } else if (activityType === 'searchKnowledge') {
-        const stepKey = searchedStep(seq);
+        const stepKey = typeof result.stepKey === 'string' ? result.stepKey : searchedStep(seq);
         if (stepKey) started.add(stepKey);
         const hits = Array.isArray(result.hits) ? result.hits.length : 0;
         out = event(
@@ -206,6 +221,19 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
             agentType: agentTypeOf(stepKey),
             knowledgeHits: hits,
             ...(result.error ? { knowledgeError: result.error } : {}),
+          },
+          stepKey,
+        );
+      } else if (activityType === 'dispatchCommand' && !a.failure && 'waiting' in result) {
+        const slot = asRecord(result.slot);
+        const stepKey = holders.get(String(slot.holder)) ?? null;
+        out = event(
+          e,
+          'step.queued',
+          {
+            agentType: slot.agentType ?? agentTypeOf(stepKey),
+            position: asRecord(result.waiting).position ?? null,
+            limit: slot.limit ?? null,
           },
           stepKey,
         );
@@ -272,15 +300,35 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
       const previous = lastStatus;
       lastStatus = status;
       if (status === 'WAITING_APPROVAL' && previous !== 'WAITING_APPROVAL') {
-        // Which step waits: the started steps not yet dispatched (one, unless several wait together).
-        const waiting = plan.filter(
-          (s) => started.has(s.key) && ![...commandSteps.values()].includes(s.key) && !answered.has(s.key),
-        );
+        // Which steps wait: the approval steps whose turn has come (their dependencies answered), undecided.
+        const succeeded = (key: string) => reused.has(key) || answered.has(key);
+        waitingSteps = plan
+          .filter(
+            (s) =>
+              approvalSteps.has(s.key) &&
+              !decided.has(s.key) &&
+              !started.has(s.key) &&
+              s.dependsOn.every(succeeded),
+          )
+          .map((s) => s.key);
         return event(
           e,
           'step.waiting_approval',
-          { steps: waiting.map((s) => s.key) },
-          waiting.length === 1 ? waiting[0]!.key : null,
+          { steps: waitingSteps },
+          waitingSteps.length === 1 ? waitingSteps[0]! : null,
+        );
+      }
+      if (status === 'ACTIVE' && previous === 'WAITING_APPROVAL') {
+        // Waiting no more, and no update decided it: its deadline rejected it.
+        const expired = waitingSteps.filter((key) => !decided.has(key));
+        waitingSteps = [];
+        if (expired.length === 0) return null;
+        for (const key of expired) decided.add(key);
+        return event(
+          e,
+          'step.rejected',
+          { by: 'deadline', reason: 'no decision before the deadline', automatic: true, steps: expired },
+          expired.length === 1 ? expired[0]! : null,
         );
       }
       return null;
@@ -298,6 +346,7 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
       if (s.outcome?.failure) return null; // refused by its validator or handler: nothing was decided
       const decision = asRecord(first(s.outcome?.success));
       const stepKey = typeof decision.stepKey === 'string' ? decision.stepKey : null;
+      if (stepKey) decided.add(stepKey);
       const approved =
         (decision.decision ?? (name === approveStepUpdate ? 'APPROVED' : 'REJECTED')) === 'APPROVED';
       return event(
@@ -414,6 +463,8 @@ export function describeTaskEvent(event: TaskEvent): string {
         return `task ${String(d.taskId)}: ${(d.steps as { key: string }[]).map((s) => s.key).join(', ')}`;
       case 'step.started':
         return `${step}: ${String(d.knowledgeHits)} knowledge hit(s)${d.knowledgeError ? ` (${String(d.knowledgeError)})` : ''}`;
+      case 'step.queued':
+        return `${step}: ${String(d.agentType)} is at its limit of ${String(d.limit)} — waiting, position ${String(d.position)}`;
       case 'step.dispatched':
         return `${step} → ${String(d.transport)}${d.taskQueue ? ` ${String(d.taskQueue)}` : ''}, command ${String(d.commandId)}`;
       case 'step.answered':
@@ -422,7 +473,7 @@ export function describeTaskEvent(event: TaskEvent): string {
         return `${step || (d.steps as string[]).join(', ')} waits for a person's approval`;
       case 'step.approved':
       case 'step.rejected':
-        return `${step} by ${String(d.by)}${d.reason ? `: ${String(d.reason)}` : ''}`;
+        return `${step || (d.steps as string[] | undefined)?.join(', ') || '?'} by ${String(d.by)}${d.reason ? `: ${String(d.reason)}` : ''}`;
       case 'task.ended':
         return `${String(d.status)}${d.reason ? ` — ${String(d.reason)}` : ''}`;
     }

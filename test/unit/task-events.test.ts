@@ -1,7 +1,7 @@
 // A task's events from its Temporal history (src/task/events.ts), on the histories the replay test keeps
 // (real runs of the workflow, test/workflows/histories), and the SDK's reading of an event stream.
 import { readFileSync } from 'node:fs';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { describe, expect, it } from 'vitest';
 import { createTaskEventMapper, parseLastEventId, type TaskEvent } from '../../src/task/events.ts';
 import { sseFrames } from '../../src/sdk/events.ts';
