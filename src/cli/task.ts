@@ -13,6 +13,7 @@ import {
 } from '../task/index.ts';
 import { agentTypeArg, priorityArg } from './args.ts';
 import { registerTaskListCommand } from './task-list.ts';
+import { registerTaskWatchCommand } from './task-watch.ts';
 import { cancelTask, startTask, temporalRunUrl, waitForTask } from '../task/client.ts';
 import { findTask, locateTask } from '../task/view.ts';
 import { ValidationError } from '../validation.ts';
@@ -24,6 +25,7 @@ function print(json: boolean, value: unknown, human: string): void {
 export function registerTaskCommands(program: Command): void {
   const task = program.command('task').description('submit, inspect and cancel agent tasks');
   registerTaskListCommand(task);
+  registerTaskWatchCommand(task);
 
   task
     .command('submit')
