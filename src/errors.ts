@@ -65,6 +65,16 @@ export const errorCodes = {
     meaning: 'no task with this task id, request id or workflow id',
   },
   TASK_NOT_RUNNING: { clientError: true, httpStatus: 409, meaning: 'only a running task can be cancelled' },
+  TASK_NOT_RETRYABLE: {
+    clientError: true,
+    httpStatus: 409,
+    meaning: 'only a task whose last run did not complete, and that is not running, can be retried',
+  },
+  STEP_NOT_WAITING: {
+    clientError: true,
+    httpStatus: 409,
+    meaning: 'an approval decision for a step that is not waiting for one',
+  },
   TASK_NOT_RECORDED: {
     clientError: false,
     httpStatus: 409,
