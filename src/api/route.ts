@@ -12,6 +12,8 @@ export type Permission =
   | 'tasks:submit'
   | 'tasks:read'
   | 'tasks:cancel'
+  | 'tasks:retry'
+  | 'tasks:approve'
   | 'tasks:feedback'
   | 'agents:register'
   | 'agents:read'
