@@ -16,6 +16,7 @@ import { registerTaskListCommand } from './task-list.ts';
 import { registerTaskWatchCommand } from './task-watch.ts';
 import { cancelTask, startTask, temporalRunUrl, waitForTask } from '../task/client.ts';
 import { findTask, locateTask } from '../task/view.ts';
+import { registerTaskSteeringCommands } from './task-steering.ts';
 import { ValidationError } from '../validation.ts';
 
 function print(json: boolean, value: unknown, human: string): void {
@@ -139,4 +140,6 @@ export function registerTaskCommands(program: Command): void {
         await temporal.connection.close();
       }
     });
+
+  registerTaskSteeringCommands(task);
 }
