@@ -3,6 +3,7 @@ import { PrismApiError, PrismTimeoutError } from './errors.ts';
 import { sseFrames } from './events.ts';
 import type {
   AgentInfo,
+  DecidedStep,
   FeedbackBody,
   IngestedKnowledge,
   IngestKnowledgeBody,
@@ -14,6 +15,7 @@ import type {
   RegisterAgentBody,
   Remembered,
   RememberBody,
+  RetriedTask,
   SearchKnowledgeQuery,
   SubmitTaskBody,
   SubmittedTask,
@@ -239,6 +241,34 @@ export class PrismClient {
 
   sendFeedback(id: string, feedback: FeedbackBody): Promise<RecordedFeedback> {
     return this.request('POST', `/tasks/${encodeURIComponent(id)}/feedback`, { body: feedback });
+  }
+
+  /**
+   * Runs a task whose last run did not complete again from a step (default: its first failed step), reusing
+   * the answers of the steps that succeeded before it. 409 (TASK_NOT_RETRYABLE) for a COMPLETED or running task.
+   */
+  retryTask(id: string, options: { fromStep?: string; reason?: string } = {}): Promise<RetriedTask> {
+    return this.request('POST', `/tasks/${encodeURIComponent(id)}/retry`, { body: options });
+  }
+
+  /** Approves a step that waits for approval; 409 (STEP_NOT_WAITING) when it does not wait. */
+  approveStep(id: string, stepKey: string, reason: string): Promise<DecidedStep> {
+    return this.decideStep(id, stepKey, 'approve', reason);
+  }
+
+  /** Rejects a step that waits for approval: the task fails, or the step is skipped, as its plan says. */
+  rejectStep(id: string, stepKey: string, reason: string): Promise<DecidedStep> {
+    return this.decideStep(id, stepKey, 'reject', reason);
+  }
+
+  private decideStep(
+    id: string,
+    stepKey: string,
+    decision: 'approve' | 'reject',
+    reason: string,
+  ): Promise<DecidedStep> {
+    const path = `/tasks/${encodeURIComponent(id)}/steps/${encodeURIComponent(stepKey)}/${decision}`;
+    return this.request('POST', path, { body: { reason } });
   }
 
   registerAgent(agent: RegisterAgentBody): Promise<AgentInfo> {

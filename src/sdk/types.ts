@@ -13,5 +13,6 @@ export type { FeedbackBody, RecordedFeedback, SubmitTaskBody, SubmittedTask } fr
 export type { TaskDetails, TaskRecord } from '../task/view.ts';
 export type { TaskListQuery, TaskPage, TaskSummary } from '../task/list.ts';
 export type { LiveTask } from '../task/client.ts';
+export type { DecidedStep, RetriedTask } from '../task/actions.ts';
 export type { TaskOutcome, TaskProgress, TaskStatus } from '../task/contract.ts';
 export type { TaskEvent, TaskEventType } from '../task/events.ts';
