@@ -66,6 +66,11 @@ export function seaweedfsArgs(env: Env, dataDir: string): string[] {
     // the S3 gateway uses the filer's gRPC only.
     '-filer.disableHttp=true',
     `-filer.port.grpc=${p.filerGrpc}`,
+    // The filer's and the S3 gateway's Unix sockets (the gateway reaches the filer over the first) in the
+    // data directory, not /tmp/seaweedfs-filer-<port>.sock: named by the port alone there, a second stack
+    // on the same ports (the cluster's, on another address) took over the first one's.
+    `-filer.localSocket=${join(dataDir, 'filer.sock')}`,
+    `-s3.localSocket=${join(dataDir, 's3.sock')}`,
     '-s3',
     `-s3.port=${p.s3}`,
     `-s3.port.grpc=${p.s3Grpc}`,

@@ -9,6 +9,7 @@ import { envSchema, parseConfig } from '../../src/config.ts';
 import { stackSchema } from '../../src/stack/config.ts';
 import { nativeAlertmanagerConfig, nativeScrapeJobs } from '../../src/stack/monitoring.ts';
 import { seaweedfsArgs } from '../../src/stack/seaweedfs.ts';
+import { jaegerMaxTraces } from '../../src/stack/services/jaeger.ts';
 import { temporalServerEnv } from '../../src/stack/temporal.ts';
 import { pinnedJars, versions } from '../../src/stack/versions.ts';
 import { agentTypes } from '../../src/task/contract.ts';
@@ -121,6 +122,7 @@ describe('docker-compose.yml', () => {
       'node-exporter': [defaults.NODE_EXPORTER_PORT],
       cadvisor: [defaults.CADVISOR_PORT],
       seaweedfs: [defaults.S3_PORT],
+      jaeger: [defaults.JAEGER_PORT, defaults.JAEGER_OTLP_PORT],
     };
     // The broker and its JMX exporter (an agent in its JVM): 19092 and 19308.
     expected.kafka = [defaults.KAFKA_PORT, defaults.KAFKA_JMX_EXPORTER_PORT];
@@ -197,6 +199,7 @@ describe('docker-compose.yml', () => {
     expect(image('cadvisor')).toBe(`ghcr.io/google/cadvisor:v${versions.cadvisor}`);
     expect(image('seaweedfs')).toBe(`chrislusf/seaweedfs:${versions.seaweedfs}`);
     expect(image('seaweedfs-setup')).toBe(image('seaweedfs'));
+    expect(image('jaeger')).toBe(`jaegertracing/jaeger:${versions.jaeger}`);
     for (const name of Object.keys(services)) {
       expect(image(name), name).not.toMatch(/:latest$|^[^:]+$|:(\d+|alpine)$/);
     }
@@ -227,8 +230,10 @@ describe('docker-compose.yml', () => {
 
   it('runs SeaweedFS as the native stack does, its credentials from the generated secrets', () => {
     const seaweedfs = services.seaweedfs!;
-    // The same options, less where each stack puts its data and ports (and the image's own -logtostderr).
-    const own = /^-(logtostderr|ip|ip\.bind|dir|master\.dir|metricsPort|[a-z0-9]+\.port(\.grpc)?)=/;
+    // The same options, less where each stack puts its data, sockets and ports (and the image's own
+    // -logtostderr): a container has a /tmp of its own for the sockets.
+    const own =
+      /^-(logtostderr|ip|ip\.bind|dir|master\.dir|metricsPort|[a-z0-9]+\.(port(\.grpc)?|localSocket))=/;
     const options = (args: string[]) => args.filter((a) => !own.test(a)).sort();
     expect(options(seaweedfs.command!)).toEqual(options(seaweedfsArgs(defaults, '/data')));
     expect(seaweedfs.command).toEqual(
@@ -246,6 +251,22 @@ describe('docker-compose.yml', () => {
     const setup = services['seaweedfs-setup']!;
     expect(setup.depends_on).toEqual({ seaweedfs: { condition: 'service_healthy' } });
     expect(setup.environment!.BUCKET).toBe('${PRISM_BACKUP_S3_BUCKET:-prism-backups}');
+  });
+
+  it('runs Jaeger with the configuration of the native stack, its traces bounded as natively', () => {
+    const jaeger = services.jaeger!;
+    expect(jaeger.volumes).toEqual(['./stack/jaeger/config.yaml:/etc/jaeger/config.yaml:ro']);
+    expect(jaeger.command).toEqual(['--config', '/etc/jaeger/config.yaml']);
+    expect(Number(jaeger.environment!.JAEGER_MAX_TRACES)).toBe(jaegerMaxTraces);
+    // Every address the shared configuration reads is set, and nothing else of its kind.
+    const read = [
+      ...readFileSync('stack/jaeger/config.yaml', 'utf8').matchAll(/\$\{env:([A-Z_]+)\}/g),
+    ].map((m) => m[1]!);
+    expect(Object.keys(jaeger.environment!).filter((k) => k.startsWith('JAEGER_')).sort()).toEqual(
+      [...new Set(read)].sort(),
+    );
+    // The application's containers send their spans to it.
+    expect(services['prism-worker']!.environment!.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
   });
 
   it('runs the four reference agents in the app profile, each on its /metrics port', () => {
