@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appStatus, stopApp } from '../../src/app/index.ts';
 import { createRedis } from '../../src/clients/redis.ts';
 import { parseConfig, rawEnvironment, secretsFile, stackDataDir, type Env } from '../../src/config.ts';
 import { context, nativeDown, startService } from '../../src/stack/native.ts';
@@ -173,13 +174,14 @@ describe('restart and --remove-data on a scratch stack', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'prism-stack-management-'));
-    const [port, tlsPort] = await freePorts(2);
+    const [port, tlsPort, apiPort] = await freePorts(3);
     scratch = parseConfig({
       ...rawEnvironment(),
       PRISM_STACK_DATA: dir,
       PRISM_TOPOLOGY: 'single',
       REDIS_PORT: String(port),
       REDIS_TLS_PORT: String(tlsPort),
+      API_PORT: String(apiPort),
     });
     cliEnv = {
       PRISM_STACK_DATA: dir,
@@ -187,6 +189,8 @@ describe('restart and --remove-data on a scratch stack', () => {
       PRISM_STACK_MODE: 'native',
       REDIS_PORT: String(port),
       REDIS_TLS_PORT: String(tlsPort),
+      // A process of `prism up` on it: the API, on a port of its own (it consumes nothing others would miss).
+      API_PORT: String(apiPort),
     };
     // Never the default stack: the directory is this test's own temporary one.
     expect(resolve(dir).startsWith(resolve(tmpdir()))).toBe(true);
@@ -200,6 +204,7 @@ describe('restart and --remove-data on a scratch stack', () => {
 
   afterAll(async () => {
     if (!scratch) return;
+    await stopApp(scratch, silentProgress);
     await nativeDown(scratch, silentProgress);
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}-beside`, { recursive: true, force: true });
@@ -232,6 +237,27 @@ describe('restart and --remove-data on a scratch stack', () => {
     await again.quit();
     // The shared Redis was not touched.
     expect(mainRedisPid()).toBe(mainBefore);
+  });
+
+  it('restarts a process of `prism up` (the API) by its pid, until it serves again', async () => {
+    const apiPid = () => appStatus(scratch).find((p) => p.name === 'api')!.pid;
+    const first = await prism(['stack', 'restart', 'api', '--json'], cliEnv);
+    expect(first.code, first.stderr).toBe(0);
+    const [started] = JSON.parse(first.stdout) as {
+      before: number | null;
+      after: number;
+      healthy: boolean;
+    }[];
+    expect(started).toEqual(expect.objectContaining({ before: null, healthy: true }));
+    const second = await prism(['stack', 'restart', 'api', '--json'], cliEnv);
+    expect(second.code, second.stderr).toBe(0);
+    const [restarted] = JSON.parse(second.stdout) as { before: number; after: number; healthy: boolean }[];
+    expect(restarted).toEqual(expect.objectContaining({ before: started!.after, healthy: true }));
+    expect(restarted!.after).not.toBe(started!.after);
+    expect(isAlive(started!.after)).toBe(false);
+    expect(apiPid()).toBe(restarted!.after);
+    const health = await fetch(`http://127.0.0.1:${scratch.API_PORT}/healthz`);
+    expect(health.status).toBe(200);
   });
 
   it('prints the log of the scratch service, written by it', async () => {
@@ -276,18 +302,21 @@ describe('restart and --remove-data on a scratch stack', () => {
     expect(existsSync(join(dir, 'redis'))).toBe(true);
   });
 
-  it("--remove-data --yes stops the stack and deletes only its services' data directories", async () => {
+  it("prism down --remove-data --yes stops the processes and the stack, and deletes only its services' data directories", async () => {
     const running = pid()!;
     writeFileSync(join(dir, 'keep-me'), 'kept');
     mkdirSync(`${dir}-beside`);
     writeFileSync(join(`${dir}-beside`, 'keep-me'), 'kept');
+    const api = appStatus(scratch).find((p) => p.name === 'api')!.pid;
+    expect(api).not.toBeNull();
     const before = readdirSync(dir).sort();
-    const run = await prism(['stack', 'down', '--remove-data', '--yes'], cliEnv);
+    const run = await prism(['down', '--remove-data', '--yes'], cliEnv);
     expect(run.code, run.stderr).toBe(0);
     // It said exactly what it deletes: the one service's data directory there is.
     const listed = run.stderr.split('\n').filter((l) => l.startsWith('  /'));
     expect(listed.map((l) => l.trim())).toEqual([join(dir, 'redis')]);
     expect(isAlive(running)).toBe(false);
+    expect(isAlive(api!)).toBe(false); // `prism down` stops the processes of `prism up` first
     expect(existsSync(join(dir, 'redis'))).toBe(false);
     // Everything else in the data directory is still there: the logs, pid files, secrets, a file of the user's.
     expect(readdirSync(dir).sort()).toEqual(before.filter((f) => f !== 'redis'));
