@@ -30,6 +30,12 @@ const eventsQuery = z.strictObject({
     .describe('Resume after this event id, for clients that cannot send the `Last-Event-ID` header'),
 });
 
+let streaming = 0;
+/** How many event streams this process serves now (each holds one history long poll while open). */
+export function taskEventStreamsOpen(): number {
+  return streaming;
+}
+
 /** One SSE frame. The data is JSON on one line (JSON.stringify escapes every newline). */
 export function sseFrame(fields: { id?: string; event?: string; data: unknown }): string {
   return (
@@ -106,22 +112,18 @@ async function stream(
   open: Set<AbortController>,
 ): Promise<void> {
   const controller = new AbortController();
-  open.add(controller);
   const res = reply.raw;
+  const onClose = () => controller.abort();
+  // A client that goes away ends the stream, and with it the long poll (no poll outlives its client).
+  res.on('close', onClose);
+  if (res.destroyed) controller.abort();
+  open.add(controller);
+  streaming++;
   reply.hijack();
   // Headers set so far (the rate limit's) go out with the stream's own.
   for (const [name, value] of Object.entries(reply.getHeaders())) {
     if (value !== undefined) res.setHeader(name, value);
   }
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    // nginx and similar proxies buffer responses unless told not to.
-    'x-accel-buffering': 'no',
-  });
-  const onClose = () => controller.abort();
-  res.on('close', onClose);
   const write = async (chunk: string) => {
     if (res.writableEnded || res.destroyed) return;
     if (!res.write(chunk)) {
@@ -136,11 +138,20 @@ async function stream(
       });
     }
   };
-  const heartbeat = setInterval(
-    () => void write(`: heartbeat ${new Date().toISOString()}\n\n`),
-    deps.taskEventsHeartbeatMs ?? heartbeatMs,
-  );
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // nginx and similar proxies buffer responses unless told not to.
+      'x-accel-buffering': 'no',
+    });
+    heartbeat = setInterval(
+      () => void write(`: heartbeat ${new Date().toISOString()}\n\n`),
+      deps.taskEventsHeartbeatMs ?? heartbeatMs,
+    );
+    // The first bytes flush the headers: the client knows the stream is open before any event.
     await write(`retry: ${reconnectMs}\n\n`);
     for await (const event of watchRunEvents(deps.temporal, workflowId, runId, {
       after,
@@ -158,9 +169,10 @@ async function stream(
       await write(sseFrame({ event: 'stream.error', data: { code, status, message } }));
     }
   } finally {
-    clearInterval(heartbeat);
+    if (heartbeat) clearInterval(heartbeat);
     res.off('close', onClose);
     open.delete(controller);
+    streaming--;
     if (!res.writableEnded) res.end();
   }
 }
