@@ -12,7 +12,7 @@
 //   WorkflowExecutionSignaled agentResponse, or the Temporal agent's ActivityTaskCompleted/Failed/TimedOut
 //                                      → step.answered  (the agent's answer; the first per step counts)
 //   UpsertWorkflowSearchAttributes TaskStatus=WAITING_APPROVAL → step.waiting_approval
-//   WorkflowExecutionUpdateCompleted approveStep/rejectStep     → step.approved / step.rejected
+//   WorkflowExecutionUpdateAccepted approveStep/rejectStep      → step.approved / step.rejected
 //   WorkflowExecutionCompleted/Failed/Canceled/Terminated/TimedOut → task.ended (status, reason, outcome)
 // Store steps are local activities: their markers name the activity type and hold its result, but not its
 // input. A knowledge search's result names its step; in runs recorded before it did, the step is found from
@@ -119,7 +119,6 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
   let maxSeq = 0;
   let layerBase: { layer: number; base: number } | null = null;
   let lastStatus: string | null = null;
-  const approvalUpdates = new Map<string, string>(); // update id → update name
 
   const event = (
     e: HistoryEvent,
@@ -334,29 +333,21 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
       return null;
     }
     if (e.workflowExecutionUpdateAcceptedEventAttributes) {
-      const s = e.workflowExecutionUpdateAcceptedEventAttributes;
-      const name = s.acceptedRequest?.input?.name;
-      if (s.protocolInstanceId && name) approvalUpdates.set(s.protocolInstanceId, name);
-      return null;
-    }
-    if (e.workflowExecutionUpdateCompletedEventAttributes) {
-      const s = e.workflowExecutionUpdateCompletedEventAttributes;
-      const name = approvalUpdates.get(s.meta?.updateId ?? '');
-      if (name !== approveStepUpdate && name !== rejectStepUpdate) return null;
-      if (s.outcome?.failure) return null; // refused by its validator or handler: nothing was decided
-      const decision = asRecord(first(s.outcome?.success));
+      // Accepted: its validator found the step waiting, and the handler decides it at once. (Its completion
+      // is recorded after what the run did next, the status leaving WAITING_APPROVAL among it.)
+      const input = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest?.input;
+      if (input?.name !== approveStepUpdate && input?.name !== rejectStepUpdate) return null;
+      const decision = asRecord(first(input.args));
       const stepKey = typeof decision.stepKey === 'string' ? decision.stepKey : null;
       if (stepKey) decided.add(stepKey);
-      const approved =
-        (decision.decision ?? (name === approveStepUpdate ? 'APPROVED' : 'REJECTED')) === 'APPROVED';
       return event(
         e,
-        approved ? 'step.approved' : 'step.rejected',
+        input.name === approveStepUpdate ? 'step.approved' : 'step.rejected',
         {
-          by: decision.by ?? null,
-          reason: decision.reason ?? null,
-          automatic: decision.automatic ?? false,
-          decidedAt: decision.decidedAt ?? timeOf(e),
+          by: typeof decision.by === 'string' ? decision.by.trim() : null,
+          reason: typeof decision.reason === 'string' ? decision.reason.trim() : null,
+          automatic: false,
+          decidedAt: timeOf(e),
         },
         stepKey,
       );

@@ -289,6 +289,56 @@ describe('watching a task', () => {
     expect(missing).toMatchObject({ status: 404, code: 'TASK_NOT_FOUND' });
   });
 
+  it('tells a step waiting for approval, and its decision by a person or by the deadline', async () => {
+    const approved = await start({ ...twoSteps(), approval: { steps: ['judge'] } });
+    const stream = watch(approved);
+    const handle = fx.deps.temporal.workflow.getHandle(workflowIdFor(approved));
+    await waitFor(
+      'the step to wait for approval',
+      async () => (await handle.query<{ status: string }>('progress')).status === 'WAITING_APPROVAL',
+      30_000,
+    );
+    await handle.executeUpdate('approveStep', {
+      args: [{ stepKey: 'judge', by: 'shift-lead', reason: 'the furnace is cold' }],
+    });
+    const events = (await stream).events;
+    expect(brief(events)).toEqual([
+      'task.started',
+      'task.planned',
+      'step.started:gather',
+      'step.dispatched:gather',
+      'step.answered:gather',
+      'step.waiting_approval:judge',
+      'step.approved:judge',
+      'step.started:judge',
+      'step.dispatched:judge',
+      'step.answered:judge',
+      'task.ended',
+    ]);
+    expect(events[1]!.data.approvalSteps).toEqual(['judge']);
+    expect(events[5]!.data).toEqual({ steps: ['judge'] });
+    expect(events[6]!.data).toMatchObject({
+      by: 'shift-lead',
+      reason: 'the furnace is cold',
+      automatic: false,
+    });
+    expect(events.at(-1)!.data.status).toBe('COMPLETED');
+
+    const expired = await start({ ...twoSteps(), approval: { steps: ['judge'], timeoutMs: 1_000 } });
+    const ended = await watch(expired);
+    expect(brief(ended.events).slice(4)).toEqual([
+      'step.answered:gather',
+      'step.waiting_approval:judge',
+      'step.rejected:judge',
+      'task.ended',
+    ]);
+    expect(ended.events.at(-2)!.data).toMatchObject({ by: 'deadline', automatic: true });
+    expect(ended.events.at(-1)!.data).toMatchObject({
+      status: 'FAILED',
+      reason: expect.stringMatching(/judge/),
+    });
+  });
+
   it('prism task watch exits 0 for a completed task and 1 with the reason for a failed one', async () => {
     const cli = (...args: string[]) =>
       run(process.execPath, ['bin/prism.js', 'task', 'watch', ...args], { cwd: repo, timeout: 90_000 }).then(
