@@ -1,10 +1,11 @@
 // The cluster topology (`prism stack up --topology cluster`, docs/scaling.md): every engine that has
 // clustering as a cluster of its own kind over the machines of PRISM_CLUSTER_MACHINES, and the services that
-// have none (InfluxDB OSS, Prometheus, the Temporal UI, SeaweedFS) once, on the first machine.
+// have none (InfluxDB OSS, Prometheus, the Temporal UI, SeaweedFS, Jaeger) once, on the first machine.
 import type { Env } from '../config.ts';
 import { seaweedfs } from './seaweedfs.ts';
 import type { NativeService } from './services.ts';
 import { influxdb } from './services/influxdb.ts';
+import { jaeger } from './services/jaeger.ts';
 import { kafkaNodes } from './services/kafka.ts';
 import { etcdNodes } from './services/etcd.ts';
 import { postgresClusterNodes } from './services/postgres-cluster.ts';
@@ -30,5 +31,7 @@ export function clusterServices(env: Env): NativeService[] {
     ...temporalNodes(machines),
     nodeOf(temporalUi, first, { name: 'temporal-ui' }),
     nodeOf(seaweedfs, first, { name: 'seaweedfs' }),
+    // The trace store: one, in memory (its clients default to the first machine's).
+    nodeOf(jaeger, first, { name: 'jaeger' }),
   ];
 }

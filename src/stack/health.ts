@@ -335,6 +335,19 @@ const probes: Record<ServiceName, Probe> = {
       );
     },
   }),
+  // The trace store: its query API answers (the list of services that sent spans). Jaeger's API does not
+  // report its version; both stacks run the pinned one.
+  jaeger: (env) => {
+    const url = `http://${serviceHost(env)}:${env.JAEGER_PORT}`;
+    return {
+      url,
+      check: async () => {
+        const services = await fetchJson<{ data?: unknown }>(`${url}/api/services`);
+        if (!('data' in services)) throw new Error('/api/services answered without a list of services');
+        return versions.jaeger;
+      },
+    };
+  },
   grafana: (env) => ({
     url: grafanaUrl(env),
     check: async () => {

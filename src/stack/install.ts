@@ -40,6 +40,7 @@ export const binaries = (paths: StackPaths) => ({
   weaviate: join(paths.bin, `weaviate-server-${versions.weaviate}`),
   influxd: join(paths.bin, `influxd-${versions.influxdb}`),
   weed: join(paths.bin, `weed-${versions.seaweedfs}`),
+  jaeger: join(paths.bin, `jaeger-${versions.jaeger}`),
   kafkaLib: join(paths.lib, `kafka-${versions.kafka}`),
   /** The cluster topology's etcd (the DCS Patroni keeps its leader key in). */
   etcd: join(paths.bin, `etcd-${versions.etcd}`),
@@ -262,6 +263,32 @@ async function buildSeaweedfs(paths: StackPaths, target: string, log: string): P
       cwd: src,
     });
     renameSync(join(tmp, 'weed'), target);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Jaeger v2 (`cmd/jaeger`), built from its Go module. As SeaweedFS's, its go.mod has a replace directive, so
+ * `go install module@version` refuses it and a copy of the module source is built as the main module: pure
+ * Go, static, stamped with its v2 release as Jaeger's own build stamps it. The module carries no UI assets
+ * (Jaeger's release build bundles the UI from npm): the native Jaeger serves the query API and a placeholder
+ * page; the UI is the Compose image's.
+ */
+async function buildJaeger(paths: StackPaths, target: string, log: string): Promise<void> {
+  await requireToolchain('go', 'install Go 1.26 (https://go.dev/doc/install) and put it on PATH');
+  const module = `github.com/jaegertracing/jaeger@${versions.jaegerModule}`;
+  const { stdout } = await run('go', ['mod', 'download', '-json', module], { env: goEnv(paths) });
+  const dir = (JSON.parse(stdout) as { Dir: string }).Dir;
+  const tmp = mkdtempSync(join(paths.build, `jaeger-${versions.jaeger}-`));
+  try {
+    const src = join(tmp, 'src');
+    cpSync(dir, src, { recursive: true });
+    await run('chmod', ['-R', 'u+w', src]);
+    const ldflags = `-s -w -X github.com/jaegertracing/jaeger/internal/version.latestVersion=v${versions.jaeger}`;
+    const args = ['build', '-trimpath', '-ldflags', ldflags, '-o', join(tmp, 'jaeger'), './cmd/jaeger'];
+    await logged(log, 'go', args, { env: goEnv(paths, { CGO_ENABLED: '0' }), cwd: src });
+    renameSync(join(tmp, 'jaeger'), target);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -530,6 +557,11 @@ export async function installMissing(paths: StackPaths, progress: Progress): Pro
       name: `SeaweedFS ${versions.seaweedfs} (Go build; the S3 store of backups)`,
       installed: () => existsSync(bins.weed),
       install: () => buildSeaweedfs(paths, bins.weed, log('seaweedfs')),
+    },
+    {
+      name: `Jaeger ${versions.jaeger} (Go build; the trace store)`,
+      installed: () => existsSync(bins.jaeger),
+      install: () => buildJaeger(paths, bins.jaeger, log('jaeger')),
     },
     {
       name: `etcd ${versions.etcd} (Go build; the cluster topology's PostgreSQL failover)`,

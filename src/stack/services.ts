@@ -9,6 +9,7 @@ import type { ServiceName } from './versions.ts';
 import { monitoringServices } from './monitoring.ts';
 import { seaweedfs } from './seaweedfs.ts';
 import { influxdb } from './services/influxdb.ts';
+import { jaeger } from './services/jaeger.ts';
 import { kafka } from './services/kafka.ts';
 import { postgres } from './services/postgres.ts';
 import { prometheus } from './services/prometheus.ts';
@@ -95,6 +96,7 @@ export const nativeServices: NativeService[] = [
   temporalServer,
   temporalUi,
   seaweedfs,
+  jaeger,
   ...monitoringServices,
 ];
 

@@ -46,6 +46,11 @@ export const versions = {
   // venv of its own) runs each node's PostgreSQL and promotes a standby when the primary's key expires.
   etcd: '3.7.4',
   patroni: '4.1.5',
+  // Jaeger v2 (Apache-2.0), the trace store (docs/monitoring.md#traces): the jaegertracing/jaeger:2.13.0 image
+  // under Compose; natively built from its Go module, which the proxy serves under Jaeger's v1 tags (the
+  // module path has no /v2): v1.76.0 is the commit of v2.13.0, the newest that builds with Go 1.26.8 here.
+  jaeger: '2.13.0',
+  jaegerModule: 'v1.76.0',
   // Compose only: container metrics (the native stack measures processes with process-exporter instead).
   // 0.57: earlier releases cannot talk to Docker Engine 29 (API 1.44 and up).
   cadvisor: '0.57.0',
@@ -117,6 +122,7 @@ const commonServiceNames = [
   'kafka-jmx-exporter',
   'node-exporter',
   'seaweedfs',
+  'jaeger',
 ] as const;
 
 /** The services of the native stack, as `prism stack status` lists them. */

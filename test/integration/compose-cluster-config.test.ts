@@ -58,6 +58,7 @@ describe('docker-compose.cluster.yml, as Docker Compose reads it', () => {
     const expected = [
       ...clustered.flatMap(nodes),
       'influxdb',
+      'jaeger',
       'kafka-jmx-agent',
       'kafka-users',
       'postgres-roles',

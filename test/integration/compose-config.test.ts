@@ -59,6 +59,7 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
       'cadvisor',
       'grafana',
       'influxdb',
+      'jaeger',
       'kafka',
       'kafka-jmx-agent',
       'kafka-users',

@@ -484,6 +484,7 @@ describe('docker-compose.cluster.yml', () => {
       'prism-api-1': ['${PRISM_BIND_ADDRESS:-127.0.0.1}:${API_PORT:-3000}:3000'],
       'temporal-ui': ['${PRISM_BIND_ADDRESS:-127.0.0.1}:${TEMPORAL_UI_PORT:-8233}:8080'],
       prometheus: ['${PRISM_BIND_ADDRESS:-127.0.0.1}:${PROMETHEUS_PORT:-19090}:9090'],
+      jaeger: ['${PRISM_BIND_ADDRESS:-127.0.0.1}:${JAEGER_PORT:-16686}:16686'],
     });
   });
 
