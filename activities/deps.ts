@@ -11,6 +11,7 @@ import type { Metrics } from '../src/metrics.ts';
 import { createInfluxWriter } from '../src/stores/influx/writer.ts';
 import type { InfluxWriter } from '../src/stores/influx/writer.ts';
 import { createPublisher, type Publisher } from '../src/stores/kafka/producer.ts';
+import type { Tracer } from '../src/tracing.ts';
 
 export interface ActivityDeps {
   env: Env;
@@ -26,9 +27,14 @@ export interface ActivityDeps {
   metrics?: Metrics;
 }
 
-export async function createActivityDeps(env: Env, metrics?: Metrics): Promise<ActivityDeps> {
+/** With a tracer, what the activities publish carries their trace on to its consumers (src/tracing.ts). */
+export async function createActivityDeps(
+  env: Env,
+  metrics?: Metrics,
+  tracer?: Tracer,
+): Promise<ActivityDeps> {
   const kafka = createKafka(env);
-  const publisher = createPublisher(kafka);
+  const publisher = createPublisher(kafka, {}, { tracer });
   await publisher.connect();
   let weaviate: Promise<WeaviateClient> | undefined;
   return {

@@ -9,6 +9,7 @@ import { CommandStores, retryDeadlineMs } from './resilient.ts';
 import { createSharedMemory } from '../stores/redis/shared-memory.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { AgentHandler, AgentLogger } from './types.ts';
+import { inSpan, SpanKind, SpanStatusCode } from '../tracing.ts';
 
 /** The envelope id of the answer to a command: a re-processed command yields a message consumers dedupe. */
 export function responseIdFor(commandId: string): string {
@@ -63,7 +64,7 @@ export class CommandTracker {
  * after retrying until the deadline) reject, so the transport retries. Once the handler has run, nothing
  * rejects: the answer is given, and running the handler again would repeat its effects.
  */
-export async function executeCommand(options: {
+type ExecuteOptions = {
   identity: AgentIdentity;
   stores: AgentStores;
   tracker: CommandTracker;
@@ -71,11 +72,50 @@ export async function executeCommand(options: {
   command: AgentCommand;
   log: AgentLogger;
   metrics?: AgentMetrics;
-}): Promise<AgentResponse> {
+};
+
+export async function executeCommand(options: ExecuteOptions): Promise<AgentResponse> {
+  const { identity, stores, command } = options;
+  const tracer = stores.tracer;
+  if (!tracer) return execute(options);
+  // The agent's work, in the trace of the command (a child of the span that consumed it).
+  return inSpan(
+    tracer,
+    `agent ${identity.agentType} ${command.stepKey}`,
+    {
+      attributes: {
+        'prism.agent_id': identity.agentId,
+        'prism.agent_type': identity.agentType,
+        'prism.task_id': command.taskId,
+        'prism.command_id': command.commandId,
+        'prism.step_key': command.stepKey,
+      },
+    },
+    async (span) => {
+      const response = await execute(options);
+      span.setAttribute('prism.answer_status', response.status);
+      if (response.status === 'FAILED')
+        span.setStatus({ code: SpanStatusCode.ERROR, message: response.error });
+      return response;
+    },
+  );
+}
+
+async function execute(options: ExecuteOptions): Promise<AgentResponse> {
   const { identity, stores, tracker, handler, command, log, metrics } = options;
   const startedMs = Date.now();
   const resilient = new CommandStores(stores, retryDeadlineMs(command.deadlineAt), log);
-  await resilient.retry('Redis', () => tracker.begin(command));
+  // The agent's state in Redis (BUSY, then IDLE or BUSY with another command): a store call of its own.
+  const stateCall = <T>(status: string, work: () => Promise<T>): Promise<T> =>
+    stores.tracer
+      ? inSpan(
+          stores.tracer,
+          'redis agent state',
+          { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis', 'prism.agent_status': status } },
+          work,
+        )
+      : work();
+  await stateCall('BUSY', () => resilient.retry('Redis', () => tracker.begin(command)));
   const base = {
     commandId: command.commandId,
     workflowId: command.workflowId,
@@ -127,7 +167,7 @@ export async function executeCommand(options: {
     log.warn(`could not share the answer to ${command.commandId} in the task's memory: ${reason(err)}`);
   }
   try {
-    await resilient.retry('Redis', () => tracker.end(command, response.status));
+    await stateCall('IDLE', () => resilient.retry('Redis', () => tracker.end(command, response.status)));
   } catch (err) {
     log.warn(`could not set the agent's state after ${command.commandId}: ${reason(err)}`);
   }

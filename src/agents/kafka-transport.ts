@@ -90,6 +90,8 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
       dedupe: redisDedupeStore(stores.redis, { groupId }),
       dlqProducer: publisher.producer,
       partitionsConsumedConcurrently: concurrency,
+      // Each command handled continues the trace of the workflow that sent it (its traceparent header).
+      tracer: stores.tracer,
       // Every type's group reads every command; the other types' are theirs to handle.
       accept: (envelope) => envelope.agentType === type,
       // A command delivered again after it was handled: its answer stands, the work is not redone.

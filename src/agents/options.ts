@@ -5,6 +5,7 @@ import { checkAgentId } from './presence.ts';
 import { AgentStores } from './stores.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { AgentLogger, AgentOptions } from './types.ts';
+import { tracingFor } from '../tracing.ts';
 
 export interface PreparedAgent {
   stores: AgentStores;
@@ -35,6 +36,8 @@ export function prepareAgent(options: AgentOptions): PreparedAgent {
     stores: new AgentStores(options.env, {
       redisPrefix: options.redisPrefix,
       weaviatePrefix: options.weaviatePrefix,
+      // Each agent type is a service of its own in the trace store.
+      tracing: tracingFor(options.env, `prism-agent-${options.type.toLowerCase()}`),
     }),
     log: options.log ?? consoleLogger(options.agentId),
     heartbeatIntervalMs,

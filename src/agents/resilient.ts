@@ -16,6 +16,7 @@ import { weaviateRestUrl } from '../clients/weaviate.ts';
 import { redisTarget } from '../clients/redis.ts';
 import type { AgentStores } from './stores.ts';
 import type { AgentLogger } from './types.ts';
+import { inSpan, SpanKind, tracedClient } from '../tracing.ts';
 
 export type StoreName = 'PostgreSQL' | 'Redis' | 'InfluxDB' | 'Weaviate' | 'Kafka';
 
@@ -77,11 +78,25 @@ export class CommandStores {
     return retryTransient(work, this.policy(store));
   }
 
+  /** Tracing on: each call of the client is a span of the command's trace (src/tracing.ts). */
+  private traced<T extends object>(client: T, store: StoreName): T {
+    const tracer = this.stores.tracer;
+    return tracer ? tracedClient(client, tracer, store.toLowerCase()) : client;
+  }
+
   get prisma(): PrismaClient {
     // A query extension: every model operation and raw query, each retried on its own.
     this.prismaClient ??= this.stores.prisma.$extends({
       query: {
-        $allOperations: ({ args, query }) => this.retry('PostgreSQL', () => query(args)),
+        $allOperations: ({ model, operation, args, query }) => {
+          const tracer = this.stores.tracer;
+          if (!tracer) return this.retry('PostgreSQL', () => query(args));
+          const name = `postgresql ${model ? `${model}.` : ''}${operation}`;
+          const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': operation };
+          return inSpan(tracer, name, { kind: SpanKind.CLIENT, attributes }, () =>
+            this.retry('PostgreSQL', () => query(args)),
+          );
+        },
       },
     }) as unknown as PrismaClient;
     return this.prismaClient;
@@ -92,28 +107,38 @@ export class CommandStores {
    * while reconnecting, for a few tries).
    */
   get redis(): Redis {
-    this.redisClient ??= withRetries(this.stores.redis, () => this.policy('Redis'));
+    this.redisClient ??= this.traced(
+      withRetries(this.stores.redis, () => this.policy('Redis')),
+      'Redis',
+    );
     return this.redisClient;
   }
 
   get influx(): FluxTarget {
     this.flux ??= {
-      queryApi: withRetries(this.stores.influx.queryApi, () => this.policy('InfluxDB')),
+      queryApi: this.traced(
+        withRetries(this.stores.influx.queryApi, () => this.policy('InfluxDB')),
+        'InfluxDB',
+      ),
       bucket: this.stores.influx.bucket,
     };
     return this.flux;
   }
 
   async weaviate(): Promise<WeaviateClient> {
-    return withRetries(await this.retry('Weaviate', () => this.stores.weaviate()), () =>
-      this.policy('Weaviate'),
+    return this.traced(
+      withRetries(await this.retry('Weaviate', () => this.stores.weaviate()), () => this.policy('Weaviate')),
+      'Weaviate',
     );
   }
 
   async collection<N extends SharedCollectionName>(name: N): Promise<Collection<CollectionShapes[N]>> {
     const client = await this.retry('Weaviate', () => this.stores.weaviate());
-    return withRetries(prismCollection(client, name, { prefix: this.stores.weaviatePrefix }), () =>
-      this.policy('Weaviate'),
+    return this.traced(
+      withRetries(prismCollection(client, name, { prefix: this.stores.weaviatePrefix }), () =>
+        this.policy('Weaviate'),
+      ),
+      'Weaviate',
     );
   }
 
@@ -122,7 +147,10 @@ export class CommandStores {
     const memory = await this.retry('Weaviate', () =>
       agentMemory(client, agentId, { prefix: this.stores.weaviatePrefix }),
     );
-    return withRetries(memory, () => this.policy('Weaviate'));
+    return this.traced(
+      withRetries(memory, () => this.policy('Weaviate')),
+      'Weaviate',
+    );
   }
 
   async publish(topic: string, envelope: Envelope, options: PublishOptions = {}): Promise<void> {

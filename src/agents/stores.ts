@@ -14,10 +14,13 @@ import { createLockManager, type LockManager } from '../stores/redis/locks.ts';
 import { createSharedMemory, type SharedMemory } from '../stores/redis/shared-memory.ts';
 import { agentMemory, prismCollection } from '../stores/weaviate/collections.ts';
 import { loadGloveEmbedder } from '../stores/weaviate/glove-embedder.ts';
+import { tracerOf, type Tracer, type Tracing } from '../tracing.ts';
 
 export interface AgentStoresOptions {
   redisPrefix?: string;
   weaviatePrefix?: string;
+  /** The agent's spans: its commands, answers and store calls (src/tracing.ts). */
+  tracing?: Tracing;
 }
 
 export class AgentStores {
@@ -61,6 +64,11 @@ export class AgentStores {
     return createSharedMemory(this.redis, { namespace, prefix: this.options.redisPrefix });
   }
 
+  /** The agent's tracer; none when tracing is off. */
+  get tracer(): Tracer | undefined {
+    return this.options.tracing ? tracerOf(this.options.tracing) : undefined;
+  }
+
   get weaviatePrefix(): string {
     return this.options.weaviatePrefix ?? this.env.WEAVIATE_COLLECTION_PREFIX;
   }
@@ -93,7 +101,7 @@ export class AgentStores {
 
   publisher(): Promise<Publisher> {
     this.kafkaPublisher ??= (async () => {
-      const publisher = createPublisher(createKafka(this.env));
+      const publisher = createPublisher(createKafka(this.env), {}, { tracer: this.tracer });
       await publisher.connect();
       return publisher;
     })().catch((err: unknown) => {
@@ -112,5 +120,7 @@ export class AgentStores {
       this.prismaClient?.$disconnect(),
       this.redisClient?.quit(),
     ]);
+    // The spans of its last commands and answers, before the process may end.
+    await this.options.tracing?.flush();
   }
 }

@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from '../metrics.ts';
 import { createPublisher, type Publisher } from '../stores/kafka/producer.ts';
 import type { Embedder } from '../stores/weaviate/embedder.ts';
 import { loadGloveEmbedder } from '../stores/weaviate/glove-embedder.ts';
+import { tracerOf, tracingFor } from '../tracing.ts';
 
 export interface ApiDeps {
   env: Env;
@@ -39,13 +40,15 @@ export interface ApiDeps {
 
 export async function createApiDeps(env: Env): Promise<ApiDeps> {
   const kafka = createKafka(env);
-  const publisher = createPublisher(kafka);
+  const tracing = tracingFor(env, 'prism-api');
+  const publisher = createPublisher(kafka, {}, { tracer: tracerOf(tracing) });
   const prisma = createPrisma(env);
   const opened: { close(): Promise<unknown> }[] = [{ close: () => prisma.$disconnect() }];
   try {
     await publisher.connect();
     opened.push({ close: () => publisher.disconnect() });
-    const temporal = await connectTemporal(env);
+    // The workflows a request starts or signals continue its trace.
+    const temporal = await connectTemporal(env, { tracing });
     opened.push({ close: () => temporal.connection.close() });
     const weaviate = await connectWeaviate(env);
     opened.push({ close: () => weaviate.close() });
@@ -75,4 +78,6 @@ export async function closeApiDeps(deps: ApiDeps): Promise<void> {
     deps.prisma.$disconnect(),
     deps.redis.quit(),
   ]);
+  // The last requests' spans.
+  await tracingFor(deps.env, 'prism-api').flush();
 }

@@ -21,6 +21,8 @@ import { operationRoutes } from './routes/operations.ts';
 import { taskEventRoutes } from './routes/task-events.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { taskSteeringRoutes } from './routes/task-steering.ts';
+import { registerTracing } from './tracing.ts';
+import { tracingFor } from '../tracing.ts';
 
 export interface ServerOptions {
   /** Fastify's logger (pino): true for the info level, or its options. Default: off. */
@@ -47,6 +49,8 @@ export function buildServer(deps: ApiDeps, options: ServerOptions = {}): Fastify
     // Unique across restarts: a 500 answer names it, and the log line that explains it carries it.
     genReqId: () => randomUUID(),
   });
+  // First, so that every other hook of a request (its key's lookup, its rate limit) is in its span.
+  registerTracing(app, tracingFor(deps.env, 'prism-api'));
   // Response schemas document the answers; they must never drop a field, as fast-json-stringify would.
   app.setSerializerCompiler(() => toJson);
   registerErrorHandling(app);

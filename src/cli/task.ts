@@ -116,6 +116,7 @@ export function registerTaskCommands(program: Command): void {
           `task ${view.taskId}: ${view.status}${error ? ` — ${error}` : ''}\n` +
             (steps ?? []).map((s) => `  ${s.key} (${s.agentType}): ${s.status}`).join('\n') +
             `\n  Temporal UI: ${view.temporalUrl}` +
+            (view.traceUrl ? `\n  trace:       ${view.traceUrl}` : '') +
             (view.warning ? `\n  note: ${view.warning}` : ''),
         );
       } finally {

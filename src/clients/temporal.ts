@@ -9,6 +9,8 @@ import {
 import type { Env } from '../config.ts';
 import { backoffDelayMs, retryTransient } from '../retry.ts';
 import { refusedCertificate } from './tls.ts';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import type { Tracing } from '../tracing.ts';
 
 export type TemporalEnv = Pick<Env, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'> &
   Partial<
@@ -146,7 +148,14 @@ const retryInterceptor: Interceptor = (options, nextCall) =>
     ? retryStartsPastDeadline(options, nextCall)
     : retryUnavailable(options, nextCall);
 
-export async function connectTemporal(env: TemporalEnv): Promise<Client> {
+/**
+ * With `tracing` on, starting, signalling and querying a workflow are spans whose context travels to the
+ * workflow in Temporal's headers (@temporalio/interceptors-opentelemetry), and the trace continues there.
+ */
+export async function connectTemporal(
+  env: TemporalEnv,
+  options: { tracing?: Tracing } = {},
+): Promise<Client> {
   const connection = await retryTransient(
     () =>
       connectToFrontend(env, (target) =>
@@ -165,5 +174,16 @@ export async function connectTemporal(env: TemporalEnv): Promise<Client> {
       }),
     { component: 'Temporal', target: env.TEMPORAL_ADDRESS, maxWaitMs: 30_000 },
   );
-  return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const tracing = options.tracing?.enabled ? options.tracing : undefined;
+  return new Client({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    ...(tracing
+      ? {
+          interceptors: {
+            workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })],
+          },
+        }
+      : {}),
+  });
 }

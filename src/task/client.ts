@@ -27,6 +27,7 @@ import {
 import { temporalPriorityOf } from '../admission/policy.ts';
 import { taskIdFor } from './ids.ts';
 import { normaliseTaskRequest } from './schemas.ts';
+import { activeTraceId } from '../tracing.ts';
 
 export interface StartedTask {
   taskId: string;
@@ -48,7 +49,9 @@ export async function startTask(
   const workflowId = workflowIdFor(request.requestId);
   const taskId = taskIdFor(request.requestId);
   try {
-    // The workflow sets its own search attributes and memo, whichever client starts it.
+    // The workflow sets its own search attributes and memo, whichever client starts it; the starter adds
+    // the trace the task runs in (a traced request's: the task view shows it), with no write of its own.
+    const traceId = activeTraceId();
     await client.workflow.start(workflowType, {
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       workflowId,
@@ -57,6 +60,7 @@ export async function startTask(
       // The task's priority orders its run, and its activities (which inherit it), in every backlogged task
       // queue; its fairness key (its user, or its plant line) takes turns with the others' (docs/workflows.md).
       priority: temporalPriorityOf(request),
+      ...(traceId ? { memo: { traceId } } : {}),
     });
     return { taskId, workflowId, started: true };
   } catch (err) {
@@ -69,6 +73,8 @@ export async function startTask(
 export interface LiveTask {
   /** Temporal's own status of the run: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT. */
   runStatus: string;
+  /** The OpenTelemetry trace the task runs in (its memo's `traceId`), when it was started traced. */
+  traceId?: string;
   status: TaskStatus;
   /** The `progress` query of a running task. */
   progress: TaskProgress | null;
@@ -80,18 +86,21 @@ export interface LiveTask {
 export async function liveTask(client: Client, workflowId: string): Promise<LiveTask | null> {
   const handle = client.workflow.getHandle(workflowId);
   let runStatus: string;
+  let trace: { traceId?: string } = {};
   try {
-    runStatus = (await handle.describe()).status.name;
+    const description = await handle.describe();
+    runStatus = description.status.name;
+    if (typeof description.memo?.traceId === 'string') trace = { traceId: description.memo.traceId };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
   if (runStatus === 'RUNNING') {
     const progress = await handle.query<TaskProgress>(progressQuery);
-    return { runStatus, status: progress.status, progress, outcome: null };
+    return { runStatus, status: progress.status, progress, outcome: null, ...trace };
   }
   const outcome = await waitForTask(client, workflowId);
-  return { runStatus, status: outcome.status, progress: null, outcome };
+  return { runStatus, status: outcome.status, progress: null, outcome, ...trace };
 }
 
 /** An invalid request that a client started without validating it: the run failed before the task existed. */

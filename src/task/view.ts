@@ -78,6 +78,13 @@ export const taskDetailsSchema = z.object({
   live: liveTaskSchema
     .nullable()
     .describe('null when Temporal has no run of this task (not started yet, or purged)'),
+  traceId: z
+    .string()
+    .nullable()
+    .describe(
+      'The OpenTelemetry trace the task runs in (docs/monitoring.md#traces); null when it was not traced',
+    ),
+  traceUrl: z.string().nullable().describe('Where the trace opens in Jaeger'),
   warning: z
     .string()
     .optional()
@@ -88,7 +95,8 @@ export type TaskDetails = z.infer<typeof taskDetailsSchema>;
 export interface TaskViewDeps {
   prisma: PrismaClient;
   temporal: Client;
-  env: Pick<Env, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ADDRESS'>;
+  env: Pick<Env, 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ADDRESS'> &
+    Partial<Pick<Env, 'JAEGER_URL'>>;
   /** How long to wait for a running task's progress query (it needs a worker). Default 5 s. */
   progressQueryTimeoutMs?: number;
 }
@@ -215,8 +223,15 @@ export async function findTask(deps: TaskViewDeps, id: string): Promise<TaskDeta
     workflowId,
     status,
     temporalUrl: temporalRunUrl(deps.env, workflowId),
+    traceId: live?.traceId ?? null,
+    traceUrl: live?.traceId && deps.env.JAEGER_URL ? `${deps.env.JAEGER_URL}/trace/${live.traceId}` : null,
     record,
-    live,
+    live: live && {
+      runStatus: live.runStatus,
+      status: live.status,
+      progress: live.progress,
+      outcome: live.outcome,
+    },
     ...(warning ? { warning } : {}),
   };
 }

@@ -5,12 +5,15 @@ import type { Redis } from 'ioredis';
 import type { Metrics } from '../metrics.ts';
 import { runConsumer, type RunConsumerOptions, type RunningConsumer } from '../stores/kafka/consumer.ts';
 import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
+import type { Tracer } from '../tracing.ts';
 
 export interface FlowConsumerDeps {
   kafka: Kafka;
   redis: Redis;
   dlqProducer: Producer;
   metrics?: Metrics;
+  /** Each message handled is a span that continues its sender's trace (src/tracing.ts). */
+  tracer?: Tracer;
 }
 
 export function runFlowConsumer(
@@ -22,6 +25,7 @@ export function runFlowConsumer(
     dedupe: redisDedupeStore(deps.redis, { groupId: options.groupId }),
     dlqProducer: deps.dlqProducer,
     partitionsConsumedConcurrently: 3,
+    tracer: deps.tracer,
     onOutcome: (o) =>
       deps.metrics?.messagesConsumed.inc({ topic: o.topic, outcome: o.kind.replace('-', '_') }),
     ...options,

@@ -14,6 +14,8 @@ import { runIngress } from './ingress.ts';
 import { runAlertHandler } from './alert-handler.ts';
 import { payloadConverterPath, runTemporalWorker, type RunningWorker } from './run.ts';
 import { createMetrics } from '../metrics.ts';
+import { tracerOf, tracingFor } from '../tracing.ts';
+import { workerTracing } from './tracing.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 export { payloadConverterPath, type RunningWorker } from './run.ts';
@@ -31,7 +33,9 @@ export async function startWorker(
 ): Promise<RunningWorker> {
   const log = options.log ?? ((m: string) => process.stderr.write(`[worker] ${m}\n`));
   const metrics = createMetrics('worker');
-  const deps = await createActivityDeps(env, metrics);
+  const tracing = tracingFor(env, 'prism-worker');
+  const tracer = tracerOf(tracing);
+  const deps = await createActivityDeps(env, metrics, tracer);
   const connection = await connectToFrontend(env, (target) => NativeConnection.connect({ ...target }));
   const worker = await Worker.create({
     connection,
@@ -46,17 +50,23 @@ export async function startWorker(
     maxConcurrentLocalActivityExecutions: 100,
     maxConcurrentActivityTaskExecutions: 100,
     maxCachedWorkflows: 2000,
+    // Tracing on: the workflow's and each activity's spans, in the trace of whoever started the task.
+    ...workerTracing(tracing),
   });
-  const temporal = await connectTemporal(env);
+  const temporal = await connectTemporal(env, { tracing });
   // The consumers share the activities' clients; dead letters go through their idempotent producer.
   const { kafka, redis } = deps;
   const dlqProducer = deps.publisher.producer;
   const consumers = await Promise.all([
-    options.withIngress === false ? null : runIngress({ env, kafka, redis, temporal, dlqProducer, metrics }),
-    options.withBridge === false ? null : runBridge({ kafka, redis, temporal, dlqProducer, metrics, log }),
+    options.withIngress === false
+      ? null
+      : runIngress({ env, kafka, redis, temporal, dlqProducer, metrics, tracer }),
+    options.withBridge === false
+      ? null
+      : runBridge({ kafka, redis, temporal, dlqProducer, metrics, log, tracer }),
     options.withAlertHandler === false
       ? null
-      : runAlertHandler({ env, kafka, redis, temporal, dlqProducer, metrics, log }),
+      : runAlertHandler({ env, kafka, redis, temporal, dlqProducer, metrics, log, tracer }),
   ]);
   return runTemporalWorker({
     env,
@@ -65,7 +75,8 @@ export async function startWorker(
     registry: metrics.registry,
     metricsPort: options.metricsPort === undefined ? env.WORKER_METRICS_PORT : options.metricsPort,
     beforeShutdown: () => Promise.allSettled(consumers.map((c) => c?.stop())),
-    close: () => Promise.allSettled([temporal.connection.close(), closeActivityDeps(deps)]),
+    close: () =>
+      Promise.allSettled([temporal.connection.close(), closeActivityDeps(deps)]).then(() => tracing.flush()),
     log,
   });
 }

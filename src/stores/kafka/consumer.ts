@@ -17,6 +17,7 @@ import { sendDeadLetter } from './dead-letter.ts';
 import type { DedupeStore } from './dedupe.ts';
 import { parseEnvelope, type Envelope } from './envelope.ts';
 import { deadLetterTopic } from './topics.ts';
+import { contextFromHeaders, inSpan, SpanKind, type Tracer } from '../../tracing.ts';
 
 export interface MessageContext {
   topic: string;
@@ -86,6 +87,11 @@ export interface RunConsumerOptions {
   consumerConfig?: Omit<Partial<ConsumerConfig>, 'groupId'>;
   /** Called after each message, e.g. for metrics. Must not throw. */
   onOutcome?: (outcome: MessageOutcome) => void;
+  /**
+   * With a tracer, handling a message is a CONSUMER span that continues the trace of its sender (the W3C
+   * `traceparent` and `tracestate` headers, docs/agent-protocol.md#tracing).
+   */
+  tracer?: Tracer;
 }
 
 export interface RunningConsumer {
@@ -195,6 +201,40 @@ async function consumeMessage(
   if (options.accept && !options.accept(envelope)) return { kind: 'ignored', ...position, id: envelope.id };
   if (await options.dedupe.seen(envelope.id)) return { kind: 'duplicate', ...position, id: envelope.id };
 
+  if (!options.tracer)
+    return handleMessage(options, payload, message, position, envelope, deadLetter, logger);
+  return inSpan(
+    options.tracer,
+    `process ${position.topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent: contextFromHeaders(message.headers),
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': position.topic,
+        'messaging.destination.partition.id': String(position.partition),
+        'messaging.kafka.offset': Number(position.offset),
+        'messaging.consumer.group.name': kafkaName(options.kafka, options.groupId),
+        'messaging.message.id': envelope.id,
+        'prism.message_type': envelope.type,
+        ...(envelope.taskId ? { 'prism.task_id': envelope.taskId } : {}),
+      },
+    },
+    () => handleMessage(options, payload, message, position, envelope, deadLetter, logger),
+  );
+}
+
+/** Runs the handler on a valid, new envelope: retried, dead-lettered when it cannot succeed, then remembered. */
+async function handleMessage(
+  options: RunConsumerOptions,
+  payload: EachBatchPayload,
+  message: KafkaMessage,
+  position: Position,
+  envelope: Envelope,
+  deadLetter: (reason: string, id?: string) => Promise<MessageOutcome>,
+  logger: ReturnType<Consumer['logger']>,
+): Promise<MessageOutcome | undefined> {
   const maxAttempts = options.maxAttempts ?? 3;
   const retryDelayMs = options.retryDelayMs ?? 500;
   let attempt = 1;

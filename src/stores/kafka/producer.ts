@@ -4,6 +4,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka, Message, Producer, ProducerConfig, RecordMetadata } from 'kafkajs';
 import { kafkaName } from '../../clients/kafka.ts';
 import { checkEnvelope, InvalidEnvelopeError, maxEnvelopeBytes, type Envelope } from './envelope.ts';
+import { inSpan, SpanKind, traceHeaders, type Tracer } from '../../tracing.ts';
 
 const { CompressionTypes, Partitioners } = kafkajs;
 
@@ -77,7 +78,15 @@ const maxBatchBytes = 512 * 1024;
  * for the broker, less waiting in line) and an idle one sends at once, with no linger delay. Order is
  * kept: what is published first is sent first, so one task's messages stay in order.
  */
-export function createPublisher(kafka: Kafka, config: Partial<ProducerConfig> = {}): Publisher {
+export function createPublisher(
+  kafka: Kafka,
+  config: Partial<ProducerConfig> = {},
+  /**
+   * With a tracer, each publish is a PRODUCER span whose W3C trace context (`traceparent`, `tracestate`)
+   * travels in every message's headers, so the consumer continues the trace (docs/agent-protocol.md#tracing).
+   */
+  tracing: { tracer?: Tracer } = {},
+): Publisher {
   const producer = kafka.producer({
     // Java's partitioner (murmur2), so agents written with other Kafka clients put a key where we do.
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -115,6 +124,35 @@ export function createPublisher(kafka: Kafka, config: Partial<ProducerConfig> = 
       .finally(sendNext);
   };
 
+  // Validates, encodes and queues the messages for the next request, each with the trace context's headers.
+  function send(
+    name: string,
+    list: readonly Envelope[],
+    options: PublishOptions,
+    trace: Record<string, string>,
+  ): Promise<RecordMetadata[]> {
+    const topic = kafkaName(kafka, name);
+    const messages = list.map((envelope) => {
+      const message = toKafkaMessage(envelope, options);
+      return { ...message, headers: { ...message.headers, ...trace } };
+    });
+    const bytes = messages.reduce((n, m) => n + (m.value as string).length, 0);
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      let batch = queue.at(-1);
+      if (!batch || batch.count + messages.length > maxBatchMessages || batch.bytes + bytes > maxBatchBytes) {
+        batch = { topics: new Map(), waiters: [], count: 0, bytes: 0 };
+        queue.push(batch);
+      }
+      const forTopic = batch.topics.get(topic) ?? [];
+      forTopic.push(...messages);
+      batch.topics.set(topic, forTopic);
+      batch.count += messages.length;
+      batch.bytes += bytes;
+      batch.waiters.push({ topic, resolve, reject });
+      if (!sending) sendNext();
+    });
+  }
+
   return {
     producer,
     connect: () => producer.connect(),
@@ -123,28 +161,25 @@ export function createPublisher(kafka: Kafka, config: Partial<ProducerConfig> = 
       await producer.disconnect();
     },
     async publish(name, envelopes, options = {}) {
-      const topic = kafkaName(kafka, name);
       const list: readonly Envelope[] = Array.isArray(envelopes) ? envelopes : [envelopes as Envelope];
-      const messages = list.map((envelope) => toKafkaMessage(envelope, options));
-      const bytes = messages.reduce((n, m) => n + (m.value as string).length, 0);
-      return new Promise<RecordMetadata[]>((resolve, reject) => {
-        let batch = queue.at(-1);
-        if (
-          !batch ||
-          batch.count + messages.length > maxBatchMessages ||
-          batch.bytes + bytes > maxBatchBytes
-        ) {
-          batch = { topics: new Map(), waiters: [], count: 0, bytes: 0 };
-          queue.push(batch);
-        }
-        const forTopic = batch.topics.get(topic) ?? [];
-        forTopic.push(...messages);
-        batch.topics.set(topic, forTopic);
-        batch.count += messages.length;
-        batch.bytes += bytes;
-        batch.waiters.push({ topic, resolve, reject });
-        if (!sending) sendNext();
-      });
+      if (!tracing.tracer) return send(name, list, options, {});
+      const first = list[0];
+      return inSpan(
+        tracing.tracer,
+        `publish ${name}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'send',
+            'messaging.destination.name': kafkaName(kafka, name),
+            'messaging.batch.message_count': list.length,
+            ...(first ? { 'messaging.message.id': first.id, 'prism.message_type': first.type } : {}),
+            ...(first?.taskId ? { 'prism.task_id': first.taskId } : {}),
+          },
+        },
+        () => send(name, list, options, traceHeaders()),
+      );
     },
   };
 }
