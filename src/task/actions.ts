@@ -9,6 +9,7 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
+import { temporalPriorityOf } from '../admission/policy.ts';
 import type { Env } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import { PrismError } from '../errors.ts';
@@ -156,6 +157,8 @@ export async function retryTask(
       workflowId,
       args: [{ ...original, retry }],
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      // The same priority and fairness key as the task's first run (src/task/client.ts startTask).
+      priority: temporalPriorityOf(request),
     });
     runId = started.firstExecutionRunId;
   } catch (err) {
