@@ -150,7 +150,7 @@ export function tracingFor(env: TracingEnv, service: string): Tracing {
  * `instrumentationScope`. This processor turns them into 2.x spans of the worker's resource, so a workflow's
  * spans keep their parents in the trace.
  */
-function workflowSpanProcessor(processor: SpanProcessor, resource: Resource): SpanProcessor {
+export function workflowSpanProcessor(processor: SpanProcessor, resource: Resource): SpanProcessor {
   return {
     onStart: () => {},
     onEnd(span) {

@@ -119,6 +119,7 @@ describe('docker-compose.yml, as Docker Compose reads it', () => {
     expect(tag('temporalio/server')).toBe(running.temporal);
     expect(tag('temporalio/ui')).toBe(running['temporal-ui']);
     expect(tag('chrislusf/seaweedfs')).toBe(running.seaweedfs);
+    expect(tag('jaegertracing/jaeger')).toBe(running.jaeger);
     // Debian's packages: the same release series (Debian ships the series' security updates).
     expect(tag('postgres')!.split('.')[0]).toBe(running.postgres!.split('.')[0]);
     expect(tag('redis')!.split('.').slice(0, 2)).toEqual(running.redis!.split('.').slice(0, 2));
