@@ -8,7 +8,10 @@ import {
   closeTask,
   markCommandSent,
   openTask,
+  recordApprovalEvent,
+  recordedSteps,
   recordStepAnswer,
+  reopenTask,
   type OpenTask,
 } from '../../../src/stores/postgres/flow.ts';
 import { InvalidTransitionError } from '../../../src/stores/postgres/tasks.ts';
@@ -205,6 +208,131 @@ describe('task flow writes in PostgreSQL', () => {
     const chosen = await chooseAgent(prisma, 'CONTROL', 30_000);
     expect(chosen?.id).toBe(otherLive ? otherLive.id : silent);
     expect(chosen?.transport).toBe('KAFKA');
+  });
+
+  it('reopens a failed task for a retry once: its failed step queued again, its answered step kept, both runs in the history', async () => {
+    const t = newTask();
+    await openTask(prisma, t);
+    const [a, b] = t.subtasks;
+    const answer = (s: typeof a, status: 'SUCCESS' | 'FAILED', attempt?: number) =>
+      recordStepAnswer(prisma, {
+        taskId: t.taskId,
+        subtaskId: s!.id,
+        stepKey: s!.stepKey,
+        status,
+        agentId: 'nobody',
+        output: { step: s!.stepKey },
+        error: status === 'FAILED' ? 'press offline' : null,
+        durationMs: 5,
+        details: { agentId: 'agent-1', status, commandId: `cmd-${s!.stepKey}-${attempt ?? 1}` },
+        ...(attempt ? { attempt } : {}),
+      });
+    await answer(a, 'SUCCESS');
+    await answer(b, 'FAILED');
+    await closeTask(prisma, {
+      taskId: t.taskId,
+      planId: t.planId,
+      status: 'FAILED',
+      result: {},
+      error: 'b failed',
+    });
+
+    const steps = await recordedSteps(prisma, t.planId);
+    expect(steps.map((s) => [s.step_key, s.status, s.response?.commandId])).toEqual([
+      ['a', 'SUCCESS', 'cmd-a-1'],
+      ['b', 'FAILED', 'cmd-b-1'],
+    ]);
+    expect(steps[0]!.output).toEqual({ step: 'a' });
+
+    const reopen = () =>
+      reopenTask(prisma, {
+        taskId: t.taskId,
+        planId: t.planId,
+        attempt: 2,
+        rerun: ['b'],
+        details: { fromStep: 'b', requestedBy: 'alice' },
+      });
+    const results = await Promise.all([reopen(), reopen()]);
+    expect(results.every((r) => r.reopened)).toBe(true);
+    let task = await load(t.taskId);
+    expect(task).toMatchObject({ status: 'ACTIVE', errorMessage: null, completedAt: null });
+    expect(task.plans[0]!.subtasks.map((s) => [s.stepKey, s.status, s.retryCount])).toEqual([
+      ['a', 'SUCCESS', 0],
+      ['b', 'QUEUED', 1],
+    ]);
+
+    // The second run's answer and end are new events; the first run's stay.
+    await answer(b, 'SUCCESS', 2);
+    await closeTask(prisma, {
+      taskId: t.taskId,
+      planId: t.planId,
+      status: 'COMPLETED',
+      result: {},
+      error: null,
+      attempt: 2,
+    });
+    task = await load(t.taskId);
+    expect(task.status).toBe('COMPLETED');
+    expect(task.history.map((h) => h.eventKey)).toEqual([
+      'created',
+      'status:ACTIVE',
+      'response:a',
+      'response:b',
+      'status:FAILED',
+      'retry:2',
+      'response:b@2',
+      'status:COMPLETED@2',
+    ]);
+    expect(task.history.find((h) => h.eventKey === 'retry:2')).toMatchObject({
+      eventType: 'RETRY_STARTED',
+      fromStatus: 'FAILED',
+      toStatus: 'ACTIVE',
+      details: { fromStep: 'b', requestedBy: 'alice' },
+    });
+    // A COMPLETED task is not reopened, and nothing changes.
+    const refused = await reopenTask(prisma, {
+      taskId: t.taskId,
+      planId: t.planId,
+      attempt: 3,
+      rerun: ['b'],
+      details: {},
+    });
+    expect(refused).toEqual({ reopened: false, current: 'COMPLETED' });
+    expect((await load(t.taskId)).history).toHaveLength(8);
+  });
+
+  it('records an approval asked for and decided once each; a rejection ends its step', async () => {
+    const t = newTask(['act']);
+    await openTask(prisma, t);
+    const subtaskId = t.subtasks[0]!.id;
+    const requested = {
+      taskId: t.taskId,
+      subtaskId,
+      eventKey: 'approval-requested:act',
+      eventType: 'APPROVAL_REQUESTED' as const,
+      details: { source: 'policy', constraint: 'press-3 needs a person' },
+    };
+    await Promise.all([recordApprovalEvent(prisma, requested), recordApprovalEvent(prisma, requested)]);
+    expect((await load(t.taskId)).plans[0]!.subtasks[0]!.status).toBe('QUEUED');
+    await recordApprovalEvent(prisma, {
+      taskId: t.taskId,
+      subtaskId,
+      eventKey: 'approval-decided:act',
+      eventType: 'APPROVAL_DECIDED',
+      details: { decision: 'REJECTED', by: 'bob', reason: 'serviced' },
+      subtask: { status: 'SKIPPED', error: 'rejected by bob: serviced' },
+    });
+    const task = await load(t.taskId);
+    expect(task.plans[0]!.subtasks[0]).toMatchObject({
+      status: 'SKIPPED',
+      errorMessage: 'rejected by bob: serviced',
+    });
+    expect(
+      task.history.filter((h) => h.eventType.startsWith('APPROVAL')).map((h) => [h.eventType, h.details]),
+    ).toEqual([
+      ['APPROVAL_REQUESTED', { source: 'policy', constraint: 'press-3 needs a person' }],
+      ['APPROVAL_DECIDED', { decision: 'REJECTED', by: 'bob', reason: 'serviced' }],
+    ]);
   });
 
   it('keeps the history append-only: a rewrite is refused by the database', async () => {
