@@ -178,6 +178,9 @@ export async function retryTask(
   };
 }
 
+/** How long a decision waits for a worker to take it. */
+const decisionPatienceMs = 15_000;
+
 export interface DecidedStep extends ApprovalDecision {
   taskId: string;
   workflowId: string;
@@ -204,15 +207,28 @@ export async function decideStep(
       `the task is not running (${located.runStatus ?? located.record?.status ?? 'unknown'}), so no step waits`,
     );
   }
+  const started = Date.now();
   try {
-    const decided = await deps.temporal.workflow
-      .getHandle(located.workflowId)
-      .executeUpdate<ApprovalDecision, [ApprovalDecisionInput]>(
-        decision === 'approve' ? approveStepUpdate : rejectStepUpdate,
-        { args: [input] },
-      );
+    // An update needs a worker to run the run's validator: without one it would wait for good.
+    const decided = await deps.temporal.withDeadline(started + decisionPatienceMs, () =>
+      deps.temporal.workflow
+        .getHandle(located.workflowId)
+        .executeUpdate<ApprovalDecision, [ApprovalDecisionInput]>(
+          decision === 'approve' ? approveStepUpdate : rejectStepUpdate,
+          { args: [input] },
+        ),
+    );
     return { taskId, workflowId: located.workflowId, ...decided };
   } catch (err) {
+    if (Date.now() - started >= decisionPatienceMs && !(err instanceof WorkflowUpdateFailedError)) {
+      throw new PrismError(
+        'SERVICE_UNAVAILABLE',
+        `no task worker took the decision on task ${taskId}, step "${input.stepKey}" within ` +
+          `${decisionPatienceMs / 1000} s (is \`prism worker\` running?); it may still be applied when one does: ` +
+          'read the task before deciding again',
+        { cause: err },
+      );
+    }
     if (err instanceof WorkflowNotFoundError)
       throw stepNotWaiting(taskId, input.stepKey, 'the task ended meanwhile, so no step waits');
     const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
