@@ -1,4 +1,4 @@
-// Steering tasks against the real services, with the real worker, API and Kafka agents: a task whose step
+// Steering tasks against the real services, with the real worker, API and a Kafka agent: a task whose step
 // failed, retried from that step with the CLI, completes without its first step's agent being commanded again;
 // a CONTROL step on a machine whose constraints require approval waits (WAITING_APPROVAL) until an operator
 // approves it through the API (the SDK), with who and why in the history, and a viewer's key is refused.
@@ -32,7 +32,7 @@ describe('steering tasks: retry from a step, approval steps', () => {
   const constraintName = testId('approval-rule');
   const requestIds: string[] = [];
   const userIds: string[] = [];
-  const agentIds = [`e2e-analysis-${randomUUID().slice(0, 8)}`, `e2e-control-${randomUUID().slice(0, 8)}`];
+  const agentIds = [`e2e-control-${randomUUID().slice(0, 8)}`];
   /** The commands each test agent got, for this file's tasks only. */
   const commands: AgentCommand[] = [];
   /** Steps whose next command fails (then succeeds). */
@@ -84,7 +84,7 @@ describe('steering tasks: retry from a step, approval steps', () => {
     };
     [worker, temporal] = await Promise.all([startTestWorker(), connectTemporal(env)]);
     agents = await Promise.all(
-      (['ANALYSIS', 'CONTROL'] as const).map((type, i) =>
+      (['CONTROL'] as const).map((type, i) =>
         runKafkaAgent({
           type,
           handler,
@@ -122,9 +122,11 @@ describe('steering tasks: retry from a step, approval steps', () => {
     const submitted = await operator.submitTask({
       requestId,
       query: `Judge the last hour of ${machine}`,
+      // CONTROL steps: agents of the other types may run in other test files at the same time, in the same
+      // consumer group, and take these commands; no other test runs a CONTROL agent. (No machine: no approval.)
       plan: [
-        { key: 'gather', agentType: 'ANALYSIS' },
-        { key: 'judge', agentType: 'ANALYSIS', dependsOn: ['gather'] },
+        { key: 'gather', agentType: 'CONTROL' },
+        { key: 'judge', agentType: 'CONTROL', dependsOn: ['gather'] },
       ],
       agentTimeoutMs: 30_000,
     });
