@@ -6,6 +6,7 @@ import { formatReport, runBench } from '../bench/index.ts';
 import { benchParameters } from '../bench/parameters.ts';
 import { consoleProgress } from '../progress.ts';
 import { benchPriorities, prioritiesOption } from './bench-priorities.ts';
+import { formatListReport, runListBench } from '../bench/task-list.ts';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -25,6 +26,12 @@ export function registerBenchCommand(program: Command): void {
     .option('--machine <id>', 'machine the MONITORING/PREDICTION agents read', 'cnc-02')
     .option('--no-floor', 'skip the floor measurement (the same store work without Temporal)')
     .option('--no-engine', 'skip the engine measurement (no-op workflows: what Temporal alone costs here)')
+    .option(
+      '--list-tasks',
+      "instead: time filtered pages of `prism task list` / GET /tasks on --list-rows synthetic tasks seeded (and then removed) in the configured PostgreSQL; use the tests' deployment or a scratch database",
+    )
+    .option('--list-rows <n>', 'tasks --list-tasks seeds', positiveInt('--list-rows'), 100_000)
+    .option('--list-runs <n>', 'timed pages per filter of --list-tasks', positiveInt('--list-runs'), 30)
     .option('--keep-data', 'keep the benchmark tasks in PostgreSQL')
     .option('--json', 'print the report as JSON')
     .option(prioritiesOption.flags, prioritiesOption.description, prioritiesOption.parse)
@@ -38,8 +45,23 @@ export function registerBenchCommand(program: Command): void {
         engine: boolean;
         keepData?: boolean;
         json?: boolean;
+        listTasks?: boolean;
+        listRows: number;
+        listRuns: number;
       }) => {
         if (await benchPriorities(opts as Parameters<typeof benchPriorities>[0])) return;
+        if (opts.listTasks) {
+          const listReport = await runListBench(
+            loadConfig(),
+            { tasks: opts.listRows, runs: opts.listRuns, keepData: opts.keepData },
+            consoleProgress('bench'),
+          );
+          process.stdout.write(
+            opts.json ? `${JSON.stringify(listReport, null, 2)}\n` : `${formatListReport(listReport)}\n`,
+          );
+          if (!listReport.pass) process.exitCode = 1;
+          return;
+        }
         const report = await runBench(
           loadConfig(),
           {

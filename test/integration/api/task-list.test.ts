@@ -11,6 +11,7 @@ import { PrismClient } from '../../../src/sdk/index.ts';
 import type { TaskPage } from '../../../src/task/list.ts';
 import { closeTask, openTask } from '../../../src/stores/postgres/flow.ts';
 import { deleteTasksByRequestId } from '../../../src/stores/postgres/tasks.ts';
+import { listTaskRows } from '../../../src/stores/postgres/task-list.ts';
 import { testId } from '../../helpers.ts';
 import { apiFixture, type ApiFixture } from './fixture.ts';
 
@@ -217,6 +218,16 @@ describe('finding tasks', { timeout: 120_000 }, () => {
     expect(mineOf((await find('line_3')).body)).toEqual([]);
     expect(mineOf((await find('did%stop')).body)).toEqual([]);
     expect(mineOf((await find('line 3')).body)).toEqual(expected((s) => s.text.includes('line 3')));
+  });
+
+  it('finds text the same way whether it is rare (trigram index first) or common (newest tasks first)', async () => {
+    const filter = { text: 'spindle', limit: 200 };
+    const rare = await listTaskRows(fx.deps.prisma, { ...filter, textIsRare: true });
+    const common = await listTaskRows(fx.deps.prisma, { ...filter, textIsRare: false });
+    expect(common.map((r) => r.id)).toEqual(rare.map((r) => r.id));
+    expect(rare.filter((r) => r.requestId.startsWith(prefix)).map((r) => r.id)).toEqual(
+      expected((s) => /spindle/i.test(s.text)),
+    );
   });
 
   it('narrows by creation time: from inclusive, to exclusive', async () => {
