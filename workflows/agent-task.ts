@@ -68,8 +68,10 @@ export const rejectStep = defineUpdate<ApprovalDecision, [ApprovalDecisionInput]
 
 /**
  * Changes to the commands a run issues, each behind its marker so that runs recorded before it replay (see
- * docs/workflows.md, "Retiring patches"). Asked for only where a run takes the new path: a step that waits for
- * approval, and a retry's run that reuses earlier answers — which runs before them never did.
+ * docs/workflows.md, "Retiring patches"): a step that waits for approval, and a retry's run that reuses
+ * earlier answers — which runs before them never did. Both are asked for where every run starts: asked later,
+ * after a local activity's result, a marker can fall in another workflow task on replay than the one it was
+ * recorded in (a local activity's result is handed back earlier on replay), which fails the replay.
  */
 export const approvalStepsPatch = 'approval-steps';
 export const retryFromStepPatch = 'retry-from-step';
@@ -103,6 +105,8 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   };
   // Agents' answers, kept from the moment they arrive, before the plan is known too (./answers.ts).
   const answers = createAnswers();
+  const approvalSteps = patched(approvalStepsPatch);
+  const retryFromStep = patched(retryFromStepPatch);
   setHandler(progress, () => state);
   setHandler(userFeedback, () => void state.feedback++);
   setHandler(agentResponse, (response) => answers.receive(response));
@@ -203,7 +207,7 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   // not run again; the run's number scopes its commands and history events.
   const attempt = request.retry?.attempt ?? 1;
   const runOf = attempt > 1 ? { attempt } : {};
-  if (request.retry && patched(retryFromStepPatch)) {
+  if (request.retry && retryFromStep) {
     for (const [key, answer] of Object.entries(request.retry.completed)) {
       results[key] = answer;
       setStep(key, 'SUCCESS', answer.agentId);
@@ -274,7 +278,7 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
 
   const runStep = async (step: PlanStep): Promise<AgentResponse | null> => {
     const approval = approvals?.[step.key];
-    if (approval && patched(approvalStepsPatch)) {
+    if (approval && approvalSteps) {
       const decision = await awaitApproval(step, approval);
       if (decision.decision === 'REJECTED') {
         if (approval.onReject === 'skip') {

@@ -561,8 +561,11 @@ describe('agentTask on stub activities', () => {
           const decision = await handle.executeUpdate<ApprovalDecision, [unknown]>(approveStepUpdate, {
             args: [{ stepKey: 'act', reason: 'setpoint checked with the shift lead', by: 'alice' }],
           });
+          const outcome = await handle.result();
+          // The history, with its approval marker, timer and update, replays on this code.
+          await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory());
           return {
-            outcome: await handle.result(),
+            outcome,
             progress,
             statusAttribute: searchAttributes.TaskStatus,
             refused,
