@@ -3,6 +3,11 @@
 // for it. Each history event gives at most one task event, whose id is the history event's id — so a client
 // that resumes after the id it last saw (SSE `Last-Event-ID`) gets exactly the later events.
 //
+// A task retried from a step has several runs (the same workflow id, one after another), and each run's
+// history counts from 1: a retry's run (attempt 2 on) numbers its events attempt × 10⁹ + the history event's
+// id, so ids keep increasing across the task's runs and a Last-Event-ID from an earlier run resumes at the
+// start of a later one. (A history holds at most 51 200 events.)
+//
 // What the history holds, and what it tells (workflows/agent-task.ts says when each happens):
 //   WorkflowExecutionStarted           → task.started   (the request: query, priority, a retry's attempt)
 //   MarkerRecorded createTask          → task.planned   (the task id and its plan)
@@ -49,7 +54,17 @@ export const taskEventTypes = [
 ] as const;
 export type TaskEventType = (typeof taskEventTypes)[number];
 
-/** One event of a task's run. `id` is the history event's id in that run (a decimal integer). */
+/** Ids of a retry's run: attempt × this + the history event's id. */
+export const runIdSpan = 1_000_000_000;
+
+/** The id of the event at this history event id, in the run of this attempt. */
+export const eventIdOf = (attempt: number, historyEventId: number): number =>
+  (attempt > 1 ? attempt * runIdSpan : 0) + historyEventId;
+
+/**
+ * One event of a task's run. `id` is the history event's id in that run (a decimal integer), plus
+ * attempt × 10⁹ in a retry's run (see the header).
+ */
 export interface TaskEvent {
   id: string;
   type: TaskEventType;
@@ -104,6 +119,7 @@ interface Mapper {
  * event of the run, even those before the ones a resuming client wants (they tell the plan).
  */
 export function createTaskEventMapper(workflowId: string, runId: string): Mapper {
+  let attempt = 1;
   let plan: PlanStep[] = [];
   let layers: PlanStep[][] = [];
   let approvalSteps = new Set<string>();
@@ -126,7 +142,7 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
     data: Record<string, unknown>,
     stepKey?: string | null,
   ): TaskEvent => ({
-    id: String(num(e.eventId)),
+    id: String(eventIdOf(attempt, num(e.eventId))),
     type,
     workflowId,
     runId,
@@ -177,12 +193,13 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
       const request = asRecord(first(s.input));
       const retry = asRecord(request.retry);
       for (const key of Object.keys(asRecord(retry.completed))) reused.add(key);
+      if (typeof retry.attempt === 'number' && retry.attempt > 1) attempt = Math.floor(retry.attempt);
       return event(e, 'task.started', {
         requestId: request.requestId ?? null,
         query: typeof request.query === 'string' ? request.query.slice(0, 500) : null,
         priority: request.priority ?? 'NORMAL',
         agentType: request.agentType ?? null,
-        attempt: typeof retry.attempt === 'number' ? retry.attempt : 1,
+        attempt,
         ...(retry.fromStep ? { fromStep: retry.fromStep, reusedSteps: [...reused] } : {}),
       });
     }

@@ -6,7 +6,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { PrismError, httpStatusOf } from '../../errors.ts';
 import { taskNotFound } from '../../task/index.ts';
-import { parseLastEventId, runToWatch, taskEventTypes, watchRunEvents } from '../../task/events.ts';
+import {
+  parseLastEventId,
+  runToWatch,
+  taskEventTypes,
+  watchRunEvents,
+  type TaskEvent,
+} from '../../task/events.ts';
 import { locateTask } from '../../task/view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { defineRoute } from '../route.ts';
@@ -61,7 +67,8 @@ export function taskEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
     description:
       'A `text/event-stream` of the task run’s events, read from its Temporal history: ' +
       taskEventTypes.map((t) => `\`${t}\``).join(', ') +
-      '. Each has an `id:` (the history event’s id, increasing); a client that reconnects with ' +
+      '. Each has an `id:` (the history event’s id; in a retry’s run, attempt × 10⁹ + it: increasing over the ' +
+      'task’s runs); a client that reconnects with ' +
       '`Last-Event-ID` (or `?lastEventId=`) gets only later events. A comment every 15 s keeps an idle ' +
       'stream open; the stream ends after `task.ended`. Resuming after `task.ended` answers 204 (an ' +
       'EventSource stops reconnecting). The data of each event is JSON: `{ id, type, workflowId, runId, at, ' +
@@ -94,10 +101,25 @@ export function taskEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const after =
         parseLastEventId(request.headers['last-event-id']) ??
         (request.query.lastEventId !== undefined ? Number(request.query.lastEventId) : undefined);
-      if (after !== undefined && run.status !== 'RUNNING' && after >= run.historyLength) {
-        return reply.code(204).send();
+      const events = (signal: AbortSignal) =>
+        watchRunEvents(deps.temporal, task.workflowId, run.runId, { after, signal });
+      if (after !== undefined && run.status !== 'RUNNING') {
+        // A run that has ended has all its events: when none is after the client's, it has them all.
+        const rest: TaskEvent[] = [];
+        for await (const event of events(AbortSignal.timeout(30_000))) rest.push(event);
+        if (rest.length === 0) return reply.code(204).send();
+        await stream(
+          reply,
+          deps,
+          { workflowId: task.workflowId, runId: run.runId },
+          async function* () {
+            yield* rest;
+          },
+          open,
+        );
+        return reply;
       }
-      await stream(reply, deps, task.workflowId, run.runId, after, open);
+      await stream(reply, deps, { workflowId: task.workflowId, runId: run.runId }, events, open);
       return reply;
     },
   });
@@ -106,9 +128,8 @@ export function taskEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
 async function stream(
   reply: FastifyReply,
   deps: ApiDeps,
-  workflowId: string,
-  runId: string,
-  after: number | undefined,
+  run: { workflowId: string; runId: string },
+  events: (signal: AbortSignal) => AsyncIterable<TaskEvent>,
   open: Set<AbortController>,
 ): Promise<void> {
   const controller = new AbortController();
@@ -153,10 +174,7 @@ async function stream(
     );
     // The first bytes flush the headers: the client knows the stream is open before any event.
     await write(`retry: ${reconnectMs}\n\n`);
-    for await (const event of watchRunEvents(deps.temporal, workflowId, runId, {
-      after,
-      signal: controller.signal,
-    })) {
+    for await (const event of events(controller.signal)) {
       await write(sseFrame({ id: event.id, event: event.type, data: event }));
     }
   } catch (err) {
@@ -165,7 +183,7 @@ async function stream(
       const code = err instanceof PrismError ? err.code : 'SERVICE_UNAVAILABLE';
       const status = err instanceof PrismError ? httpStatusOf(err) : 503;
       const message = `the task's history could not be read: ${(err as Error).message}`;
-      reply.log.warn({ err, workflowId, runId }, 'task event stream failed');
+      reply.log.warn({ err, ...run }, 'task event stream failed');
       await write(sseFrame({ event: 'stream.error', data: { code, status, message } }));
     }
   } finally {

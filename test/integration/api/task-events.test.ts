@@ -12,6 +12,7 @@ import type { RunningAgent } from '../../../src/agents/types.ts';
 import { taskEventStreamsOpen } from '../../../src/api/routes/task-events.ts';
 import { PrismApiError, PrismClient } from '../../../src/sdk/index.ts';
 import { sseFrames, type SseFrame } from '../../../src/sdk/events.ts';
+import { retryTask } from '../../../src/task/actions.ts';
 import { startTask, waitForTask } from '../../../src/task/client.ts';
 import type { TaskEvent } from '../../../src/task/events.ts';
 import { workflowIdFor, type TaskRequest } from '../../../src/task/index.ts';
@@ -40,6 +41,7 @@ describe('watching a task', () => {
   let sdk: PrismClient;
   const agentId = `events-analysis-${randomUUID().slice(0, 8)}`;
   const requestIds: string[] = [];
+  const failedOnce = new Set<string>();
 
   beforeAll(async () => {
     fx = await apiFixture();
@@ -58,6 +60,11 @@ describe('watching a task', () => {
         handler: async (command) => {
           await sleep(Number(command.parameters.workMs ?? 0));
           if (command.parameters.fail) throw new Error('the furnace log is unreadable');
+          // A step that fails the first time it runs in a task, and succeeds when the task is retried.
+          if (command.parameters.failOnce === command.stepKey && !failedOnce.has(command.taskId)) {
+            failedOnce.add(command.taskId);
+            throw new Error('the furnace log is locked');
+          }
           return { step: command.stepKey, upstream: Object.keys(command.upstream) };
         },
       }),
@@ -337,6 +344,35 @@ describe('watching a task', () => {
       status: 'FAILED',
       reason: expect.stringMatching(/judge/),
     });
+  });
+
+  it('follows a retried task’s latest run, with ids that keep increasing across its runs', async () => {
+    const requestId = await start(twoSteps({ failOnce: 'judge' }));
+    const first = await watch(requestId);
+    expect(first.events.at(-1)!.data.status).toBe('FAILED');
+    const retried = await retryTask({ prisma: fx.deps.prisma, temporal: fx.deps.temporal, env }, requestId, {
+      requestedBy: 'events-test',
+    });
+    const second = await watch(requestId);
+    expect(brief(second.events)).toEqual([
+      'task.started',
+      'task.planned',
+      'step.started:judge',
+      'step.dispatched:judge',
+      'step.answered:judge',
+      'task.ended',
+    ]);
+    expect(second.events[0]!.runId).not.toBe(first.events[0]!.runId);
+    expect(second.events[0]!.data).toMatchObject({ attempt: 2, fromStep: 'judge', reusedSteps: ['gather'] });
+    expect(second.events.at(-1)!.data.status).toBe('COMPLETED');
+    // Run 2's ids are 2 × 10⁹ + its history event ids: after run 1's last id, a client gets all of run 2.
+    expect(Number(second.events[0]!.id)).toBe(2_000_000_001);
+    const afterFirst = await watch(requestId, { headers: { 'last-event-id': first.events.at(-1)!.id } });
+    expect(afterFirst.events).toEqual(second.events);
+    // The first run stays readable by its run id.
+    const pinned = await watch(requestId, { query: `?runId=${first.events[0]!.runId}` });
+    expect(pinned.events).toEqual(first.events);
+    expect(retried).toMatchObject({ workflowId: workflowIdFor(requestId) });
   });
 
   it('prism task watch exits 0 for a completed task and 1 with the reason for a failed one', async () => {
