@@ -59,12 +59,24 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } | 
   if (version !== cursorVersion || rest.length > 0 || !at || !id || !uuidPattern.test(id)) return null;
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at)) return null;
   const createdAt = new Date(at);
-  return Number.isNaN(createdAt.getTime()) ? null : { createdAt, id: id.toLowerCase() };
+  return Number.isNaN(createdAt.getTime()) || !storableInstant(createdAt)
+    ? null
+    : { createdAt, id: id.toLowerCase() };
 }
+
+/** Whether PostgreSQL can hold this instant (years 1 to 9999, UTC). */
+const storableInstant = (d: Date) => d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999;
 
 const instant = z.iso
   .datetime({ offset: true })
-  .transform((s) => new Date(s))
+  .transform((s, ctx) => {
+    const at = new Date(s);
+    if (!storableInstant(at)) {
+      ctx.addIssue({ code: 'custom', message: 'must be between the years 1 and 9999 (UTC)' });
+      return z.NEVER;
+    }
+    return at;
+  })
   .describe('ISO 8601 with a time zone, e.g. 2026-12-06T08:00:00Z');
 
 /** The filters and page of a task list, as the query string (and the CLI's options) give them. */

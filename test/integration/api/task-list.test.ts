@@ -285,6 +285,12 @@ describe('finding tasks', { timeout: 120_000 }, () => {
       'query.createdTo',
       /after createdFrom/,
     ],
+    [
+      'a year PostgreSQL cannot hold',
+      'createdFrom=0000-06-01T00:00:00Z',
+      'query.createdFrom',
+      /years 1 and 9999/,
+    ],
     ['a limit over the maximum', 'limit=500', 'query.limit', /200/],
     ['text too short for the index', 'q=ab', 'query.q', /3/],
     ['an unknown filter', 'state=FAILED', 'query.state', /unknown field/],
