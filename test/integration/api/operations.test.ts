@@ -79,6 +79,7 @@ describe('operations routes and the API description', () => {
         'GET /metrics',
         'POST /tasks',
         'GET /tasks/{id}',
+        'GET /tasks/{id}/events',
         'POST /tasks/{id}/cancel',
         'POST /tasks/{id}/feedback',
         'POST /agents',
