@@ -1,7 +1,8 @@
 // Steering tasks against the real services, with the real worker, API and a Kafka agent: a task whose step
 // failed, retried from that step with the CLI, completes without its first step's agent being commanded again;
 // a CONTROL step on a machine whose constraints require approval waits (WAITING_APPROVAL) until an operator
-// approves it through the API (the SDK), with who and why in the history, and a viewer's key is refused.
+// approves it through the API (the SDK), with who and why in the history, and a viewer's key is refused;
+// a step rejected with the CLI fails its task, naming who and why.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -246,5 +247,52 @@ describe('steering tasks: retry from a step, approval steps', () => {
     // Approved before its command went out.
     const order = (await history(taskId)).map((h) => h.eventType);
     expect(order.indexOf('APPROVAL_DECIDED')).toBeLessThan(order.indexOf('COMMAND_SENT'));
+  });
+
+  it('fails a task whose step an operator rejects with the CLI, naming who and why; the step is never commanded', async () => {
+    const requestId = newRequestId('reject');
+    const taskId = taskIdFor(requestId);
+    await operator.submitTask({
+      requestId,
+      query: `Raise the ram speed of ${machine}`,
+      agentType: 'CONTROL',
+      approval: { steps: ['main'], timeoutMs: 600_000 },
+      agentTimeoutMs: 30_000,
+    });
+    await waitFor('the step to wait for approval', async () => {
+      const task = await operator.getTask(taskId).catch(() => null);
+      return task?.status === 'WAITING_APPROVAL';
+    });
+    const { stdout } = await run(
+      process.execPath,
+      ['bin/prism.js', 'task', 'reject', taskId, '--step', 'main', '--reason', 'die change first', '--json'],
+      { env: { ...process.env, PRISM_OPERATOR: 'e2e-shift-lead' } },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({
+      stepKey: 'main',
+      decision: 'REJECTED',
+      by: 'cli:e2e-shift-lead',
+    });
+    const done = await operator.waitForTask(taskId, { timeoutMs: 60_000, pollMs: 250 });
+    expect(done.status).toBe('FAILED');
+    expect(done.record?.errorMessage).toBe(
+      'step "main" (CONTROL) was rejected by cli:e2e-shift-lead: die change first',
+    );
+    expect(done.record?.subtasks[0]).toMatchObject({
+      status: 'FAILED',
+      errorMessage: 'rejected by cli:e2e-shift-lead: die change first',
+    });
+    expect(commands.filter((c) => c.taskId === taskId)).toEqual([]);
+    // Deciding it again is refused: it no longer waits (the task has ended).
+    const again = await run(
+      process.execPath,
+      ['bin/prism.js', 'task', 'approve', taskId, '--step', 'main', '--reason', 'changed my mind'],
+      { env: process.env },
+    ).then(
+      () => null,
+      (e: { code?: number; stderr?: string }) => e,
+    );
+    expect(again?.code).toBe(2);
+    expect(again?.stderr).toContain('no step waits');
   });
 });
