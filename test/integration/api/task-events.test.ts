@@ -3,6 +3,7 @@
 // Kafka agent, and their events are read from Temporal's history as they happen.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { runKafkaAgent } from '../../../src/agents/kafka-transport.ts';
 import { silentLogger } from '../../../src/agents/logger.ts';
 import type { RunningAgent } from '../../../src/agents/types.ts';
 import { taskEventStreamsOpen } from '../../../src/api/routes/task-events.ts';
+import { buildServer } from '../../../src/api/server.ts';
 import { PrismApiError, PrismClient } from '../../../src/sdk/index.ts';
 import { sseFrames, type SseFrame } from '../../../src/sdk/events.ts';
 import { retryTask } from '../../../src/task/actions.ts';
@@ -256,6 +258,29 @@ describe('watching a task', () => {
     // The server notices, aborts the history long poll it is waiting on, and closes the stream.
     await waitFor('the stream to close on the server', () => taskEventStreamsOpen() <= before, 5_000);
     expect(taskEventStreamsOpen()).toBe(before);
+  });
+
+  it('ends its open streams when the server closes, instead of holding the close until their tasks end', async () => {
+    const requestId = await start(twoSteps({ workMs: 5_000 }));
+    const other = buildServer(fx.deps, { rateLimit: { namespace: `prism:${testId('ratelimit')}:` } });
+    await other.listen({ host: '127.0.0.1', port: 0 });
+    const port = (other.server.address() as AddressInfo).port;
+    const response = await fetch(`http://127.0.0.1:${port}/tasks/${requestId}/events`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(response.status).toBe(200);
+    const reading = (async () => {
+      const frames: SseFrame[] = [];
+      for await (const frame of sseFrames(response.body!)) frames.push(frame);
+      return frames;
+    })();
+    await waitFor('the stream to open', () => taskEventStreamsOpen() > 0, 5_000);
+    const t0 = Date.now();
+    await other.close();
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    const frames = await reading;
+    expect(frames.some((f) => f.event === 'task.started')).toBe(true);
+    expect(frames.some((f) => f.event === 'task.ended')).toBe(false);
   });
 
   it('the SDK yields the same events, resumes from an id, and ends with a failed task’s reason', async () => {
