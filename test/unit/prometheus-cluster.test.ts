@@ -91,10 +91,12 @@ describe("the cluster topology's Prometheus configuration", () => {
       influxdb: () => cluster.INFLUX_PORT,
       prometheus: () => cluster.PROMETHEUS_PORT,
       seaweedfs: () => seaweedfsPorts(cluster).metrics,
-      // No metrics of their own: Redis and its sentinels (no exporter runs in this topology), and the UI.
+      // No metrics of their own: Redis and its sentinels (no exporter runs in this topology), the UI, and
+      // Jaeger (its own telemetry is off: stack/jaeger/config.yaml).
       redis: undefined,
       'redis-sentinel': undefined,
       'temporal-ui': undefined,
+      jaeger: undefined,
     };
     const scraped = new Set<string>();
     for (const service of services) {
