@@ -26,7 +26,7 @@ import {
 } from './contract.ts';
 import { temporalPriorityOf } from '../admission/policy.ts';
 import { taskIdFor } from './ids.ts';
-import { normaliseTaskRequest } from './schemas.ts';
+import { normaliseSubmittedTaskRequest } from './schemas.ts';
 import { activeTraceId } from '../tracing.ts';
 
 export interface StartedTask {
@@ -38,14 +38,15 @@ export interface StartedTask {
 
 /**
  * Validates the request and starts its workflow, once per request id: a finished task's id is never
- * reused (REJECT_DUPLICATE), so the same request id gets the same task back. Throws ValidationError.
+ * reused (REJECT_DUPLICATE), so the same request id gets the same task back. Throws ValidationError (also
+ * for a request that carries `retry`: only retryTask starts a retry's run).
  */
 export async function startTask(
   client: Client,
   env: Pick<Env, 'TEMPORAL_TASK_QUEUE'>,
   input: TaskRequest,
 ): Promise<StartedTask> {
-  const request = normaliseTaskRequest(input);
+  const request = normaliseSubmittedTaskRequest(input);
   const workflowId = workflowIdFor(request.requestId);
   const taskId = taskIdFor(request.requestId);
   try {

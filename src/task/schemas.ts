@@ -185,6 +185,25 @@ export function normaliseTaskRequest(input: unknown): ValidTaskRequest {
   return parsed.data;
 }
 
+/**
+ * A request as a client submits it (the API, the Kafka ingress, the CLI): as normaliseTaskRequest, but with no
+ * `retry`, which only a retry (retryTask, POST /tasks/:id/retry) sets: a client's own would have a run reuse
+ * answers that no agent gave.
+ */
+export function normaliseSubmittedTaskRequest(input: unknown): ValidTaskRequest {
+  if (input && typeof input === 'object' && 'retry' in input)
+    throw new ValidationError(
+      [
+        {
+          field: 'retry',
+          message: 'set only by a retry (POST /tasks/:id/retry); a submitted request cannot carry it',
+        },
+      ],
+      'invalid task request',
+    );
+  return normaliseTaskRequest(input);
+}
+
 /** The approval's and the retry's step keys name steps of the plan, and the reused steps are whole. */
 function stepReferenceProblems(request: ValidTaskRequest): FieldProblem[] {
   const plan = request.plan ?? (request.agentType ? [{ key: mainStep, dependsOn: [] as string[] }] : null);

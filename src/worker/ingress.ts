@@ -1,6 +1,7 @@
 // Step 1 of the flow: user requests arrive on Kafka `user.queries` (from any producer, the HTTP API and
 // the SDK included) and start their task's workflow. The workflow id derives from the request id, so a
-// request delivered twice starts one run. An invalid request goes to `user.queries.dlq` with the reason.
+// request delivered twice starts one run. An invalid request goes to `user.queries.dlq` with the reason, and
+// so does one that carries `retry` (only a retry, POST /tasks/:id/retry, starts such a run: startTask refuses it).
 import type { Client } from '@temporalio/client';
 import type { Env } from '../config.ts';
 import { InvalidMessageError, type RunningConsumer } from '../stores/kafka/consumer.ts';

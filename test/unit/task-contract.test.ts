@@ -2,7 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { contractJsonSchemas } from '../../src/task/json-schema.ts';
-import { normaliseTaskRequest, parseTaskRef, requestDefaults, taskIdFor } from '../../src/task/index.ts';
+import {
+  normaliseSubmittedTaskRequest,
+  normaliseTaskRequest,
+  parseTaskRef,
+  requestDefaults,
+  taskIdFor,
+} from '../../src/task/index.ts';
+import { submitTaskBody } from '../../src/api/schemas/tasks.ts';
 import { ValidationError } from '../../src/validation.ts';
 
 const problemsOf = (input: unknown) => {
@@ -75,6 +82,30 @@ describe('a task request', () => {
     expect(problemsOf({ ...base, agentType: 'CONTROL', plan: [{ key: 'a', agentType: 'CONTROL' }] })).toEqual(
       [{ field: 'agentType', message: 'give agentType or plan, not both' }],
     );
+  });
+
+  it('carries `retry` only from a retry: a submitted one (API body, Kafka ingress, CLI) is refused', () => {
+    const retried = {
+      requestId: 'req-00000001',
+      query: 'check',
+      agentType: 'ANALYSIS',
+      retry: { attempt: 2, fromStep: 'main', requestedBy: 'someone', completed: {} },
+    };
+    // The workflow's own validation takes it (retryTask starts the run with it)...
+    expect(normaliseTaskRequest(retried).retry?.attempt).toBe(2);
+    // ...but no client's submission does.
+    expect(() => normaliseSubmittedTaskRequest(retried)).toThrow(ValidationError);
+    try {
+      normaliseSubmittedTaskRequest(retried);
+    } catch (err) {
+      expect((err as ValidationError).problems).toEqual([
+        { field: 'retry', message: expect.stringMatching(/only by a retry/) },
+      ]);
+    }
+    const { retry: _retry, ...plain } = retried;
+    expect(normaliseSubmittedTaskRequest(plain).retry).toBeUndefined();
+    expect(submitTaskBody.safeParse(retried).success).toBe(false);
+    expect(submitTaskBody.safeParse(plain).success).toBe(true);
   });
 });
 

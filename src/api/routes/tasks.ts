@@ -5,7 +5,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import {
   feedbackSignal,
-  normaliseTaskRequest,
+  normaliseSubmittedTaskRequest,
   taskNotFound,
   taskNotRecorded,
   taskNotRunning,
@@ -52,7 +52,7 @@ export function taskRoutes(app: FastifyInstance, deps: ApiDeps, metrics: HttpMet
     handler: async (request, reply) => {
       const principal = principalOf(request);
       const requestId = request.body.requestId ?? randomUUID();
-      const task = normaliseTaskRequest({
+      const task = normaliseSubmittedTaskRequest({
         ...request.body,
         requestId,
         userId: actingUserId(principal, request.body.userId),

@@ -2,8 +2,9 @@
 import { z } from 'zod';
 import { taskRequestSchema, userFeedbackSchema } from '../../task/index.ts';
 
-// The task request, with the request id optional (generated when absent). Unknown fields are refused.
-export const submitTaskBody = taskRequestSchema.extend({
+// The task request, with the request id optional (generated when absent). Unknown fields are refused, and so
+// is `retry`: only POST /tasks/:id/retry starts a run that reuses earlier answers.
+export const submitTaskBody = taskRequestSchema.omit({ retry: true }).extend({
   requestId: taskRequestSchema.shape.requestId
     .optional()
     .describe('Your idempotency key: the same request id never starts two tasks. Generated when absent.'),
