@@ -84,6 +84,12 @@ export function taskActivities({
               : `task ${taskId} is ${current}: a COMPLETED task is not retried`,
           );
         }
+        // The last run's end cleared the task's shared memory: its reused answers go back as `step.<key>`,
+        // as an agent shares its own (src/agents/execute.ts), for the steps that run again to read. Writing
+        // the same answer again (the activity retried) changes nothing the steps read.
+        const memory = createSharedMemory(redis, { namespace: taskMemoryNamespace(taskId) });
+        for (const [key, value] of Object.entries(reusedMemoryEntries(plan, completed)))
+          await memory.update(key, () => value);
         return { taskId, request, plan, approvals };
       }
       // One statement: a retry after it committed finds the task and changes nothing. A request may name
@@ -193,6 +199,29 @@ export function taskActivities({
       await createSharedMemory(redis, { namespace: taskMemoryNamespace(taskId) }).clear();
     },
   };
+}
+
+/**
+ * The task's shared memory entries (`step.<key>`) of a retry's reused answers, shaped as an agent writes its
+ * own answer (src/agents/execute.ts), so a step that runs again reads every earlier step's answer.
+ */
+export function reusedMemoryEntries(
+  plan: PlanStep[],
+  completed: Record<string, AgentResponse>,
+): Record<string, Record<string, unknown>> {
+  const typeOf = new Map(plan.map((s) => [s.key, s.agentType]));
+  return Object.fromEntries(
+    Object.entries(completed).map(([key, answer]) => [
+      `step.${key}`,
+      {
+        agentId: answer.agentId,
+        ...(typeOf.has(key) ? { agentType: typeOf.get(key) } : {}),
+        status: answer.status,
+        result: answer.result,
+        ...(answer.error ? { error: answer.error } : {}),
+      },
+    ]),
+  );
 }
 
 /**
