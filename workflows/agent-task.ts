@@ -75,6 +75,8 @@ export const rejectStep = defineUpdate<ApprovalDecision, [ApprovalDecisionInput]
  */
 export const approvalStepsPatch = 'approval-steps';
 export const retryFromStepPatch = 'retry-from-step';
+/** A cancelled approval wait (the task cancelled, a sibling failed) no longer sets TaskStatus back to ACTIVE. */
+export const approvalCancelPatch = 'approval-cancel-keeps-status';
 
 // Store steps are short and idempotent: local activities (no task-queue round trip per step), retried
 // with backoff while a store is briefly unavailable, then the task fails with the store's error. An
@@ -107,6 +109,7 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   const answers = createAnswers();
   const approvalSteps = patched(approvalStepsPatch);
   const retryFromStep = patched(retryFromStepPatch);
+  const cancelKeepsStatus = patched(approvalCancelPatch);
   setHandler(progress, () => state);
   setHandler(userFeedback, () => void state.feedback++);
   setHandler(agentResponse, (response) => answers.receive(response));
@@ -230,6 +233,7 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     state.currentStep = step.key;
     showWaiting();
     const deadlineAt = new Date(Date.now() + approval.timeoutMs).toISOString();
+    let cancelled = false;
     try {
       await stores.recordApproval({
         taskId,
@@ -249,9 +253,14 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
           decidedAt: new Date().toISOString(),
         });
       }
+    } catch (err) {
+      cancelled = isCancellation(err);
+      throw err;
     } finally {
       waiting.delete(step.key);
-      showWaiting();
+      // A cancelled wait leaves the status to the run's end (CANCELLED, FAILED): ACTIVE with no decision
+      // would read, in the run's history, as its deadline's rejection (src/task/events.ts).
+      if (!(cancelled && cancelKeepsStatus)) showWaiting();
     }
     const decision = decisions.get(step.key)!;
     const rejected = decision.decision === 'REJECTED';

@@ -125,6 +125,8 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
   let approvalSteps = new Set<string>();
   const decided = new Set<string>();
   let waitingSteps: string[] = [];
+  // The wait was cancelled (the task's cancel asked for, a step failed): its end is no deadline's rejection.
+  let waitCancelled = false;
   const holders = new Map<string, string>(); // admission slot holder (the step's command id) → step key
   const reused = new Set<string>();
   const started = new Set<string>();
@@ -163,6 +165,7 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
   const answer = (e: HistoryEvent, stepKey: string, response: Partial<AgentResponse>): TaskEvent | null => {
     if (answered.has(stepKey)) return null; // the workflow keeps the first answer of a step
     answered.add(stepKey);
+    if (response.status !== 'SUCCESS') waitCancelled = true; // the task fails: its waits are cancelled
     return event(
       e,
       'step.answered',
@@ -309,6 +312,10 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
       if (!stepKey || (plan.length > 0 && !plan.some((p) => p.key === stepKey))) return null;
       return answer(e, stepKey, response);
     }
+    if (e.workflowExecutionCancelRequestedEventAttributes) {
+      waitCancelled = true;
+      return null;
+    }
     if (e.upsertWorkflowSearchAttributesEventAttributes) {
       const fields = e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
       const status = fields.TaskStatus ? decode(fields.TaskStatus) : undefined;
@@ -316,6 +323,7 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
       const previous = lastStatus;
       lastStatus = status;
       if (status === 'WAITING_APPROVAL' && previous !== 'WAITING_APPROVAL') {
+        waitCancelled = false;
         // Which steps wait: the approval steps whose turn has come (their dependencies answered), undecided.
         const succeeded = (key: string) => reused.has(key) || answered.has(key);
         waitingSteps = plan
@@ -335,8 +343,10 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
         );
       }
       if (status === 'ACTIVE' && previous === 'WAITING_APPROVAL') {
-        // Waiting no more, and no update decided it: its deadline rejected it.
-        const expired = waitingSteps.filter((key) => !decided.has(key));
+        // Waiting no more, and no update decided it: its deadline rejected it — unless the wait was cancelled
+        // (a run before the `approval-cancel-keeps-status` patch showed ACTIVE then; a later one goes from
+        // WAITING_APPROVAL to its end, which rejects nothing).
+        const expired = waitCancelled ? [] : waitingSteps.filter((key) => !decided.has(key));
         waitingSteps = [];
         if (expired.length === 0) return null;
         for (const key of expired) decided.add(key);

@@ -2,6 +2,7 @@
 // (real runs of the workflow, test/workflows/histories), and the SDK's reading of an event stream.
 import { readFileSync } from 'node:fs';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createTaskEventMapper, parseLastEventId, type TaskEvent } from '../../src/task/events.ts';
 import { sseFrames } from '../../src/sdk/events.ts';
@@ -89,6 +90,48 @@ describe('task events from a run history', () => {
       ['task.ended', null],
     ]);
     expect(invalid[1]!.data.reason).toMatch(/invalid task request: agentType/);
+  });
+
+  it('a wait the task’s cancel ended is no deadline’s rejection, in a run that showed ACTIVE then too', () => {
+    // As a run before the approval-cancel-keeps-status patch recorded it: WAITING_APPROVAL, the cancel asked
+    // for, ACTIVE (the cancelled wait), CANCELLED.
+    const toPayload = (v: unknown) => defaultPayloadConverter.toPayload(v)!;
+    const status = (eventId: number, value: string) => ({
+      eventId,
+      upsertWorkflowSearchAttributesEventAttributes: {
+        searchAttributes: { indexedFields: { TaskStatus: toPayload(value) } },
+      },
+    });
+    const createTask = {
+      eventId: 5,
+      markerRecordedEventAttributes: {
+        markerName: 'core_local_activity',
+        details: {
+          data: { payloads: [toPayload({ activity_type: 'createTask', seq: 1 })] },
+          result: {
+            payloads: [
+              toPayload({
+                taskId: 't1',
+                plan: [{ key: 'main', agentType: 'CONTROL', dependsOn: [] }],
+                approvals: { main: { source: 'request', onReject: 'fail', timeoutMs: 60_000 } },
+              }),
+            ],
+          },
+        },
+      },
+    };
+    const history = (cancel: boolean) => [
+      createTask,
+      status(6, 'WAITING_APPROVAL'),
+      ...(cancel ? [{ eventId: 9, workflowExecutionCancelRequestedEventAttributes: {} }] : []),
+      status(12, 'ACTIVE'),
+    ];
+    const typesOf = (events: object[]) => {
+      const map = createTaskEventMapper('wf', 'run');
+      return events.flatMap((e) => map(e as never) ?? []).map((e) => e.type);
+    };
+    expect(typesOf(history(false))).toEqual(['task.planned', 'step.waiting_approval', 'step.rejected']);
+    expect(typesOf(history(true))).toEqual(['task.planned', 'step.waiting_approval']);
   });
 
   it('reads Last-Event-ID as a non-negative integer only', () => {

@@ -13,6 +13,7 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
@@ -36,6 +37,7 @@ import {
   type StepApproval,
 } from '../../src/task/index.ts';
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
+import { createTaskEventMapper } from '../../src/task/events.ts';
 import { taskSearchAttributes } from '../../src/stores/temporal/provision.ts';
 import { workflowsPath } from '../../src/worker/index.ts';
 import { testServerExecutable } from '../setup/test-server.ts';
@@ -656,6 +658,29 @@ describe('agentTask on stub activities', () => {
         automatic: true,
       });
       expect(calls).not.toContain('dispatch:main');
+    });
+
+    it('a cancelled wait rejects nothing: TaskStatus goes from WAITING_APPROVAL to CANCELLED, never ACTIVE', async () => {
+      const { activities, recorded } = stubs(() => ({ status: 'SUCCESS' }), { approvals: gated });
+      const { history, events } = await withWorker(activities, async (start) => {
+        const handle = await start(request({ agentType: undefined, plan }));
+        await untilWaiting(handle, 'act');
+        await handle.cancel();
+        await handle.result().catch(() => undefined);
+        const history = await handle.fetchHistory();
+        await Worker.runReplayHistory({ workflowsPath }, history);
+        const map = createTaskEventMapper(handle.workflowId, 'run');
+        return { history, events: (history.events ?? []).flatMap((e) => map(e) ?? []) };
+      });
+      expect(recorded.status).toBe('CANCELLED');
+      const statuses = (history.events ?? []).flatMap((e) => {
+        const field =
+          e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TaskStatus;
+        return field ? [defaultPayloadConverter.fromPayload<string>(field)] : [];
+      });
+      expect(statuses).toEqual(['ACTIVE', 'WAITING_APPROVAL', 'CANCELLED']);
+      expect(events.map((e) => e.type)).not.toContain('step.rejected');
+      expect(events.at(-1)).toMatchObject({ type: 'task.ended', data: { status: 'CANCELLED' } });
     });
   });
 
