@@ -523,6 +523,42 @@ describe('agentTask on stub activities', () => {
     expect(calls).toEqual([]);
   });
 
+  it('gives up the slot a dispatch took while the task was being cancelled (not held until its lease ends)', async () => {
+    const { activities } = stubs(() => 'silent');
+    let entered = false;
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    const released: string[] = [];
+    const limited = {
+      ...activities,
+      async dispatchCommand(input: Parameters<typeof activities.dispatchCommand>[0]) {
+        const sent = await activities.dispatchCommand(input);
+        entered = true;
+        await gate; // the cancel lands while the slot is being taken
+        return { ...sent, slot: { agentType: input.step.agentType, holder: 'slot-1', limit: 1 }, wake: [] };
+      },
+      async releaseAgentSlot(slot: { holder: string }) {
+        released.push(slot.holder);
+        return { wake: [] };
+      },
+    };
+    const err = await withWorker(limited, async (start) => {
+      const handle = await start(request());
+      while (!entered) await sleep(20);
+      await handle.cancel();
+      await sleep(300);
+      letGo();
+      const err = await handle.result().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory());
+      return err;
+    });
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(released).toEqual(['slot-1']);
+  });
+
   describe('approval steps', () => {
     const gated: Record<string, StepApproval> = {
       act: { source: 'request', onReject: 'fail', timeoutMs: 86_400_000 },
