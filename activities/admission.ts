@@ -35,6 +35,16 @@ export interface WaitingCommand {
 type Dispatch = ReturnType<typeof dispatchActivities>['dispatchCommand'];
 type DispatchInput = Parameters<Dispatch>[0];
 
+/**
+ * Who holds the step's slot: its command id, of this run (a retry's run has its own, `…@<attempt>`, so it
+ * never takes over a slot an earlier run of the task still holds). The activity's retries share it: a
+ * retry is admitted on the slot its earlier attempt took, and an attempt that fails releases it — so an
+ * attempt that timed out but still runs could free the slot its successor holds (until the lease ends, one
+ * more command of the type may be in flight); the local activity's 30 s timeout makes that rare.
+ */
+export const slotHolderFor = (input: Pick<DispatchInput, 'taskId' | 'step' | 'attempt'>): string =>
+  commandIdFor(input.taskId, input.step.key, input.attempt);
+
 export function admissionActivities(
   deps: Pick<ActivityDeps, 'env' | 'redis'>,
   { dispatchCommand }: { dispatchCommand: Dispatch },
@@ -49,7 +59,7 @@ export function admissionActivities(
       const agentType = input.step.agentType;
       const limit = limits[agentType];
       if (limit === undefined || !input.admission) return dispatchCommand(input);
-      const holder = commandIdFor(input.taskId, input.step.key);
+      const holder = slotHolderFor(input);
       const turn = await store.acquire({
         agentType,
         holder,

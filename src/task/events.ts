@@ -29,7 +29,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type proto from '@temporalio/proto';
 import { agentResponseSignal, planLayers } from './contract.ts';
-import { uuidFrom } from './ids.ts';
+import { commandIdFor } from './ids.ts';
 import type { AgentResponse, PlanStep, TaskOutcome } from './contract.ts';
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
@@ -216,7 +216,8 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
         plan = (result.plan as PlanStep[] | undefined) ?? [];
         approvalSteps = new Set(Object.keys(asRecord(result.approvals)));
         for (const s of plan) {
-          holders.set(uuidFrom(`command:${String(result.taskId)}:${s.key}`), s.key);
+          // The slot's holder is the step's command id in this run (activities/admission.ts slotHolderFor).
+          holders.set(commandIdFor(String(result.taskId), s.key, attempt), s.key);
         }
         try {
           layers = planLayers(plan);

@@ -6,6 +6,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createTaskEventMapper, parseLastEventId, type TaskEvent } from '../../src/task/events.ts';
 import { sseFrames } from '../../src/sdk/events.ts';
+import { slotHolderFor } from '../../activities/admission.ts';
+import { commandIdFor } from '../../src/task/ids.ts';
+import type { PlanStep } from '../../src/task/index.ts';
 
 function eventsOf(name: string): TaskEvent[] {
   const url = new URL(`../workflows/histories/${name}.json`, import.meta.url);
@@ -132,6 +135,45 @@ describe('task events from a run history', () => {
     };
     expect(typesOf(history(false))).toEqual(['task.planned', 'step.waiting_approval', 'step.rejected']);
     expect(typesOf(history(true))).toEqual(['task.planned', 'step.waiting_approval']);
+  });
+
+  it('a retry run’s step waiting for its agent type’s slot: the slot’s holder is that run’s command id', () => {
+    const toPayload = (v: unknown) => defaultPayloadConverter.toPayload(v)!;
+    const marker = (eventId: number, activityType: string, seq: number, result: unknown) => ({
+      eventId,
+      markerRecordedEventAttributes: {
+        markerName: 'core_local_activity',
+        details: {
+          data: { payloads: [toPayload({ activity_type: activityType, seq })] },
+          result: { payloads: [toPayload(result)] },
+        },
+      },
+    });
+    const holder = slotHolderFor({ taskId: 't1', step: { key: 'main' } as PlanStep, attempt: 2 });
+    expect(holder).toBe(commandIdFor('t1', 'main', 2));
+    expect(holder).not.toBe(commandIdFor('t1', 'main'));
+    const history = [
+      {
+        eventId: 1,
+        workflowExecutionStartedEventAttributes: {
+          input: {
+            payloads: [toPayload({ requestId: 'r', query: 'q', retry: { attempt: 2, fromStep: 'main' } })],
+          },
+        },
+      },
+      marker(5, 'createTask', 1, {
+        taskId: 't1',
+        plan: [{ key: 'main', agentType: 'CONTROL', dependsOn: [] }],
+      }),
+      marker(9, 'dispatchCommand', 3, {
+        waiting: { position: 2 },
+        slot: { agentType: 'CONTROL', holder, limit: 1 },
+        wake: [],
+      }),
+    ];
+    const map = createTaskEventMapper('wf', 'run');
+    const queued = history.flatMap((e) => map(e as never) ?? []).find((e) => e.type === 'step.queued');
+    expect(queued).toMatchObject({ stepKey: 'main', data: { position: 2, limit: 1 } });
   });
 
   it('reads Last-Event-ID as a non-negative integer only', () => {
