@@ -245,37 +245,49 @@ export function acceptTaskRequest(input: unknown): ValidTaskRequest {
 }
 
 /**
- * The steps that wait for a person: those the request names (`approval.steps`, a step's `requiresApproval`),
- * and those an active approval rule covers (src/constraints/rule.ts: the constraint's agent type, the step's
- * `machine` parameter).
+ * The steps that wait for a person: those an active approval rule covers (src/constraints/rule.ts: the
+ * constraint's agent type, the step's `machine` parameter), and those the request names (`approval.steps`, a
+ * step's `requiresApproval`). A rule's decision wins over the request's: the request cannot lift a policy.
  */
 async function approvalsFor(
   prisma: PrismaClient,
   request: ValidTaskRequest,
   plan: PlanStep[],
 ): Promise<Record<string, StepApproval>> {
-  const rules = await approvalConstraints(prisma);
+  return approvalsOf(request, plan, await approvalConstraints(prisma));
+}
+
+/** approvalsFor on the active approval rules given. */
+export function approvalsOf(
+  request: ValidTaskRequest,
+  plan: PlanStep[],
+  rules: { name: string; agent_type: string | null; rule: unknown }[],
+): Record<string, StepApproval> {
   const timeoutMs = request.approval?.timeoutMs ?? approvalTimeoutDefaultMs;
   const requested = new Set(request.approval?.steps ?? []);
   const approvals: Record<string, StepApproval> = {};
   for (const step of plan) {
-    const onReject = step.onReject ?? request.approval?.onReject ?? 'fail';
-    if (step.requiresApproval || requested.has(step.key)) {
-      approvals[step.key] = { source: 'request', onReject, timeoutMs };
-      continue;
-    }
     const machine = machineOf(request.parameters, step.agentType);
-    for (const row of rules) {
+    const policy = rules.find((row) => {
       const rule = approvalRuleOf(row.rule);
-      if (!rule || (row.agent_type !== null && row.agent_type !== step.agentType)) continue;
-      if (rule.machine !== undefined && rule.machine !== machine) continue;
+      if (!rule || (row.agent_type !== null && row.agent_type !== step.agentType)) return false;
+      return rule.machine === undefined || rule.machine === machine;
+    });
+    if (policy) {
+      // Precedence for onReject (docs/workflows.md): the step's, then the rule's, then the request's.
       approvals[step.key] = {
         source: 'policy',
-        constraint: row.name,
-        onReject: step.onReject ?? rule.onReject ?? request.approval?.onReject ?? 'fail',
+        constraint: policy.name,
+        onReject:
+          step.onReject ?? approvalRuleOf(policy.rule)!.onReject ?? request.approval?.onReject ?? 'fail',
         timeoutMs,
       };
-      break;
+    } else if (step.requiresApproval || requested.has(step.key)) {
+      approvals[step.key] = {
+        source: 'request',
+        onReject: step.onReject ?? request.approval?.onReject ?? 'fail',
+        timeoutMs,
+      };
     }
   }
   return approvals;
