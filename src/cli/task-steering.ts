@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { connectTemporal } from '../clients/temporal.ts';
 import { loadConfig } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
-import { decideStep, retryTask } from '../task/actions.ts';
+import { decideStep, retryOptionProblems, retryTask } from '../task/actions.ts';
+import { ValidationError } from '../validation.ts';
 
 const operator = () => `cli:${process.env.PRISM_OPERATOR ?? userInfo().username}`;
 
@@ -24,6 +25,13 @@ export function registerTaskSteeringCommands(task: Command): void {
     .option('--reason <text>', 'why (recorded in the history)')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { fromStep?: string; reason?: string; json?: boolean }) => {
+      // Checked as the API checks them, before anything connects: exit 2 naming the option.
+      const requestedBy = operator();
+      const problems = retryOptionProblems(
+        { ...(opts.reason !== undefined ? { reason: opts.reason } : {}), requestedBy },
+        { reason: '--reason', requestedBy: 'PRISM_OPERATOR (cli:<name>)' },
+      );
+      if (problems.length > 0) throw new ValidationError(problems, 'invalid retry');
       const env = loadConfig();
       const temporal = await connectTemporal(env);
       try {
@@ -31,7 +39,7 @@ export function registerTaskSteeringCommands(task: Command): void {
           retryTask({ prisma, temporal, env }, id, {
             ...(opts.fromStep ? { fromStep: opts.fromStep } : {}),
             ...(opts.reason ? { reason: opts.reason } : {}),
-            requestedBy: operator(),
+            requestedBy,
           }),
         );
         print(

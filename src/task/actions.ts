@@ -14,7 +14,8 @@ import type { Env } from '../config.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import { PrismError } from '../errors.ts';
 import { recordedSteps } from '../stores/postgres/flow.ts';
-import { ValidationError } from '../validation.ts';
+import { z } from 'zod';
+import { problemsOf, storable, ValidationError, type FieldProblem } from '../validation.ts';
 import { temporalRunUrl } from './client.ts';
 import {
   approveStepUpdate,
@@ -31,6 +32,26 @@ import { taskNotFound } from './errors.ts';
 import { commandIdFor, planIdFor } from './ids.ts';
 import { normaliseTaskRequest, type TaskRequest } from './schemas.ts';
 import { locateTask } from './view.ts';
+
+/** A retry's reason and who asked for it, as the API's body and the CLI's options take them. */
+export const retryReasonSchema = storable(z.string().min(1).max(4000));
+export const retryRequestedBySchema = storable(z.string().min(1).max(200));
+
+/** The problems of a retry's reason and requester, named as the caller gave them (`reason`, `--reason`). */
+export function retryOptionProblems(
+  options: { reason?: string; requestedBy: string },
+  names: { reason: string; requestedBy: string } = { reason: 'reason', requestedBy: 'requestedBy' },
+): FieldProblem[] {
+  return [
+    ...(options.reason === undefined
+      ? []
+      : problemsOf(retryReasonSchema.safeParse(options.reason).error?.issues ?? [], names.reason)),
+    ...problemsOf(
+      retryRequestedBySchema.safeParse(options.requestedBy).error?.issues ?? [],
+      names.requestedBy,
+    ),
+  ];
+}
 
 interface ActionDeps {
   prisma: PrismaClient;

@@ -2,7 +2,7 @@
 // succeeded before that step), and approve or reject a step that waits for a person (src/task/actions.ts).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { decideStep, retryTask } from '../../task/actions.ts';
+import { decideStep, retryReasonSchema, retryTask } from '../../task/actions.ts';
 import { storable } from '../../validation.ts';
 import { principalOf } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -18,7 +18,7 @@ const stepKey = z
 const retryBody = z
   .strictObject({
     fromStep: stepKey.optional().describe('The step to run again from; default: the first step that failed'),
-    reason: storable(z.string().min(1).max(4000)).optional().describe('Why: recorded in the history'),
+    reason: retryReasonSchema.optional().describe('Why: recorded in the history'),
   })
   .default({});
 
