@@ -51,6 +51,35 @@ export function sseFrame(fields: { id?: string; event?: string; data: unknown })
   );
 }
 
+/** How long reading an ended run's events (to resume its stream) may take before the answer is a 503. */
+export const endedRunReadMs = 30_000;
+
+/**
+ * Every event of an ended run, read within `timeoutMs` (else a 503 naming Temporal) and stopped when the
+ * client hangs up (`hangUp`; then null: nobody to answer).
+ */
+export async function readEndedRun(
+  events: (signal: AbortSignal) => AsyncIterable<TaskEvent>,
+  hangUp: AbortSignal,
+  timeoutMs = endedRunReadMs,
+): Promise<TaskEvent[] | null> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const rest: TaskEvent[] = [];
+  try {
+    for await (const event of events(AbortSignal.any([timeout, hangUp]))) rest.push(event);
+  } catch (err) {
+    if (hangUp.aborted) return null;
+    if (timeout.aborted)
+      throw new PrismError(
+        'SERVICE_UNAVAILABLE',
+        `Temporal did not give the run's history within ${Math.round(timeoutMs / 1000)} s; retry later`,
+        { cause: err },
+      );
+    throw err;
+  }
+  return hangUp.aborted ? null : rest;
+}
+
 export function taskEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
   // Open streams end when the server closes (a stream would otherwise hold the close until its task ends).
   const open = new Set<AbortController>();
@@ -105,9 +134,18 @@ export function taskEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
         watchRunEvents(deps.temporal, task.workflowId, run.runId, { after, signal });
       if (after !== undefined && run.status !== 'RUNNING') {
         // A run that has ended has all its events: when none is after the client's, it has them all.
-        const rest: TaskEvent[] = [];
-        for await (const event of events(AbortSignal.timeout(30_000))) rest.push(event);
-        if (rest.length === 0) return reply.code(204).send();
+        // A client that hangs up stops the read (the connection's close), as it stops a live stream's poll.
+        const hangUp = new AbortController();
+        const onClose = () => hangUp.abort();
+        reply.raw.once('close', onClose);
+        let rest: TaskEvent[] | null;
+        try {
+          rest = await readEndedRun(events, hangUp.signal);
+        } finally {
+          reply.raw.off('close', onClose);
+        }
+        // Nobody is left to answer when rest is null: the 204 goes nowhere.
+        if (rest === null || rest.length === 0) return reply.code(204).send();
         await stream(
           reply,
           deps,
