@@ -412,6 +412,7 @@ export function processGroups(env: Env, paths: StackPaths): { name: string; cmdl
     { name: 'temporal', cmdline: `^\\S*temporal-server-\\S* --config-file ${data('temporal')}/` },
     { name: 'temporal-ui', cmdline: `^\\S*temporal-ui-server-\\S* --root ${data('temporal-ui')}(\\s|$)` },
     { name: 'seaweedfs', cmdline: `^${literally(bins.weed)}\\s.*\\s-s3\\.port=${env.S3_PORT}(\\s|$)` },
+    { name: 'jaeger', cmdline: `^${literally(bins.jaeger)} --config ` },
     { name: 'alertmanager', cmdline: exporter('prometheus-alertmanager', env.ALERTMANAGER_PORT) },
     {
       name: 'postgres-exporter',

@@ -211,10 +211,16 @@ describe('PostgreSQL roles', () => {
       const app = createPgPool(upgraded, { max: 1 });
       try {
         const { rows } = await owner.query<{ owner: string; owners: string[] }>(
+          // An extension's own objects (pg_trgm's functions, its type and that type's array type) are left
+          // out: a trusted extension created by a non-superuser has them owned by the bootstrap superuser,
+          // by PostgreSQL's design.
           `SELECT pg_get_userbyid(d.datdba) AS owner,
-                  array(SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace = 'public'::regnamespace
-                        UNION SELECT pg_get_userbyid(typowner) FROM pg_type WHERE typnamespace = 'public'::regnamespace
-                        UNION SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+                  array(SELECT pg_get_userbyid(relowner) FROM pg_class c WHERE relnamespace = 'public'::regnamespace
+                          AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = c.oid AND e.deptype = 'e')
+                        UNION SELECT pg_get_userbyid(typowner) FROM pg_type t WHERE typnamespace = 'public'::regnamespace
+                          AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid IN (t.oid, t.typelem) AND e.deptype = 'e')
+                        UNION SELECT pg_get_userbyid(proowner) FROM pg_proc p WHERE pronamespace = 'public'::regnamespace
+                          AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = p.oid AND e.deptype = 'e')
                   )::text[] AS owners
              FROM pg_database d WHERE datname = current_database()`,
         );
