@@ -50,9 +50,10 @@ export function registerTaskWatchCommand(task: Command): void {
           for await (const event of watchRunEvents(temporal, located.workflowId, run.runId, {
             ...(opts.after !== undefined ? { after: Number(opts.after) } : {}),
             signal: stop.signal,
+            // How the run ended decides the exit code, even when --after is past task.ended (not printed).
+            onEnded: (event) => (ended = event),
           })) {
             process.stdout.write(`${opts.json ? JSON.stringify(event) : describeTaskEvent(event)}\n`);
-            if (event.type === 'task.ended') ended = event;
           }
         } catch (err) {
           if (!stop.signal.aborted) throw err;
@@ -64,7 +65,7 @@ export function registerTaskWatchCommand(task: Command): void {
         if (status !== 'COMPLETED') {
           const reason = ended
             ? `task ${id} ${String(status)}${ended.data.reason ? `: ${String(ended.data.reason)}` : ''}`
-            : `task ${id}: its run ended without an end event (resumed after it with --after?)`;
+            : `task ${id}: its run ended without an end event`;
           process.stderr.write(`${reason}\n`);
           process.exitCode = 1;
         }

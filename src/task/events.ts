@@ -423,6 +423,30 @@ export interface WatchOptions {
   after?: number;
   /** Stops the long poll (a client that went away). */
   signal?: AbortSignal;
+  /** Given the run's task.ended, yielded or not (one at or before `after` is not): how the run ended. */
+  onEnded?: (event: TaskEvent) => void;
+}
+
+/**
+ * One page of a run's history as task events after `after`; `ended` once task.ended is read (given to
+ * `onEnded` even when it is not after `after`).
+ */
+export function pageEvents(
+  map: Mapper,
+  historyEvents: readonly HistoryEvent[],
+  after: number,
+  onEnded?: (event: TaskEvent) => void,
+): { events: TaskEvent[]; ended: boolean } {
+  const events: TaskEvent[] = [];
+  for (const historyEvent of historyEvents) {
+    const taskEvent = map(historyEvent);
+    if (taskEvent && Number(taskEvent.id) > after) events.push(taskEvent);
+    if (taskEvent?.type === 'task.ended') {
+      onEnded?.(taskEvent);
+      return { events, ended: true };
+    }
+  }
+  return { events, ended: false };
 }
 
 /**
@@ -451,11 +475,9 @@ export async function* watchRunEvents(
         skipArchival: true,
       }),
     );
-    for (const historyEvent of page.history?.events ?? []) {
-      const taskEvent = map(historyEvent);
-      if (taskEvent && Number(taskEvent.id) > after) yield taskEvent;
-      if (taskEvent?.type === 'task.ended') return;
-    }
+    const { events, ended } = pageEvents(map, page.history?.events ?? [], after, options.onEnded);
+    yield* events;
+    if (ended) return;
     // No token: the run is closed and every event has been read.
     if (!page.nextPageToken || page.nextPageToken.length === 0) return;
     nextPageToken = page.nextPageToken;

@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { createTaskEventMapper, parseLastEventId, type TaskEvent } from '../../src/task/events.ts';
+import {
+  createTaskEventMapper,
+  pageEvents,
+  parseLastEventId,
+  type TaskEvent,
+} from '../../src/task/events.ts';
 import { sseFrames } from '../../src/sdk/events.ts';
 import { slotHolderFor } from '../../activities/admission.ts';
 import { commandIdFor } from '../../src/task/ids.ts';
@@ -174,6 +179,16 @@ describe('task events from a run history', () => {
     const map = createTaskEventMapper('wf', 'run');
     const queued = history.flatMap((e) => map(e as never) ?? []).find((e) => e.type === 'step.queued');
     expect(queued).toMatchObject({ stepKey: 'main', data: { position: 2, limit: 1 } });
+  });
+
+  it('resumed after its last event, a page still tells how the run ended (prism task watch --after)', () => {
+    const url = new URL('../workflows/histories/single-step-completed.json', import.meta.url);
+    const history = historyFromJSON(JSON.parse(readFileSync(url, 'utf8'))).events ?? [];
+    const last = eventsOf('single-step-completed').at(-1)!;
+    let ended: TaskEvent | undefined;
+    const page = pageEvents(createTaskEventMapper('wf', 'run'), history, Number(last.id), (e) => (ended = e));
+    expect(page).toEqual({ events: [], ended: true });
+    expect(ended).toMatchObject({ type: 'task.ended', data: { status: 'COMPLETED' } });
   });
 
   it('reads Last-Event-ID as a non-negative integer only', () => {
