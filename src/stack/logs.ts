@@ -243,15 +243,17 @@ export async function followLogs(
     while (!signal.aborted) {
       tick();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, options.intervalMs ?? 250);
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
+        // The abort listener lives one pause: left on the signal, one a tick piled up (a leak, and Node's
+        // MaxListenersExceededWarning after a few seconds of -f).
+        const onAbort = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, options.intervalMs ?? 250);
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   } finally {

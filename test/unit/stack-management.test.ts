@@ -11,6 +11,7 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
+import { getEventListeners } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -221,6 +222,19 @@ describe('reading a log', () => {
 });
 
 describe('following a log', () => {
+  it('keeps one abort listener on its signal however long it follows (none piled up a tick)', async () => {
+    const file = join(dir, 'quiet.log');
+    writeFileSync(file, '');
+    const stop = new AbortController();
+    const following = followLogs([{ name: 'svc', file, from: 0 }], () => undefined, stop.signal, {
+      intervalMs: 2,
+    });
+    await new Promise((r) => setTimeout(r, 200)); // dozens of ticks
+    expect(getEventListeners(stop.signal, 'abort').length).toBeLessThanOrEqual(1);
+    stop.abort();
+    await following;
+  });
+
   it('passes on new lines, and goes on across truncation and rotation', async () => {
     const file = join(dir, 'follow.log');
     writeFileSync(file, 'old line\n');
