@@ -100,7 +100,7 @@ function secondsArg(value: string): number {
 }
 
 /** How many lines of each log: --lines, else 100, or all of them when --since or --grep narrows them down. */
-function lineCount(opts: LogsFlags): number | undefined {
+function lineCount(opts: Pick<LogsFlags, 'since' | 'grep' | 'lines'>): number | undefined {
   if (opts.lines === 'all') return undefined;
   return opts.lines ?? (opts.since || opts.grep ? undefined : 100);
 }
@@ -148,16 +148,28 @@ async function nativeLogs(env: Env, service: string | undefined, opts: LogsFlags
   await followLogs(followed, write, stop.signal, { grep: opts.grep, onNote: note });
 }
 
-/** Under Compose: `docker compose logs`, with the same options (and --grep applied to its lines). */
-async function composeLogs(service: string | undefined, opts: LogsFlags): Promise<void> {
+/**
+ * `docker compose logs`'s arguments. `--since` goes as the time it names (RFC 3339): Compose takes Go
+ * durations, which have no days or weeks (`7d`), so our duration is turned into its time here.
+ */
+export function composeLogsArgs(
+  service: string | undefined,
+  opts: Pick<LogsFlags, 'follow' | 'since' | 'grep' | 'lines'>,
+  now = Date.now(),
+): string[] {
   const lines = lineCount(opts);
-  const args = [
+  return [
     'logs',
     ...(opts.follow ? ['--follow'] : []),
-    ...(opts.since ? ['--since', opts.since] : []),
+    ...(opts.since ? ['--since', new Date(parseSince(opts.since, now)).toISOString()] : []),
     ...(lines === undefined ? [] : ['--tail', String(lines)]),
     ...(service ? [service] : []),
   ];
+}
+
+/** Under Compose: `docker compose logs`, with the same options (and --grep applied to its lines). */
+async function composeLogs(service: string | undefined, opts: LogsFlags): Promise<void> {
+  const args = composeLogsArgs(service, opts);
   quietOnClosedPipe();
   const grep = opts.grep;
   await dockerCompose(

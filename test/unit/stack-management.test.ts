@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { confirmRemoval } from '../../src/cli/remove-data.ts';
+import { composeLogsArgs } from '../../src/cli/stack.ts';
 import { parseConfig, rawEnvironment, type Env } from '../../src/config.ts';
 import { exitCodeOf, PrismError } from '../../src/errors.ts';
 import { dataToRemove, isInside } from '../../src/stack/data.ts';
@@ -218,6 +219,20 @@ describe('reading a log', () => {
     );
     const future = await readLog(file, { since: Date.now() + 60_000 });
     expect(future).toEqual(expect.objectContaining({ untimed: true, lines: [] }));
+  });
+});
+
+describe('prism stack logs under Compose', () => {
+  it('gives docker compose logs --since as a time: it takes Go durations, without days', () => {
+    const now = Date.parse('2026-12-06T12:00:00.000Z');
+    expect(composeLogsArgs('redis', { since: '7d', follow: true }, now)).toEqual([
+      'logs',
+      '--follow',
+      '--since',
+      '2026-11-29T12:00:00.000Z',
+      'redis',
+    ]);
+    expect(composeLogsArgs(undefined, {}, now)).toEqual(['logs', '--tail', '100']);
   });
 });
 
