@@ -73,6 +73,26 @@ export function stepNotWaiting(id: string, stepKey: string, why: string): PrismE
   });
 }
 
+/**
+ * The most a retry's start input (the request and every reused answer) may weigh: Temporal refuses a
+ * payload over 2 MB (its blob size limit), and the start carries headers and a memo too.
+ */
+export const maxRetryInputBytes = 1.5 * 1024 * 1024;
+
+/** Refuses (TASK_NOT_RETRYABLE) a retry whose start input would pass maxRetryInputBytes. */
+export function checkRetryInputSize(taskId: string, status: string, input: unknown, fromStep: string): void {
+  const bytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
+  if (bytes <= maxRetryInputBytes) return;
+  const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+  throw taskNotRetryable(
+    taskId,
+    status,
+    `its run's input with the reused answers would be ${mb(bytes)} MB, over the ${mb(maxRetryInputBytes)} MB ` +
+      `a run's input may carry (Temporal's payload limit is 2 MB): retry from a step before "${fromStep}", ` +
+      'so that fewer answers are reused',
+  );
+}
+
 export interface RetriedTask {
   taskId: string;
   workflowId: string;
@@ -170,13 +190,15 @@ export async function retryTask(
     requestedBy: options.requestedBy,
     ...(options.reason ? { reason: options.reason } : {}),
   };
+  const input = { ...original, retry };
+  checkRetryInputSize(taskId, record.status, input, fromStep);
   let runId: string;
   try {
     // Same workflow id: allowed because its last run did not complete; one open run per id at a time.
     const started = await deps.temporal.workflow.start(workflowType, {
       taskQueue: deps.env.TEMPORAL_TASK_QUEUE,
       workflowId,
-      args: [{ ...original, retry }],
+      args: [input],
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       // The same priority and fairness key as the task's first run (src/task/client.ts startTask).
       priority: temporalPriorityOf(request),

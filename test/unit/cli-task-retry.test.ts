@@ -1,9 +1,11 @@
 // `prism task retry` checks its reason and its operator as the API checks a retry's body, before it connects
-// to anything: exit 2 naming the option (src/cli/task-steering.ts, src/task/actions.ts retryOptionProblems).
+// to anything: exit 2 naming the option (src/cli/task-steering.ts, src/task/actions.ts retryOptionProblems);
+// and a retry whose start input would pass Temporal's payload limit is refused with a reason.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { retryOptionProblems } from '../../src/task/actions.ts';
+import { PrismError } from '../../src/errors.ts';
+import { checkRetryInputSize, maxRetryInputBytes, retryOptionProblems } from '../../src/task/actions.ts';
 
 const run = promisify(execFile);
 
@@ -32,5 +34,27 @@ describe('a retry’s reason and requester', () => {
     );
     expect(err?.code).toBe(2);
     expect(err?.stderr).toMatch(/--reason/);
+  });
+});
+
+describe('a retry’s start input', () => {
+  it('is refused with TASK_NOT_RETRYABLE, not a gRPC error, when its reused answers pass 1.5 MB', () => {
+    const small = { requestId: 'r', query: 'q', retry: { completed: { a: { result: { text: 'x' } } } } };
+    expect(() => checkRetryInputSize('t1', 'FAILED', small, 'judge')).not.toThrow();
+    const big = {
+      ...small,
+      retry: { completed: { a: { result: { text: 'x'.repeat(maxRetryInputBytes) } } } },
+    };
+    const err = (() => {
+      try {
+        checkRetryInputSize('t1', 'FAILED', big, 'judge');
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(PrismError);
+    expect((err as PrismError).code).toBe('TASK_NOT_RETRYABLE');
+    expect((err as Error).message).toMatch(/1\.5 MB.*2 MB.*before "judge"/);
   });
 });
