@@ -231,14 +231,27 @@ describe('backups of every store', () => {
     expect(manifest.totals.bytes).toBe(
       manifest.stores.flatMap((s) => s.files).reduce((n, f) => n + f.bytes, 0),
     );
-    // The run is recorded once, and findable by its search attributes.
+    // The run is recorded once, and findable by its search attributes — once Temporal's visibility store
+    // has caught up: the server on PostgreSQL writes visibility asynchronously, seconds behind when busy.
     const row = await prisma.backupRun.findFirst({ where: { backupId, kind: 'BACKUP' } });
     expect(row?.ok).toBe(true);
-    const found = [];
-    for await (const w of temporal.workflow.list({
-      query: `BackupId = '${backupId}' AND BackupOutcome = 'COMPLETED'`,
-    }))
-      found.push(w.workflowId);
+    const listed = async () => {
+      const found: string[] = [];
+      for await (const w of temporal.workflow.list({
+        query: `BackupId = '${backupId}' AND BackupOutcome = 'COMPLETED'`,
+      }))
+        found.push(w.workflowId);
+      return found;
+    };
+    const found = await waitFor(
+      `backup ${backupId} in Temporal's visibility`,
+      async () => {
+        const ids = await listed();
+        return ids.length > 0 && ids;
+      },
+      60_000,
+      500,
+    );
     expect(found).toHaveLength(1);
   }, 300_000);
 
