@@ -186,7 +186,10 @@ async function createTopics(
 /** The fewest replicas of any partition of each topic. */
 async function replicaCounts(admin: Admin, specs: TopicSpec[]): Promise<Map<string, number>> {
   if (specs.length === 0) return new Map();
-  const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+  const topics = await topicMetadata(
+    admin,
+    specs.map((s) => s.name),
+  );
   return new Map(topics.map((t) => [t.name, Math.min(...t.partitions.map((p) => p.replicas.length))]));
 }
 
@@ -232,9 +235,31 @@ export async function waitForTopicLeaders(
   }
 }
 
+/**
+ * The metadata of topics that exist, asked again while the broker that answers has not caught up with them
+ * yet: on a cluster, a topic another broker created a moment ago can be listed everywhere and still be
+ * "This server does not host this topic-partition" to a metadata request for it, for a few hundred ms.
+ */
+async function topicMetadata(admin: Admin, names: string[], timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return (await admin.fetchTopicMetadata({ topics: names })).topics;
+    } catch (error) {
+      const type = kafkaErrorType(error);
+      const lagging = type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
+      if (!lagging || Date.now() > deadline) throw error;
+      await sleep(200);
+    }
+  }
+}
+
 async function growPartitions(admin: Admin, specs: TopicSpec[], progress: Progress): Promise<Set<string>> {
   if (specs.length === 0) return new Set();
-  const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) });
+  const topics = await topicMetadata(
+    admin,
+    specs.map((s) => s.name),
+  );
   const counts = new Map(topics.map((t) => [t.name, t.partitions.length]));
   const toGrow = specs.filter((spec) => (counts.get(spec.name) ?? 0) < spec.partitions);
   for (const spec of specs) {
