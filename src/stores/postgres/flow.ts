@@ -235,22 +235,25 @@ export async function reopenTask(
   r: { taskId: string; planId: string; attempt: number; rerun: string[]; details: unknown },
 ): Promise<{ reopened: boolean; current: TaskStatus | null }> {
   const key = `retry:${r.attempt}`;
-  const rows = await db.$queryRaw<{ current: TaskStatus | null; changed: bigint; done: bigint }[]>`
+  // The RETRY_STARTED event is the gate, and written first: two calls at once (an activity's attempt
+  // racing its retry) both find no event in their snapshot, but the unique (task_id, event_key) makes the
+  // second insert wait for the first and meet its row — `inserted` is true for one call only, and only that
+  // call changes the task. (A gate read from the snapshot let both through: the step counted two retries.)
+  const rows = await db.$queryRaw<{ current: TaskStatus | null; gated: bigint; inserted: bigint }[]>`
     WITH cur AS (
       SELECT id, status FROM tasks WHERE id = ${r.taskId}::uuid
-    ), done AS (
-      SELECT 1 FROM task_history WHERE task_id = ${r.taskId}::uuid AND event_key = ${key}
+    ), h AS (
+      INSERT INTO task_history (task_id, event_key, event_type, from_status, to_status, details, occurred_at)
+      SELECT cur.id, ${key}, 'RETRY_STARTED', cur.status::text, 'ACTIVE', ${JSON.stringify(r.details)}::jsonb, now()
+      FROM cur WHERE cur.status <> 'COMPLETED'
+      ON CONFLICT (task_id, event_key) DO UPDATE SET event_key = EXCLUDED.event_key
+      RETURNING (xmax = 0) AS inserted
     ), t AS (
       UPDATE tasks
       SET status = 'ACTIVE', completed_at = NULL, updated_at = now(), total_duration_ms = NULL,
           result = NULL, error_message = NULL
-      WHERE id = ${r.taskId}::uuid AND status <> 'COMPLETED' AND NOT EXISTS (SELECT 1 FROM done)
+      WHERE id = ${r.taskId}::uuid AND EXISTS (SELECT 1 FROM h WHERE inserted)
       RETURNING id
-    ), h AS (
-      INSERT INTO task_history (task_id, event_key, event_type, from_status, to_status, details, occurred_at)
-      SELECT t.id, ${key}, 'RETRY_STARTED', cur.status::text, 'ACTIVE', ${JSON.stringify(r.details)}::jsonb, now()
-      FROM t, cur
-      ON CONFLICT (task_id, event_key) DO NOTHING
     ), s AS (
       UPDATE agent_subtasks
       SET status = 'QUEUED', output = NULL, error_message = NULL, duration_ms = NULL, started_at = NULL,
@@ -260,10 +263,10 @@ export async function reopenTask(
       UPDATE execution_plans SET status = 'EXECUTING', completed_at = NULL
       WHERE id = ${r.planId}::uuid AND EXISTS (SELECT 1 FROM t)
     )
-    SELECT (SELECT status FROM cur) AS current, (SELECT count(*) FROM t) AS changed,
-           (SELECT count(*) FROM done) AS done`;
-  const { current, changed, done } = rows[0]!;
-  return { reopened: Number(changed) === 1 || Number(done) === 1, current };
+    SELECT (SELECT status FROM cur) AS current, (SELECT count(*) FROM h) AS gated,
+           (SELECT count(*) FROM h WHERE inserted) AS inserted`;
+  const { current, gated } = rows[0]!;
+  return { reopened: Number(gated) === 1, current };
 }
 
 /**
