@@ -237,22 +237,22 @@ export async function reopenTask(
   const key = `retry:${r.attempt}`;
   // The RETRY_STARTED event is the gate, and written first: two calls at once (an activity's attempt
   // racing its retry) both find no event in their snapshot, but the unique (task_id, event_key) makes the
-  // second insert wait for the first and meet its row — `inserted` is true for one call only, and only that
-  // call changes the task. (A gate read from the snapshot let both through: the step counted two retries.)
-  const rows = await db.$queryRaw<{ current: TaskStatus | null; gated: bigint; inserted: bigint }[]>`
+  // second insert wait for the first and then do nothing — only the inserting call changes the task. (A
+  // gate read from the snapshot let both through: the step counted two retries.)
+  const rows = await db.$queryRaw<{ current: TaskStatus | null; inserted: bigint }[]>`
     WITH cur AS (
       SELECT id, status FROM tasks WHERE id = ${r.taskId}::uuid
     ), h AS (
       INSERT INTO task_history (task_id, event_key, event_type, from_status, to_status, details, occurred_at)
       SELECT cur.id, ${key}, 'RETRY_STARTED', cur.status::text, 'ACTIVE', ${JSON.stringify(r.details)}::jsonb, now()
       FROM cur WHERE cur.status <> 'COMPLETED'
-      ON CONFLICT (task_id, event_key) DO UPDATE SET event_key = EXCLUDED.event_key
-      RETURNING (xmax = 0) AS inserted
+      ON CONFLICT (task_id, event_key) DO NOTHING
+      RETURNING task_id
     ), t AS (
       UPDATE tasks
       SET status = 'ACTIVE', completed_at = NULL, updated_at = now(), total_duration_ms = NULL,
           result = NULL, error_message = NULL
-      WHERE id = ${r.taskId}::uuid AND EXISTS (SELECT 1 FROM h WHERE inserted)
+      WHERE id = ${r.taskId}::uuid AND EXISTS (SELECT 1 FROM h)
       RETURNING id
     ), s AS (
       UPDATE agent_subtasks
@@ -263,10 +263,14 @@ export async function reopenTask(
       UPDATE execution_plans SET status = 'EXECUTING', completed_at = NULL
       WHERE id = ${r.planId}::uuid AND EXISTS (SELECT 1 FROM t)
     )
-    SELECT (SELECT status FROM cur) AS current, (SELECT count(*) FROM h) AS gated,
-           (SELECT count(*) FROM h WHERE inserted) AS inserted`;
-  const { current, gated } = rows[0]!;
-  return { reopened: Number(gated) === 1, current };
+    SELECT (SELECT status FROM cur) AS current, (SELECT count(*) FROM h) AS inserted`;
+  const { current, inserted } = rows[0]!;
+  if (Number(inserted) === 1) return { reopened: true, current };
+  // Not inserted: the task is COMPLETED, or this run's retry was started already (by an earlier attempt,
+  // or by the call this one waited for) — a statement of its own sees that call's committed event.
+  const done = await db.$queryRaw<{ one: number }[]>`
+    SELECT 1 AS one FROM task_history WHERE task_id = ${r.taskId}::uuid AND event_key = ${key}`;
+  return { reopened: done.length === 1, current };
 }
 
 /**
