@@ -21,6 +21,11 @@ const log = (message) => process.stderr.write(`[supervisor ${process.pid}] ${mes
 export function supervise(script, args) {
   const env = { ...process.env, PRISM_SUPERVISED: '1' };
   delete env.PRISM_SUPERVISE;
+  // PRISM_CPU_PROFILE_DIR (`prism bench --profile`): the child writes V8 CPU profiles of its threads there
+  // when it ends (node's --cpu-prof, which NODE_OPTIONS may not carry).
+  const profileDir = env.PRISM_CPU_PROFILE_DIR;
+  delete env.PRISM_CPU_PROFILE_DIR;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   let child = null;
   let stopping = false;
   let firstStartMs = null;
@@ -31,7 +36,7 @@ export function supervise(script, args) {
     timer = null;
     const startedMs = Date.now();
     firstStartMs ??= startedMs;
-    child = spawn(process.execPath, [script, ...args], {
+    child = spawn(process.execPath, [...nodeArgs, script, ...args], {
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -295,6 +295,22 @@ export const envSchema = z.object({
     .regex(/^[1-9]\d{0,5}(s|m|h)$/, 'a duration such as 30s, 1m or 1h')
     .default('1m'),
   WORKER_METRICS_PORT: port.default(9464),
+  /**
+   * The workflow sandbox's per-promise stack capture, which the Temporal UI's "Stack Trace" tab (the
+   * `__stack_trace` query) shows: `on` costs the worker about a fifth of its CPU per task (docs/performance.md).
+   */
+  PRISM_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
+  /**
+   * How long one activation of workflow code may run before the worker fails its workflow task as a deadlock
+   * (Temporal's isolateExecutionTimeout); 0 sets no limit. Node enforces a limit with a new thread for every
+   * call into the sandbox, several per activation (docs/performance.md).
+   */
+  PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  /**
+   * The flow version new runs take (docs/workflows.md, "Changes that need no marker"): 2 ends a run with one
+   * local activity; 1, as before, with three. Set 1 while a rolling upgrade still runs workers that know only 1.
+   */
+  PRISM_FLOW_VERSION: z.coerce.number().int().min(1).max(2).default(2),
   /** The maintenance worker's /metrics. */
   MAINTENANCE_METRICS_PORT: port.default(9465),
   /** The reference agents that `prism up` starts serve /metrics on this port and the next three. */
@@ -482,6 +498,9 @@ export const componentVariables: Record<Exclude<Component, 'operator' | 'admin'>
     'TEMPORAL_MAINTENANCE_TASK_QUEUE',
     'ALERT_ESCALATION_MINUTES',
     'WORKER_METRICS_PORT',
+    'PRISM_WORKFLOW_STACK_TRACES',
+    'PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS',
+    'PRISM_FLOW_VERSION',
     // The limits on commands in flight per agent type (step 3 of the flow).
     'PRISM_AGENT_LIMITS',
   ],

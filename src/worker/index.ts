@@ -37,6 +37,8 @@ export async function startWorker(
   const tracer = tracerOf(tracing);
   const deps = await createActivityDeps(env, metrics, tracer);
   const connection = await connectToFrontend(env, (target) => NativeConnection.connect({ ...target }));
+  // Read by the workflow thread the worker starts (patches/README.md).
+  process.env.TEMPORAL_WORKFLOW_STACK_TRACES = env.PRISM_WORKFLOW_STACK_TRACES;
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -50,6 +52,7 @@ export async function startWorker(
     maxConcurrentLocalActivityExecutions: 100,
     maxConcurrentActivityTaskExecutions: 100,
     maxCachedWorkflows: 2000,
+    isolateExecutionTimeout: env.PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS,
     // Tracing on: the workflow's and each activity's spans, in the trace of whoever started the task.
     ...workerTracing(tracing),
   });

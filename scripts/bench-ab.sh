@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A/B of the task worker's settings under `prism bench` (docs/performance.md): restarts the worker with the
+# variables of A, runs the bench, restarts it with those of B, runs it again, PAIRS times (interleaved, so
+# that the machine's drift falls on both), and prints one line per run and the medians.
+#   scripts/bench-ab.sh "PRISM_WORKFLOW_STACK_TRACES=on" "PRISM_WORKFLOW_STACK_TRACES=off" [pairs] [bench options]
+# Against a system started with `prism up`; the worker is left running with B's settings' opposite undone:
+# it is restarted with neither at the end. PROCESSES (default "worker") names the processes restarted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+a="$1"; b="$2"; pairs="${3:-3}"; shift 3 || shift $#
+bench_args=("$@")
+[ ${#bench_args[@]} -gt 0 ] || bench_args=(--tasks 600 --concurrency 32 --no-floor)
+processes="${PROCESSES:-worker}"
+out="$(mktemp -d)"
+restart() { for p in $processes; do env $1 node bin/prism.js stack restart "$p" >/dev/null 2>"$out/restart.log" || { cat "$out/restart.log" >&2; exit 1; }; done; }
+run() {
+  local label="$1" vars="$2" i="$3"
+  restart "$vars"
+  node bin/prism.js bench "${bench_args[@]}" --json >"$out/$label-$i.json" 2>"$out/$label-$i.log" || {
+    echo "bench $label $i failed:" >&2; tail -20 "$out/$label-$i.log" >&2; exit 1; }
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const t = r.temporal, e = r.engine, w = (t.cpu?.perProcess ?? []).find((p) => p.name === "worker");
+    console.log([process.argv[2], t.throughputPerSec.toFixed(1) + "/s", "p50 " + t.endToEnd.p50, "p95 " + t.endToEnd.p95,
+      "cpu " + (t.cpu?.totalMsPerTask ?? "-"), "worker " + (w ? w.msPerTask.toFixed(1) : "-"),
+      e ? "engine " + e.throughputPerSec.toFixed(1) + "/s " + Math.round(100 * t.throughputPerSec / e.throughputPerSec) + "%" : ""].join("  "));
+  ' "$out/$label-$i.json" "$label#$i"
+}
+for i in $(seq 1 "$pairs"); do run A "$a" "$i"; run B "$b" "$i"; done
+node -e '
+  const fs = require("fs"), dir = process.argv[1];
+  const med = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] + (s.length % 2 ? 0 : (s[s.length / 2] - s[(s.length - 2) / 2]) / 2); };
+  for (const l of ["A", "B"]) {
+    const rs = fs.readdirSync(dir).filter((f) => f.startsWith(l + "-") && f.endsWith(".json")).map((f) => JSON.parse(fs.readFileSync(dir + "/" + f, "utf8")));
+    const w = (r) => (r.temporal.cpu?.perProcess ?? []).find((p) => p.name === "worker")?.msPerTask ?? NaN;
+    console.log(`median ${l} (${process.argv[l === "A" ? 2 : 3]}): ${med(rs.map((r) => r.temporal.throughputPerSec)).toFixed(1)}/s  p50 ${med(rs.map((r) => r.temporal.endToEnd.p50))}  p95 ${med(rs.map((r) => r.temporal.endToEnd.p95))}  cpu ${med(rs.map((r) => r.temporal.cpu?.totalMsPerTask ?? NaN)).toFixed(1)}  worker ${med(rs.map(w)).toFixed(1)}`);
+  }' "$out" "$a" "$b"
+restart ""
+echo "reports: $out"
