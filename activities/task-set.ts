@@ -3,6 +3,7 @@
 import type { ActivityDeps } from './deps.ts';
 import { withPrismFailures } from './failures.ts';
 import { dispatchActivities } from './dispatch.ts';
+import { finishActivities } from './finish.ts';
 import { admissionActivities } from './admission.ts';
 import { knowledgeActivities } from './knowledge.ts';
 import { metricsActivities } from './metrics.ts';
@@ -10,11 +11,15 @@ import { taskActivities } from './task.ts';
 
 /** The steps of the agent task flow (workflows/agent-task.ts); a PrismError fails one as its code says. */
 export function createTaskActivities(deps: ActivityDeps) {
+  const task = taskActivities(deps);
+  const metrics = metricsActivities(deps);
   return withPrismFailures({
-    ...taskActivities(deps),
+    ...task,
     ...knowledgeActivities(deps),
     // Step 3 behind the per-type limit (PRISM_AGENT_LIMITS), and the release of its slot: ./admission.ts.
     ...admissionActivities(deps, dispatchActivities(deps)),
-    ...metricsActivities(deps),
+    ...metrics,
+    // Steps 7 and 8 at the end of a run in one: ./finish.ts.
+    ...finishActivities({ ...task, ...metrics }),
   });
 }

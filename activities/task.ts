@@ -29,6 +29,7 @@ import { Topic } from '../src/stores/kafka/topics.ts';
 import { createSharedMemory } from '../src/stores/redis/shared-memory.ts';
 import { taskMemoryNamespace } from '../src/task/ids.ts';
 import type { ActivityDeps } from './deps.ts';
+import type { Env } from '../src/config.ts';
 
 export interface CreatedTask {
   taskId: string;
@@ -37,13 +38,24 @@ export interface CreatedTask {
   plan: PlanStep[];
   /** The steps that wait for a person's approval before their command is sent, by step key. */
   approvals?: Record<string, StepApproval>;
+  /**
+   * Which commands the run issues at its end (workflows/agent-task.ts): 2, one finishTask; absent in runs
+   * recorded before it (2026-12-06), which replay as they ran: recordStepResult, recordResult, recordMetrics.
+   */
+  flowVersion?: number;
 }
 
+/** The newest flow version (CreatedTask.flowVersion); createTask gives runs PRISM_FLOW_VERSION, 2 by default. */
+export const currentFlowVersion = 2;
+
 export function taskActivities({
+  env,
   prisma,
   publisher,
   redis,
-}: Pick<ActivityDeps, 'prisma' | 'publisher' | 'redis'>) {
+}: Pick<ActivityDeps, 'prisma' | 'publisher' | 'redis'> & { env?: Pick<Env, 'PRISM_FLOW_VERSION'> }) {
+  // PRISM_FLOW_VERSION: 1 while workers that know only version 1 still run (a rolling upgrade), then 2.
+  const flowVersion = env?.PRISM_FLOW_VERSION ?? currentFlowVersion;
   return {
     /**
      * Step 2: the request checked and defaulted (whichever client started the run), then the task, its
@@ -90,7 +102,7 @@ export function taskActivities({
         const memory = createSharedMemory(redis, { namespace: taskMemoryNamespace(taskId) });
         for (const [key, value] of Object.entries(reusedMemoryEntries(plan, completed)))
           await memory.update(key, () => value);
-        return { taskId, request, plan, approvals };
+        return { taskId, request, plan, approvals, flowVersion };
       }
       // One statement: a retry after it committed finds the task and changes nothing. A request may name
       // a user who has since been removed: the task still runs, without the link.
@@ -112,7 +124,7 @@ export function taskActivities({
           input: { instruction: s.instruction ?? request.query },
         })),
       });
-      return { taskId, request, plan, approvals };
+      return { taskId, request, plan, approvals, flowVersion };
     },
 
     /** An approval asked for or decided, in the history (and a rejected step's subtask FAILED or SKIPPED). */

@@ -11,7 +11,8 @@
 //   6. the agent answers — on `agent.orchestration.responses`, delivered here as a signal by the bridge,
 //      or as the result of its activity;
 //   7. recordStepResult / recordResult — the answers and the outcome in PostgreSQL as history;
-//   8. recordMetrics     — performance in InfluxDB.
+//   8. recordMetrics     — performance in InfluxDB
+//      (7 and 8 at the run's end in one local activity, finishTask, with a single-step task's answer).
 // A task that FAILED ends as a failed run (its outcome in the failure's details), a cancelled task as a
 // cancelled run: the Temporal UI shows each for what it is. Deterministic code only: every effect is an
 // activity. The contract (input, result, signals, queries) is documented in docs/workflows.md.
@@ -173,10 +174,11 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   let plan: PlanStep[];
   let taskId: string;
   let approvals: Record<string, StepApproval> | undefined;
+  let flowVersion: number | undefined;
   try {
     // A retry's run says which run it is in the history of its task (the runs share the workflow id).
     const retryRun = typeof input === 'object' && input !== null && 'retry' in input;
-    ({ request, plan, taskId, approvals } = await timed('createTask', () =>
+    ({ request, plan, taskId, approvals, flowVersion } = await timed('createTask', () =>
       stores.createTask({
         request: input,
         workflowId,
@@ -195,6 +197,11 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     }
     throw err; // the task could not be created: the run fails with the store's error
   }
+  // The commands of the run's end follow from createTask's recorded result, never a marker: runs recorded
+  // before version 2 replay as they ran (three store steps), later ones end with one (finishTask).
+  const finishInOne = (flowVersion ?? 1) >= 2;
+  // A single-step task's answer is recorded with its outcome, in finishTask.
+  const keptBack: { stepKey: string; response: AgentResponse }[] = [];
   state.taskId = taskId;
   state.status = 'ACTIVE';
   state.steps = plan.map((s) => ({ key: s.key, agentType: s.agentType, status: 'QUEUED' }));
@@ -343,10 +350,12 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     }
     results[step.key] = response;
     setStep(step.key, response.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED', response.agentId);
-    // Part of step 7
-    await timed(`recordStep:${step.key}`, () =>
-      stores.recordStepResult({ taskId, stepKey: step.key, response, ...runOf }),
-    );
+    // Part of step 7 (a single-step task's: at its end, in finishTask)
+    if (finishInOne && plan.length === 1) keptBack.push({ stepKey: step.key, response });
+    else
+      await timed(`recordStep:${step.key}`, () =>
+        stores.recordStepResult({ taskId, stepKey: step.key, response, ...runOf }),
+      );
     if (response.status !== 'SUCCESS') {
       throw ApplicationFailure.create({
         type: failureTypes.agentStepFailed,
@@ -427,22 +436,44 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
       if (step.status === 'RUNNING' || step.status === 'WAITING_APPROVAL') step.status = 'CANCELLED';
     }
     upsertSearchAttributes([{ key: TaskStatusKey, value: status }]);
-    // Step 7
-    await timed('recordResult', () =>
-      stores.recordResult({ taskId, workflowId, status, results, error, ...runOf }),
-    );
-    const durationMs = Date.now() - startedAtMs;
-    // Step 8
-    await timed('recordMetrics', () =>
-      stores.recordMetrics({
+    let durationMs: number;
+    if (finishInOne) {
+      // Steps 7 and 8 in one local activity, which times its parts (activities/finish.ts)
+      const { timings: parts } = await stores.finishTask({
         taskId,
-        agentType: plan[0]!.agentType,
+        workflowId,
         status,
-        timings,
-        durationMs,
-        startedAtMs,
-      }),
-    );
+        results,
+        error,
+        ...runOf,
+        steps: keptBack,
+        metrics: {
+          agentType: plan[0]!.agentType,
+          timings,
+          durationMs: Date.now() - startedAtMs,
+          startedAtMs,
+        },
+      });
+      Object.assign(timings, parts);
+      durationMs = Date.now() - startedAtMs;
+    } else {
+      // Step 7
+      await timed('recordResult', () =>
+        stores.recordResult({ taskId, workflowId, status, results, error, ...runOf }),
+      );
+      durationMs = Date.now() - startedAtMs;
+      // Step 8
+      await timed('recordMetrics', () =>
+        stores.recordMetrics({
+          taskId,
+          agentType: plan[0]!.agentType,
+          status,
+          timings,
+          durationMs,
+          startedAtMs,
+        }),
+      );
+    }
     state.currentStep = 'done';
     return { taskId, workflowId, status, results, ...(error ? { error } : {}), timings, durationMs };
   }

@@ -17,7 +17,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
-import { acceptTaskRequest } from '../../activities/task.ts';
+import { finishActivities } from '../../activities/finish.ts';
+import { acceptTaskRequest, currentFlowVersion } from '../../activities/task.ts';
 import type { TaskActivities } from '../../activities/index.ts';
 import {
   agentResponseSignal,
@@ -79,6 +80,8 @@ function stubs(
     temporalNativeQueue?: string;
     createTaskGate?: Promise<void>;
     approvals?: Record<string, StepApproval>;
+    /** What createTask answers as the run's flow version; null: none, as runs recorded before version 2. */
+    flowVersion?: number | null;
   } = {},
 ) {
   const calls: string[] = [];
@@ -94,6 +97,7 @@ function stubs(
     | 'recordResult'
     | 'recordMetrics'
     | 'recordApproval'
+    | 'finishTask'
   > = {
     async createTask({ request: input }) {
       const request = acceptTaskRequest(input);
@@ -104,6 +108,7 @@ function stubs(
         request,
         plan: planOf(request),
         ...(options.approvals ? { approvals: options.approvals } : {}),
+        ...(options.flowVersion === null ? {} : { flowVersion: options.flowVersion ?? currentFlowVersion }),
       };
     },
     async recordApproval({ event, stepKey, details }) {
@@ -166,6 +171,10 @@ function stubs(
     },
     async recordMetrics() {
       calls.push('recordMetrics');
+    },
+    // The real composition of the three (activities/finish.ts): the calls above show its parts.
+    async finishTask(input) {
+      return finishActivities(activities).finishTask(input);
     },
   };
   return { activities, calls, recorded, approvalEvents, commands };
@@ -246,6 +255,56 @@ describe('agentTask on stub activities', () => {
     expect(Object.keys(outcome.timings)).toEqual(
       expect.arrayContaining(['createTask', 'knowledge:main', 'dispatch:main', 'agent:main', 'recordResult']),
     );
+  });
+
+  /** The local activities a run's history records, in order (their markers name the activity type). */
+  const localActivities = async (handle: WorkflowHandle) =>
+    (await handle.fetchHistory()).events!.flatMap((e) => {
+      const m = e.markerRecordedEventAttributes;
+      if (m?.markerName !== 'core_local_activity') return [];
+      const data = defaultPayloadConverter.fromPayload(m.details!.data!.payloads![0]!) as {
+        activity_type: string;
+      };
+      return [data.activity_type];
+    });
+
+  it('ends a single-step run with one local activity that records its answer, the outcome and the metrics', async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }));
+    const { outcome, markers, history } = await withWorker(activities, async (start) => {
+      const handle = await start(request());
+      return {
+        outcome: await handle.result(),
+        markers: await localActivities(handle),
+        history: await handle.fetchHistory(),
+      };
+    });
+    expect(outcome.status).toBe('COMPLETED');
+    expect(markers).toEqual(['createTask', 'searchKnowledge', 'dispatchCommand', 'finishTask']);
+    // Its parts, in the order the three separate steps had, timed as they were.
+    expect(calls.slice(-3)).toEqual(['recordStep:main', 'recordResult:COMPLETED', 'recordMetrics']);
+    expect(Object.keys(outcome.timings)).toEqual(
+      expect.arrayContaining(['recordStep:main', 'recordResult', 'recordMetrics']),
+    );
+    await Worker.runReplayHistory({ workflowsPath }, history);
+  });
+
+  it('a run recorded before flow version 2 ends as it did, with three local activities', async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }), { flowVersion: null });
+    const { markers, history } = await withWorker(activities, async (start) => {
+      const handle = await start(request());
+      await handle.result();
+      return { markers: await localActivities(handle), history: await handle.fetchHistory() };
+    });
+    expect(markers).toEqual([
+      'createTask',
+      'searchKnowledge',
+      'dispatchCommand',
+      'recordStepResult',
+      'recordResult',
+      'recordMetrics',
+    ]);
+    expect(calls.slice(-3)).toEqual(['recordStep:main', 'recordResult:COMPLETED', 'recordMetrics']);
+    await Worker.runReplayHistory({ workflowsPath }, history);
   });
 
   it('runs a DAG: independent steps together, a dependent step after both, with their answers', async () => {
