@@ -17,6 +17,10 @@ import { parseEnvelope } from '../stores/kafka/envelope.ts';
 import type { Progress } from '../progress.ts';
 import { stackPaths } from '../stack/paths.ts';
 import { cpuAccountingAvailable, cpuShares, sampleCpu, type CpuShare } from './cpu.ts';
+import { monotonicMicros, profileDirFor, summarizeProfiles, type ThreadProfile } from './profile.ts';
+import { restartAppProcess } from '../app/index.ts';
+import { isCluster } from '../stack/topology.ts';
+import { repoRoot } from '../repo.ts';
 import { latencyStats, pool, type LatencyStats } from './stats.ts';
 
 export interface BenchOptions {
@@ -29,6 +33,11 @@ export interface BenchOptions {
   /** Skip the engine measurement (no-op workflows). */
   noEngine?: boolean;
   keepData?: boolean;
+  /**
+   * Write V8 CPU profiles of the task worker and the agent of `agentType` while the tasks run through Temporal,
+   * into a folder of this run under this directory (./profile.ts); the two are restarted for it, and after.
+   */
+  profileDir?: string;
 }
 
 export interface BenchRun {
@@ -63,6 +72,8 @@ export interface BenchReport {
   engine: BenchRun | null;
   /** Temporal throughput / floor throughput, and floor p50 / Temporal p50. */
   ratio: { throughput: number; p50Latency: number } | null;
+  /** With `profileDir`: where the profiles are, and each thread's time over the measurement through Temporal. */
+  profile?: { dir: string; threads: ThreadProfile[] };
 }
 
 function stepStats(timings: Record<string, number>[]): Record<string, LatencyStats> {
@@ -301,7 +312,26 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
   progress.step(
     `${options.tasks} ${options.agentType} tasks at concurrency ${options.concurrency} (run ${runId})`,
   );
-  const temporal = await runThroughTemporal(env, options, runId, progress);
+  const profiled = options.profileDir ? await startProfiling(env, options, runId, progress) : null;
+  const fromUs = monotonicMicros();
+  let temporal: BenchRun;
+  try {
+    temporal = await runThroughTemporal(env, options, runId, progress);
+  } finally {
+    if (profiled) await profiled.stop();
+  }
+  const toUs = monotonicMicros();
+  const profile = profiled
+    ? {
+        dir: profiled.dir,
+        threads: summarizeProfiles(
+          profiled.dir,
+          { fromUs, toUs },
+          temporal.tasks - temporal.failed,
+          repoRoot,
+        ),
+      }
+    : undefined;
   const floor = options.noFloor ? null : await runFloor(env, options, runId, progress);
   const engine = options.noEngine ? null : await runEngine(env, options, runId, progress);
   if (!options.keepData) {
@@ -316,7 +346,38 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
         p50Latency: floor.endToEnd.p50 / Math.max(temporal.endToEnd.p50, 1e-9),
       }
     : null;
-  return { runId, options, temporal, floor, engine, ratio };
+  return { runId, options, temporal, floor, engine, ratio, ...(profile ? { profile } : {}) };
+}
+
+/**
+ * Restarts the task worker and the bench's agent with node's CPU profiler on (bin/supervise.js reads
+ * PRISM_CPU_PROFILE_DIR from the environment it is started with); `stop` restarts them without it, and
+ * so makes them write their profiles.
+ */
+async function startProfiling(env: Env, o: BenchOptions, runId: string, progress: Progress) {
+  if (isCluster(env))
+    throw new Error(
+      "--profile runs on the single topology: restart one machine's processes by hand to profile them",
+    );
+  const dir = profileDirFor(o.profileDir!, runId);
+  const processes = ['worker', `agent-${o.agentType.toLowerCase()}`];
+  const restartAll = async () => {
+    for (const name of processes) await restartAppProcess(env, name, progress);
+  };
+  process.env.PRISM_CPU_PROFILE_DIR = dir;
+  try {
+    progress.step(`restarting ${processes.join(' and ')} with the CPU profiler (profiles in ${dir})`);
+    await restartAll();
+  } finally {
+    delete process.env.PRISM_CPU_PROFILE_DIR;
+  }
+  return {
+    dir,
+    stop: async () => {
+      progress.step(`restarting ${processes.join(' and ')} without the profiler (each writes its profiles)`);
+      await restartAll();
+    },
+  };
 }
 
 export function formatReport(r: BenchReport): string {
@@ -341,6 +402,7 @@ export function formatReport(r: BenchReport): string {
           `Ratio: throughput ${(r.ratio.throughput * 100).toFixed(0)}% of the floor; p50 latency ${(1 / r.ratio.p50Latency).toFixed(2)}x the floor's`,
         ]
       : []),
+    ...(r.profile ? ['', ...profileLines(r.profile)] : []),
     ...(r.engine
       ? [
           `Engine: no-op workflows alone reach ${r.engine.throughputPerSec.toFixed(1)} tasks/s here; the task flow ` +
@@ -360,5 +422,19 @@ function cpuLines(c: CpuReport): string[] {
         (p) =>
           `    ${p.name.padEnd(22)} ${p.msPerTask.toFixed(1).padStart(6)} ms/task  ${(p.share * 100).toFixed(0).padStart(3)}%`,
       ),
+  ];
+}
+
+function profileLines(p: NonNullable<BenchReport['profile']>): string[] {
+  return [
+    `CPU profiles (${p.dir}), while the tasks ran through Temporal — per thread, the time it was not idle, per task:`,
+    ...p.threads.flatMap((t) => [
+      `  pid ${t.pid} thread ${t.thread}: ${t.busyMsPerTask} ms/task  (${t.file.split('/').at(-1)})`,
+      `    by package:  ${t.byPackage
+        .slice(0, 8)
+        .map((x) => `${x.name} ${(x.share * 100).toFixed(0)}%`)
+        .join(', ')}`,
+      ...t.byFunction.slice(0, 8).map((f) => `    ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`),
+    ]),
   ];
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { agentTypeArg, withTopology } from './args.ts';
 import { agentTypes, type AgentType } from '../task/index.ts';
@@ -32,6 +33,10 @@ export function registerBenchCommand(program: Command): void {
     )
     .option('--list-rows <n>', 'tasks --list-tasks seeds', positiveInt('--list-rows'), 100_000)
     .option('--list-runs <n>', 'timed pages per filter of --list-tasks', positiveInt('--list-runs'), 30)
+    .option(
+      '--profile <dir>',
+      'write V8 CPU profiles of the task worker and the agent while the tasks run through Temporal (both are restarted for it), and print where their time went',
+    )
     .option('--keep-data', 'keep the benchmark tasks in PostgreSQL')
     .option('--json', 'print the report as JSON')
     .option(prioritiesOption.flags, prioritiesOption.description, prioritiesOption.parse)
@@ -44,6 +49,7 @@ export function registerBenchCommand(program: Command): void {
         floor: boolean;
         engine: boolean;
         keepData?: boolean;
+        profile?: string;
         json?: boolean;
         listTasks?: boolean;
         listRows: number;
@@ -72,6 +78,7 @@ export function registerBenchCommand(program: Command): void {
             noFloor: !opts.floor,
             noEngine: !opts.engine,
             keepData: opts.keepData,
+            ...(opts.profile ? { profileDir: resolve(opts.profile) } : {}),
           },
           consoleProgress('bench'),
         );
