@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# A/B of the task worker's settings under `prism bench` (docs/performance.md): restarts the worker with the
-# variables of A, runs the bench, restarts it with those of B, runs it again, PAIRS times (interleaved, so
-# that the machine's drift falls on both), and prints one line per run and the medians.
+# A/B of settings under `prism bench` (docs/performance.md): restarts the worker with the variables of A and
+# runs the bench with them (a client's settings, such as tracing's, apply to the bench too), then the same
+# with those of B, PAIRS times (interleaved, so that the machine's drift falls on both), and prints one line
+# per run and the medians.
 #   scripts/bench-ab.sh "PRISM_WORKFLOW_STACK_TRACES=on" "PRISM_WORKFLOW_STACK_TRACES=off" [pairs] [bench options]
-# Against a system started with `prism up`; the worker is left running with B's settings' opposite undone:
-# it is restarted with neither at the end. PROCESSES (default "worker") names the processes restarted.
+# Against a system started with `prism up`; at the end the processes are restarted with neither setting.
+# PROCESSES (default "worker") names the processes restarted, e.g. "worker agent-monitoring".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a="$1"; b="$2"; pairs="${3:-3}"; shift 3 || shift $#
@@ -16,7 +17,7 @@ restart() { for p in $processes; do env $1 node bin/prism.js stack restart "$p" 
 run() {
   local label="$1" vars="$2" i="$3"
   restart "$vars"
-  node bin/prism.js bench "${bench_args[@]}" --json >"$out/$label-$i.json" 2>"$out/$label-$i.log" || {
+  env $vars node bin/prism.js bench "${bench_args[@]}" --json >"$out/$label-$i.json" 2>"$out/$label-$i.log" || {
     echo "bench $label $i failed:" >&2; tail -20 "$out/$label-$i.log" >&2; exit 1; }
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

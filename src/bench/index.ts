@@ -16,6 +16,7 @@ import { Topic } from '../stores/kafka/topics.ts';
 import { parseEnvelope } from '../stores/kafka/envelope.ts';
 import type { Progress } from '../progress.ts';
 import { stackPaths } from '../stack/paths.ts';
+import { tracingFor } from '../tracing.ts';
 import { cpuAccountingAvailable, cpuShares, sampleCpu, type CpuShare } from './cpu.ts';
 import { monotonicMicros, profileDirFor, summarizeProfiles, type ThreadProfile } from './profile.ts';
 import { restartAppProcess } from '../app/index.ts';
@@ -157,7 +158,10 @@ async function runThroughTemporal(
   runId: string,
   progress: Progress,
 ): Promise<BenchRun> {
-  const client = await connectTemporal(env);
+  // A client as the API's and the ingress's: with tracing on, each task's trace starts at its start, sampled
+  // as OTEL_TRACES_SAMPLER says (a run started without a trace context has every span kept).
+  const tracing = tracingFor(env, 'prism-bench');
+  const client = await connectTemporal(env, { tracing });
   try {
     return await measure('through Temporal', env, o, progress, async (i) => {
       const { workflowId } = await startTask(client, env, {
@@ -173,6 +177,7 @@ async function runThroughTemporal(
     });
   } finally {
     await client.connection.close();
+    await tracing.flush();
   }
 }
 
