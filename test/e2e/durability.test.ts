@@ -215,7 +215,7 @@ describe('durability', () => {
       activities: {
         async createTask({ request: input }: { request: unknown }) {
           const request = acceptTaskRequest(input);
-          return { taskId: taskIdFor(request.requestId), request, plan: planOf(request) };
+          return { taskId: taskIdFor(request.requestId), request, plan: planOf(request), flowVersion: 2 };
         },
         async searchKnowledge() {
           return { hits: [] };
@@ -228,10 +228,9 @@ describe('durability', () => {
             taskQueue: null,
           };
         },
-        async recordStepResult() {},
-        async recordResult() {},
-        async recordMetrics(input: { startedAtMs: number; timings: Record<string, number> }) {
-          metrics.push(input);
+        async finishTask(input: { metrics: { startedAtMs: number; timings: Record<string, number> } }) {
+          metrics.push(input.metrics);
+          return { timings: {} };
         },
       },
     });
@@ -269,7 +268,7 @@ describe('durability', () => {
   }, 120_000);
 
   // The whole flow can run in one workflow task (its answer already there). When that task is lost after
-  // recordMetrics wrote the task's points — Temporal killed, or restarted and too busy to take the task's
+  // finishTask wrote the task's points — Temporal killed, or restarted and too busy to take the task's
   // completion — the run is executed again from its start on a later workflow task. Its metric points must
   // land on the same timestamps, or InfluxDB keeps both sets (7 duplicated points for one task, seen once
   // with Temporal killed under load): their time is the run's start, which its history fixes.
@@ -295,7 +294,7 @@ describe('durability', () => {
       ],
     });
     const first = fixtureWorker(taskQueue, 'hang-in-metrics');
-    await waitFor('the first worker to reach recordMetrics', () => first.said().includes('metrics '), 60_000);
+    await waitFor('the first worker to reach finishTask', () => first.said().includes('metrics '), 60_000);
     const before = JSON.parse(first.said().split('metrics ')[1]!.split('\n')[0]!) as {
       startedAtMs: number;
       timings: Record<string, number>;
