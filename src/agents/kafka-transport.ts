@@ -94,6 +94,7 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
       tracer: stores.tracer,
       // Every type's group reads every command; the other types' are theirs to handle.
       accept: (envelope) => envelope.agentType === type,
+      acceptAgentType: type,
       // A command delivered again after it was handled: its answer stands, the work is not redone.
       onOutcome: (outcome) => {
         if (outcome.kind === 'duplicate') dedupeHit();

@@ -16,6 +16,7 @@ import { transientReason } from '../../retry.ts';
 import { sendDeadLetter } from './dead-letter.ts';
 import type { DedupeStore } from './dedupe.ts';
 import { parseEnvelope, type Envelope } from './envelope.ts';
+import { MessageHeader } from './producer.ts';
 import { deadLetterTopic } from './topics.ts';
 import { contextFromHeaders, inSpan, SpanKind, type Tracer } from '../../tracing.ts';
 
@@ -82,6 +83,11 @@ export interface RunConsumerOptions {
    * dedupe round trip), e.g. the commands for other agent types on a shared topic. Default: all.
    */
   accept?: (envelope: Envelope) => boolean;
+  /**
+   * The agent type whose messages this consumer takes: a message whose `x-agent-type` header names another is
+   * passed over as `accept` would, without reading its value. Messages without the header go to `accept`.
+   */
+  acceptAgentType?: string;
   /** The dead-letter topic of a topic; default `<topic>.dlq`. */
   deadLetterTopicFor?: (topic: string) => string;
   consumerConfig?: Omit<Partial<ConsumerConfig>, 'groupId'>;
@@ -195,6 +201,11 @@ async function consumeMessage(
     return { kind: 'dead-lettered', ...position, id, reason, deadLetterTopic: topic };
   };
 
+  // Another agent type's command, told by its header: skipped before its JSON is read (a message without
+  // the header, from a producer that does not set it, is told by its envelope below).
+  const headerType = options.acceptAgentType && message.headers?.[MessageHeader.agentType]?.toString();
+  if (headerType && headerType !== options.acceptAgentType)
+    return { kind: 'ignored', ...position, id: message.headers?.[MessageHeader.id]?.toString() ?? '' };
   const parsed = parseEnvelope(message.value);
   if (!parsed.ok) return deadLetter(parsed.reason);
   const { envelope } = parsed;

@@ -13,6 +13,8 @@ export const MessageHeader = {
   id: 'x-message-id',
   type: 'x-message-type',
   schemaVersion: 'x-schema-version',
+  /** The envelope's agentType, when it has one: an agent skips another type's command by it, unparsed. */
+  agentType: 'x-agent-type',
 } as const;
 
 export interface PublishOptions {
@@ -55,6 +57,7 @@ export function toKafkaMessage(envelope: Envelope, options: PublishOptions = {})
       [MessageHeader.id]: valid.id,
       [MessageHeader.type]: valid.type,
       [MessageHeader.schemaVersion]: String(valid.schemaVersion),
+      ...(valid.agentType ? { [MessageHeader.agentType]: valid.agentType } : {}),
     },
   };
 }

@@ -271,6 +271,56 @@ describe('publishing and consuming envelopes', () => {
     expect(await committedCount(kafka, admin, groupId, topic)).toBe(start + 2);
   });
 
+  it("passes over another agent type's message by its x-agent-type header, without reading its value", async () => {
+    const groupId = newGroup();
+    const start = await committedCountOfTopic();
+    const mine = createEnvelope({
+      type: 'agent.command',
+      taskId: groupId,
+      agentType: 'CONTROL',
+      payload: {},
+    });
+    // Not JSON: read, it would be dead-lettered; its header says it is an ANALYSIS agent's.
+    const theirsId = `${groupId}-theirs`;
+    await publisher.producer.send({
+      topic: kafkaName(kafka, topic),
+      messages: [
+        {
+          key: groupId,
+          value: 'not json at all',
+          headers: { [MessageHeader.id]: theirsId, [MessageHeader.agentType]: 'ANALYSIS' },
+        },
+      ],
+    });
+    await publish([mine]);
+    const handled: string[] = [];
+    const recorder = outcomeRecorder();
+    const consumer = await runConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      dedupe: redisDedupeStore(redis, { groupId }),
+      dlqProducer: publisher.producer,
+      onOutcome: recorder.onOutcome,
+      accept: (envelope) => envelope.agentType === 'CONTROL',
+      acceptAgentType: 'CONTROL',
+      handler: async (envelope) => void handled.push(envelope.id),
+    });
+    try {
+      await recorder.waitForCount(start + 2);
+    } finally {
+      await consumer.stop();
+    }
+    // The publisher set the header on its own envelope: it was read and handled.
+    expect(handled).toEqual(expect.arrayContaining([mine.id]));
+    const outcomeOf = (id: string) => recorder.outcomes.find((o) => 'id' in o && o.id === id)?.kind;
+    expect(outcomeOf(theirsId)).toBe('ignored');
+    expect(outcomeOf(mine.id)).toBe('processed');
+    // One outcome per message: ignored, so never dead-lettered (the group also reads the earlier tests' messages).
+    expect(recorder.outcomes.filter((o) => 'id' in o && o.id === theirsId)).toHaveLength(1);
+    expect(await committedCount(kafka, admin, groupId, topic)).toBe(start + 2);
+  });
+
   it('gathers what is published while a request is in flight into the next request, keeping the order', async () => {
     const own = createPublisher(kafka);
     await own.connect();
