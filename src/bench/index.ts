@@ -17,6 +17,8 @@ import { parseEnvelope } from '../stores/kafka/envelope.ts';
 import type { Progress } from '../progress.ts';
 import { stackPaths } from '../stack/paths.ts';
 import { tracingFor } from '../tracing.ts';
+import { writeDemoSensorSeries } from '../provision/demo.ts';
+import { createInfluxWriter } from '../stores/influx/writer.ts';
 import { cpuAccountingAvailable, cpuShares, sampleCpu, type CpuShare } from './cpu.ts';
 import { monotonicMicros, profileDirFor, summarizeProfiles, type ThreadProfile } from './profile.ts';
 import { restartAppProcess } from '../app/index.ts';
@@ -317,6 +319,18 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
   progress.step(
     `${options.tasks} ${options.agentType} tasks at concurrency ${options.concurrency} (run ${runId})`,
   );
+  if (options.agentType === 'MONITORING' || options.agentType === 'PREDICTION') {
+    // Their tasks read the last hour of the machine's readings: the demo series, written again now.
+    const writer = createInfluxWriter(env);
+    try {
+      await writeDemoSensorSeries(writer, [options.parameters.machine as string]);
+    } finally {
+      await writer.close();
+    }
+    progress.step(
+      `wrote the last hour of ${String(options.parameters.machine)}'s demo readings, which the tasks read`,
+    );
+  }
   const profiled = options.profileDir ? await startProfiling(env, options, runId, progress) : null;
   const fromUs = monotonicMicros();
   let temporal: BenchRun;

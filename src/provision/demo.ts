@@ -162,6 +162,43 @@ function sensorValue(machine: string, sensor: string, minute: number): number {
   return Math.round((base + wave + drift) * 100) / 100;
 }
 
+/**
+ * The demo sensor series of these machines: one reading per minute for the last hour, on whole minutes, so a
+ * reload overwrites the same points. `prism bench` writes its machine's again before it runs, so that its
+ * MONITORING and PREDICTION tasks (`since: -1h`) find an hour of readings however long ago the demo was
+ * loaded. Returns the number of points written.
+ */
+export async function writeDemoSensorSeries(
+  writer: ReturnType<typeof createInfluxWriter>,
+  machines: readonly string[],
+): Promise<number> {
+  const now = Math.floor(Date.now() / 60_000) * 60_000;
+  let points = 0;
+  for (const machine of machines) {
+    const sensors = machine.startsWith('press')
+      ? ['press_force_kn']
+      : ['spindle_temperature_c', 'vibration_mm_s'];
+    for (const sensor of sensors) {
+      for (let m = 0; m < 60; m++) {
+        writer.write(
+          sensorReading({
+            line: demoLine,
+            machine,
+            sensorType: sensor,
+            value: sensorValue(machine, sensor, m),
+            quality: 'GOOD',
+            unit: sensor.endsWith('_c') ? '°C' : sensor.endsWith('_kn') ? 'kN' : 'mm/s',
+            time: now - (59 - m) * 60_000,
+          }),
+        );
+        points++;
+      }
+    }
+  }
+  await writer.flush();
+  return points;
+}
+
 export async function loadDemoData(
   env: Env,
   progress: Progress,
@@ -208,33 +245,9 @@ export async function loadDemoData(
         });
       }
     });
-    // One reading per minute for the last hour, on whole minutes, so a reload overwrites the same points.
-    const now = Math.floor(Date.now() / 60_000) * 60_000;
-    let points = 0;
-    await progress.track('Demo sensor series (last hour)', async () => {
-      for (const machine of demoMachines) {
-        const sensors = machine.startsWith('press')
-          ? ['press_force_kn']
-          : ['spindle_temperature_c', 'vibration_mm_s'];
-        for (const sensor of sensors) {
-          for (let m = 0; m < 60; m++) {
-            writer.write(
-              sensorReading({
-                line: demoLine,
-                machine,
-                sensorType: sensor,
-                value: sensorValue(machine, sensor, m),
-                quality: 'GOOD',
-                unit: sensor.endsWith('_c') ? '°C' : sensor.endsWith('_kn') ? 'kN' : 'mm/s',
-                time: now - (59 - m) * 60_000,
-              }),
-            );
-            points++;
-          }
-        }
-      }
-      await writer.flush();
-    });
+    const points = await progress.track('Demo sensor series (last hour)', () =>
+      writeDemoSensorSeries(writer, demoMachines),
+    );
     return { agents: 4, documents: documents.length + processKnowledge.length, points };
   } finally {
     await writer.close();
