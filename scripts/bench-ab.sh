@@ -17,6 +17,11 @@ restart() { for p in $processes; do env $1 node bin/prism.js stack restart "$p" 
 run() {
   local label="$1" vars="$2" i="$3"
   restart "$vars"
+  # WARMUP=N: N tasks through the restarted processes first, not measured (a cold worker's first few
+  # hundred tasks cost it more CPU; both sides pay the same without it, but the figures read higher).
+  if [ "${WARMUP:-0}" -gt 0 ]; then
+    env $vars node bin/prism.js bench --tasks "$WARMUP" --concurrency 32 --no-floor --no-engine >/dev/null 2>&1 || true
+  fi
   env $vars node bin/prism.js bench "${bench_args[@]}" --json >"$out/$label-$i.json" 2>"$out/$label-$i.log" || {
     echo "bench $label $i failed:" >&2; tail -20 "$out/$label-$i.log" >&2; exit 1; }
   node -e '
