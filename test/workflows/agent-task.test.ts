@@ -14,9 +14,8 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { finishActivities } from '../../activities/finish.ts';
 import { acceptTaskRequest, currentFlowVersion } from '../../activities/task.ts';
 import type { TaskActivities } from '../../activities/index.ts';
@@ -39,9 +38,8 @@ import {
 } from '../../src/task/index.ts';
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
 import { createTaskEventMapper } from '../../src/task/events.ts';
-import { taskSearchAttributes } from '../../src/stores/temporal/provision.ts';
 import { workflowsPath } from '../../src/worker/index.ts';
-import { testServerExecutable } from '../setup/test-server.ts';
+import { startWorkflowTestEnv } from './test-env.ts';
 
 /** How the stub agent of a step behaves: answer now (SUCCESS or FAILED), or stay silent. */
 type Behaviour = (command: AgentCommand) => { status: 'SUCCESS' | 'FAILED'; error?: string } | 'silent';
@@ -49,25 +47,7 @@ type Behaviour = (command: AgentCommand) => { status: 'SUCCESS' | 'FAILED'; erro
 let testEnv: TestWorkflowEnvironment;
 
 beforeAll(async () => {
-  // Quiet: the test server does not advertise a capability the SDK warns about on every worker.
-  Runtime.install({
-    logger: new DefaultLogger('ERROR'),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
-  });
-  testEnv = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: testServerExecutable() } },
-  });
-  // The workflow sets the task's search attributes, which a server must know (`prism provision` registers
-  // them on the real one).
-  await testEnv.connection.operatorService.addSearchAttributes({
-    namespace: testEnv.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      taskSearchAttributes.map((name) => [
-        name,
-        proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ]),
-    ),
-  });
+  testEnv = await startWorkflowTestEnv();
 }, 60_000);
 afterAll(async () => {
   await testEnv?.teardown();

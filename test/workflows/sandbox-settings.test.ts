@@ -5,35 +5,18 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
-import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { acceptTaskRequest } from '../../activities/task.ts';
 import { planOf, workflowIdFor } from '../../src/task/index.ts';
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
 import type { AgentCommand } from '../../src/task/index.ts';
-import { taskSearchAttributes } from '../../src/stores/temporal/provision.ts';
 import { workflowsPath } from '../../src/worker/index.ts';
-import { testServerExecutable } from '../setup/test-server.ts';
+import { startWorkflowTestEnv } from './test-env.ts';
 
 let testEnv: TestWorkflowEnvironment;
 
 beforeAll(async () => {
-  Runtime.install({
-    logger: new DefaultLogger('ERROR'),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
-  });
-  testEnv = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: testServerExecutable() } },
-  });
-  await testEnv.connection.operatorService.addSearchAttributes({
-    namespace: testEnv.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      taskSearchAttributes.map((name) => [
-        name,
-        proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ]),
-    ),
-  });
+  testEnv = await startWorkflowTestEnv();
 }, 60_000);
 afterAll(async () => {
   await testEnv?.teardown();
