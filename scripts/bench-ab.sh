@@ -6,6 +6,9 @@
 #   scripts/bench-ab.sh "PRISM_WORKFLOW_STACK_TRACES=on" "PRISM_WORKFLOW_STACK_TRACES=off" [pairs] [bench options]
 # Against a system started with `prism up`; at the end the processes are restarted with neither setting.
 # PROCESSES (default "worker") names the processes restarted, e.g. "worker agent-monitoring".
+# A_TREE / B_TREE: an A/B of code, not settings — each side's processes are started from that checkout (a
+# `git worktree` of the other commit, with node_modules and src/generated linked or copied in); the bench's
+# client always runs from this one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a="$1"; b="$2"; pairs="${3:-3}"; shift 3 || shift $#
@@ -13,10 +16,11 @@ bench_args=("$@")
 [ ${#bench_args[@]} -gt 0 ] || bench_args=(--tasks 600 --concurrency 32 --no-floor)
 processes="${PROCESSES:-worker}"
 out="$(mktemp -d)"
-restart() { for p in $processes; do env $1 node bin/prism.js stack restart "$p" >/dev/null 2>"$out/restart.log" || { cat "$out/restart.log" >&2; exit 1; }; done; }
+restart() { for p in $processes; do env $1 node "${2:-.}/bin/prism.js" stack restart "$p" >/dev/null 2>"$out/restart.log" || { cat "$out/restart.log" >&2; exit 1; }; done; }
 run() {
-  local label="$1" vars="$2" i="$3"
-  restart "$vars"
+  local label="$1" vars="$2" i="$3" tree
+  if [ "$label" = A ]; then tree="${A_TREE:-.}"; else tree="${B_TREE:-.}"; fi
+  restart "$vars" "$tree"
   # WARMUP=N: N tasks through the restarted processes first, not measured (a cold worker's first few
   # hundred tasks cost it more CPU; both sides pay the same without it, but the figures read higher).
   if [ "${WARMUP:-0}" -gt 0 ]; then

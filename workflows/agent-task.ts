@@ -78,6 +78,13 @@ export const approvalStepsPatch = 'approval-steps';
 export const retryFromStepPatch = 'retry-from-step';
 /** A cancelled approval wait (the task cancelled, a sibling failed) no longer sets TaskStatus back to ACTIVE. */
 export const approvalCancelPatch = 'approval-cancel-keeps-status';
+/**
+ * One marker for all the rules above and in ./answers.ts: a run that records it follows every one of them
+ * without asking for each (a `patched()` call records a marker and upserts TemporalChangeVersion, two history
+ * events, so four calls made eight of a task's 26). Runs recorded before it replay asking for each, as they ran.
+ * Asked first, where every run starts.
+ */
+export const rulesPatch = 'rules-2026-12-07';
 
 // Store steps are short and idempotent: local activities (no task-queue round trip per step), retried
 // with backoff while a store is briefly unavailable, then the task fails with the store's error. An
@@ -106,11 +113,14 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
     steps: [],
     feedback: 0,
   };
+  // The rules behind markers: all of them at once for a run that records rulesPatch, each asked for as
+  // before (in the same order) by a run recorded before it.
+  const ask = patched(rulesPatch) ? () => true : patched;
   // Agents' answers, kept from the moment they arrive, before the plan is known too (./answers.ts).
-  const answers = createAnswers();
-  const approvalSteps = patched(approvalStepsPatch);
-  const retryFromStep = patched(retryFromStepPatch);
-  const cancelKeepsStatus = patched(approvalCancelPatch);
+  const answers = createAnswers(ask);
+  const approvalSteps = ask(approvalStepsPatch);
+  const retryFromStep = ask(retryFromStepPatch);
+  const cancelKeepsStatus = ask(approvalCancelPatch);
   setHandler(progress, () => state);
   setHandler(userFeedback, () => void state.feedback++);
   setHandler(agentResponse, (response) => answers.receive(response));

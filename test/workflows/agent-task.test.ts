@@ -3,6 +3,7 @@
 // duplicate and late answers, a timeout, a cancel, a Temporal-native agent that heartbeats, and a request
 // that a client started without validating it. Timers are skipped, so a 2-minute timeout takes no time.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Context } from '@temporalio/activity';
@@ -39,6 +40,7 @@ import {
 import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
 import { createTaskEventMapper } from '../../src/task/events.ts';
 import { workflowsPath } from '../../src/worker/index.ts';
+import { rulesPatch } from '../../workflows/agent-task.ts';
 import { startWorkflowTestEnv } from './test-env.ts';
 
 /** How the stub agent of a step behaves: answer now (SUCCESS or FAILED), or stay silent. */
@@ -248,6 +250,17 @@ describe('agentTask on stub activities', () => {
       return [data.activity_type];
     });
 
+  /** The patch markers a run's history records, by patch id. */
+  const patchIds = (history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>) =>
+    history.events!.flatMap((e) => {
+      const m = e.markerRecordedEventAttributes;
+      if (m?.markerName !== 'core_patch') return [];
+      const data = defaultPayloadConverter.fromPayload(m.details!['patch-data']!.payloads![0]!) as {
+        id: string;
+      };
+      return [data.id];
+    });
+
   it('ends a single-step run with one local activity that records its answer, the outcome and the metrics', async () => {
     const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }));
     const { outcome, markers, history } = await withWorker(activities, async (start) => {
@@ -266,6 +279,34 @@ describe('agentTask on stub activities', () => {
       expect.arrayContaining(['recordStep:main', 'recordResult', 'recordMetrics']),
     );
     await Worker.runReplayHistory({ workflowsPath }, history);
+  });
+
+  it('records one patch marker, for all the rules, where runs before it recorded four', async () => {
+    const { activities } = stubs(() => ({ status: 'SUCCESS' }));
+    const history = await withWorker(activities, async (start) => {
+      const handle = await start(request());
+      await handle.result();
+      return handle.fetchHistory();
+    });
+    expect(patchIds(history)).toEqual([rulesPatch]);
+    // And TemporalChangeVersion upserted once, for it.
+    const upserts = history.events!.filter((e) =>
+      Object.keys(
+        e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
+      ).includes('TemporalChangeVersion'),
+    );
+    expect(upserts).toHaveLength(1);
+    // A run recorded with the four markers (test/workflows/histories/*.markers-2026-12-06.json) replays as it
+    // ran: test/workflows/replay.test.ts.
+    const recorded = JSON.parse(
+      readFileSync(
+        new URL('./histories/single-step-completed.markers-2026-12-06.json', import.meta.url),
+        'utf8',
+      ),
+    ) as { events: { markerRecordedEventAttributes?: { markerName?: string } }[] };
+    expect(
+      recorded.events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
+    ).toHaveLength(4);
   });
 
   it('a run recorded before flow version 2 ends as it did, with three local activities', async () => {
@@ -425,7 +466,7 @@ describe('agentTask on stub activities', () => {
         (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
       );
       const signals = events!.flatMap((e, i) => (e.workflowExecutionSignaledEventAttributes ? [i] : []));
-      // And that history replays on this code, the patch's marker included.
+      // And that history replays on this code, the rules' marker included.
       await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory());
       const patches = events!.flatMap((e) =>
         e.markerRecordedEventAttributes?.markerName === 'core_patch' ? ['patch'] : [],
@@ -433,7 +474,7 @@ describe('agentTask on stub activities', () => {
       return { outcome: result, signalled: { signals, firstMarker, patches } };
     });
     expect(signalled.signals).toHaveLength(5);
-    expect(signalled.patches.length).toBeGreaterThan(0);
+    expect(signalled.patches).toEqual(['patch']); // rulesPatch alone: the early answers' rule comes with it
     expect(Math.max(...signalled.signals)).toBeLessThan(signalled.firstMarker);
     expect(outcome.status).toBe('COMPLETED');
     expect(outcome.results.a).toMatchObject({ stepKey: 'a', agentId: 'first', result: { n: 1 } });

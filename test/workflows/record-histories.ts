@@ -1,6 +1,8 @@
 // Records workflow histories for the replay test (test/workflows/replay.test.ts). Run it after a change
 // to the workflow that is *meant* to change its histories (and version the workflow if runs are in flight):
-//   npx tsx test/workflows/record-histories.ts
+//   npx tsx test/workflows/record-histories.ts [suffix]
+// With a suffix, each history is written as <case>.<suffix>.json beside the others, so that histories of
+// an earlier version of the workflow are kept and replayed too (the markers' versions: docs/workflows.md).
 // It runs real tasks through a worker, with a minimal Kafka agent that answers every command (FAILED when
 // the query asks it to fail, never when it asks it to hold), in the tests' own deployment so that a
 // running system is not disturbed.
@@ -23,6 +25,10 @@ import { useTestEnvironment } from '../environment.ts';
 
 useTestEnvironment();
 const env = loadConfig();
+const suffix = process.argv[2];
+if (suffix !== undefined && !/^[a-z0-9-]+$/.test(suffix)) {
+  throw new Error(`suffix "${suffix}": lowercase letters, digits and dashes only`);
+}
 const stamp = Date.now();
 interface Case {
   request: TaskRequest;
@@ -129,7 +135,7 @@ try {
     // The canonical JSON form (as `temporal workflow show --output json` writes it) that
     // Worker.runReplayHistory reads.
     const history = historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory());
-    writeFileSync(new URL(`./histories/${name}.json`, import.meta.url), history);
+    writeFileSync(new URL(`./histories/${name}${suffix ? `.${suffix}` : ''}.json`, import.meta.url), history);
     console.log(`${name}: ${outcome.status} (${workflowId})`);
   }
 } finally {
