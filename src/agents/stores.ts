@@ -1,13 +1,13 @@
 // The store clients of one agent process, each built on first use and closed once when the agent stops.
 import type { Redis } from 'ioredis';
 import type { WeaviateClient } from 'weaviate-client';
-import { createInflux, influxOrg } from '../clients/influx.ts';
+import { createInflux } from '../clients/influx.ts';
 import { createKafka } from '../clients/kafka.ts';
 import { createRedis } from '../clients/redis.ts';
 import { connectWeaviate } from '../clients/weaviate.ts';
 import type { Env } from '../config.ts';
 import { createPrisma, type PrismaClient } from '../db/prisma.ts';
-import type { FluxTarget } from '../stores/influx/queries.ts';
+import { influxTarget, type FluxTarget } from '../stores/influx/queries.ts';
 import { createPublisher, type Publisher } from '../stores/kafka/producer.ts';
 import { createAgentStateStore, type AgentStateStore } from '../stores/redis/agent-state.ts';
 import { createLockManager, type LockManager } from '../stores/redis/locks.ts';
@@ -74,10 +74,7 @@ export class AgentStores {
   }
 
   get influx(): FluxTarget {
-    this.flux ??= {
-      queryApi: createInflux(this.env).getQueryApi(influxOrg),
-      bucket: this.env.INFLUX_BUCKET,
-    };
+    this.flux ??= influxTarget(createInflux(this.env), this.env.INFLUX_BUCKET);
     return this.flux;
   }
 

@@ -57,7 +57,7 @@ export interface AgentContext {
   sharedMemory(namespace: string): SharedMemory;
   /** Distributed locks with fencing tokens, e.g. `machine.<id>` around acting on a machine. */
   readonly locks: LockManager;
-  /** Where Flux queries go: pass it to `recentSensorReadings` and the other helpers of src/stores/influx. */
+  /** Where InfluxDB queries go: pass it to `recentSensorReadings` and the other helpers of src/stores/influx (docs/influxdb.md). */
   readonly influx: FluxTarget;
   weaviate(): Promise<WeaviateClient>;
   /** A shared Weaviate collection (ExternalKnowledge, ManufacturingKnowledge, InstructionTemplate). */

@@ -1,11 +1,30 @@
-// Flux queries over recent windows of PRISM's measurements. Every value that comes from a caller is either
-// a string escaped by the client's `flux` template, or checked against a strict pattern (durations) or a
-// fixed list (measurements, fields, tags) before it reaches the query text: no Flux injection.
-import { flux, fluxExpression, type ParameterizedQuery, type QueryApi } from '@influxdata/influxdb-client';
+// Queries over recent windows of PRISM's measurements: Flux, and InfluxQL for the plain reads of raw points
+// (a machine's readings, timeline events), which InfluxDB 1.x serves for a fifth of Flux's CPU. Every value
+// that comes from a caller is either a string escaped by the client's `flux` template or by influxqlString,
+// or checked against a strict pattern (durations) or a fixed list (measurements, fields, tags) before it
+// reaches the query text: no injection.
+import {
+  flux,
+  fluxExpression,
+  type InfluxDB,
+  type ParameterizedQuery,
+  type QueryApi,
+  type Transport,
+} from '@influxdata/influxdb-client';
+import { influxOrg } from '../../clients/influx.ts';
 import { measurements, type FieldOf, type Measurement, type TagOf } from './points.ts';
 
-/** Where to query: a QueryApi (`createInflux(env).getQueryApi(influxOrg)`) and the bucket. */
-export type FluxTarget = { queryApi: QueryApi; bucket: string };
+/**
+ * Where to query: a QueryApi (Flux) and the bucket (`database` or `database/policy`), and the client's
+ * transport for InfluxQL reads (`influxTarget(createInflux(env), bucket)` makes all three). Without a
+ * transport every helper uses Flux.
+ */
+export type FluxTarget = { queryApi: QueryApi; bucket: string; transport?: Transport };
+
+/** The target of every helper here for `influx`'s server and `bucket`. */
+export function influxTarget(influx: InfluxDB, bucket: string): FluxTarget {
+  return { queryApi: influx.getQueryApi(influxOrg), bucket, transport: influx.transport };
+}
 
 /** A relative start such as "-15m" or "-1h30m", or an absolute time. */
 export type Since = string | Date;
@@ -64,20 +83,122 @@ export type SensorReadingRow = {
   quality: string;
 };
 
+// InfluxQL: a double-quoted identifier and a single-quoted string, with backslash escapes.
+const influxqlIdentifier = (name: string) => `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+const influxqlString = (value: string) =>
+  `'${value.replace(/[\\'\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}'`;
+/** InfluxQL's duration units for Flux's; months and years have none (a query with them uses Flux). */
+const influxqlUnits: Record<string, string> = {
+  ns: 'ns',
+  us: 'u',
+  ms: 'ms',
+  s: 's',
+  m: 'm',
+  h: 'h',
+  d: 'd',
+  w: 'w',
+};
+
+/** `time >= <start>`, as Flux's range(start:) is, or null where InfluxQL has no such duration. */
+function influxqlStart(since: Since): string | null {
+  start(since); // the same checks, the same errors
+  if (since instanceof Date) return `time >= ${influxqlString(since.toISOString())}`;
+  let duration = '';
+  for (const [, n, unit] of since.slice(1).matchAll(/(\d+)([a-z]+)/g)) {
+    const mapped = influxqlUnits[unit!];
+    if (!mapped) return null;
+    duration += `${n}${mapped}`;
+  }
+  return `time >= now() - ${duration}`;
+}
+
+type InfluxQLResponse = {
+  error?: string;
+  results?: { error?: string; series?: { columns: string[]; values?: unknown[][] }[] }[];
+};
+
+/**
+ * The raw points of `measurement` that have the given tags, from `since` until now (as Flux's range), oldest
+ * first, at most `max`: one row per point with `columns` (fields and tags) and `time`, as Flux's pivot gives
+ * them — or null where the start has no InfluxQL form (months, years).
+ */
+async function influxqlPoints<M extends Measurement>(
+  target: FluxTarget & { transport: Transport },
+  measurement: M,
+  columns: readonly string[],
+  tags: Partial<Record<TagOf<M>, string>>,
+  since: Since,
+  max: number,
+): Promise<Record<string, unknown>[] | null> {
+  const from = influxqlStart(since);
+  if (from === null) return null;
+  const allowed = measurements[measurement].tags as readonly string[];
+  const where = [
+    ...Object.entries(tags)
+      .filter(([, value]) => value !== undefined)
+      .map(
+        ([name, value]) =>
+          `${influxqlIdentifier(known('tag', name, allowed))} = ${influxqlString(value as string)}`,
+      ),
+    from,
+    'time < now()',
+  ];
+  const [database, policy] = target.bucket.split('/', 2);
+  const statement =
+    `SELECT ${columns.map(influxqlIdentifier).join(', ')} ` +
+    `FROM ${policy ? `${influxqlIdentifier(policy)}.` : ''}${influxqlIdentifier(measurement)} ` +
+    `WHERE ${where.join(' AND ')} ORDER BY time ASC LIMIT ${limit(max)}`;
+  const body = (await target.transport.request(
+    `/query?${new URLSearchParams({ db: database!, q: statement })}`,
+    null,
+    { method: 'GET' },
+  )) as InfluxQLResponse;
+  const error = body.error ?? body.results?.[0]?.error;
+  if (error) throw new Error(`InfluxDB could not read ${measurement} (${statement}): ${error}`);
+  const series = body.results?.[0]?.series ?? [];
+  return series.flatMap((s) =>
+    (s.values ?? []).map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))),
+  );
+}
+
+const sensorReadingOf = (r: {
+  time: string;
+  line: string;
+  machine: string;
+  sensor_type: string;
+  value: number;
+  unit?: string | null;
+  quality: string;
+}): SensorReadingRow => ({
+  time: new Date(r.time),
+  line: r.line,
+  machine: r.machine,
+  sensorType: r.sensor_type,
+  value: r.value,
+  ...(r.unit ? { unit: r.unit } : {}),
+  quality: r.quality,
+});
+
 /** The readings of one machine's sensor type since `since` (default the last 15 minutes), oldest first. */
 export async function recentSensorReadings(
   target: FluxTarget,
   options: { machine: string; sensorType: string; line?: string; since?: Since; limit?: number },
 ): Promise<SensorReadingRow[]> {
+  const tags = { machine: options.machine, sensor_type: options.sensorType, line: options.line };
+  if (target.transport) {
+    const rows = await influxqlPoints(
+      { ...target, transport: target.transport },
+      'sensor_reading',
+      ['value', 'unit', 'quality', 'line', 'machine', 'sensor_type'],
+      tags,
+      options.since ?? '-15m',
+      options.limit ?? 10_000,
+    );
+    if (rows) return rows.map((r) => sensorReadingOf(r as Parameters<typeof sensorReadingOf>[0]));
+  }
   const query = flux`from(bucket: ${target.bucket})
   |> range(start: ${start(options.since ?? '-15m')})
-  |> filter(fn: (r) => r._measurement == "sensor_reading"${fluxExpression(
-    tagFilter('sensor_reading', {
-      machine: options.machine,
-      sensor_type: options.sensorType,
-      line: options.line,
-    }),
-  )})
+  |> filter(fn: (r) => r._measurement == "sensor_reading"${fluxExpression(tagFilter('sensor_reading', tags))})
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group()
   |> sort(columns: ["_time"])
@@ -92,15 +213,7 @@ export async function recentSensorReadings(
     quality: string;
   };
   const rows = await target.queryApi.collectRows<Row>(query);
-  return rows.map((r) => ({
-    time: new Date(r._time),
-    line: r.line,
-    machine: r.machine,
-    sensorType: r.sensor_type,
-    value: r.value,
-    ...(r.unit ? { unit: r.unit } : {}),
-    quality: r.quality,
-  }));
+  return rows.map((r) => sensorReadingOf({ ...r, time: r._time }));
 }
 
 /** The mean of a numeric field per time window (windows with no data are left out), oldest first. */
@@ -185,6 +298,17 @@ export async function recentEvents(
   options: { since?: Since; eventType?: string; severity?: string; source?: string; limit?: number } = {},
 ): Promise<TimelineEventRow[]> {
   const tags = { event_type: options.eventType, severity: options.severity, source: options.source };
+  if (target.transport) {
+    const rows = await influxqlPoints(
+      { ...target, transport: target.transport },
+      'event_timeline',
+      ['event_type', 'severity', 'source', 'message', 'task_id'],
+      tags,
+      options.since ?? '-1h',
+      options.limit ?? 1000,
+    );
+    if (rows) return rows.map((r) => timelineEventOf(r as Parameters<typeof timelineEventOf>[0]));
+  }
   const query = flux`from(bucket: ${target.bucket})
   |> range(start: ${start(options.since ?? '-1h')})
   |> filter(fn: (r) => r._measurement == "event_timeline"${fluxExpression(tagFilter('event_timeline', tags))})
@@ -201,12 +325,23 @@ export async function recentEvents(
     task_id: string;
   };
   const rows = await target.queryApi.collectRows<Row>(query);
-  return rows.map((r) => ({
-    time: new Date(r._time),
+  return rows.map((r) => timelineEventOf({ ...r, time: r._time }));
+}
+
+function timelineEventOf(r: {
+  time: string;
+  event_type: string;
+  severity: string;
+  source: string;
+  message: string;
+  task_id: string;
+}): TimelineEventRow {
+  return {
+    time: new Date(r.time),
     eventType: r.event_type,
     severity: r.severity,
     source: r.source,
     message: r.message,
     taskId: r.task_id,
-  }));
+  };
 }

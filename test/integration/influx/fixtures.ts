@@ -1,11 +1,11 @@
-import { createInflux, influxOrg } from '../../../src/clients/influx.ts';
-import { influxQL, type FluxTarget } from '../../../src/stores/influx/index.ts';
+import { createInflux } from '../../../src/clients/influx.ts';
+import { influxQL, influxTarget } from '../../../src/stores/influx/index.ts';
 import { env, testId } from '../../helpers.ts';
 
 /** A database of this test's own (a 1.x "bucket"); `drop()` deletes it and nothing else. */
 export function influxTestDatabase(prefix: string) {
   const database = testId(prefix);
-  const target: FluxTarget = { queryApi: createInflux(env).getQueryApi(influxOrg), bucket: database };
+  const target = influxTarget(createInflux(env), database);
   return {
     database,
     target,
