@@ -115,12 +115,17 @@ export class CommandStores {
   }
 
   get influx(): FluxTarget {
-    this.flux ??= {
-      queryApi: this.traced(
-        withRetries(this.stores.influx.queryApi, () => this.policy('InfluxDB')),
+    const { queryApi, bucket, transport } = this.stores.influx;
+    const resilient = <T extends object>(client: T) =>
+      this.traced(
+        withRetries(client, () => this.policy('InfluxDB')),
         'InfluxDB',
-      ),
-      bucket: this.stores.influx.bucket,
+      );
+    // Flux queries, and the InfluxQL reads that go by the transport (src/stores/influx/queries.ts).
+    this.flux ??= {
+      queryApi: resilient(queryApi),
+      bucket,
+      ...(transport ? { transport: resilient(transport) } : {}),
     };
     return this.flux;
   }
