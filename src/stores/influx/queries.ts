@@ -1,5 +1,5 @@
 // Queries over recent windows of PRISM's measurements: Flux, and InfluxQL for the plain reads of raw points
-// (a machine's readings, timeline events), which InfluxDB 1.x serves for a fifth of Flux's CPU. Every value
+// (a machine's readings, timeline events), which InfluxDB 1.x serves for a sixth of Flux's CPU. Every value
 // that comes from a caller is either a string escaped by the client's `flux` template or by influxqlString,
 // or checked against a strict pattern (durations) or a fixed list (measurements, fields, tags) before it
 // reaches the query text: no injection.
