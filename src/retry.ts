@@ -72,8 +72,9 @@ const transientNames = new Set([
   // A lock the Redis primary granted that no replica confirmed (replicas catching up after a failover).
   'LockNotReplicatedError',
 ]);
+// (Weaviate's "tried to browse non-existing index": a shard it has not loaded yet, just after a restart.)
 const transientMessage =
-  /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|fetch failed|Connection is closed|Connection terminated|connection (?:was )?(?:closed|reset|refused)|Can't reach database server|Server has closed the connection|the database system is (?:starting up|shutting down|in recovery mode)|terminating connection due to administrator command|Stream isn't writeable|UNAVAILABLE|No connection established|Failed to connect before the deadline|LOADING Redis is loading)\b/i;
+  /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|fetch failed|Connection is closed|Connection terminated|connection (?:was )?(?:closed|reset|refused)|Can't reach database server|Server has closed the connection|the database system is (?:starting up|shutting down|in recovery mode)|terminating connection due to administrator command|Stream isn't writeable|UNAVAILABLE|No connection established|Failed to connect before the deadline|LOADING Redis is loading|tried to browse non-existing index)\b/i;
 
 // A server whose certificate the client refuses (a CA it does not know, another name, out of date): no retry
 // cures that, and the reason must reach the user. Node's codes, and the words of clients that keep only the

@@ -69,6 +69,13 @@ describe('transientReason', () => {
         Object.assign(new Error('Weaviate startup failed: fetch failed'), { name: 'WeaviateStartUpError' }),
       ],
       ['http 503', Object.assign(new Error('Service Unavailable'), { statusCode: 503 })],
+      [
+        // Weaviate just restarted, its shards not loaded yet (seen by `prism chaos --scratch`, run dcec2b67, 2026-12-07).
+        'weaviate loading',
+        new Error(
+          'Query call with protocol gRPC failed with message: /weaviate.v1.Weaviate/Search UNKNOWN: explorer: get class: vector search: tried to browse non-existing index for AgentMemory',
+        ),
+      ],
     ];
     for (const [what, err] of cases) expect(transientReason(err), what).toBeDefined();
   });
