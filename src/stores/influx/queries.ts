@@ -13,6 +13,7 @@ import {
 } from '@influxdata/influxdb-client';
 import { influxOrg } from '../../clients/influx.ts';
 import { measurements, type FieldOf, type Measurement, type TagOf } from './points.ts';
+import { influxQLRows, type InfluxQLResult } from './server.ts';
 
 /**
  * Where to query: a QueryApi (Flux) and the bucket (`database` or `database/policy`), and the client's
@@ -112,18 +113,14 @@ function influxqlStart(since: Since): string | null {
   return `time >= now() - ${duration}`;
 }
 
-type InfluxQLResponse = {
-  error?: string;
-  results?: { error?: string; series?: { columns: string[]; values?: unknown[][] }[] }[];
-};
-
 /**
  * The raw points of `measurement` that have the given tags, from `since` until now (as Flux's range), oldest
  * first, at most `max`: one row per point with `columns` (fields and tags) and `time`, as Flux's pivot gives
  * them — or null where the start has no InfluxQL form (months, years).
  */
 async function influxqlPoints<M extends Measurement>(
-  target: FluxTarget & { transport: Transport },
+  transport: Transport,
+  bucket: string,
   measurement: M,
   columns: readonly string[],
   tags: Partial<Record<TagOf<M>, string>>,
@@ -143,22 +140,17 @@ async function influxqlPoints<M extends Measurement>(
     from,
     'time < now()',
   ];
-  const [database, policy] = target.bucket.split('/', 2);
+  const [database, policy] = bucket.split('/', 2);
   const statement =
     `SELECT ${columns.map(influxqlIdentifier).join(', ')} ` +
     `FROM ${policy ? `${influxqlIdentifier(policy)}.` : ''}${influxqlIdentifier(measurement)} ` +
     `WHERE ${where.join(' AND ')} ORDER BY time ASC LIMIT ${limit(max)}`;
-  const body = (await target.transport.request(
+  const body = (await transport.request(
     `/query?${new URLSearchParams({ db: database!, q: statement })}`,
     null,
     { method: 'GET' },
-  )) as InfluxQLResponse;
-  const error = body.error ?? body.results?.[0]?.error;
-  if (error) throw new Error(`InfluxDB could not read ${measurement} (${statement}): ${error}`);
-  const series = body.results?.[0]?.series ?? [];
-  return series.flatMap((s) =>
-    (s.values ?? []).map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))),
-  );
+  )) as InfluxQLResult;
+  return influxQLRows(body, `read ${measurement} (${statement})`);
 }
 
 const sensorReadingOf = (r: {
@@ -187,7 +179,8 @@ export async function recentSensorReadings(
   const tags = { machine: options.machine, sensor_type: options.sensorType, line: options.line };
   if (target.transport) {
     const rows = await influxqlPoints(
-      { ...target, transport: target.transport },
+      target.transport,
+      target.bucket,
       'sensor_reading',
       ['value', 'unit', 'quality', 'line', 'machine', 'sensor_type'],
       tags,
@@ -300,7 +293,8 @@ export async function recentEvents(
   const tags = { event_type: options.eventType, severity: options.severity, source: options.source };
   if (target.transport) {
     const rows = await influxqlPoints(
-      { ...target, transport: target.transport },
+      target.transport,
+      target.bucket,
       'event_timeline',
       ['event_type', 'severity', 'source', 'message', 'task_id'],
       tags,

@@ -39,10 +39,21 @@ export async function detectInfluxServer(env: InfluxEnv): Promise<InfluxServer> 
   return { major: 1, version };
 }
 
-type InfluxQLResult = {
-  results: { error?: string; series?: { columns: string[]; values?: unknown[][] }[] }[];
+/** InfluxDB 1.x's answer to one InfluxQL statement on /query. */
+export type InfluxQLResult = {
+  results?: { error?: string; series?: { columns: string[]; values?: unknown[][] }[] }[];
   error?: string;
 };
+
+/** The rows of an InfluxQL answer as objects; InfluxDB's error, if it has one, thrown as "could not <what>". */
+export function influxQLRows(body: InfluxQLResult, what: string): Record<string, unknown>[] {
+  const error = body.error ?? body.results?.[0]?.error;
+  if (error) throw new Error(`InfluxDB could not ${what}: ${error}`);
+  const series = body.results?.[0]?.series ?? [];
+  return series.flatMap((s) =>
+    (s.values ?? []).map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))),
+  );
+}
 
 /**
  * Runs one InfluxQL statement on a 1.x server; returns its rows as objects. `db` is the database that
@@ -62,11 +73,5 @@ export async function influxQL(
     body: new URLSearchParams({ q: statement, ...(db ? { db } : {}) }),
   });
   if (!response.ok) throw await failure(response, `run "${statement}"`);
-  const body = (await response.json()) as InfluxQLResult;
-  const error = body.error ?? body.results[0]?.error;
-  if (error) throw new Error(`InfluxDB could not run "${statement}": ${error}`);
-  const series = body.results[0]?.series ?? [];
-  return series.flatMap((s) =>
-    (s.values ?? []).map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))),
-  );
+  return influxQLRows((await response.json()) as InfluxQLResult, `run "${statement}"`);
 }

@@ -99,36 +99,14 @@ describe('InfluxDB reads: InfluxQL and Flux agree', () => {
   });
 
   it('agrees on a line, a longer window, a start as a Date, a limit, and a duration InfluxQL lacks', async () => {
-    expect(
-      (
-        await both((t) => recentSensorReadings(t, { machine: 'press-1', sensorType: 'pressure', line: 'L2' }))
-      ).map((r) => r.value),
-    ).toEqual([5, 6.25]);
-    expect(
-      await both((t) =>
-        recentSensorReadings(t, { machine: 'press-1', sensorType: 'pressure', since: '-1h30m' }),
-      ),
-    ).toHaveLength(5);
-    expect(
-      await both((t) =>
-        recentSensorReadings(t, {
-          machine: 'press-1',
-          sensorType: 'pressure',
-          since: new Date(minute + 30_000),
-        }),
-      ),
-    ).toHaveLength(2);
-    expect(
-      (
-        await both((t) => recentSensorReadings(t, { machine: 'press-1', sensorType: 'pressure', limit: 2 }))
-      ).map((r) => r.value),
-    ).toEqual([4.5, 5]);
+    const pressure = (more: Partial<Parameters<typeof recentSensorReadings>[1]>) =>
+      both((t) => recentSensorReadings(t, { machine: 'press-1', sensorType: 'pressure', ...more }));
+    expect((await pressure({ line: 'L2' })).map((r) => r.value)).toEqual([5, 6.25]);
+    expect(await pressure({ since: '-1h30m' })).toHaveLength(5);
+    expect(await pressure({ since: new Date(minute + 30_000) })).toHaveLength(2);
+    expect((await pressure({ limit: 2 })).map((r) => r.value)).toEqual([4.5, 5]);
     // Months: Flux's form on both targets.
-    expect(
-      await both((t) =>
-        recentSensorReadings(t, { machine: 'press-1', sensorType: 'pressure', since: '-1mo' }),
-      ),
-    ).toHaveLength(5);
+    expect(await pressure({ since: '-1mo' })).toHaveLength(5);
   });
 
   it('escapes what a caller asks for: quotes and backslashes match nothing and change nothing', async () => {
