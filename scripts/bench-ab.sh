@@ -5,7 +5,9 @@
 # per run and the medians.
 #   scripts/bench-ab.sh "PRISM_WORKFLOW_STACK_TRACES=on" "PRISM_WORKFLOW_STACK_TRACES=off" [pairs] [bench options]
 # Against a system started with `prism up`; at the end the processes are restarted with neither setting.
-# PROCESSES (default "worker") names the processes restarted, e.g. "worker agent-monitoring".
+# PROCESSES (default "worker") names the processes restarted, e.g. "worker agent-monitoring", or a service of
+# the stack, e.g. "temporal". SHOW (default "worker temporal postgres") names the processes whose CPU per task
+# each line prints besides the whole.
 # A_TREE / B_TREE: an A/B of code, not settings — each side's processes are started from that checkout (a
 # `git worktree` of the other commit, with node_modules and src/generated linked or copied in); the bench's
 # client always runs from this one.
@@ -30,11 +32,12 @@ run() {
     echo "bench $label $i failed:" >&2; tail -20 "$out/$label-$i.log" >&2; exit 1; }
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const t = r.temporal, e = r.engine, w = (t.cpu?.perProcess ?? []).find((p) => p.name === "worker");
+    const t = r.temporal, e = r.engine, of = (name) => (t.cpu?.perProcess ?? []).find((p) => p.name === name);
+    const shown = process.argv[3].split(/\s+/).filter(Boolean).map((n) => n + " " + (of(n) ? of(n).msPerTask.toFixed(1) : "-"));
     console.log([process.argv[2], t.throughputPerSec.toFixed(1) + "/s", "p50 " + t.endToEnd.p50, "p95 " + t.endToEnd.p95,
-      "cpu " + (t.cpu?.totalMsPerTask ?? "-"), "worker " + (w ? w.msPerTask.toFixed(1) : "-"),
+      "cpu " + (t.cpu?.totalMsPerTask ?? "-"), ...shown,
       e ? "engine " + e.throughputPerSec.toFixed(1) + "/s " + Math.round(100 * t.throughputPerSec / e.throughputPerSec) + "%" : ""].join("  "));
-  ' "$out/$label-$i.json" "$label#$i"
+  ' "$out/$label-$i.json" "$label#$i" "${SHOW:-worker temporal postgres}"
 }
 for i in $(seq 1 "$pairs"); do run A "$a" "$i"; run B "$b" "$i"; done
 node -e '
@@ -42,8 +45,9 @@ node -e '
   const med = (xs) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)] + (s.length % 2 ? 0 : (s[s.length / 2] - s[(s.length - 2) / 2]) / 2); };
   for (const l of ["A", "B"]) {
     const rs = fs.readdirSync(dir).filter((f) => f.startsWith(l + "-") && f.endsWith(".json")).map((f) => JSON.parse(fs.readFileSync(dir + "/" + f, "utf8")));
-    const w = (r) => (r.temporal.cpu?.perProcess ?? []).find((p) => p.name === "worker")?.msPerTask ?? NaN;
-    console.log(`median ${l} (${process.argv[l === "A" ? 2 : 3]}): ${med(rs.map((r) => r.temporal.throughputPerSec)).toFixed(1)}/s  p50 ${med(rs.map((r) => r.temporal.endToEnd.p50))}  p95 ${med(rs.map((r) => r.temporal.endToEnd.p95))}  cpu ${med(rs.map((r) => r.temporal.cpu?.totalMsPerTask ?? NaN)).toFixed(1)}  worker ${med(rs.map(w)).toFixed(1)}`);
-  }' "$out" "$a" "$b"
+    const of = (name) => (r) => (r.temporal.cpu?.perProcess ?? []).find((p) => p.name === name)?.msPerTask ?? NaN;
+    const shown = process.argv[4].split(/\s+/).filter(Boolean).map((n) => n + " " + med(rs.map(of(n))).toFixed(1)).join("  ");
+    console.log(`median ${l} (${process.argv[l === "A" ? 2 : 3]}): ${med(rs.map((r) => r.temporal.throughputPerSec)).toFixed(1)}/s  p50 ${med(rs.map((r) => r.temporal.endToEnd.p50))}  p95 ${med(rs.map((r) => r.temporal.endToEnd.p95))}  cpu ${med(rs.map((r) => r.temporal.cpu?.totalMsPerTask ?? NaN)).toFixed(1)}  ${shown}`);
+  }' "$out" "$a" "$b" "${SHOW:-worker temporal postgres}"
 restart ""
 echo "reports: $out"

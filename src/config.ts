@@ -311,6 +311,22 @@ export const envSchema = z.object({
    * local activity; 1, as before, with three. Set 1 while a rolling upgrade still runs workers that know only 1.
    */
   PRISM_FLOW_VERSION: z.coerce.number().int().min(1).max(2).default(2),
+  /**
+   * The task worker's Temporal tuning (docs/performance.md, "The worker's tuning"): workflow tasks it runs
+   * at once, its long polls for them (sticky and not, shared 4:1 as the SDK does), and the runs it keeps
+   * cached between their workflow tasks (sticky execution; 0 replays every run from its history each time).
+   */
+  PRISM_WORKER_WORKFLOW_SLOTS: z.coerce.number().int().min(2).max(10_000).default(100),
+  PRISM_WORKER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(1_000).default(10),
+  PRISM_WORKER_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .refine((n) => n !== 1, '0 (no cache) or at least 2')
+    .default(2000),
+  /** Local activities (the flow's store steps) the task worker runs at once. */
+  PRISM_WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(10_000).default(100),
   /** The maintenance worker's /metrics. */
   MAINTENANCE_METRICS_PORT: port.default(9465),
   /** The reference agents that `prism up` starts serve /metrics on this port and the next three. */
@@ -501,6 +517,10 @@ export const componentVariables: Record<Exclude<Component, 'operator' | 'admin'>
     'PRISM_WORKFLOW_STACK_TRACES',
     'PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS',
     'PRISM_FLOW_VERSION',
+    'PRISM_WORKER_WORKFLOW_SLOTS',
+    'PRISM_WORKER_WORKFLOW_POLLERS',
+    'PRISM_WORKER_CACHED_WORKFLOWS',
+    'PRISM_WORKER_LOCAL_ACTIVITY_SLOTS',
     // The limits on commands in flight per agent type (step 3 of the flow).
     'PRISM_AGENT_LIMITS',
   ],

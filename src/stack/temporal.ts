@@ -84,6 +84,7 @@ export function temporalServerEnv(env: Env): Record<string, string> {
     WORKER_MEMBERSHIP_PORT: String(p.membership.worker),
     PROMETHEUS_ENDPOINT: `${env.PRISM_BIND_ADDRESS}:${env.TEMPORAL_METRICS_PORT}`,
     DYNAMIC_CONFIG_FILE_PATH: temporalDynamicConfigFile,
+    GOGC: String(env.TEMPORAL_GOGC),
   };
 }
 

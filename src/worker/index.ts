@@ -48,10 +48,15 @@ export async function startWorker(
     // workflow task that fails for good (payload-converter.cjs).
     dataConverter: { payloadConverterPath },
     activities: createTaskActivities(deps),
-    maxConcurrentWorkflowTaskExecutions: 100,
-    maxConcurrentLocalActivityExecutions: 100,
+    // Chosen by measurement (docs/performance.md, "The worker's tuning").
+    maxConcurrentWorkflowTaskExecutions: env.PRISM_WORKER_WORKFLOW_SLOTS,
+    maxConcurrentWorkflowTaskPolls: Math.min(
+      env.PRISM_WORKER_WORKFLOW_POLLERS,
+      env.PRISM_WORKER_WORKFLOW_SLOTS,
+    ),
+    maxConcurrentLocalActivityExecutions: env.PRISM_WORKER_LOCAL_ACTIVITY_SLOTS,
     maxConcurrentActivityTaskExecutions: 100,
-    maxCachedWorkflows: 2000,
+    maxCachedWorkflows: env.PRISM_WORKER_CACHED_WORKFLOWS,
     isolateExecutionTimeout: env.PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS,
     // Tracing on: the workflow's and each activity's spans, in the trace of whoever started the task.
     ...workerTracing(tracing),

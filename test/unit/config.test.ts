@@ -71,6 +71,25 @@ describe('configuration', () => {
     expect((error as Error).message).toMatch(/POSTGRES_PORT: .*65535/);
   });
 
+  it("takes the task worker's Temporal tuning, and names a value the SDK would not take", () => {
+    const env = parseConfig({
+      ...secrets,
+      PRISM_WORKER_WORKFLOW_POLLERS: '4',
+      PRISM_WORKER_CACHED_WORKFLOWS: '0',
+    });
+    expect(env).toMatchObject({
+      PRISM_WORKER_WORKFLOW_SLOTS: 100,
+      PRISM_WORKER_WORKFLOW_POLLERS: 4,
+      PRISM_WORKER_CACHED_WORKFLOWS: 0,
+      PRISM_WORKER_LOCAL_ACTIVITY_SLOTS: 100,
+    });
+    expect(() =>
+      parseConfig({ ...secrets, PRISM_WORKER_CACHED_WORKFLOWS: '1', PRISM_WORKER_WORKFLOW_POLLERS: '1' }),
+    ).toThrow(
+      /PRISM_WORKER_WORKFLOW_POLLERS: .*2[\s\S]*PRISM_WORKER_CACHED_WORKFLOWS: 0 \(no cache\) or at least 2/,
+    );
+  });
+
   it('treats an empty variable as unset', () => {
     expect(parseConfig({ ...secrets, POSTGRES_PORT: '' }).POSTGRES_PORT).toBe(15432);
   });
