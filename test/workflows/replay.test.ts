@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { workflowsPath } from '../../src/worker/index.ts';
+import { workflowInterceptors } from '../../src/worker/tracing.ts';
 
 const dir = new URL('./histories/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -21,4 +22,20 @@ describe('workflow replay', () => {
       ).resolves.toBeUndefined();
     });
   }
+
+  // As the task worker runs them with tracing on: the sandbox's span interceptors (workflows/tracing.ts)
+  // change no command, whether the run was recorded with tracing or without.
+  it('replays every history with the tracing interceptors too', async () => {
+    const histories = files.map((file) => ({
+      workflowId: file,
+      history: JSON.parse(readFileSync(new URL(file, dir), 'utf8')),
+    }));
+    const results = [];
+    for await (const result of Worker.runReplayHistories(
+      { workflowsPath, interceptors: { workflowModules: [workflowInterceptors] }, replayName: 'traced' },
+      histories,
+    ))
+      results.push(result);
+    expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(files.map((f) => [f, undefined]));
+  }, 120_000);
 });
