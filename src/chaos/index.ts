@@ -307,6 +307,9 @@ export async function runChaos(
       const stoppedAt = Date.now();
       const stopped = load.stop();
       await Promise.race([stopped, sleep(options.settleSec * 1000)]);
+      // A task not ended by now is stuck: its wait is given up, so that no client call outlives the run (a
+      // long poll retried after the connection closed threw out of a timer and ended the command).
+      load.abandon();
       // What the stores say, once the load has stopped and what was in flight has ended (or is stuck).
       // Read once the stores answer again: a fault's failover may still be settling (a new primary).
       const stored = await retryTransient(

@@ -29,6 +29,11 @@ export interface RunningLoad {
   readonly tasks: LoadTask[];
   /** Stops submitting; resolves once every lane's task in hand has ended (or its wait gave up). */
   stop(): Promise<void>;
+  /**
+   * Gives up the waits still in hand (tasks that have not ended: they count as the stores have them, not as
+   * a user's error), before the Temporal connection they ride on is closed.
+   */
+  abandon(): void;
 }
 
 export interface LoadOptions {
@@ -50,6 +55,7 @@ export function startLoad(o: LoadOptions): RunningLoad {
   const sdk = new PrismClient({ baseUrl: o.api.baseUrl, apiKey: o.api.apiKey, retryForMs: o.waitTimeoutMs });
   let stopped = false;
   let next = 0;
+  const abandoned = new AbortController();
 
   const runOne = async (n: number) => {
     const edge: Edge = n % 2 === 0 ? 'temporal' : 'api';
@@ -71,7 +77,9 @@ export function startLoad(o: LoadOptions): RunningLoad {
     try {
       if (edge === 'temporal') {
         const { workflowId } = await startTask(o.temporal, o.env, request);
-        const outcome = await waitForTask(o.temporal, workflowId);
+        const outcome = await o.temporal.connection.withAbortSignal(abandoned.signal, () =>
+          waitForTask(o.temporal, workflowId),
+        );
         task.status = outcome.status;
         task.reason = outcome.error;
       } else {
@@ -84,6 +92,7 @@ export function startLoad(o: LoadOptions): RunningLoad {
         task.reason = details.record?.errorMessage ?? undefined;
       }
     } catch (err) {
+      if (abandoned.signal.aborted) return; // still in flight when the run gave up waiting: stuck, not ended
       task.userError = message(err);
     }
     task.endedAtMs = Date.now();
@@ -98,6 +107,10 @@ export function startLoad(o: LoadOptions): RunningLoad {
     async stop() {
       stopped = true;
       await all;
+    },
+    abandon() {
+      stopped = true;
+      abandoned.abort();
     },
   };
 }
