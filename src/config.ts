@@ -312,7 +312,7 @@ export const envSchema = z.object({
    */
   PRISM_FLOW_VERSION: z.coerce.number().int().min(1).max(2).default(2),
   /**
-   * The task worker's Temporal tuning (docs/performance.md, "The worker's tuning"): workflow tasks it runs
+   * The task worker's Temporal tuning (docs/performance.md, "7. The task worker's tuning"): workflow tasks it runs
    * at once, its long polls for them (sticky and not, shared 4:1 as the SDK does), and the runs it keeps
    * cached between their workflow tasks (sticky execution; 0 replays every run from its history each time).
    */

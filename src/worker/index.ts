@@ -48,7 +48,7 @@ export async function startWorker(
     // workflow task that fails for good (payload-converter.cjs).
     dataConverter: { payloadConverterPath },
     activities: createTaskActivities(deps),
-    // Chosen by measurement (docs/performance.md, "The worker's tuning").
+    // Chosen by measurement (docs/performance.md, "7. The task worker's tuning").
     maxConcurrentWorkflowTaskExecutions: env.PRISM_WORKER_WORKFLOW_SLOTS,
     maxConcurrentWorkflowTaskPolls: Math.min(
       env.PRISM_WORKER_WORKFLOW_POLLERS,
