@@ -1,9 +1,9 @@
-// The workflow's part of a trace, made without OpenTelemetry's SDK in the sandbox (docs/performance.md, "8."):
-// the same spans Temporal's OpenTelemetry workflow interceptors make — RunWorkflow, StartActivity (local or
-// not), StartChildWorkflow, SignalWorkflow, ContinueAsNew, HandleSignal and HandleUpdate, named as they
-// name them — with the same trace header (`_tracer-data`, a W3C traceparent), handed out through the same sink
-// (`exporter`, makeWorkflowExporter in the worker). Their SDK is evaluated anew for every run in the sandbox
-// and cost the worker's workflow thread about a third of its time; this module is plain code.
+// The workflow's part of a trace, made without OpenTelemetry's SDK in the sandbox (docs/performance.md,
+// "8."): the same spans Temporal's OpenTelemetry workflow interceptors make — RunWorkflow, StartActivity
+// (local or not), StartChildWorkflow, SignalWorkflow, ContinueAsNew, HandleSignal and HandleUpdate, named as
+// they name them — with the same trace header (`_tracer-data`, a W3C traceparent), handed out through the
+// same sink (`exporter`, makeWorkflowExporter in the worker). Their SDK is evaluated anew for every run in
+// the sandbox and cost the worker's workflow thread about a third of its time; this module is plain code.
 //
 // Deterministic, as workflow code must be: span ids are derived from the run id and a counter (no
 // Math.random, whose seeded sequence belongs to the workflow), and times are the workflow's clock (the time
@@ -18,7 +18,6 @@ import {
   ContinueAsNew,
   proxySinks,
   workflowInfo,
-  type Next,
   type WorkflowInboundCallsInterceptor,
   type WorkflowInterceptors,
   type WorkflowOutboundCallsInterceptor,
@@ -97,59 +96,39 @@ export function spanIdOf(runId: string, n: number): string {
 
 const hrTime = (ms: number): [number, number] => [Math.floor(ms / 1000), (ms % 1000) * 1e6];
 
+const isContinueAsNew = (err: unknown) => err instanceof ContinueAsNew;
+
 /** The spans of one run: the run's own, and those of what it does. */
 class RunTrace {
   private count = 0;
-  private run: TraceContext | undefined;
-  private runParent: string | undefined;
+  /** The run's span, once its execution has started. */
+  run: TraceContext | undefined;
   private readonly exporter = proxySinks<OpenTelemetrySinks>().exporter;
 
-  /** The run's span, started under the context of its start (a new trace when it has none). */
-  startRun(parent: TraceContext | undefined): TraceContext {
-    const { runId } = workflowInfo();
-    this.runParent = parent?.spanId;
-    this.run = {
-      // A run started without a trace begins one; its id from the run id, a uuid's 32 hex digits.
-      traceId: parent?.traceId ?? runId.replace(/-/g, '').padEnd(32, '0').slice(0, 32),
-      spanId: this.nextId(),
-      flags: parent?.flags ?? 1,
-      ...(parent?.traceState ? { traceState: parent.traceState } : {}),
-    };
-    return this.run;
-  }
-
-  get current(): TraceContext | undefined {
-    return this.run;
-  }
-
-  nextId(): string {
-    return spanIdOf(workflowInfo().runId, this.count++);
-  }
-
   /**
-   * Runs `fn` as a span named `name`: a child of `parent` (default the run's span; none when the run has not
-   * started, e.g. a signal before it), handed to the sink when it ends if the trace is sampled.
+   * Runs `fn` as a span named `name`, a child of `parent` (none: a new trace, its id the run id's 32 hex
+   * digits), handed to the sink when it ends if the trace is sampled.
    */
   async span<T>(
     name: string,
     parent: TraceContext | undefined,
     fn: (context: TraceContext) => Promise<T>,
-    options: { own?: TraceContext; acceptable?: (err: unknown) => boolean; parentSpanId?: string } = {},
+    acceptable?: (err: unknown) => boolean,
   ): Promise<T> {
-    const context: TraceContext = options.own ?? {
-      traceId: parent?.traceId ?? workflowInfo().runId.replace(/-/g, '').padEnd(32, '0').slice(0, 32),
-      spanId: this.nextId(),
+    const { runId } = workflowInfo();
+    const context: TraceContext = {
+      traceId: parent?.traceId ?? runId.replace(/-/g, '').padEnd(32, '0').slice(0, 32),
+      spanId: spanIdOf(runId, this.count++),
       flags: parent?.flags ?? 1,
       ...(parent?.traceState ? { traceState: parent.traceState } : {}),
     };
-    const parentSpanId = options.own ? options.parentSpanId : parent?.spanId;
     const start = Date.now();
     let status: SerializableSpan['status'] = { code: statusOk };
     const events: SerializableSpan['events'] = [];
     try {
       return await fn(context);
     } catch (err) {
-      if (!options.acceptable?.(err)) {
+      if (!acceptable?.(err)) {
         const benign =
           err instanceof ApplicationFailure && err.category === ApplicationFailureCategory.BENIGN;
         const message = err instanceof Error ? err.message : String(err);
@@ -166,7 +145,7 @@ class RunTrace {
       }
       throw err;
     } finally {
-      if (context.flags & 1) this.export(name, context, parentSpanId, start, Date.now(), status, events);
+      if (context.flags & 1) this.export(name, context, parent?.spanId, start, Date.now(), status, events);
     }
   }
 
@@ -179,16 +158,11 @@ class RunTrace {
     status: SerializableSpan['status'],
     events: SerializableSpan['events'],
   ): void {
-    const { traceState, ...ids } = context;
+    const { traceId, spanId, flags, traceState } = context;
     const span = {
       name,
       kind: 0,
-      spanContext: {
-        traceId: ids.traceId,
-        spanId: ids.spanId,
-        traceFlags: ids.flags,
-        ...(traceState ? { traceState } : {}),
-      },
+      spanContext: { traceId, spanId, traceFlags: flags, ...(traceState ? { traceState } : {}) },
       ...(parentSpanId ? { parentSpanId } : {}),
       startTime: hrTime(startMs),
       endTime: hrTime(endMs),
@@ -212,104 +186,53 @@ class RunTrace {
     if (!run) return {};
     return { trace_id: run.traceId, span_id: run.spanId, trace_flags: `0${run.flags.toString(16)}` };
   }
-
-  get parentOfRun(): string | undefined {
-    return this.runParent;
-  }
-}
-
-class Inbound implements WorkflowInboundCallsInterceptor {
-  constructor(private readonly trace: RunTrace) {}
-
-  async execute(
-    input: Parameters<NonNullable<WorkflowInboundCallsInterceptor['execute']>>[0],
-    next: Next<WorkflowInboundCallsInterceptor, 'execute'>,
-  ): Promise<unknown> {
-    const own = this.trace.startRun(contextOf(input.headers));
-    return this.trace.span(`RunWorkflow:${workflowInfo().workflowType}`, undefined, () => next(input), {
-      own,
-      parentSpanId: this.trace.parentOfRun,
-      acceptable: (err) => err instanceof ContinueAsNew,
-    });
-  }
-
-  async handleSignal(
-    input: Parameters<NonNullable<WorkflowInboundCallsInterceptor['handleSignal']>>[0],
-    next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>,
-  ): Promise<void> {
-    // Under the context of whoever sent it (the bridge's trace of the agent's answer), as Temporal's do.
-    const parent = contextOf(input.headers) ?? this.trace.current;
-    return this.trace.span(`HandleSignal:${input.signalName}`, parent, () => next(input));
-  }
-
-  async handleUpdate(
-    input: Parameters<NonNullable<WorkflowInboundCallsInterceptor['handleUpdate']>>[0],
-    next: Next<WorkflowInboundCallsInterceptor, 'handleUpdate'>,
-  ): Promise<unknown> {
-    const parent = contextOf(input.headers) ?? this.trace.current;
-    return this.trace.span(`HandleUpdate:${input.name}`, parent, () => next(input));
-  }
-}
-
-class Outbound implements WorkflowOutboundCallsInterceptor {
-  constructor(private readonly trace: RunTrace) {}
-
-  private started<I extends { headers: Headers }, T>(name: string, input: I, next: (input: I) => Promise<T>) {
-    return this.trace.span(name, this.trace.current, (context) =>
-      next({ ...input, headers: withContext(input.headers, context) }),
-    );
-  }
-
-  scheduleActivity(
-    input: Parameters<NonNullable<WorkflowOutboundCallsInterceptor['scheduleActivity']>>[0],
-    next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>,
-  ): Promise<unknown> {
-    return this.started(`StartActivity:${input.activityType}`, input, next);
-  }
-
-  scheduleLocalActivity(
-    input: Parameters<NonNullable<WorkflowOutboundCallsInterceptor['scheduleLocalActivity']>>[0],
-    next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>,
-  ): Promise<unknown> {
-    return this.started(`StartActivity:${input.activityType}`, input, next);
-  }
-
-  startChildWorkflowExecution(
-    input: Parameters<NonNullable<WorkflowOutboundCallsInterceptor['startChildWorkflowExecution']>>[0],
-    next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>,
-  ) {
-    return this.started(`StartChildWorkflow:${input.workflowType}`, input, next);
-  }
-
-  signalWorkflow(
-    input: Parameters<NonNullable<WorkflowOutboundCallsInterceptor['signalWorkflow']>>[0],
-    next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>,
-  ): Promise<void> {
-    return this.started(`SignalWorkflow:${input.signalName}`, input, next);
-  }
-
-  continueAsNew(
-    input: Parameters<NonNullable<WorkflowOutboundCallsInterceptor['continueAsNew']>>[0],
-    next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>,
-  ): Promise<never> {
-    return this.trace.span(
-      `ContinueAsNew:${input.options.workflowType}`,
-      this.trace.current,
-      (context) => next({ ...input, headers: withContext(input.headers, context) }),
-      { acceptable: (err) => err instanceof ContinueAsNew },
-    );
-  }
-
-  getLogAttributes(
-    input: Record<string, unknown>,
-    next: Next<WorkflowOutboundCallsInterceptor, 'getLogAttributes'>,
-  ): Record<string, unknown> {
-    return next({ ...this.trace.logAttributes(), ...input });
-  }
 }
 
 /** The interceptors of one run (the SDK calls this once per run; each run has its own trace). */
 export const interceptors = (): WorkflowInterceptors => {
   const trace = new RunTrace();
-  return { inbound: [new Inbound(trace)], outbound: [new Outbound(trace)] };
+  /** A span of what the run starts, under the run's span, its context in the headers it sends. */
+  const started = <I extends { headers: Headers }, T>(
+    name: string,
+    input: I,
+    next: (input: I) => Promise<T>,
+    acceptable?: (err: unknown) => boolean,
+  ) =>
+    trace.span(
+      name,
+      trace.run,
+      (context) => next({ ...input, headers: withContext(input.headers, context) }),
+      acceptable,
+    );
+  /** A span of what the run is sent, under its sender's context (the bridge's trace of an answer). */
+  const handled = <I extends { headers: Headers }, T>(
+    name: string,
+    input: I,
+    next: (input: I) => Promise<T>,
+  ) => trace.span(name, contextOf(input.headers) ?? trace.run, () => next(input));
+  const inbound: WorkflowInboundCallsInterceptor = {
+    execute: (input, next) =>
+      trace.span(
+        `RunWorkflow:${workflowInfo().workflowType}`,
+        contextOf(input.headers),
+        (context) => {
+          trace.run = context;
+          return next(input);
+        },
+        isContinueAsNew,
+      ),
+    handleSignal: (input, next) => handled(`HandleSignal:${input.signalName}`, input, next),
+    handleUpdate: (input, next) => handled(`HandleUpdate:${input.name}`, input, next),
+  };
+  const outbound: WorkflowOutboundCallsInterceptor = {
+    scheduleActivity: (input, next) => started(`StartActivity:${input.activityType}`, input, next),
+    scheduleLocalActivity: (input, next) => started(`StartActivity:${input.activityType}`, input, next),
+    startChildWorkflowExecution: (input, next) =>
+      started(`StartChildWorkflow:${input.workflowType}`, input, next),
+    signalWorkflow: (input, next) => started(`SignalWorkflow:${input.signalName}`, input, next),
+    continueAsNew: (input, next) =>
+      started(`ContinueAsNew:${input.options.workflowType}`, input, next, isContinueAsNew),
+    getLogAttributes: (input, next) => next({ ...trace.logAttributes(), ...input }),
+  };
+  return { inbound: [inbound], outbound: [outbound] };
 };
