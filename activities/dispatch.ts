@@ -1,5 +1,7 @@
 // Step 3 of the flow: find who serves the step's agent type, and send the command. Kafka agents get it on
-// `agent.orchestration.commands`; Temporal-native agents get it as an activity on their own task queue.
+// their type's own topic (`agent.orchestration.commands.<type>`) when every agent of the type reads it, else on
+// the shared `agent.orchestration.commands`; Temporal-native agents get it as an activity on their own task
+// queue.
 import {
   agentTaskQueue,
   failureTypes,
@@ -9,7 +11,7 @@ import {
 } from '../src/task/index.ts';
 import { commandIdFor, subtaskIdFor } from '../src/task/ids.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
-import { Topic } from '../src/stores/kafka/topics.ts';
+import { CommandsTopic, Topic } from '../src/stores/kafka/topics.ts';
 import { chooseAgent, markCommandSent, sentCommand } from '../src/stores/postgres/flow.ts';
 import type { ActivityDeps } from './deps.ts';
 import { nonRetryable } from './task.ts';
@@ -41,7 +43,7 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       // Prefer an agent that is up and heard from recently; otherwise a registered agent that is down
       // still gets the command on Kafka and answers when it is back (or the step times out, saying why).
       const [agent, sent] = await Promise.all([
-        chooseAgent(prisma, agentType, 30_000),
+        chooseAgent(prisma, agentType, 30_000, CommandsTopic[agentType]),
         sentCommand(prisma, { taskId, stepKey: step.key, ...(attempt ? { attempt } : {}) }),
       ]);
       const command: AgentCommand = {
@@ -74,10 +76,16 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       }
       const taskQueue =
         agent.transport === 'TEMPORAL' ? (agent.taskQueue ?? agentTaskQueue(agentType)) : null;
-      if (agent.transport === 'KAFKA') {
+      const topic =
+        agent.transport !== 'KAFKA'
+          ? null
+          : agent.typedTopic
+            ? CommandsTopic[agentType]
+            : Topic.OrchestrationCommands;
+      if (topic) {
         // The envelope id is the command id: a retried dispatch re-sends the same message, which agents dedupe.
         await publisher.publish(
-          Topic.OrchestrationCommands,
+          topic,
           createEnvelope({
             id: command.commandId,
             type: 'agent.command',
@@ -96,6 +104,7 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
           commandId: command.commandId,
           agentType,
           transport: agent.transport,
+          ...(topic ? { topic } : {}),
           ...(taskQueue ? { taskQueue } : {}),
           knowledge: input.knowledge.map((k) => k.id),
           ...(input.knowledgeError ? { knowledgeError: input.knowledgeError } : {}),

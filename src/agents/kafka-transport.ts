@@ -1,5 +1,6 @@
-// A Kafka agent: commands arrive on `agent.orchestration.commands` (one consumer group per agent type, so
-// each command reaches one agent of its type), answers leave on `agent.orchestration.responses`, where the
+// A Kafka agent: commands arrive on its type's own topic, `agent.orchestration.commands.<type>`, and on the
+// shared `agent.orchestration.commands` (one consumer group per agent type, so each command reaches one agent
+// of its type; the orchestrator uses the type's topic once every agent of the type reads it), answers leave on `agent.orchestration.responses`, where the
 // bridge turns them into signals to the waiting workflow. docs/agent-protocol.md describes the same protocol
 // for agents written in other languages.
 import { createKafka } from '../clients/kafka.ts';
@@ -8,7 +9,7 @@ import { InvalidMessageError, runConsumer, type MessageContext } from '../stores
 import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
 import type { Envelope } from '../stores/kafka/envelope.ts';
 import type { Publisher } from '../stores/kafka/producer.ts';
-import { Topic } from '../stores/kafka/topics.ts';
+import { CommandsTopic, commandTopicsOf, Topic } from '../stores/kafka/topics.ts';
 import { CommandTracker, executeCommand, RecentAnswers, responseEnvelope } from './execute.ts';
 import { describeProblems, problemsOf } from '../validation.ts';
 import { prepareAgent } from './options.ts';
@@ -24,7 +25,11 @@ export function agentConsumerGroup(type: AgentType): string {
 export interface KafkaAgentOptions extends AgentOptions {
   /** Default `agentConsumerGroup(type)`; every agent of a type must share it, or each gets every command. */
   groupId?: string;
-  /** Default `agent.orchestration.commands`. */
+  /**
+   * The one topic to read commands from, registered as the agent's `commandsTopic`. By default the agent
+   * reads its type's own topic (`CommandsTopic[type]`, which it registers) and the shared
+   * `agent.orchestration.commands` (where the orchestrator sends while an agent of the type reads only it).
+   */
   commandsTopic?: string;
 }
 
@@ -37,7 +42,8 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
   const { stores, log, heartbeatIntervalMs, concurrency, metrics } = prepareAgent(options);
   const dedupeHit = () => metrics?.dedupeHits.inc({ agent_type: type });
   const groupId = options.groupId ?? agentConsumerGroup(type);
-  const commandsTopic = options.commandsTopic ?? Topic.OrchestrationCommands;
+  const commandsTopic = options.commandsTopic ?? CommandsTopic[type];
+  const commandsTopics = options.commandsTopic ? [options.commandsTopic] : commandTopicsOf(type);
   const responsesTopic = options.responsesTopic ?? Topic.OrchestrationResponses;
   const identity = { agentId, agentType: type };
   const tracker = new CommandTracker(identity, stores);
@@ -86,13 +92,13 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
     const consumer = await runConsumer({
       kafka: createKafka(env),
       groupId,
-      topics: [commandsTopic],
+      topics: commandsTopics,
       dedupe: redisDedupeStore(stores.redis, { groupId }),
       dlqProducer: publisher.producer,
       partitionsConsumedConcurrently: concurrency,
       // Each command handled continues the trace of the workflow that sent it (its traceparent header).
       tracer: stores.tracer,
-      // Every type's group reads every command; the other types' are theirs to handle.
+      // The shared topic carries every type's commands; the other types' are theirs to handle.
       accept: (envelope) => envelope.agentType === type,
       acceptAgentType: type,
       // A command delivered again after it was handled: its answer stands, the work is not redone.
@@ -136,12 +142,12 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
       log.error(`consumer crashed: ${event.payload.error.message}`);
       void lifetime.stop(event.payload.error);
     });
-    log.info(`ready: consuming ${commandsTopic} as group ${groupId}`);
+    log.info(`ready: consuming ${commandsTopics.join(' and ')} as group ${groupId}`);
     return {
       agentId,
       type,
       transport: 'KAFKA',
-      source: `topic ${commandsTopic}, group ${groupId}`,
+      source: `${commandsTopics.length > 1 ? 'topics' : 'topic'} ${commandsTopics.join(', ')}, group ${groupId}`,
       stop: () => lifetime.stop(),
       done: lifetime.done,
     };

@@ -9,10 +9,13 @@ import type { PrismaClient } from '../db/prisma.ts';
 import { influxQL } from '../stores/influx/server.ts';
 import { taskRowCounts } from '../stores/postgres/tasks.ts';
 import { parseEnvelope, type Envelope } from '../stores/kafka/envelope.ts';
-import { Topic } from '../stores/kafka/topics.ts';
+import { CommandsTopic, Topic } from '../stores/kafka/topics.ts';
+
+// Commands go on their type's own topic or the shared one (docs/kafka.md): all of them count as commands.
+const commandTopics: string[] = [Topic.OrchestrationCommands, ...Object.values(CommandsTopic)];
 
 /** The topics whose messages are counted: one command and one answer per step, one end per task. */
-export const countedTopics = [Topic.OrchestrationCommands, Topic.OrchestrationResponses, Topic.SystemLogs];
+export const countedTopics = [...commandTopics, Topic.OrchestrationResponses, Topic.SystemLogs];
 
 export type TopicOffsets = Record<string, { partition: number; offset: string }[]>;
 
@@ -149,7 +152,10 @@ export async function storedEffects(
       const step = (e.payload as { stepKey?: unknown }).stepKey;
       if (topic === Topic.SystemLogs) {
         if (e.type.startsWith('task.')) count(`end:${e.taskId}`, e.id);
-      } else count(`${topic}:${e.taskId}:${String(step)}`, e.id);
+      } else {
+        const kind = commandTopics.includes(topic) ? 'command' : 'answer';
+        count(`${kind}:${e.taskId}:${String(step)}`, e.id);
+      }
     }
   }
   let kafkaEvents = 0;

@@ -10,7 +10,8 @@ import { commandIdFor, finishedTasksMetric, subtaskIdFor, taskMemoryNamespace } 
 import { keys } from '../../src/stores/redis/keys.ts';
 import { createSharedMemory } from '../../src/stores/redis/shared-memory.ts';
 import { parseEnvelope, type Envelope } from '../../src/stores/kafka/envelope.ts';
-import { Topic } from '../../src/stores/kafka/topics.ts';
+import { commandTopicsOf, Topic } from '../../src/stores/kafka/topics.ts';
+import type { AgentType } from '../../src/task/index.ts';
 import { createAgentStateStore } from '../../src/stores/redis/agent-state.ts';
 import { env, testId } from '../helpers.ts';
 import { waitFor } from './support.ts';
@@ -40,7 +41,7 @@ export async function recordTopics(kafka: Kafka, topics: string[]) {
 
 export async function expectTaskEffects(
   deps: { prisma: PrismaClient; temporal: Client; recorded: Map<string, Envelope[]> },
-  task: { taskId: string; workflowId: string; agentType: string; priority?: string },
+  task: { taskId: string; workflowId: string; agentType: AgentType; priority?: string },
 ): Promise<void> {
   const { prisma, temporal, recorded } = deps;
   const { taskId, workflowId } = task;
@@ -67,10 +68,14 @@ export async function expectTaskEffects(
     'status:COMPLETED',
   ]);
 
-  // Kafka: the command, the agent's answer, and the task's lifecycle event — each one message id.
+  // Kafka: the command, the agent's answer, and the task's lifecycle event — each one message id. The command
+  // is on the topic its COMMAND_SENT event names: its type's own, or the shared one (docs/kafka.md).
   const commandId = commandIdFor(taskId, 'main');
+  const sentOn = (row.history.find((h) => h.eventKey === 'command-sent:main')!.details as { topic: string })
+    .topic;
+  expect(commandTopicsOf(task.agentType)).toContain(sentOn);
   await waitFor('the command, answer and event on Kafka', async () => {
-    const commands = recorded.get(Topic.OrchestrationCommands)!.filter((e) => e.id === commandId);
+    const commands = recorded.get(sentOn)!.filter((e) => e.id === commandId);
     const answers = recorded
       .get(Topic.OrchestrationResponses)!
       .filter((e) => e.payload.commandId === commandId);
@@ -79,7 +84,7 @@ export async function expectTaskEffects(
       .filter((e) => e.taskId === taskId && e.type === 'task.completed');
     return commands.length > 0 && answers.length > 0 && events.length > 0;
   });
-  const command = recorded.get(Topic.OrchestrationCommands)!.find((e) => e.id === commandId)!;
+  const command = recorded.get(sentOn)!.find((e) => e.id === commandId)!;
   expect(command).toMatchObject({ type: 'agent.command', taskId, workflowId, agentType: task.agentType });
   const answers = recorded
     .get(Topic.OrchestrationResponses)!

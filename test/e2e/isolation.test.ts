@@ -16,7 +16,13 @@ import { commandIdFor, taskIdFor } from '../../src/task/ids.ts';
 import { startTask, waitForTask } from '../../src/task/client.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { provisionKafka } from '../../src/stores/kafka/provision.ts';
-import { Topic, topicSpecs } from '../../src/stores/kafka/topics.ts';
+import {
+  CommandsTopic,
+  commandTopicsOf,
+  Topic,
+  topicSpecs,
+  type TopicName,
+} from '../../src/stores/kafka/topics.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';
 import { testEnvironment } from '../environment.ts';
 import { tailTopic, type TopicTail } from '../integration/agents/support.ts';
@@ -34,6 +40,7 @@ function systemConfig(): Env {
 const resourcesOf = (e: Env) => ({
   temporalNamespace: e.TEMPORAL_NAMESPACE,
   kafkaTopic: kafkaName(createKafka(e), Topic.OrchestrationCommands),
+  kafkaTypedTopic: kafkaName(createKafka(e), CommandsTopic.ANALYSIS),
   kafkaGroup: kafkaName(createKafka(e), agentConsumerGroup('MONITORING')),
   postgresDatabase: e.POSTGRES_DB,
   redisDatabase: e.REDIS_DB,
@@ -72,14 +79,15 @@ describe('the tests and a running system share the services, never the work', ()
     beforeAll(async () => {
       // The system's topics exist once `prism up` has run; provisioning is idempotent, so make sure.
       await provisionKafka(system, silentProgress, {
-        topics: topicSpecs.filter((s) => s.name === Topic.OrchestrationCommands),
+        topics: topicSpecs.filter((s) => commandTopicsOf('ANALYSIS').includes(s.name as TopicName)),
       });
       [temporal, systemTemporal, worker, mineTail, systemTail] = await Promise.all([
         connectTemporal(env),
         connectTemporal(system),
         startTestWorker(),
-        tailTopic(createKafka(env), Topic.OrchestrationCommands),
-        tailTopic(createKafka(system), Topic.OrchestrationCommands),
+        // The command goes on the type's own topic or the shared one (docs/kafka.md): watch both.
+        tailTopic(createKafka(env), commandTopicsOf('ANALYSIS')),
+        tailTopic(createKafka(system), commandTopicsOf('ANALYSIS')),
       ]);
       agent = await runKafkaAgent({
         type: 'ANALYSIS',

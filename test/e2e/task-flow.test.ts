@@ -21,7 +21,7 @@ import { sensorReading } from '../../src/stores/influx/points.ts';
 import { createInfluxWriter } from '../../src/stores/influx/writer.ts';
 import { createEnvelope } from '../../src/stores/kafka/envelope.ts';
 import { createPublisher } from '../../src/stores/kafka/producer.ts';
-import { Topic } from '../../src/stores/kafka/topics.ts';
+import { commandTopicsOf, Topic } from '../../src/stores/kafka/topics.ts';
 import { createApiKey, provisionAccessControl } from '../../src/stores/postgres/auth.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';
 import { env, testId } from '../helpers.ts';
@@ -82,7 +82,7 @@ describe('agent task flow, end to end', () => {
       startTestWorker(),
       connectTemporal(env),
       recordTopics(kafka, [
-        Topic.OrchestrationCommands,
+        ...commandTopicsOf('MONITORING'),
         Topic.OrchestrationResponses,
         Topic.SystemLogs,
         `${Topic.UserQueries}.dlq`,

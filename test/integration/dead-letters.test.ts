@@ -26,7 +26,7 @@ import { dedupeKey } from '../../src/stores/kafka/dedupe.ts';
 import { createEnvelope, maxEnvelopeBytes, type Envelope } from '../../src/stores/kafka/envelope.ts';
 import { createPublisher } from '../../src/stores/kafka/producer.ts';
 import { provisionKafka } from '../../src/stores/kafka/provision.ts';
-import { allTopicSpecs, Topic } from '../../src/stores/kafka/topics.ts';
+import { allTopicSpecs, CommandsTopic, commandTopicsOf, Topic } from '../../src/stores/kafka/topics.ts';
 import { registerAgent, recordHeartbeat } from '../../src/stores/postgres/agents.ts';
 import {
   agentResponseSignal,
@@ -72,6 +72,8 @@ describe('bad input at the boundaries of the flow', () => {
   const prisma = createPrisma(env);
   const metrics = createMetrics('worker');
   const groups = Object.fromEntries(consumed.map((t) => [t, testId('dlqgroup')])) as Record<string, string>;
+  // The agent's one group reads its type's own commands topic as well as the shared one.
+  groups[CommandsTopic.ANALYSIS] = groups[Topic.OrchestrationCommands]!;
   const agentId = `${id.replaceAll('_', '-')}-analysis`;
   const idleAgentId = `${id.replaceAll('_', '-')}-prediction`;
   const commands: AgentCommand[] = [];
@@ -84,7 +86,12 @@ describe('bad input at the boundaries of the flow', () => {
 
   beforeAll(async () => {
     // The consumed topics and their dead letters, and those the flow's activities write to.
-    const written = [...consumed, Topic.SystemLogs, Topic.ConstraintsViolations];
+    const written = [
+      ...consumed,
+      ...Object.values(CommandsTopic),
+      Topic.SystemLogs,
+      Topic.ConstraintsViolations,
+    ];
     await provisionKafka(testEnv, silentProgress, {
       kafka,
       topics: allTopicSpecs.filter((s) => written.some((t) => s.name === t || s.name === `${t}.dlq`)),
@@ -254,34 +261,37 @@ describe('bad input at the boundaries of the flow', () => {
     await expectDeadLetters(Topic.MonitoringAlerts, bad);
   });
 
-  it('agent.orchestration.commands: the agent dead-letters each bad message, then runs the valid command', async () => {
-    const bad = badMessages('ANALYSIS');
-    const taskId = taskIdFor(id);
-    const command: AgentCommand = {
-      commandId: commandIdFor(taskId, 'main'),
-      taskId,
-      workflowId: workflowIdFor(id),
-      stepKey: 'main',
-      agentType: 'ANALYSIS',
-      instruction: 'after the bad ones',
-      parameters: {},
-      knowledge: [],
-      upstream: {},
-      deadlineAt: new Date(Date.now() + 60_000).toISOString(),
-    };
-    const valid = createEnvelope({
-      id: command.commandId,
-      type: 'agent.command',
-      taskId,
-      workflowId: command.workflowId,
-      agentType: 'ANALYSIS',
-      payload: command,
-    });
-    handled.push(valid);
-    await sendRaw(Topic.OrchestrationCommands, [...bad.map((b) => b.value), JSON.stringify(valid)]);
-    await waitFor('the valid command run', () => commands.find((c) => c.commandId === command.commandId));
-    await expectDeadLetters(Topic.OrchestrationCommands, bad);
-  });
+  it.each(commandTopicsOf('ANALYSIS'))(
+    '%s: the agent dead-letters each bad message, then runs the valid command',
+    async (topic) => {
+      const bad = badMessages('ANALYSIS');
+      const taskId = taskIdFor(`${id}-${topic}`);
+      const command: AgentCommand = {
+        commandId: commandIdFor(taskId, 'main'),
+        taskId,
+        workflowId: workflowIdFor(`${id}-${topic}`),
+        stepKey: 'main',
+        agentType: 'ANALYSIS',
+        instruction: 'after the bad ones',
+        parameters: {},
+        knowledge: [],
+        upstream: {},
+        deadlineAt: new Date(Date.now() + 60_000).toISOString(),
+      };
+      const valid = createEnvelope({
+        id: command.commandId,
+        type: 'agent.command',
+        taskId,
+        workflowId: command.workflowId,
+        agentType: 'ANALYSIS',
+        payload: command,
+      });
+      handled.push(valid);
+      await sendRaw(topic, [...bad.map((b) => b.value), JSON.stringify(valid)]);
+      await waitFor('the valid command run', () => commands.find((c) => c.commandId === command.commandId));
+      await expectDeadLetters(topic, bad);
+    },
+  );
 
   it('a running agentTask takes bad signals and queries in its stride, and completes afterwards', async () => {
     // A PREDICTION agent that is registered and alive but never answers: the answer is this test's to send.

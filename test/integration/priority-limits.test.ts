@@ -20,7 +20,7 @@ import { silentProgress } from '../../src/progress.ts';
 import type { RunningConsumer } from '../../src/stores/kafka/consumer.ts';
 import { createPublisher } from '../../src/stores/kafka/producer.ts';
 import { provisionKafka } from '../../src/stores/kafka/provision.ts';
-import { allTopicSpecs, Topic } from '../../src/stores/kafka/topics.ts';
+import { allTopicSpecs, commandTopicsOf, Topic } from '../../src/stores/kafka/topics.ts';
 import { admissionKeys, createAdmissionStore } from '../../src/stores/redis/admission.ts';
 import { startTask, waitForTask } from '../../src/task/client.ts';
 import {
@@ -107,8 +107,8 @@ describe('priority, limits and fairness through the flow', () => {
   beforeAll(async () => {
     const keys = admissionKeys('PREDICTION');
     await redis.del(keys.holders, keys.waiting, keys.meta, keys.turns);
-    const written = [
-      Topic.OrchestrationCommands,
+    const written: string[] = [
+      ...commandTopicsOf('PREDICTION'),
       Topic.OrchestrationResponses,
       Topic.SystemLogs,
       Topic.ConstraintsViolations,

@@ -19,7 +19,7 @@ import { runConsumer } from '../../src/stores/kafka/consumer.ts';
 import { redisDedupeStore } from '../../src/stores/kafka/dedupe.ts';
 import { createEnvelope } from '../../src/stores/kafka/envelope.ts';
 import { createPublisher } from '../../src/stores/kafka/producer.ts';
-import { Topic } from '../../src/stores/kafka/topics.ts';
+import { CommandsTopic, Topic } from '../../src/stores/kafka/topics.ts';
 import { startWorker } from '../../src/worker/index.ts';
 import { useTestEnvironment } from '../environment.ts';
 
@@ -77,7 +77,8 @@ const groupId = `replay-recorder-${stamp}`;
 const agent = await runConsumer({
   kafka,
   groupId,
-  topics: [Topic.OrchestrationCommands],
+  // The commands of every type, on their own topics or the shared one (docs/kafka.md).
+  topics: [Topic.OrchestrationCommands, ...Object.values(CommandsTopic)],
   dedupe: redisDedupeStore(redis, { groupId }),
   dlqProducer: publisher.producer,
   fromBeginning: false,

@@ -4,13 +4,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Admin, type AclEntry } from 'kafkajs';
 import type { KafkaUser } from '../../identity.ts';
-import { deadLetterTopic, Topic, type TopicName } from './topics.ts';
+import { CommandsTopic, deadLetterTopic, Topic, topicSpecs, type TopicName } from './topics.ts';
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 // What each component does with which topic: the least it needs (src/worker, src/api, src/agents).
 type Access = { read: TopicName[]; write: TopicName[] };
 const T = Topic;
+// Each agent type's own commands topic: the worker sends on it, the agents read it (src/agents/kafka-transport.ts).
+const typedCommands = Object.values(CommandsTopic);
 export const kafkaAccess: Record<Exclude<KafkaUser, 'admin'>, Access & { groups: string }> = {
   // The orchestrator: reads agents' answers, user queries and alerts; sends commands, alerts (sensor rules,
   // backups), violations and its logs. The task worker and the maintenance worker both log in as it.
@@ -18,6 +20,7 @@ export const kafkaAccess: Record<Exclude<KafkaUser, 'admin'>, Access & { groups:
     read: [T.OrchestrationResponses, T.UserQueries, T.MonitoringAlerts],
     write: [
       T.OrchestrationCommands,
+      ...typedCommands,
       T.MonitoringAlerts,
       T.ConstraintsViolations,
       T.SystemLogs,
@@ -39,6 +42,7 @@ export const kafkaAccess: Record<Exclude<KafkaUser, 'admin'>, Access & { groups:
   agent: {
     read: [
       T.OrchestrationCommands,
+      ...typedCommands,
       T.MonitoringEvents,
       T.PredictionRequests,
       T.PredictionResults,
@@ -117,7 +121,7 @@ export function kafkaAcls(prefix: string): AclEntry[] {
           ResourcePatternTypes.PREFIXED,
         ),
       );
-      for (const name of Object.values(Topic)) {
+      for (const { name } of topicSpecs) {
         acls.push(allow(user, AclResourceTypes.TOPIC, topic(name), AclOperationTypes.DESCRIBE));
         acls.push(
           allow(user, AclResourceTypes.TOPIC, topic(deadLetterTopic(name)), AclOperationTypes.DESCRIBE),

@@ -11,7 +11,7 @@ import { allTopicSpecs, type TopicSpec } from './topics.ts';
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 export interface ProvisionOptions {
-  /** Provision these topics instead of the 28 spec and dead-letter topics. */
+  /** Provision these topics instead of the 36 topics and dead-letter topics of `allTopicSpecs`. */
   topics?: readonly TopicSpec[];
   /** Prepended to every topic name, so tests can provision their own copies and delete them after. */
   prefix?: string;

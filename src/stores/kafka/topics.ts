@@ -1,5 +1,7 @@
-// The spec's 14 Kafka topics, their partitions and retention, and one dead-letter topic for each.
-// `provisionKafka` creates exactly these; docs/kafka.md explains who produces and consumes each.
+// The spec's 14 Kafka topics, each agent type's own commands topic, their partitions and retention, and one
+// dead-letter topic for each. `provisionKafka` creates exactly these; docs/kafka.md explains who produces and
+// consumes each.
+import type { AgentType } from '../../task/contract.ts';
 
 /** The spec's topics, by role. Use these constants instead of string literals. */
 export const Topic = {
@@ -19,7 +21,25 @@ export const Topic = {
   KnowledgeUpdates: 'knowledge.updates',
 } as const;
 
-export type TopicName = (typeof Topic)[keyof typeof Topic];
+/**
+ * Each agent type's own commands: `agent.orchestration.commands.<type in lower case>`. The orchestrator sends
+ * a type's commands here once every agent of the type reads it (it says so when it registers), so a type's
+ * consumer group fetches only its own commands, not every type's; otherwise on the spec's shared
+ * `agent.orchestration.commands` (docs/agent-protocol.md).
+ */
+export const CommandsTopic = {
+  MONITORING: 'agent.orchestration.commands.monitoring',
+  PREDICTION: 'agent.orchestration.commands.prediction',
+  CONTROL: 'agent.orchestration.commands.control',
+  ANALYSIS: 'agent.orchestration.commands.analysis',
+} as const satisfies Record<AgentType, string>;
+
+export type TopicName = (typeof Topic)[keyof typeof Topic] | (typeof CommandsTopic)[AgentType];
+
+/** Where an agent of `type` may find its commands: its type's own topic, then the shared one. */
+export function commandTopicsOf(type: AgentType): [TopicName, TopicName] {
+  return [CommandsTopic[type], Topic.OrchestrationCommands];
+}
 
 export interface TopicSpec {
   readonly name: string;
@@ -52,6 +72,10 @@ function topicConfig(retentionDays: number): Record<string, string> {
 const specs: Record<TopicName, { partitions: number; retentionDays: number }> = {
   // A task's command and answer are replayable for a week: an agent that was down over a weekend catches up.
   'agent.orchestration.commands': { partitions: 3, retentionDays: 7 },
+  'agent.orchestration.commands.monitoring': { partitions: 3, retentionDays: 7 },
+  'agent.orchestration.commands.prediction': { partitions: 3, retentionDays: 7 },
+  'agent.orchestration.commands.control': { partitions: 3, retentionDays: 7 },
+  'agent.orchestration.commands.analysis': { partitions: 3, retentionDays: 7 },
   'agent.orchestration.responses': { partitions: 3, retentionDays: 7 },
   // Raw monitoring events are high-volume and also land in InfluxDB: 3 days covers a consumer outage.
   'agent.monitoring.events': { partitions: 5, retentionDays: 3 },
@@ -75,14 +99,14 @@ const specs: Record<TopicName, { partitions: number; retentionDays: number }> = 
   'knowledge.updates': { partitions: 3, retentionDays: 30 },
 };
 
-/** The 14 spec topics. */
+/** The 14 spec topics and the 4 agent types' commands topics. */
 export const topicSpecs: readonly TopicSpec[] = Object.entries(specs).map(([name, s]) => ({
   name,
   partitions: s.partitions,
   config: topicConfig(s.retentionDays),
 }));
 
-// Every spec topic is consumed by someone, so each has a DLQ. Dead letters are rare and read by hand:
+// Every topic is consumed by someone, so each has a DLQ. Dead letters are rare and read by hand:
 // one partition keeps them in arrival order, and 30 days leaves time to investigate and replay.
 export const deadLetterSpecs: readonly TopicSpec[] = topicSpecs.map((spec) => ({
   name: deadLetterTopic(spec.name),
@@ -90,5 +114,5 @@ export const deadLetterSpecs: readonly TopicSpec[] = topicSpecs.map((spec) => ({
   config: topicConfig(30),
 }));
 
-/** Everything `provisionKafka` creates by default: the 14 topics and their 14 dead-letter topics. */
+/** Everything `provisionKafka` creates by default: the 18 topics and their 18 dead-letter topics. */
 export const allTopicSpecs: readonly TopicSpec[] = [...topicSpecs, ...deadLetterSpecs];

@@ -203,23 +203,45 @@ export async function closeTask(
  * Who gets a step's command: an agent of the type that is up and heard from within `freshMs` (the most
  * recent first); otherwise a registered one that is down (it gets the command on Kafka and answers when
  * back, or the step times out saying why); never a DISABLED one. Null when none is registered.
+ *
+ * `typedTopic` says whether a Kafka agent's command may go on its type's own topic (`typedTopic`, e.g.
+ * `agent.orchestration.commands.monitoring`) instead of the shared one: only when every Kafka agent of the
+ * type that is up registered as reading it (`config.commandsTopic`), or, when none is up, every registered
+ * one did — an agent that reads only the shared topic (another language's, or a runtime from before the
+ * typed topics) shares its consumer group with the others, and must not miss its type's commands.
  */
 export async function chooseAgent(
   db: Db,
   type: AgentType,
   freshMs: number,
-): Promise<{ id: string; transport: 'KAFKA' | 'TEMPORAL'; taskQueue: string | null } | null> {
+  typedTopic: string,
+): Promise<{
+  id: string;
+  transport: 'KAFKA' | 'TEMPORAL';
+  taskQueue: string | null;
+  typedTopic: boolean;
+} | null> {
   const rows = await db.$queryRaw<
-    { id: string; transport: 'KAFKA' | 'TEMPORAL'; task_queue: string | null }[]
+    { id: string; transport: 'KAFKA' | 'TEMPORAL'; task_queue: string | null; typed: boolean | null }[]
   >`
-    SELECT id, transport::text AS transport, task_queue FROM agents
-    WHERE type = ${type}::"AgentType" AND status <> 'DISABLED'
-    ORDER BY (status IN ('ONLINE', 'DEGRADED')
-              AND last_heartbeat_at >= now() - make_interval(secs => ${freshMs / 1000}::float8)) DESC,
-             last_heartbeat_at DESC NULLS LAST
+    WITH a AS (
+      SELECT id, transport, task_queue, last_heartbeat_at,
+             coalesce(config->>'commandsTopic' = ${typedTopic}, false) AS reads_typed,
+             (status IN ('ONLINE', 'DEGRADED')
+              AND last_heartbeat_at >= now() - make_interval(secs => ${freshMs / 1000}::float8)) AS fresh
+      FROM agents
+      WHERE type = ${type}::"AgentType" AND status <> 'DISABLED'
+    )
+    SELECT id, transport::text AS transport, task_queue,
+           coalesce(bool_and(reads_typed) FILTER (WHERE transport = 'KAFKA' AND fresh) OVER (),
+                    bool_and(reads_typed) FILTER (WHERE transport = 'KAFKA') OVER ()) AS typed
+    FROM a
+    ORDER BY fresh DESC, last_heartbeat_at DESC NULLS LAST
     LIMIT 1`;
   const row = rows[0];
-  return row ? { id: row.id, transport: row.transport, taskQueue: row.task_queue } : null;
+  return row
+    ? { id: row.id, transport: row.transport, taskQueue: row.task_queue, typedTopic: row.typed === true }
+    : null;
 }
 
 /**

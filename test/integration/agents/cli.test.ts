@@ -51,13 +51,15 @@ describe('prism agent run', () => {
         45_000,
       );
       expect(stdout).toBe(
-        `PREDICTION agent ${agentId} ready (kafka: topic agent.orchestration.commands, group prism-agents-prediction); Ctrl-C stops it\n`,
+        `PREDICTION agent ${agentId} ready (kafka: topics agent.orchestration.commands.prediction, agent.orchestration.commands, group prism-agents-prediction); Ctrl-C stops it\n`,
       );
       expect(await prisma.agent.findUniqueOrThrow({ where: { id: agentId } })).toMatchObject({
         type: 'PREDICTION',
         transport: 'KAFKA',
         status: 'ONLINE',
         name: 'Reference prediction agent',
+        // What lets the orchestrator send PREDICTION commands on the type's own topic.
+        config: { commandsTopic: 'agent.orchestration.commands.prediction' },
       });
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -31,30 +31,33 @@ export interface TopicTail {
 }
 
 /**
- * Reads a topic from its current end with a throw-away group: only messages sent after this call, so a
+ * Reads a topic (or several) from its current end with a throw-away group: only messages sent after this call, so a
  * shared topic's history does not matter and other tests' messages are told apart by id.
  */
-export async function tailTopic(kafka: Kafka, name: string): Promise<TopicTail> {
-  const topic = kafkaName(kafka, name);
+export async function tailTopic(kafka: Kafka, names: string | readonly string[]): Promise<TopicTail> {
+  const topics = (typeof names === 'string' ? [names] : names).map((name) => kafkaName(kafka, name));
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
+  const ends = await Promise.all(
+    topics.map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) })),
+  );
   const groupId = testId('agtail');
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const envelopes: Envelope[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  await consumer.subscribe({ topics, fromBeginning: false });
   await consumer.run({
     eachMessage: async ({ message }) => {
       const parsed = parseEnvelope(message.value);
       if (parsed.ok) envelopes.push(parsed.envelope);
     },
   });
-  for (const end of ends) consumer.seek({ topic, partition: end.partition, offset: end.offset });
+  for (const { topic, offsets } of ends)
+    for (const end of offsets) consumer.seek({ topic, partition: end.partition, offset: end.offset });
   return {
     envelopes,
     byId: (id, timeoutMs) =>
-      waitFor(`message ${id} on ${topic}`, () => envelopes.find((e) => e.id === id), timeoutMs),
+      waitFor(`message ${id} on ${topics.join(' or ')}`, () => envelopes.find((e) => e.id === id), timeoutMs),
     async stop() {
       await consumer.disconnect();
       await admin.deleteGroups([groupId]).catch(() => undefined);

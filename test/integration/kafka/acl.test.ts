@@ -11,7 +11,7 @@ import { asKafkaUser, type KafkaUser } from '../../../src/identity.ts';
 import { silentProgress } from '../../../src/progress.ts';
 import { kafkaAcls } from '../../../src/stores/kafka/acl.ts';
 import { kafkaErrorType, provisionKafka } from '../../../src/stores/kafka/provision.ts';
-import { Topic } from '../../../src/stores/kafka/topics.ts';
+import { CommandsTopic, Topic } from '../../../src/stores/kafka/topics.ts';
 import { binaries } from '../../../src/stack/install.ts';
 import { kafkaUsersScript, scramUsers } from '../../../src/stack/kafka-users.ts';
 import { stackPaths } from '../../../src/stack/paths.ts';
@@ -100,6 +100,7 @@ describe('Kafka users and ACLs', () => {
           r.acls.some((a) => a.principal === principal && a.operation === AclOperationTypes.READ),
       );
     expect(read('User:agent', Topic.OrchestrationCommands)).toBe(true);
+    expect(read('User:agent', CommandsTopic.PREDICTION)).toBe(true);
     expect(read('User:worker', Topic.OrchestrationResponses)).toBe(true);
     expect(read('User:api', Topic.OrchestrationCommands)).toBe(false);
     expect(ours.reduce((n, r) => n + r.acls.length, 0)).toBe(kafkaAcls(deployment.KAFKA_TOPIC_PREFIX).length);
@@ -112,6 +113,9 @@ describe('Kafka users and ACLs', () => {
     );
     expect(await send(as('agent'), Topic.OrchestrationResponses)).toBe('sent');
     expect(await readOne(as('worker'), Topic.OrchestrationResponses, 'prism-bridge')).toMatch(/^read /);
+    // And a type's own commands topic the same way.
+    expect(await send(as('worker'), CommandsTopic.ANALYSIS)).toBe('sent');
+    expect(await readOne(as('agent'), CommandsTopic.ANALYSIS, 'prism-agents-analysis')).toMatch(/^read /);
   });
 
   it('does not let the API read the agents’ commands, in the agents’ group or a group of its own', async () => {
@@ -122,8 +126,9 @@ describe('Kafka users and ACLs', () => {
     expect(await readOne(as('api'), Topic.OrchestrationCommands, 'prism-api-snoop')).toBe(
       'GROUP_AUTHORIZATION_FAILED',
     );
-    // Nor send a command in the orchestrator's name.
+    // Nor send a command in the orchestrator's name, on the shared topic or a type's own.
     expect(await send(as('api'), Topic.OrchestrationCommands)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await send(as('api'), CommandsTopic.CONTROL)).toBe('TOPIC_AUTHORIZATION_FAILED');
   });
 
   it('lets each component write only its own topics', async () => {

@@ -46,7 +46,7 @@ describe('provisionKafka', () => {
     return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
   }
 
-  it('creates the 14 topics and their DLQs with partitions, snappy and retention; a second run changes nothing', async () => {
+  it('creates the 14 spec topics, the 4 agent types’ commands topics and their DLQs with partitions, snappy and retention; a second run changes nothing', async () => {
     const prefix = newPrefix();
     const at = kafkaName(kafka, prefix); // what the topics are called on the cluster
     const names = allTopicSpecs.map((s) => at + s.name);
@@ -66,6 +66,9 @@ describe('provisionKafka', () => {
         'retention.ms': spec.config['retention.ms'],
       });
     }
+    expect(names).toHaveLength(36);
+    expect(counts.get(`${at}agent.orchestration.commands.control`)).toBe(3);
+    expect(counts.get(`${at}agent.orchestration.commands.control.dlq`)).toBe(1);
     expect(counts.get(at + Topic.MonitoringEvents)).toBe(5);
     expect(counts.get(at + Topic.UserQueries)).toBe(3);
     expect(counts.get(`${at}${Topic.UserQueries}.dlq`)).toBe(1);

@@ -15,7 +15,10 @@ import {
   type OpenTask,
 } from '../../../src/stores/postgres/flow.ts';
 import { InvalidTransitionError } from '../../../src/stores/postgres/tasks.ts';
+import { CommandsTopic } from '../../../src/stores/kafka/topics.ts';
 import { env, testId } from '../../helpers.ts';
+
+const typedControl = CommandsTopic.CONTROL;
 
 describe('task flow writes in PostgreSQL', () => {
   const prisma = createPrisma(env);
@@ -195,7 +198,7 @@ describe('task flow writes in PostgreSQL', () => {
         { ...base, id: live, status: 'ONLINE', lastHeartbeatAt: future },
       ],
     });
-    expect((await chooseAgent(prisma, 'CONTROL', 30_000))?.id).toBe(live);
+    expect((await chooseAgent(prisma, 'CONTROL', 30_000, typedControl))?.id).toBe(live);
     await prisma.agent.update({ where: { id: live }, data: { status: 'DISABLED' } });
     const otherLive = await prisma.agent.findFirst({
       where: {
@@ -205,9 +208,65 @@ describe('task flow writes in PostgreSQL', () => {
         lastHeartbeatAt: { gte: new Date(Date.now() - 25_000) },
       },
     });
-    const chosen = await chooseAgent(prisma, 'CONTROL', 30_000);
+    const chosen = await chooseAgent(prisma, 'CONTROL', 30_000, typedControl);
     expect(chosen?.id).toBe(otherLive ? otherLive.id : silent);
     expect(chosen?.transport).toBe('KAFKA');
+  });
+
+  it('routes to the type’s own commands topic only while every Kafka agent of the type that is up reads it', async () => {
+    const id = (n: string) => {
+      const agentId = testId(`agent_${n}`);
+      agentIds.push(agentId);
+      return agentId;
+    };
+    const base = { name: 'test agent', type: 'CONTROL' as const, status: 'ONLINE' as const };
+    const future = new Date(Date.now() + 60_000);
+    const typed = id('typed');
+    const native = id('native');
+    const shared = id('shared');
+    await prisma.agent.createMany({
+      data: [
+        {
+          ...base,
+          id: typed,
+          transport: 'KAFKA',
+          config: { commandsTopic: typedControl },
+          lastHeartbeatAt: future,
+        },
+        // A Temporal-native agent reads no topic: it does not hold the Kafka agents back.
+        { ...base, id: native, transport: 'TEMPORAL', lastHeartbeatAt: new Date(Date.now() + 30_000) },
+      ],
+    });
+    // The other CONTROL agents up now (the running system's, other tests'): the typed topic only if they read it.
+    const others = await prisma.agent.findMany({
+      where: {
+        type: 'CONTROL',
+        transport: 'KAFKA',
+        id: { notIn: agentIds },
+        status: { in: ['ONLINE', 'DEGRADED'] },
+        lastHeartbeatAt: { gte: new Date(Date.now() - 25_000) },
+      },
+    });
+    const othersTyped = others.every(
+      (a) => (a.config as { commandsTopic?: string } | null)?.commandsTopic === typedControl,
+    );
+    expect(await chooseAgent(prisma, 'CONTROL', 30_000, typedControl)).toMatchObject({
+      id: typed,
+      transport: 'KAFKA',
+      typedTopic: othersTyped,
+    });
+    // One live agent that reads only the shared topic (another language's, an older runtime) is in the same
+    // consumer group: every command of the type goes on the shared topic, whoever is chosen.
+    await prisma.agent.create({
+      data: { ...base, id: shared, transport: 'KAFKA', lastHeartbeatAt: new Date(Date.now() + 10_000) },
+    });
+    expect(await chooseAgent(prisma, 'CONTROL', 30_000, typedControl)).toMatchObject({
+      id: typed,
+      typedTopic: false,
+    });
+    // Once it is gone (OFFLINE), the type's own topic again (if the others read it).
+    await prisma.agent.update({ where: { id: shared }, data: { status: 'OFFLINE' } });
+    expect((await chooseAgent(prisma, 'CONTROL', 30_000, typedControl))?.typedTopic).toBe(othersTyped);
   });
 
   it('reopens a failed task for a retry once: its failed step queued again, its answered step kept, both runs in the history', async () => {

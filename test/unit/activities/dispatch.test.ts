@@ -9,11 +9,11 @@ import { DefaultLogger } from '@temporalio/worker';
 import type { ActivityDeps } from '../../../activities/deps.ts';
 import { dispatchActivities, type DispatchedCommand } from '../../../activities/dispatch.ts';
 import type { Envelope } from '../../../src/stores/kafka/envelope.ts';
-import { Topic } from '../../../src/stores/kafka/topics.ts';
+import { CommandsTopic, Topic } from '../../../src/stores/kafka/topics.ts';
 import { commandIdFor, subtaskIdFor } from '../../../src/task/ids.ts';
 import { failureTypes, type PlanStep } from '../../../src/task/index.ts';
 
-type Agent = { id: string; transport: 'KAFKA' | 'TEMPORAL'; task_queue: string | null };
+type Agent = { id: string; transport: 'KAFKA' | 'TEMPORAL'; task_queue: string | null; typed?: boolean };
 type Sent = { transport?: 'KAFKA' | 'TEMPORAL'; taskQueue?: string | null };
 
 /** What the fake stores saw: the COMMAND_SENT rows written and the envelopes published. */
@@ -76,7 +76,7 @@ async function dispatch(world: { agent?: Agent; sent?: Sent }, overrides: Partia
 }
 
 describe('dispatchCommand (step 3)', () => {
-  it('sends a Kafka agent its command, with the command id as the envelope id, and records it as sent', async () => {
+  it('sends a Kafka agent its command, with the command id as the envelope id, and records it as sent where it went', async () => {
     const { result, seen } = await dispatch({
       agent: { id: 'monitoring-1', transport: 'KAFKA', task_queue: null },
     });
@@ -94,7 +94,25 @@ describe('dispatchCommand (step 3)', () => {
     const values = seen.marked[0]!.values;
     expect(values).toContain(subtaskIdFor(taskId, step.key));
     const details = JSON.parse(values.find((v) => typeof v === 'string' && v.startsWith('{')) as string);
-    expect(details).toEqual({ commandId, agentType: 'MONITORING', transport: 'KAFKA', knowledge: ['k1'] });
+    expect(details).toEqual({
+      commandId,
+      agentType: 'MONITORING',
+      transport: 'KAFKA',
+      topic: Topic.OrchestrationCommands,
+      knowledge: ['k1'],
+    });
+  });
+
+  it('sends on the type’s own topic when every Kafka agent of the type reads it, and says so', async () => {
+    const { seen } = await dispatch({
+      agent: { id: 'monitoring-typed', transport: 'KAFKA', task_queue: null, typed: true },
+    });
+    expect(seen.published.map((p) => p.topic)).toEqual([CommandsTopic.MONITORING]);
+    expect(seen.published.map((p) => p.topic)).toEqual(['agent.orchestration.commands.monitoring']);
+    const details = JSON.parse(
+      seen.marked[0]!.values.find((v) => typeof v === 'string' && v.startsWith('{')) as string,
+    );
+    expect(details).toMatchObject({ transport: 'KAFKA', topic: 'agent.orchestration.commands.monitoring' });
   });
 
   it('publishes nothing for a Temporal-native agent, and names its task queue (its type’s by default)', async () => {

@@ -1,12 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { allTopicSpecs, deadLetterSpecs, Topic, topicSpecs } from '../../../src/stores/kafka/topics.ts';
+import {
+  allTopicSpecs,
+  CommandsTopic,
+  deadLetterSpecs,
+  Topic,
+  topicSpecs,
+} from '../../../src/stores/kafka/topics.ts';
+import { agentTypes } from '../../../src/task/contract.ts';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
 describe('Kafka topic spec', () => {
-  it('has the 14 spec topics, 5 partitions for the three high-volume ones and 3 for the rest', () => {
-    expect(topicSpecs.map((t) => t.name).sort()).toEqual(Object.values(Topic).sort());
-    expect(topicSpecs).toHaveLength(14);
+  it('has the 14 spec topics and a commands topic per agent type, 5 partitions for the three high-volume ones and 3 for the rest', () => {
+    expect(topicSpecs.map((t) => t.name).sort()).toEqual(
+      [...Object.values(Topic), ...Object.values(CommandsTopic)].sort(),
+    );
+    expect(topicSpecs).toHaveLength(18);
+    expect(agentTypes.map((type) => CommandsTopic[type])).toEqual([
+      'agent.orchestration.commands.monitoring',
+      'agent.orchestration.commands.prediction',
+      'agent.orchestration.commands.control',
+      'agent.orchestration.commands.analysis',
+    ]);
     const fivePartitions = topicSpecs.filter((t) => t.partitions === 5).map((t) => t.name);
     expect(fivePartitions.sort()).toEqual([
       'agent.control.actions',
@@ -27,6 +42,7 @@ describe('Kafka topic spec', () => {
     const retentionDays = (name: string) =>
       Number(allTopicSpecs.find((t) => t.name === name)!.config['retention.ms']) / dayMs;
     expect(retentionDays(Topic.OrchestrationCommands)).toBe(7);
+    expect(retentionDays(CommandsTopic.CONTROL)).toBe(7);
     expect(retentionDays(Topic.SystemMetrics)).toBe(3);
     expect(retentionDays(Topic.KnowledgeUpdates)).toBe(30);
   });
@@ -37,7 +53,7 @@ describe('Kafka topic spec', () => {
       expect(dlq.partitions).toBe(1);
       expect(Number(dlq.config['retention.ms'])).toBe(30 * dayMs);
     }
-    expect(allTopicSpecs).toHaveLength(28);
-    expect(new Set(allTopicSpecs.map((t) => t.name)).size).toBe(28);
+    expect(allTopicSpecs).toHaveLength(36);
+    expect(new Set(allTopicSpecs.map((t) => t.name)).size).toBe(36);
   });
 });
