@@ -11,12 +11,14 @@ import type {
   KafkaMessage,
   Producer,
 } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { kafkaName } from '../../clients/kafka.ts';
 import { transientReason } from '../../retry.ts';
 import { sendDeadLetter } from './dead-letter.ts';
 import type { DedupeStore } from './dedupe.ts';
 import { parseEnvelope, type Envelope } from './envelope.ts';
 import { MessageHeader } from './producer.ts';
+import { rangeAssigner } from './range-assigner.ts';
 import { deadLetterTopic } from './topics.ts';
 import { contextFromHeaders, inSpan, SpanKind, type Tracer } from '../../tracing.ts';
 
@@ -110,6 +112,8 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+const { PartitionAssigners } = kafkajs;
+
 /** Subscribes, joins the group and starts consuming; resolves once the consumer has joined. */
 export async function runConsumer(options: RunConsumerOptions): Promise<RunningConsumer> {
   const consumer = options.kafka.consumer({
@@ -121,6 +125,9 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     sessionTimeout: 10_000,
     heartbeatInterval: 1_000,
     rebalanceTimeout: 20_000,
+    // Kafka's `range`, which every client offers, so agents in other languages can join a group of ours;
+    // kafkajs's own round robin second, for members started before (range-assigner.ts).
+    partitionAssigners: [rangeAssigner, PartitionAssigners.roundRobin],
     ...options.consumerConfig,
     groupId: kafkaName(options.kafka, options.groupId),
   });

@@ -9,11 +9,11 @@ import { dedupeKey, redisDedupeStore } from '../../../src/stores/kafka/dedupe.ts
 import { createEnvelope, type Envelope } from '../../../src/stores/kafka/envelope.ts';
 import { createPublisher, MessageHeader } from '../../../src/stores/kafka/producer.ts';
 import { provisionKafka } from '../../../src/stores/kafka/provision.ts';
-import { allTopicSpecs, Topic } from '../../../src/stores/kafka/topics.ts';
-import { env, testId } from '../../helpers.ts';
+import { allTopicSpecs, CommandsTopic, Topic } from '../../../src/stores/kafka/topics.ts';
+import { env, testId, waitFor } from '../../helpers.ts';
 import { committedCount, deleteTestTopics, header, outcomeRecorder, readTopic } from './support.ts';
 
-const { CompressionTypes } = kafkajs;
+const { AssignerProtocol, CompressionTypes } = kafkajs;
 
 describe('publishing and consuming envelopes', () => {
   const kafka = createKafka(env);
@@ -352,6 +352,49 @@ describe('publishing and consuming envelopes', () => {
   });
 
   /** How many messages the topic holds now, over all partitions. */
+  it('shares a group on Kafka’s range assignment, giving each member only the topics it subscribed to', async () => {
+    const groupId = newGroup();
+    const typed = prefix + CommandsTopic.MONITORING;
+    const consumer = (topics: string[]) =>
+      runConsumer({
+        kafka,
+        groupId,
+        topics,
+        dedupe: redisDedupeStore(redis, { groupId }),
+        dlqProducer: publisher.producer,
+        handler: async () => undefined,
+      });
+    // One member reads the type's own topic and the shared one (the TypeScript runtime), the other only the
+    // shared one (an agent that knows only the spec's topic): kafkajs's round robin gave it the type's too.
+    const both = await consumer([typed, topic]);
+    const sharedOnly = await consumer([topic]);
+    try {
+      const group = await waitFor(
+        'both members in the group',
+        async () => {
+          const [g] = (await admin.describeGroups([kafkaName(kafka, groupId)])).groups;
+          return g?.state === 'Stable' && g.members.length === 2 ? g : undefined;
+        },
+        30_000,
+      );
+      expect(group.protocol).toBe('range');
+      const assigned = group.members.map(
+        (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)!.assignment,
+      );
+      const [onBoth, onShared] = [kafkaName(kafka, typed), kafkaName(kafka, topic)];
+      const withTyped = assigned.filter((a) => (a[onBoth] ?? []).length > 0);
+      expect(withTyped).toHaveLength(1);
+      expect(withTyped[0]![onBoth]).toEqual([0, 1, 2]);
+      // The shared topic's partitions split in ranges between the two, each once.
+      expect(assigned.map((a) => a[onShared] ?? []).sort((x, y) => x.length - y.length)).toEqual([
+        [2],
+        [0, 1],
+      ]);
+    } finally {
+      await Promise.all([both.stop(), sharedOnly.stop()]);
+    }
+  });
+
   async function committedCountOfTopic(): Promise<number> {
     const offsets = await admin.fetchTopicOffsets(kafkaName(kafka, topic));
     return offsets.reduce((sum, p) => sum + Number(p.high), 0);
