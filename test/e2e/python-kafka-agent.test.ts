@@ -1,51 +1,31 @@
 // An agent in another language, written from docs/agent-protocol.md alone: the Python block of "A Python agent
-// in 40 lines", run as it is (confluent-kafka, i.e. librdkafka, and psycopg from PyPI, in a virtualenv this
-// test makes once and keeps in the stack cache), beside a TypeScript agent of the same type in the same
+// in 40 lines", run as it is (confluent-kafka, i.e. librdkafka, and psycopg from PyPI, in the tests'
+// virtualenv, test/e2e/python-venv.ts), beside a TypeScript agent of the same type in the same
 // consumer group. Both must get commands: the group's members agree on Kafka's `range` assignment
 // (src/stores/kafka/range-assigner.ts) — with kafkajs's own assigner alone, the Python member was refused
 // with INCONSISTENT_GROUP_PROTOCOL and never joined.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { runKafkaAgent } from '../../src/agents/kafka-transport.ts';
-import { agentConsumerGroup } from '../../src/agents/kafka-transport.ts';
+import { agentConsumerGroup, runKafkaAgent } from '../../src/agents/kafka-transport.ts';
 import { silentLogger } from '../../src/agents/logger.ts';
 import type { RunningAgent } from '../../src/agents/types.ts';
 import { createKafka, kafkaName } from '../../src/clients/kafka.ts';
 import { connectTemporal } from '../../src/clients/temporal.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
-import { stackPaths } from '../../src/stack/paths.ts';
 import { startTask, waitForTask } from '../../src/task/client.ts';
 import { taskIdFor } from '../../src/task/ids.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';
 import { env, testId } from '../helpers.ts';
+import { ensurePythonPackages, pythonVenv, venvBin } from './python-venv.ts';
 import { startTestWorker, waitFor } from './support.ts';
 
 const { Partitioners } = kafkajs;
-const run = promisify(execFile);
-const packages = ['confluent-kafka==2.16.2', 'psycopg[binary]==3.3.9'];
-const venv = join(stackPaths(env).home, 'python', 'kafka-agent-confluent-2.16.2');
-const python = join(venv, 'bin', 'python');
-
-/** confluent-kafka and psycopg in a virtualenv of their own, installed from PyPI the first time. */
-async function ensureClients(): Promise<void> {
-  if (existsSync(python)) {
-    const ok = await run(python, ['-c', 'import confluent_kafka, psycopg']).then(
-      () => true,
-      () => false,
-    );
-    if (ok) return;
-  }
-  await run('python3', ['-m', 'venv', '--clear', venv]);
-  await run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...packages], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-}
+const python = venvBin('python');
 
 /** The Python block of the docs' "A Python agent" section, unchanged. */
 function documentedAgent(): string {
@@ -87,8 +67,12 @@ describe('a Python agent from docs/agent-protocol.md beside a TypeScript agent o
   beforeAll(async () => {
     expect(env.POSTGRES_AGENT_PASSWORD, 'POSTGRES_AGENT_PASSWORD (the stack’s secrets.env)').toBeTruthy();
     expect(env.KAFKA_AGENT_PASSWORD, 'KAFKA_AGENT_PASSWORD (the stack’s secrets.env)').toBeTruthy();
-    await ensureClients();
-    const script = join(venv, 'documented_agent.py');
+    await ensurePythonPackages({
+      confluent_kafka: 'confluent-kafka==2.16.2',
+      psycopg: 'psycopg==3.3.9',
+      psycopg_binary: 'psycopg-binary==3.3.9',
+    });
+    const script = join(pythonVenv, 'documented_agent.py');
     writeFileSync(script, documentedAgent());
     [worker, temporal] = await Promise.all([startTestWorker(), connectTemporal(env), admin.connect()]);
     agent = await runKafkaAgent({

@@ -30,6 +30,13 @@ describe('task flow writes in PostgreSQL', () => {
     await prisma.$disconnect();
   });
 
+  /** A test agent's id, removed after the tests. */
+  const newAgentId = (n: string) => {
+    const agentId = testId(`agent_${n}`);
+    agentIds.push(agentId);
+    return agentId;
+  };
+
   function newTask(steps = ['a', 'b']): OpenTask {
     const requestId = testId('flow');
     requestIds.push(requestId);
@@ -181,15 +188,10 @@ describe('task flow writes in PostgreSQL', () => {
   it('chooses a live agent over a silent one, a silent one over none, and never a disabled one', async () => {
     // The agent types are a fixed enum, so these share CONTROL with any real agent; heartbeats dated a
     // minute ahead make them the freshest of their kind.
-    const id = (n: string) => {
-      const agentId = testId(`agent_${n}`);
-      agentIds.push(agentId);
-      return agentId;
-    };
     const base = { name: 'test agent', type: 'CONTROL' as const, transport: 'KAFKA' as const };
-    const live = id('live');
-    const silent = id('silent');
-    const disabled = id('disabled');
+    const live = newAgentId('live');
+    const silent = newAgentId('silent');
+    const disabled = newAgentId('disabled');
     const future = new Date(Date.now() + 60_000); // fresher than any real agent
     await prisma.agent.createMany({
       data: [
@@ -214,16 +216,11 @@ describe('task flow writes in PostgreSQL', () => {
   });
 
   it('routes to the type’s own commands topic only while every Kafka agent of the type that is up reads it', async () => {
-    const id = (n: string) => {
-      const agentId = testId(`agent_${n}`);
-      agentIds.push(agentId);
-      return agentId;
-    };
     const base = { name: 'test agent', type: 'CONTROL' as const, status: 'ONLINE' as const };
     const future = new Date(Date.now() + 60_000);
-    const typed = id('typed');
-    const native = id('native');
-    const shared = id('shared');
+    const typed = newAgentId('typed');
+    const native = newAgentId('native');
+    const shared = newAgentId('shared');
     await prisma.agent.createMany({
       data: [
         {
