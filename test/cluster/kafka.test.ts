@@ -223,7 +223,8 @@ describe('Kafka in the cluster topology', () => {
         if (!e.payload.restart) crashes++;
       });
 
-      const [partition] = await partitionsOf(admin, [topicName]);
+      // The admin's broker may not know the new topic's partition yet either (seen once in CI).
+      const [partition] = await untilTopicKnown(() => partitionsOf(admin, [topicName]));
       const leader = nodes.find((n) => n.machine!.index === partition!.leader)!;
       const pid = nodePid(leader);
       expect(pid, `${leader.name}'s pid`).not.toBeNull();
