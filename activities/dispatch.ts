@@ -76,12 +76,8 @@ export function dispatchActivities({ prisma, publisher }: ActivityDeps) {
       }
       const taskQueue =
         agent.transport === 'TEMPORAL' ? (agent.taskQueue ?? agentTaskQueue(agentType)) : null;
-      const topic =
-        agent.transport !== 'KAFKA'
-          ? null
-          : agent.typedTopic
-            ? CommandsTopic[agentType]
-            : Topic.OrchestrationCommands;
+      const kafkaTopic = agent.typedTopic ? CommandsTopic[agentType] : Topic.OrchestrationCommands;
+      const topic = agent.transport === 'KAFKA' ? kafkaTopic : null;
       if (topic) {
         // The envelope id is the command id: a retried dispatch re-sends the same message, which agents dedupe.
         await publisher.publish(

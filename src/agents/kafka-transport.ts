@@ -9,7 +9,7 @@ import { InvalidMessageError, runConsumer, type MessageContext } from '../stores
 import { redisDedupeStore } from '../stores/kafka/dedupe.ts';
 import type { Envelope } from '../stores/kafka/envelope.ts';
 import type { Publisher } from '../stores/kafka/producer.ts';
-import { CommandsTopic, commandTopicsOf, Topic } from '../stores/kafka/topics.ts';
+import { commandTopicsOf, Topic } from '../stores/kafka/topics.ts';
 import { CommandTracker, executeCommand, RecentAnswers, responseEnvelope } from './execute.ts';
 import { describeProblems, problemsOf } from '../validation.ts';
 import { prepareAgent } from './options.ts';
@@ -42,8 +42,9 @@ export async function runKafkaAgent(options: KafkaAgentOptions): Promise<Running
   const { stores, log, heartbeatIntervalMs, concurrency, metrics } = prepareAgent(options);
   const dedupeHit = () => metrics?.dedupeHits.inc({ agent_type: type });
   const groupId = options.groupId ?? agentConsumerGroup(type);
-  const commandsTopic = options.commandsTopic ?? CommandsTopic[type];
-  const commandsTopics = options.commandsTopic ? [options.commandsTopic] : commandTopicsOf(type);
+  // The first is the one it registers as reading.
+  const commandsTopics: string[] = options.commandsTopic ? [options.commandsTopic] : commandTopicsOf(type);
+  const commandsTopic = commandsTopics[0]!;
   const responsesTopic = options.responsesTopic ?? Topic.OrchestrationResponses;
   const identity = { agentId, agentType: type };
   const tracker = new CommandTracker(identity, stores);
