@@ -12,6 +12,7 @@ import { createInfluxWriter } from '../src/stores/influx/writer.ts';
 import type { InfluxWriter } from '../src/stores/influx/writer.ts';
 import { createPublisher, type Publisher } from '../src/stores/kafka/producer.ts';
 import type { Tracer } from '../src/tracing.ts';
+import type { InlineAnswers } from '../src/worker/inline-answers.ts';
 
 export interface ActivityDeps {
   env: Env;
@@ -25,6 +26,8 @@ export interface ActivityDeps {
   weaviate(): Promise<WeaviateClient>;
   resetWeaviate(): void;
   metrics?: Metrics;
+  /** The task worker's, when its bridge runs in the same process: answers handed to waiting dispatches. */
+  inlineAnswers?: InlineAnswers;
 }
 
 /** With a tracer, what the activities publish carries their trace on to its consumers (src/tracing.ts). */

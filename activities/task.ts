@@ -21,7 +21,7 @@ import {
   closeTask,
   openTask,
   recordApprovalEvent,
-  recordStepAnswer,
+  recordStepResponse,
   reopenTask,
 } from '../src/stores/postgres/flow.ts';
 import { createEnvelope } from '../src/stores/kafka/envelope.ts';
@@ -39,14 +39,15 @@ export interface CreatedTask {
   /** The steps that wait for a person's approval before their command is sent, by step key. */
   approvals?: Record<string, StepApproval>;
   /**
-   * Which commands the run issues at its end (workflows/agent-task.ts): 2, one finishTask; absent in runs
-   * recorded before it (2026-12-06), which replay as they ran: recordStepResult, recordResult, recordMetrics.
+   * Which commands the run issues (workflows/agent-task.ts): 2, one finishTask at its end; 3 (2026-12-07), and
+   * a Kafka agent's answer may come as its dispatch's result; absent in runs recorded before 2026-12-06, which
+   * replay as they ran: recordStepResult, recordResult, recordMetrics.
    */
   flowVersion?: number;
 }
 
-/** The newest flow version (CreatedTask.flowVersion); createTask gives runs PRISM_FLOW_VERSION, 2 by default. */
-export const currentFlowVersion = 2;
+/** The newest flow version (CreatedTask.flowVersion); createTask gives runs PRISM_FLOW_VERSION, 3 by default. */
+export const currentFlowVersion = 3;
 
 export function taskActivities({
   env,
@@ -54,7 +55,7 @@ export function taskActivities({
   publisher,
   redis,
 }: Pick<ActivityDeps, 'prisma' | 'publisher' | 'redis'> & { env?: Pick<Env, 'PRISM_FLOW_VERSION'> }) {
-  // PRISM_FLOW_VERSION: 1 while workers that know only version 1 still run (a rolling upgrade), then 2.
+  // PRISM_FLOW_VERSION: the version the oldest worker still running knows (a rolling upgrade), then 3.
   const flowVersion = env?.PRISM_FLOW_VERSION ?? currentFlowVersion;
   return {
     /**
@@ -159,19 +160,7 @@ export function taskActivities({
       /** The run's number within the task (a retry's; absent for the first run). */
       attempt?: number;
     }): Promise<void> {
-      const { taskId, stepKey, response, attempt } = input;
-      await recordStepAnswer(prisma, {
-        taskId,
-        subtaskId: subtaskIdFor(taskId, stepKey),
-        stepKey,
-        status: response.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED',
-        agentId: response.agentId,
-        output: response.result,
-        error: response.error ?? null,
-        durationMs: response.durationMs ?? null,
-        details: { agentId: response.agentId, status: response.status, commandId: response.commandId },
-        ...(attempt ? { attempt } : {}),
-      });
+      await recordStepResponse(prisma, input);
     },
 
     /** Step 7: the task's outcome in PostgreSQL and its lifecycle event on `system.logs`. */

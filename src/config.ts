@@ -307,10 +307,16 @@ export const envSchema = z.object({
    */
   PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   /**
-   * The flow version new runs take (docs/workflows.md, "Changes that need no marker"): 2 ends a run with one
-   * local activity; 1, as before, with three. Set 1 while a rolling upgrade still runs workers that know only 1.
+   * The flow version new runs take (docs/workflows.md, "Changes that need no marker"): 3 takes a Kafka agent's
+   * quick answer as its dispatch's result (PRISM_INLINE_ANSWER_MS); 2 ends a run with one local activity; 1, as
+   * before, with three. Set the oldest version a worker still running knows, during a rolling upgrade.
    */
-  PRISM_FLOW_VERSION: z.coerce.number().int().min(1).max(2).default(2),
+  PRISM_FLOW_VERSION: z.coerce.number().int().min(1).max(3).default(3),
+  /**
+   * How long a step's dispatch waits for a Kafka agent's answer before the run waits for it as a signal (flow
+   * version 3; only while this worker's bridge receives every answer). 0: never (docs/performance.md, change 10).
+   */
+  PRISM_INLINE_ANSWER_MS: z.coerce.number().int().min(0).max(8_000).default(3_000),
   /**
    * The task worker's Temporal tuning (docs/performance.md, "7. The task worker's tuning"): workflow tasks it runs
    * at once, its long polls for them (sticky and not, shared 4:1 as the SDK does), and the runs it keeps
@@ -517,6 +523,7 @@ export const componentVariables: Record<Exclude<Component, 'operator' | 'admin'>
     'PRISM_WORKFLOW_STACK_TRACES',
     'PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS',
     'PRISM_FLOW_VERSION',
+    'PRISM_INLINE_ANSWER_MS',
     'PRISM_WORKER_WORKFLOW_SLOTS',
     'PRISM_WORKER_WORKFLOW_POLLERS',
     'PRISM_WORKER_CACHED_WORKFLOWS',

@@ -210,6 +210,8 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
   // The commands of the run's end follow from createTask's recorded result, never a marker: runs recorded
   // before version 2 replay as they ran (three store steps), later ones end with one (finishTask).
   const finishInOne = (flowVersion ?? 1) >= 2;
+  // Version 3: a Kafka agent's quick answer may come as the dispatch's result (src/worker/inline-answers.ts).
+  const inlineAnswers = (flowVersion ?? 1) >= 3;
   // A single-step task's answer is recorded with its outcome, in finishTask.
   const keptBack: { stepKey: string; response: AgentResponse }[] = [];
   state.taskId = taskId;
@@ -344,28 +346,42 @@ export async function agentTask(input: TaskRequest): Promise<TaskOutcome> {
         upstream,
         deadlineAt: deadline,
         ...runOf,
+        ...(inlineAnswers ? { inlineAnswer: true } : {}),
       }),
     );
     setStep(step.key, 'RUNNING');
-    // Steps 4–6
+    // Steps 4–6: the answer came with the dispatch (recorded there), or comes now
     let response: AgentResponse;
+    const inline = dispatched.answer;
     try {
-      response = await timed(`agent:${step.key}`, () =>
-        dispatched.transport === 'TEMPORAL'
-          ? runTemporalAgent(dispatched.taskQueue!, dispatched.command, request.agentTimeoutMs)
-          : awaitKafkaAnswer(step, dispatched.command.commandId, request.agentTimeoutMs),
-      );
+      if (inline) {
+        // The dispatch's time, less its wait for the answer (the agent's) and the answer's record
+        const { waitMs, recordMs } = dispatched.answerTimings ?? { waitMs: 0, recordMs: 0 };
+        const key = `dispatch:${step.key}`;
+        timings[key] = Math.max(0, timings[key]! - waitMs - recordMs);
+        timings[`agent:${step.key}`] = waitMs;
+        timings[`recordStep:${step.key}`] = recordMs;
+      }
+      response =
+        inline ??
+        (await timed(`agent:${step.key}`, () =>
+          dispatched.transport === 'TEMPORAL'
+            ? runTemporalAgent(dispatched.taskQueue!, dispatched.command, request.agentTimeoutMs)
+            : awaitKafkaAnswer(step, dispatched.command.commandId, request.agentTimeoutMs),
+        ));
     } finally {
       await admission.release(dispatched); // the type's slot, if it holds one (admission)
     }
     results[step.key] = response;
     setStep(step.key, response.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED', response.agentId);
-    // Part of step 7 (a single-step task's: at its end, in finishTask)
-    if (finishInOne && plan.length === 1) keptBack.push({ stepKey: step.key, response });
-    else
-      await timed(`recordStep:${step.key}`, () =>
-        stores.recordStepResult({ taskId, stepKey: step.key, response, ...runOf }),
-      );
+    // Part of step 7 (a single-step task's: at its end, in finishTask; an inline answer: by its dispatch)
+    if (!inline) {
+      if (finishInOne && plan.length === 1) keptBack.push({ stepKey: step.key, response });
+      else
+        await timed(`recordStep:${step.key}`, () =>
+          stores.recordStepResult({ taskId, stepKey: step.key, response, ...runOf }),
+        );
+    }
     if (response.status !== 'SUCCESS') {
       throw ApplicationFailure.create({
         type: failureTypes.agentStepFailed,

@@ -6,7 +6,13 @@ import { loadConfig } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
 import { PrismError } from '../errors.ts';
 import { taskNotFound } from '../task/index.ts';
-import { describeTaskEvent, runToWatch, watchRunEvents, type TaskEvent } from '../task/events.ts';
+import {
+  describeTaskEvent,
+  parseLastEventId,
+  runToWatch,
+  watchRunEvents,
+  type TaskEvent,
+} from '../task/events.ts';
 import { locateTask } from '../task/view.ts';
 import { ValidationError } from '../validation.ts';
 
@@ -21,8 +27,10 @@ export function registerTaskWatchCommand(task: Command): void {
     .option('--after <eventId>', 'only events after this id (resume)')
     .option('--run <runId>', 'follow this run of the task (default: the latest)')
     .action(async (id: string, opts: { json?: boolean; after?: string; run?: string }) => {
-      if (opts.after !== undefined && !/^\d{1,15}$/.test(opts.after)) {
-        throw new ValidationError([{ field: '--after', message: 'an event id: a non-negative integer' }]);
+      if (opts.after !== undefined && parseLastEventId(opts.after) === undefined) {
+        throw new ValidationError([
+          { field: '--after', message: 'an event id: a non-negative integer, or one + .5' },
+        ]);
       }
       const env = loadConfig();
       const temporal = await connectTemporal(env);

@@ -14,7 +14,9 @@
 //   MarkerRecorded searchKnowledge     → step.started   (the step's first effect: its knowledge search)
 //   MarkerRecorded dispatchCommand     → step.dispatched (its command, to which agent transport), or
 //                                        step.queued when its agent type is at its limit (PRISM_AGENT_LIMITS)
-//   WorkflowExecutionSignaled agentResponse, or the Temporal agent's ActivityTaskCompleted/Failed/TimedOut
+//   WorkflowExecutionSignaled agentResponse, or the Temporal agent's ActivityTaskCompleted/Failed/TimedOut,
+//   or the dispatchCommand marker's own `answer` (flow version 3: a Kafka agent's answer that came while
+//   its dispatch waited; then step.answered follows step.dispatched with the same id + .5)
 //                                      → step.answered  (the agent's answer; the first per step counts)
 //   UpsertWorkflowSearchAttributes TaskStatus=WAITING_APPROVAL → step.waiting_approval
 //   WorkflowExecutionUpdateAccepted approveStep/rejectStep      → step.approved / step.rejected
@@ -63,7 +65,8 @@ export const eventIdOf = (attempt: number, historyEventId: number): number =>
 
 /**
  * One event of a task's run. `id` is the history event's id in that run (a decimal integer), plus
- * attempt × 10⁹ in a retry's run (see the header).
+ * attempt × 10⁹ in a retry's run (see the header); a step's answer that came with its dispatch shares the
+ * dispatch's history event and takes its id + 0.5 (`12.5` after `12`).
  */
 export interface TaskEvent {
   id: string;
@@ -111,7 +114,8 @@ function failureMessage(failure: Failure | null | undefined): string {
 }
 
 interface Mapper {
-  (event: HistoryEvent): TaskEvent | null;
+  /** The task events this history event tells, in order: none, one, or a dispatch and its answer. */
+  (event: HistoryEvent): TaskEvent[];
 }
 
 /**
@@ -119,6 +123,17 @@ interface Mapper {
  * event of the run, even those before the ones a resuming client wants (they tell the plan).
  */
 export function createTaskEventMapper(workflowId: string, runId: string): Mapper {
+  const map = createMapper(workflowId, runId);
+  return (e) => {
+    const out = map(e);
+    return out === null ? [] : Array.isArray(out) ? out : [out];
+  };
+}
+
+function createMapper(
+  workflowId: string,
+  runId: string,
+): (e: HistoryEvent) => TaskEvent | TaskEvent[] | null {
   let attempt = 1;
   let plan: PlanStep[] = [];
   let layers: PlanStep[][] = [];
@@ -211,7 +226,7 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
       const activityType = String(info.activity_type ?? '');
       const seq = num(info.seq ?? info.activity_id);
       const result = asRecord(first(a.details?.result));
-      let out: TaskEvent | null = null;
+      let out: TaskEvent | TaskEvent[] | null = null;
       if (activityType === 'createTask' && !a.failure) {
         plan = (result.plan as PlanStep[] | undefined) ?? [];
         approvalSteps = new Set(Object.keys(asRecord(result.approvals)));
@@ -276,6 +291,9 @@ export function createTaskEventMapper(workflowId: string, runId: string): Mapper
           },
           stepKey,
         );
+        // The answer came while the dispatch waited for it (flow version 3): the same history event.
+        const inline = stepKey && result.answer ? answer(e, stepKey, asRecord(result.answer)) : null;
+        if (inline) out = [out, { ...inline, id: `${out.id}.5` }];
       }
       maxSeq = Math.max(maxSeq, seq);
       return out;
@@ -439,11 +457,12 @@ export function pageEvents(
 ): { events: TaskEvent[]; ended: boolean } {
   const events: TaskEvent[] = [];
   for (const historyEvent of historyEvents) {
-    const taskEvent = map(historyEvent);
-    if (taskEvent && Number(taskEvent.id) > after) events.push(taskEvent);
-    if (taskEvent?.type === 'task.ended') {
-      onEnded?.(taskEvent);
-      return { events, ended: true };
+    for (const taskEvent of map(historyEvent)) {
+      if (Number(taskEvent.id) > after) events.push(taskEvent);
+      if (taskEvent.type === 'task.ended') {
+        onEnded?.(taskEvent);
+        return { events, ended: true };
+      }
     }
   }
   return { events, ended: false };
@@ -484,10 +503,13 @@ export async function* watchRunEvents(
   }
 }
 
-/** A Last-Event-ID as sent: a non-negative integer, else none (start from the first event). */
+/**
+ * A Last-Event-ID as sent: a non-negative integer, or one + .5 (an answer that came with its dispatch), else
+ * none (start from the first event).
+ */
 export function parseLastEventId(value: unknown): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
-  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw.trim())) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,15}(\.5)?$/.test(raw.trim())) return undefined;
   return Number(raw.trim());
 }
 

@@ -1,6 +1,6 @@
 // `prism worker`: the task worker — the Temporal worker of the agent task flow (agentTask and the bench's
 // no-op, on TEMPORAL_TASK_QUEUE), with the Kafka ingress (user.queries → workflows), the bridge (agent
-// answers → signals) and the alert handler (agent.monitoring.alerts → the Redis alert queue; it hands
+// answers → the waiting dispatch or a signal) and the alert handler (agent.monitoring.alerts → the Redis alert queue; it hands
 // escalations to the maintenance queue) in the same process, and a /metrics endpoint for Prometheus.
 // Maintenance work (backups, drills, retention, scans, escalation) runs apart: ./maintenance.ts.
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { createTaskActivities } from '../../activities/task-set.ts';
 import { connectTemporal, connectToFrontend } from '../clients/temporal.ts';
 import type { Env } from '../config.ts';
 import { runBridge } from './bridge.ts';
+import { InlineAnswers } from './inline-answers.ts';
 import { runIngress } from './ingress.ts';
 import { runAlertHandler } from './alert-handler.ts';
 import { payloadConverterPath, runTemporalWorker, type RunningWorker } from './run.ts';
@@ -36,6 +37,9 @@ export async function startWorker(
   const tracing = tracingFor(env, 'prism-worker');
   const tracer = tracerOf(tracing);
   const deps = await createActivityDeps(env, metrics, tracer);
+  // A step's dispatch takes its agent's answer from the bridge when both run here (./inline-answers.ts).
+  const inline = options.withBridge === false ? undefined : new InlineAnswers();
+  deps.inlineAnswers = inline;
   const connection = await connectToFrontend(env, (target) => NativeConnection.connect({ ...target }));
   // Read by the workflow thread the worker starts (patches/README.md).
   process.env.TEMPORAL_WORKFLOW_STACK_TRACES = env.PRISM_WORKFLOW_STACK_TRACES;
@@ -71,7 +75,7 @@ export async function startWorker(
       : runIngress({ env, kafka, redis, temporal, dlqProducer, metrics, tracer }),
     options.withBridge === false
       ? null
-      : runBridge({ kafka, redis, temporal, dlqProducer, metrics, log, tracer }),
+      : runBridge({ kafka, redis, temporal, dlqProducer, metrics, log, tracer, inline }),
     options.withAlertHandler === false
       ? null
       : runAlertHandler({ env, kafka, redis, temporal, dlqProducer, metrics, log, tracer }),

@@ -49,6 +49,7 @@ describe('task events from a run history', () => {
   });
 
   it('a DAG: the parallel steps of a layer told apart, the dependent step after them', () => {
+    // Flow version 3: each answer came with its dispatch, and follows it.
     const events = eventsOf('dag-completed');
     expect(brief(events)).toEqual([
       ['task.started', null],
@@ -56,8 +57,8 @@ describe('task events from a run history', () => {
       ['step.started', 'monitor'],
       ['step.started', 'predict'],
       ['step.dispatched', 'monitor'],
-      ['step.dispatched', 'predict'],
       ['step.answered', 'monitor'],
+      ['step.dispatched', 'predict'],
       ['step.answered', 'predict'],
       ['step.started', 'control'],
       ['step.dispatched', 'control'],
@@ -69,6 +70,29 @@ describe('task events from a run history', () => {
       { key: 'predict', agentType: 'PREDICTION', dependsOn: [] },
       { key: 'control', agentType: 'CONTROL', dependsOn: ['monitor', 'predict'] },
     ]);
+    // Before it (version 2), the answers came as signals after both dispatches.
+    expect(brief(eventsOf('dag-completed.flow-2-2026-12-07')).slice(4, 8)).toEqual([
+      ['step.dispatched', 'monitor'],
+      ['step.dispatched', 'predict'],
+      ['step.answered', 'monitor'],
+      ['step.answered', 'predict'],
+    ]);
+  });
+
+  it('an answer that came with its dispatch: one history event, the answer at its id + .5, resumable', () => {
+    const events = eventsOf('single-step-completed');
+    const dispatched = events.find((e) => e.type === 'step.dispatched')!;
+    const answered = events.find((e) => e.type === 'step.answered')!;
+    expect(answered.id).toBe(`${dispatched.id}.5`);
+    expect(answered.at).toBe(dispatched.at);
+    expect(answered.data).toMatchObject({ commandId: dispatched.data.commandId, status: 'SUCCESS' });
+    // A client that saw the dispatch resumes with its answer; one that saw the answer, after it.
+    const url = new URL('../workflows/histories/single-step-completed.json', import.meta.url);
+    const history = historyFromJSON(JSON.parse(readFileSync(url, 'utf8'))).events ?? [];
+    const after = (id: string) =>
+      pageEvents(createTaskEventMapper('wf', 'run'), history, parseLastEventId(id)!).events.map((e) => e.type);
+    expect(after(dispatched.id)).toEqual(['step.answered', 'task.ended']);
+    expect(after(answered.id)).toEqual(['task.ended']);
   });
 
   it('a failed step: the answer FAILED, the task ended FAILED with the reason and its outcome', () => {
@@ -191,10 +215,11 @@ describe('task events from a run history', () => {
     expect(ended).toMatchObject({ type: 'task.ended', data: { status: 'COMPLETED' } });
   });
 
-  it('reads Last-Event-ID as a non-negative integer only', () => {
+  it('reads Last-Event-ID as a non-negative integer, or one + .5 (an answer with its dispatch), only', () => {
     expect(parseLastEventId('12')).toBe(12);
     expect(parseLastEventId([' 7 '])).toBe(7);
-    for (const bad of [undefined, '', '-1', '1.5', 'abc', '9'.repeat(16)])
+    expect(parseLastEventId('11.5')).toBe(11.5);
+    for (const bad of [undefined, '', '-1', '1.25', '1.', '.5', 'abc', '9'.repeat(16)])
       expect(parseLastEventId(bad)).toBeUndefined();
   });
 });

@@ -64,6 +64,8 @@ function stubs(
     approvals?: Record<string, StepApproval>;
     /** What createTask answers as the run's flow version; null: none, as runs recorded before version 2. */
     flowVersion?: number | null;
+    /** The agent's answer comes with the dispatch's result (flow version 3), not as a signal. */
+    inline?: boolean;
   } = {},
 ) {
   const calls: string[] = [];
@@ -130,18 +132,29 @@ function stubs(
         return { command, transport: 'TEMPORAL', taskQueue: options.temporalNativeQueue };
       }
       const answer = behaviour(command);
-      // A fast Kafka agent: its answer may reach the workflow before the dispatch's own completion does.
-      if (answer !== 'silent') {
-        await testEnv.client.workflow.getHandle(input.workflowId).signal(agentResponseSignal, {
-          commandId: command.commandId,
-          workflowId: command.workflowId,
-          stepKey: command.stepKey,
-          agentId: 'stub-agent',
-          status: answer.status,
-          result: { step: command.stepKey, upstream: command.upstream, knowledge: command.knowledge.length },
-          ...(answer.error ? { error: answer.error } : {}),
-        } satisfies AgentResponse);
+      if (answer === 'silent') return { command, transport: 'KAFKA', taskQueue: null };
+      const response: AgentResponse = {
+        commandId: command.commandId,
+        workflowId: command.workflowId,
+        stepKey: command.stepKey,
+        agentId: 'stub-agent',
+        status: answer.status,
+        result: { step: command.stepKey, upstream: command.upstream, knowledge: command.knowledge.length },
+        ...(answer.error ? { error: answer.error } : {}),
+      };
+      // The dispatch waited for the answer and recorded it (activities/dispatch.ts) — only when the run asks.
+      if (options.inline && input.inlineAnswer) {
+        calls.push(`answered:${input.step.key}`);
+        return {
+          command,
+          transport: 'KAFKA',
+          taskQueue: null,
+          answer: response,
+          answerTimings: { waitMs: 7, recordMs: 2 },
+        };
       }
+      // A fast Kafka agent: its answer may reach the workflow before the dispatch's own completion does.
+      await testEnv.client.workflow.getHandle(input.workflowId).signal(agentResponseSignal, response);
       return { command, transport: 'KAFKA', taskQueue: null };
     },
     async recordStepResult({ stepKey }) {
@@ -279,6 +292,67 @@ describe('agentTask on stub activities', () => {
       expect.arrayContaining(['recordStep:main', 'recordResult', 'recordMetrics']),
     );
     await Worker.runReplayHistory({ workflowsPath }, history);
+  });
+
+  it("takes a Kafka agent's answer that came with its dispatch: one workflow task, no signal, no timer", async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }), { inline: true });
+    const { outcome, markers, history } = await withWorker(activities, async (start) => {
+      const handle = await start(request());
+      return {
+        outcome: await handle.result(),
+        markers: await localActivities(handle),
+        history: await handle.fetchHistory(),
+      };
+    });
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.main).toMatchObject({ agentId: 'stub-agent', result: { step: 'main' } });
+    expect(markers).toEqual(['createTask', 'searchKnowledge', 'dispatchCommand', 'finishTask']);
+    // The dispatch recorded the answer: finishTask does not record it again.
+    expect(calls).toEqual([
+      'createTask',
+      'knowledge:main',
+      'dispatch:main',
+      'answered:main',
+      'recordResult:COMPLETED',
+      'recordMetrics',
+    ]);
+    const events = history.events!;
+    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+    expect(events.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(0);
+    expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(0);
+    // The wait for the answer is the step's agent time, not its dispatch's.
+    expect(outcome.timings['agent:main']).toBe(7);
+    expect(outcome.timings['recordStep:main']).toBe(2);
+    await Worker.runReplayHistory({ workflowsPath }, history);
+  });
+
+  it('takes inline answers in a DAG, and records only the signalled ones as steps end', async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }), { inline: true });
+    const outcome = await withWorker(activities, async (start) =>
+      (
+        await start(
+          request({
+            agentType: undefined,
+            plan: [
+              { key: 'monitor', agentType: 'MONITORING' },
+              { key: 'control', agentType: 'CONTROL', dependsOn: ['monitor'] },
+            ],
+          }),
+        )
+      ).result(),
+    );
+    expect(outcome.status).toBe('COMPLETED');
+    expect(outcome.results.control).toMatchObject({ result: { upstream: { monitor: { step: 'monitor' } } } });
+    expect(calls.filter((c) => c.startsWith('recordStep:'))).toEqual([]);
+    expect(calls.filter((c) => c.startsWith('answered:'))).toEqual(['answered:monitor', 'answered:control']);
+  });
+
+  it('a run of flow version 2 never asks its dispatch to wait for the answer', async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }), { inline: true, flowVersion: 2 });
+    const outcome = await withWorker(activities, async (start) => (await start(request())).result());
+    expect(outcome.status).toBe('COMPLETED');
+    expect(calls).toContain('recordStep:main');
+    expect(calls.some((c) => c.startsWith('answered:'))).toBe(false);
   });
 
   it('records one patch marker, for all the rules, where runs before it recorded four', async () => {

@@ -31,7 +31,7 @@ const eventsQuery = z.strictObject({
     .describe('Follow this run of the task (a retried task has several); default the latest'),
   lastEventId: z
     .string()
-    .regex(/^\d{1,15}$/, 'an event id: a non-negative integer')
+    .regex(/^\d{1,15}(\.5)?$/, 'an event id: a non-negative integer, or one + .5')
     .optional()
     .describe('Resume after this event id, for clients that cannot send the `Last-Event-ID` header'),
 });
@@ -97,7 +97,7 @@ export function taskEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
       'A `text/event-stream` of the task run’s events, read from its Temporal history: ' +
       taskEventTypes.map((t) => `\`${t}\``).join(', ') +
       '. Each has an `id:` (the history event’s id; in a retry’s run, attempt × 10⁹ + it: increasing over the ' +
-      'task’s runs); a client that reconnects with ' +
+      'task’s runs; a step’s answer that came with its dispatch takes the dispatch’s id + .5); a client that reconnects with ' +
       '`Last-Event-ID` (or `?lastEventId=`) gets only later events. A comment every 15 s keeps an idle ' +
       'stream open; the stream ends after `task.ended`. Resuming after `task.ended` answers 204 (an ' +
       'EventSource stops reconnecting). The data of each event is JSON: `{ id, type, workflowId, runId, at, ' +

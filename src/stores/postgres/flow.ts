@@ -6,6 +6,8 @@
 import type { PrismaClient } from '../../db/prisma.ts';
 import type { AgentType, SubtaskStatus, TaskPriority, TaskStatus } from '../../generated/prisma/client.ts';
 import { runScoped } from '../../task/contract.ts';
+import { subtaskIdFor } from '../../task/ids.ts';
+import type { AgentCommand, AgentResponse } from '../../task/index.ts';
 import { InvalidTransitionError, statusesBefore } from './tasks.ts';
 
 type Db = Pick<PrismaClient, '$queryRaw'>;
@@ -147,6 +149,61 @@ export async function recordStepAnswer(
     VALUES (${a.taskId}::uuid, ${a.subtaskId}::uuid, ${runScoped(`response:${a.stepKey}`, a.attempt)}, 'RESPONSE_RECEIVED',
             ${JSON.stringify(a.details)}::jsonb, now())
     ON CONFLICT (task_id, event_key) DO NOTHING`;
+}
+
+/** Part of step 7: a step's answer as recordStepAnswer keeps it (the subtask's result, RESPONSE_RECEIVED). */
+export async function recordStepResponse(
+  db: Db,
+  r: { taskId: string; stepKey: string; response: AgentResponse; attempt?: number },
+): Promise<void> {
+  const { taskId, stepKey, response, attempt } = r;
+  await recordStepAnswer(db, {
+    taskId,
+    subtaskId: subtaskIdFor(taskId, stepKey),
+    stepKey,
+    status: response.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED',
+    agentId: response.agentId,
+    output: response.result,
+    error: response.error ?? null,
+    durationMs: response.durationMs ?? null,
+    details: { agentId: response.agentId, status: response.status, commandId: response.commandId },
+    ...(attempt ? { attempt } : {}),
+  });
+}
+
+/**
+ * The answer recordStepResponse kept for this command, or null: what a dispatch run again returns when the
+ * run before it had taken the answer (src/worker/inline-answers.ts).
+ */
+export async function recordedStepResponse(
+  db: Db,
+  r: { workflowId: string; command: Pick<AgentCommand, 'commandId' | 'taskId' | 'stepKey'>; attempt?: number },
+): Promise<AgentResponse | null> {
+  const { command } = r;
+  const rows = await db.$queryRaw<
+    {
+      details: { agentId?: string; status?: string; commandId?: string };
+      output: Record<string, unknown> | null;
+      error_message: string | null;
+      duration_ms: number | null;
+    }[]
+  >`
+    SELECT h.details, s.output, s.error_message, s.duration_ms
+    FROM task_history h JOIN agent_subtasks s ON s.id = h.subtask_id
+    WHERE h.task_id = ${command.taskId}::uuid
+      AND h.event_key = ${runScoped(`response:${command.stepKey}`, r.attempt)}`;
+  const row = rows[0];
+  if (!row || row.details.commandId !== command.commandId || !row.details.agentId) return null;
+  return {
+    commandId: command.commandId,
+    workflowId: r.workflowId,
+    stepKey: command.stepKey,
+    agentId: row.details.agentId,
+    status: row.details.status === 'SUCCESS' ? 'SUCCESS' : 'FAILED',
+    result: row.output ?? {},
+    ...(row.error_message !== null ? { error: row.error_message } : {}),
+    ...(row.duration_ms !== null ? { durationMs: row.duration_ms } : {}),
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import { createKafka, kafkaName } from '../../../src/clients/kafka.ts';
 import { silentProgress, type Progress } from '../../../src/progress.ts';
 import { provisionKafka, waitForTopicLeaders } from '../../../src/stores/kafka/provision.ts';
 import { allTopicSpecs, Topic, topicSpecs, type TopicSpec } from '../../../src/stores/kafka/topics.ts';
-import { env, testId } from '../../helpers.ts';
+import { env, testId, waitFor } from '../../helpers.ts';
 import { deleteTestTopics } from './support.ts';
 
 const { CompressionTypes, ConfigResourceTypes } = kafkajs;
@@ -108,7 +108,12 @@ describe('provisionKafka', () => {
     const result = await provisionKafka(env, progress, { prefix, topics: [spec] });
     expect(result).toEqual({ created: [], updated: [name], unchanged: [] });
     expect(steps.join('\n')).toMatch(/retention\.ms=259200000 \(was 60000\)/);
-    expect((await topicConfigs([name])).get(name)).toMatchObject({
+    // The broker reports a topic's new config once it has applied the controller's record: soon, not at once.
+    const restored = await waitFor('the broker to report the restored config', async () => {
+      const config = (await topicConfigs([name])).get(name)!;
+      return config['compression.type'] === 'snappy' ? config : null;
+    });
+    expect(restored).toMatchObject({
       'compression.type': 'snappy',
       'retention.ms': spec.config['retention.ms'],
       'max.message.bytes': '2000000',

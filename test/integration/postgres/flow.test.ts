@@ -10,12 +10,16 @@ import {
   openTask,
   recordApprovalEvent,
   recordedSteps,
+  recordedStepResponse,
   recordStepAnswer,
+  recordStepResponse,
   reopenTask,
   type OpenTask,
 } from '../../../src/stores/postgres/flow.ts';
 import { InvalidTransitionError } from '../../../src/stores/postgres/tasks.ts';
 import { CommandsTopic } from '../../../src/stores/kafka/topics.ts';
+import { subtaskIdFor } from '../../../src/task/ids.ts';
+import type { AgentResponse } from '../../../src/task/index.ts';
 import { env, testId } from '../../helpers.ts';
 
 const typedControl = CommandsTopic.CONTROL;
@@ -141,6 +145,40 @@ describe('task flow writes in PostgreSQL', () => {
       agentId: null,
     });
     expect(task.plans[0]!.subtasks[0]!.startedAt).toBeInstanceOf(Date);
+  });
+
+  it('gives back the answer a dispatch recorded, to its command only, as the run took it', async () => {
+    const base = newTask(['a']);
+    const t = {
+      ...base,
+      subtasks: base.subtasks.map((s) => ({ ...s, id: subtaskIdFor(base.taskId, s.stepKey) })),
+    };
+    await openTask(prisma, t);
+    const command = { commandId: randomUUID(), taskId: t.taskId, stepKey: 'a' };
+    const lookup = (c = command, attempt?: number) =>
+      recordedStepResponse(prisma, { workflowId: t.workflowId, command: c, ...(attempt ? { attempt } : {}) });
+    expect(await lookup()).toBeNull();
+    const response: AgentResponse = {
+      commandId: command.commandId,
+      workflowId: t.workflowId,
+      stepKey: 'a',
+      agentId: 'agent-x',
+      status: 'FAILED',
+      result: { tried: 3 },
+      error: 'sensor offline',
+      durationMs: 41,
+    };
+    await recordStepResponse(prisma, { taskId: t.taskId, stepKey: 'a', response });
+    expect(await lookup()).toEqual(response);
+    // Another command of the step (a retry's run) has no answer yet, nor has the retry's run.
+    expect(await lookup({ ...command, commandId: randomUUID() })).toBeNull();
+    expect(await lookup(command, 2)).toBeNull();
+    const task = await load(t.taskId);
+    expect(task.plans[0]!.subtasks[0]).toMatchObject({
+      status: 'FAILED',
+      errorMessage: 'sensor offline',
+      durationMs: 41,
+    });
   });
 
   it('closes a task once; the same end again is a no-op, another end is refused and changes nothing', async () => {
