@@ -90,7 +90,9 @@ describe('task events from a run history', () => {
     const url = new URL('../workflows/histories/single-step-completed.json', import.meta.url);
     const history = historyFromJSON(JSON.parse(readFileSync(url, 'utf8'))).events ?? [];
     const after = (id: string) =>
-      pageEvents(createTaskEventMapper('wf', 'run'), history, parseLastEventId(id)!).events.map((e) => e.type);
+      pageEvents(createTaskEventMapper('wf', 'run'), history, parseLastEventId(id)!).events.map(
+        (e) => e.type,
+      );
     expect(after(dispatched.id)).toEqual(['step.answered', 'task.ended']);
     expect(after(answered.id)).toEqual(['task.ended']);
   });

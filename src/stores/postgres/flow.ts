@@ -177,7 +177,11 @@ export async function recordStepResponse(
  */
 export async function recordedStepResponse(
   db: Db,
-  r: { workflowId: string; command: Pick<AgentCommand, 'commandId' | 'taskId' | 'stepKey'>; attempt?: number },
+  r: {
+    workflowId: string;
+    command: Pick<AgentCommand, 'commandId' | 'taskId' | 'stepKey'>;
+    attempt?: number;
+  },
 ): Promise<AgentResponse | null> {
   const { command } = r;
   const rows = await db.$queryRaw<
