@@ -274,9 +274,9 @@ describe('agentTask on stub activities', () => {
       return [data.id];
     });
 
-  it('ends a single-step run with one local activity that records its answer, the outcome and the metrics', async () => {
-    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }));
-    const { outcome, markers, history } = await withWorker(activities, async (start) => {
+  /** Runs one single-step task to its end: its outcome, local activities and history. */
+  const runRecorded = (activities: object) =>
+    withWorker(activities, async (start) => {
       const handle = await start(request());
       return {
         outcome: await handle.result(),
@@ -284,6 +284,10 @@ describe('agentTask on stub activities', () => {
         history: await handle.fetchHistory(),
       };
     });
+
+  it('ends a single-step run with one local activity that records its answer, the outcome and the metrics', async () => {
+    const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }));
+    const { outcome, markers, history } = await runRecorded(activities);
     expect(outcome.status).toBe('COMPLETED');
     expect(markers).toEqual(['createTask', 'searchKnowledge', 'dispatchCommand', 'finishTask']);
     // Its parts, in the order the three separate steps had, timed as they were.
@@ -296,14 +300,7 @@ describe('agentTask on stub activities', () => {
 
   it("takes a Kafka agent's answer that came with its dispatch: one workflow task, no signal, no timer", async () => {
     const { activities, calls } = stubs(() => ({ status: 'SUCCESS' }), { inline: true });
-    const { outcome, markers, history } = await withWorker(activities, async (start) => {
-      const handle = await start(request());
-      return {
-        outcome: await handle.result(),
-        markers: await localActivities(handle),
-        history: await handle.fetchHistory(),
-      };
-    });
+    const { outcome, markers, history } = await runRecorded(activities);
     expect(outcome.status).toBe('COMPLETED');
     expect(outcome.results.main).toMatchObject({ agentId: 'stub-agent', result: { step: 'main' } });
     expect(markers).toEqual(['createTask', 'searchKnowledge', 'dispatchCommand', 'finishTask']);
