@@ -2,6 +2,7 @@
 // their type's own topic (`agent.orchestration.commands.<type>`) when every agent of the type reads it, else on
 // the shared `agent.orchestration.commands`; Temporal-native agents get it as an activity on their own task
 // queue.
+import { Context } from '@temporalio/activity';
 import {
   agentTaskQueue,
   failureTypes,
@@ -70,7 +71,9 @@ export function dispatchActivities({ env, prisma, publisher, inlineAnswers }: Ac
   ): Promise<DispatchedCommand> => {
     if (!pending) return dispatched;
     const started = Date.now();
-    const taken = await pending.next(maxWaitMs);
+    // The run stopped waiting for the step (it was cancelled, a sibling step failed): neither wait on nor
+    // record an answer it will not take; a late one goes to the bridge, which signals it to no avail.
+    const taken = await pending.next(maxWaitMs, Context.current().cancellationSignal);
     if (!taken) return dispatched;
     const waitMs = Date.now() - started;
     try {

@@ -13,8 +13,11 @@ interface Waiter {
 }
 
 export interface PendingAnswer {
-  /** The answer, or undefined when none came within `ms` (the run then waits for it as a signal). */
-  next(ms: number): Promise<Taken | undefined>;
+  /**
+   * The answer, or undefined when none came within `ms` or `stop` was aborted first (the run then waits for it
+   * as a signal, or no longer at all).
+   */
+  next(ms: number, stop?: AbortSignal): Promise<Taken | undefined>;
   /** Stops waiting (always call it: a dispatch that failed before `next`). */
   cancel(): void;
 }
@@ -67,21 +70,29 @@ export class InlineAnswers {
     };
     return {
       cancel,
-      next: (ms) => {
+      next: (ms, stop) => {
         if (early) {
           handedOver = true;
           return Promise.resolve(early);
         }
-        if (!waiters.has(commandId)) return Promise.resolve(undefined);
+        if (!waiters.has(commandId) || stop?.aborted) {
+          cancel();
+          return Promise.resolve(undefined);
+        }
         return new Promise<Taken | undefined>((resolve) => {
-          const timer = setTimeout(() => {
+          const giveUp = () => {
+            clearTimeout(timer);
+            stop?.removeEventListener('abort', giveUp);
             cancel();
             arrived = undefined;
             resolve(undefined);
-          }, ms);
+          };
+          const timer = setTimeout(giveUp, ms);
+          stop?.addEventListener('abort', giveUp, { once: true });
           arrived = (taken) => {
             handedOver = true;
             clearTimeout(timer);
+            stop?.removeEventListener('abort', giveUp);
             resolve(taken);
           };
         });

@@ -100,8 +100,11 @@ describe('a dispatch that waits for its answer', () => {
       inlineAnswers: inline,
     };
     const { dispatchCommand } = dispatchActivities(deps as unknown as ActivityDeps);
-    return (task: { taskId: string; workflowId: string }): Promise<DispatchedCommand> =>
-      new MockActivityEnvironment(undefined, { logger: quiet }).run(dispatchCommand, {
+    return (
+      task: { taskId: string; workflowId: string },
+      activity = new MockActivityEnvironment(undefined, { logger: quiet }),
+    ): Promise<DispatchedCommand> =>
+      activity.run(dispatchCommand, {
         ...task,
         step,
         instruction: 'check the spindle',
@@ -174,6 +177,27 @@ describe('a dispatch that waits for its answer', () => {
     expect(
       await prisma.taskHistory.count({ where: { taskId: task.taskId, eventType: 'RESPONSE_RECEIVED' } }),
     ).toBe(0);
+  }, 60_000);
+
+  it('stops waiting and records nothing when the run cancels it (a sibling step failed)', async () => {
+    const inline = new InlineAnswers();
+    inline.setSoleConsumer(true);
+    const task = await newTask();
+    const activity = new MockActivityEnvironment(undefined, { logger: quiet });
+    const started = Date.now();
+    const running = dispatcher(inline, 8_000)(task, activity);
+    await waitFor('the dispatch to wait for its answer', () => inline.waiting === 1);
+    activity.cancel('CANCELLED'); // the run stopped waiting for the step
+    const result = await running.catch((err: unknown) => err);
+    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(inline.waiting).toBe(0);
+    // The answer that comes now is the bridge's: it signals it, and the run ignores it.
+    await expect(inline.deliver(answerTo(task))).resolves.toBe(false);
+    expect((result as { answer?: unknown }).answer).toBeUndefined();
+    const answered = await prisma.taskHistory.count({
+      where: { taskId: task.taskId, eventType: 'RESPONSE_RECEIVED' },
+    });
+    expect(answered).toBe(0);
   }, 60_000);
 
   it('does not wait when its bridge is not the only one of its group', async () => {

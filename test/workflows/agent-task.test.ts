@@ -459,6 +459,47 @@ describe('agentTask on stub activities', () => {
     expect(calls.slice(-2)).toEqual(['recordResult:FAILED', 'recordMetrics']);
   });
 
+  it('cancels a sibling’s dispatch still waiting for its answer when a step fails (nothing recorded for it)', async () => {
+    const base = stubs(
+      (c) => (c.stepKey === 'a' ? { status: 'FAILED', error: 'press-3 is offline' } : 'silent'),
+      { inline: true },
+    );
+    const activities = {
+      ...base.activities,
+      // Step b's dispatch waits for its answer as activities/dispatch.ts does: until the run stops waiting.
+      async dispatchCommand(input: Parameters<typeof base.activities.dispatchCommand>[0]) {
+        if (input.step.key !== 'b') return base.activities.dispatchCommand(input);
+        base.calls.push('waiting:b');
+        const signal = Context.current().cancellationSignal;
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        base.calls.push('stopped waiting:b');
+        throw signal.reason;
+      },
+    };
+    const outcome = await withWorker(activities, async (start) => {
+      const handle = await start(
+        request({
+          agentType: undefined,
+          plan: [
+            { key: 'a', agentType: 'CONTROL' },
+            { key: 'b', agentType: 'MONITORING' },
+          ],
+          agentTimeoutMs: 3_600_000,
+        }),
+      );
+      const failed = await failedOutcome(handle);
+      for (let i = 0; i < 100 && !base.calls.includes('stopped waiting:b'); i++) await sleep(50);
+      return failed;
+    });
+    expect(outcome.error).toBe('step "a" (CONTROL) failed: press-3 is offline');
+    expect(base.calls).toContain('stopped waiting:b');
+    expect(base.calls.filter((c) => c.endsWith(':b'))).toEqual([
+      'knowledge:b',
+      'waiting:b',
+      'stopped waiting:b',
+    ]);
+  });
+
   it('counts the first answer to a command once, and ignores duplicates and answers to other commands', async () => {
     const { activities } = stubs(() => 'silent');
     const outcome = await withWorker(activities, async (start) => {

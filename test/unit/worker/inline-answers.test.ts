@@ -54,6 +54,21 @@ describe('InlineAnswers', () => {
     await expect(inline.deliver(answer('c-3'))).resolves.toBe(false);
   });
 
+  it('stops waiting when its activity is cancelled, and leaves a later answer to the bridge', async () => {
+    const inline = new InlineAnswers();
+    const stop = new AbortController();
+    const pending = inline.expect('c-7');
+    const next = pending.next(60_000, stop.signal);
+    stop.abort();
+    await expect(next).resolves.toBeUndefined();
+    expect(inline.waiting).toBe(0);
+    await expect(inline.deliver(answer('c-7'))).resolves.toBe(false);
+    // Already cancelled before it asks: no wait at all.
+    const again = inline.expect('c-8');
+    await expect(again.next(60_000, stop.signal)).resolves.toBeUndefined();
+    expect(inline.waiting).toBe(0);
+  });
+
   it('answers to commands nobody here waits for go to the bridge as signals', async () => {
     const inline = new InlineAnswers();
     inline.expect('c-4');
