@@ -429,21 +429,23 @@ describe('agentTask on stub activities', () => {
     });
   });
 
+  /** Two independent steps, a (CONTROL) and b (MONITORING), whose agents have an hour to answer. */
+  const siblings = () =>
+    request({
+      agentType: undefined,
+      plan: [
+        { key: 'a', agentType: 'CONTROL' },
+        { key: 'b', agentType: 'MONITORING' },
+      ],
+      agentTimeoutMs: 3_600_000,
+    });
+
   it("fails the task with the failing step's reason and cancels its running sibling", async () => {
     const { activities, calls, recorded } = stubs((c) =>
       c.stepKey === 'a' ? { status: 'FAILED', error: 'press-3 is offline' } : 'silent',
     );
     const outcome = await withWorker(activities, async (start) => {
-      const handle = await start(
-        request({
-          agentType: undefined,
-          plan: [
-            { key: 'a', agentType: 'CONTROL' },
-            { key: 'b', agentType: 'MONITORING' },
-          ],
-          agentTimeoutMs: 3_600_000,
-        }),
-      );
+      const handle = await start(siblings());
       const failed = await failedOutcome(handle);
       const progress = await handle.query<TaskProgress>(progressQuery);
       expect(progress.steps).toEqual([
@@ -477,16 +479,7 @@ describe('agentTask on stub activities', () => {
       },
     };
     const outcome = await withWorker(activities, async (start) => {
-      const handle = await start(
-        request({
-          agentType: undefined,
-          plan: [
-            { key: 'a', agentType: 'CONTROL' },
-            { key: 'b', agentType: 'MONITORING' },
-          ],
-          agentTimeoutMs: 3_600_000,
-        }),
-      );
+      const handle = await start(siblings());
       const failed = await failedOutcome(handle);
       for (let i = 0; i < 100 && !base.calls.includes('stopped waiting:b'); i++) await sleep(50);
       return failed;
