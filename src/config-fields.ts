@@ -3,7 +3,34 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
-export const port = z.coerce.number().int().min(1).max(65535);
+/** `message` for a value of the wrong kind; zod's own for one out of range. */
+const typeMessage = (message: string) => (issue: { code: string }) =>
+  issue.code === 'invalid_type' ? message : undefined;
+/**
+ * A whole number written in decimal digits (blanks around them ignored), from `min` to `max`. Number() would
+ * also take "1.", "1e3", "0x10" and "", so a typo could pass for a setting nobody meant.
+ */
+export function wholeNumber(min: number, max: number) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: typeMessage('a whole number') })
+      .int('a whole number')
+      .min(min)
+      .max(max),
+  );
+}
+/** A number in decimal notation ("0.05", "3"), from `min` to `max`. */
+export function decimal(min: number, max: number) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: typeMessage('a number such as 0.5') })
+      .min(min)
+      .max(max),
+  );
+}
+export const port = wholeNumber(1, 65535);
 /** Five cron fields (minute hour day-of-month month day-of-week), as Temporal Schedules take them. */
 export const cron = z
   .string()

@@ -11,6 +11,7 @@ import { isSecretVariable, resolveLogins, type Component, type Logins } from './
 import {
   bool,
   cron,
+  decimal,
   existingFile,
   host,
   hostList,
@@ -19,6 +20,7 @@ import {
   lenientlyParsed,
   port,
   secret,
+  wholeNumber,
 } from './config-fields.ts';
 import { stackSettings, type StackSettings } from './stack-settings.ts';
 import { parseAgentLimits } from './admission/policy.ts';
@@ -116,7 +118,7 @@ export const envSchema = z.object({
   REDIS_LOGIN_USER: z.string().min(1).optional(),
   REDIS_LOGIN_PASSWORD: secret.optional(),
   /** The logical database: a second deployment (e.g. the tests) on the same server uses its own. */
-  REDIS_DB: z.coerce.number().int().min(0).max(15).default(0),
+  REDIS_DB: wholeNumber(0, 15).default(0),
 
   KAFKA_PORT: port.default(19092),
   KAFKA_BROKERS: hostPortList.optional(),
@@ -124,8 +126,8 @@ export const envSchema = z.object({
    * Replicas of each topic `prism provision` creates, and how many must have a write before it is
    * acknowledged (producers send with acks=all). Default: 1 and 1; the cluster topology's 3 and 2.
    */
-  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).optional(),
-  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(16).optional(),
+  KAFKA_REPLICATION_FACTOR: wholeNumber(1, 16).optional(),
+  KAFKA_MIN_INSYNC_REPLICAS: wholeNumber(1, 16).optional(),
   /** Connect to the brokers over TLS (SASL_SSL), verifying them against KAFKA_TLS_CA_FILE (else the system's CAs). */
   KAFKA_TLS: bool.default(false),
   KAFKA_TLS_CA_FILE: existingFile.optional(),
@@ -151,7 +153,7 @@ export const envSchema = z.object({
   /** The node, or the nodes (comma-separated: a client uses the first that answers). Default: the local stack's. */
   WEAVIATE_HOST: hostList.optional(),
   /** Copies of every collection's shards `prism provision` asks for. Default: 1; the cluster topology's 3. */
-  WEAVIATE_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).optional(),
+  WEAVIATE_REPLICATION_FACTOR: wholeNumber(1, 16).optional(),
   WEAVIATE_HTTP_PORT: port.default(18080),
   WEAVIATE_GRPC_PORT: port.default(50051),
   WEAVIATE_API_KEY: z.string().optional(),
@@ -181,7 +183,7 @@ export const envSchema = z.object({
    * The stack's SeaweedFS S3 API (backups). The native one also takes the next eight: its internal ports
    * (S3_PORT + 1 … + 7) and its /metrics (S3_PORT + 8).
    */
-  S3_PORT: port.max(65527).default(18333),
+  S3_PORT: wholeNumber(1, 65527).default(18333),
   /** The S3 credentials: the stack's SeaweedFS admin (generated), or those of another S3 store. */
   S3_ACCESS_KEY: z
     .string()
@@ -230,9 +232,9 @@ export const envSchema = z.object({
   /** When the restore drill restores the latest backup into scratch targets. Default: Sundays at 04:00. */
   BACKUP_DRILL_SCHEDULE: cron.default('0 4 * * 0'),
   /** Retention: the newest backup of each of the last N days is kept... */
-  BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(366).default(7),
+  BACKUP_KEEP_DAILY: wholeNumber(1, 366).default(7),
   /** ...and the newest of each of the last M ISO weeks. Everything else is deleted. */
-  BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(520).default(4),
+  BACKUP_KEEP_WEEKLY: wholeNumber(0, 520).default(4),
   /**
    * Where the process that takes backups reads Weaviate's filesystem backups (Weaviate's own
    * BACKUP_FILESYSTEM_PATH, shared with it). Default: the native stack's, under PRISM_STACK_DATA.
@@ -269,7 +271,9 @@ export const envSchema = z.object({
     .default(''),
   PRISM_BACKUP_S3_REGION: z.string().min(1).default('us-east-1'),
   /** Minutes a CRITICAL alert may fire unacknowledged before it is escalated. */
-  ALERT_ESCALATION_MINUTES: z.coerce.number().positive().max(10_080).default(15),
+  ALERT_ESCALATION_MINUTES: decimal(0, 10_080)
+    .refine((minutes) => minutes > 0, 'above 0')
+    .default(15),
   /**
    * The most commands each agent type may have in flight at once, across every worker, e.g.
    * `CONTROL=2,MONITORING=8` (types not named: no limit). Commands beyond it wait their turn, highest priority
@@ -288,7 +292,7 @@ export const envSchema = z.object({
 
   API_PORT: port.default(3000),
   /** Requests one API key (or, without a valid key, one client address) may make per API_RATE_LIMIT_WINDOW. */
-  API_RATE_LIMIT_MAX: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  API_RATE_LIMIT_MAX: wholeNumber(1, 1_000_000).default(600),
   /** The rate limit's window, e.g. 1m, 30s, 1h (a fixed window, counted in Redis by every API process). */
   API_RATE_LIMIT_WINDOW: z
     .string()
@@ -305,38 +309,34 @@ export const envSchema = z.object({
    * (Temporal's isolateExecutionTimeout); 0 sets no limit. Node enforces a limit with a new thread for every
    * call into the sandbox, several per activation (docs/performance.md).
    */
-  PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  PRISM_WORKFLOW_DEADLOCK_TIMEOUT_MS: wholeNumber(0, 60_000).default(0),
   /**
    * The flow version new runs take (docs/workflows.md, "Changes that need no marker"): 3 takes a Kafka agent's
    * quick answer as its dispatch's result (PRISM_INLINE_ANSWER_MS); 2 ends a run with one local activity; 1, as
    * before, with three. Set the oldest version a worker still running knows, during a rolling upgrade.
    */
-  PRISM_FLOW_VERSION: z.coerce.number().int().min(1).max(3).default(3),
+  PRISM_FLOW_VERSION: wholeNumber(1, 3).default(3),
   /**
    * How long a step's dispatch waits for a Kafka agent's answer before the run waits for it as a signal (flow
    * version 3; only while this worker's bridge receives every answer). 0: never (docs/performance.md, change 10).
    */
-  PRISM_INLINE_ANSWER_MS: z.coerce.number().int().min(0).max(8_000).default(3_000),
+  PRISM_INLINE_ANSWER_MS: wholeNumber(0, 8_000).default(3_000),
   /**
    * The task worker's Temporal tuning (docs/performance.md, "7. The task worker's tuning"): workflow tasks it runs
    * at once, its long polls for them (sticky and not, shared 4:1 as the SDK does), and the runs it keeps
    * cached between their workflow tasks (sticky execution; 0 replays every run from its history each time).
    */
-  PRISM_WORKER_WORKFLOW_SLOTS: z.coerce.number().int().min(2).max(10_000).default(100),
-  PRISM_WORKER_WORKFLOW_POLLERS: z.coerce.number().int().min(2).max(1_000).default(10),
-  PRISM_WORKER_CACHED_WORKFLOWS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(1_000_000)
+  PRISM_WORKER_WORKFLOW_SLOTS: wholeNumber(2, 10_000).default(100),
+  PRISM_WORKER_WORKFLOW_POLLERS: wholeNumber(2, 1_000).default(10),
+  PRISM_WORKER_CACHED_WORKFLOWS: wholeNumber(0, 1_000_000)
     .refine((n) => n !== 1, '0 (no cache) or at least 2')
     .default(2000),
   /** Local activities (the flow's store steps) the task worker runs at once. */
-  PRISM_WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(10_000).default(100),
+  PRISM_WORKER_LOCAL_ACTIVITY_SLOTS: wholeNumber(1, 10_000).default(100),
   /** The maintenance worker's /metrics. */
   MAINTENANCE_METRICS_PORT: port.default(9465),
   /** The reference agents that `prism up` starts serve /metrics on this port and the next three. */
-  AGENT_METRICS_PORT: port.max(65532).default(9470),
+  AGENT_METRICS_PORT: wholeNumber(1, 65532).default(9470),
 
   /**
    * Tracing (docs/monitoring.md#traces): `on` exports OpenTelemetry spans of the API, the workers and the
@@ -360,7 +360,7 @@ export const envSchema = z.object({
     ])
     .default('parentbased_traceidratio'),
   /** The ratio of the `traceidratio` samplers, 0 to 1. Default 1: every trace. */
-  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  OTEL_TRACES_SAMPLER_ARG: decimal(0, 1).default(1),
   /** The stack's Jaeger: its UI and query API (JAEGER_PORT) and its OTLP/HTTP receiver (JAEGER_OTLP_PORT). */
   JAEGER_PORT: port.default(16686),
   JAEGER_OTLP_PORT: port.default(14318),

@@ -6,7 +6,7 @@
 // the core, whose operator's configuration carries these settings, imports no installer code.
 // `.env.example` documents each one.
 import { z } from 'zod';
-import { lenientlyParsed, port, secret } from './config-fields.ts';
+import { lenientlyParsed, port, secret, wholeNumber } from './config-fields.ts';
 
 export const stackSchema = z.object({
   /** `native` (built from source), `docker` (Compose), or `auto`: native where it can build, else Compose. */
@@ -35,7 +35,7 @@ export const stackSchema = z.object({
    * The first of the native Weaviate's internal ports: cluster gossip (this one) and data (the next), and
    * Raft 354 above (8300) and its RPC (8301) — so that a second instance (a scratch stack) can run beside.
    */
-  WEAVIATE_CLUSTER_PORT: port.max(65180).default(7946),
+  WEAVIATE_CLUSTER_PORT: wholeNumber(1, 65180).default(7946),
 
   /** The Temporal server's role `temporal`, owner of its databases (stack/postgres/temporal.sql). */
   POSTGRES_TEMPORAL_PASSWORD: secret.optional(),
@@ -48,7 +48,7 @@ export const stackSchema = z.object({
    * what is live before a collection). 400 rather than Go's 100: ~1 ms less of the server's CPU per agent
    * task under load, for a heap up to five times what is live (~450 MB; docs/performance.md).
    */
-  TEMPORAL_GOGC: z.coerce.number().int().min(50).max(2000).default(400),
+  TEMPORAL_GOGC: wholeNumber(50, 2000).default(400),
 
   /** Host ports of the stack's exporters and Alertmanager (both stacks; cAdvisor under Compose only). */
   ALERTMANAGER_PORT: port.default(19094),

@@ -85,7 +85,7 @@ describe('the configuration, on generated input', () => {
       runs,
     );
     const badMax = fc.oneof(
-      fc.constantFrom('0', '-1', '1.5', 'lots', '1e9', 'Infinity'),
+      fc.constantFrom('0', '-1', '1.5', '1.', '1e2', '0x10', 'lots', '1e9', 'Infinity'),
       anyString().filter((s) => !/^\s*\d+\s*$/.test(s) && s !== ''),
     );
     fc.assert(
