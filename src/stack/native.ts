@@ -260,7 +260,8 @@ export async function nativeDown(env: Env, progress: Progress): Promise<string[]
         const pid = ownedPid(ctx.pidFile, service.marker);
         if (pid !== null) {
           progress.step(`stopping ${service.name} (pid ${pid})`);
-          await stopProcess(pid, 30_000);
+          // Its own stop signal: PostgreSQL's SIGTERM is a "smart" shutdown that waits for every client.
+          await stopProcess(pid, 30_000, service.stopSignal ?? 'SIGTERM');
           stopped.push(service.name);
         }
         removeFile(ctx.pidFile);

@@ -3,8 +3,6 @@
 // stack cache), knowing only docs/workflows.md — no TypeScript, no validation of its own.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
@@ -15,35 +13,14 @@ import { connectTemporal } from '../../src/clients/temporal.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { liveTask } from '../../src/task/client.ts';
 import { taskIdFor } from '../../src/task/ids.ts';
-import { stackPaths } from '../../src/stack/paths.ts';
 import type { RunningWorker } from '../../src/worker/index.ts';
 import { env, testId, waitFor } from '../helpers.ts';
+import { ensurePythonPackages, temporalioVersion, venvBin } from './python-venv.ts';
 import { startTestWorker } from './support.ts';
 
 const run = promisify(execFile);
-const temporalioVersion = '1.35.0';
-const venv = join(stackPaths(env).home, 'python', `temporalio-${temporalioVersion}`);
-const python = join(venv, 'bin', 'python');
+const python = venvBin('python');
 const script = (name: string) => new URL(`../python/${name}`, import.meta.url).pathname;
-
-/** The Python SDK in a virtualenv of its own, installed from PyPI the first time. */
-async function ensurePythonSdk(): Promise<void> {
-  if (existsSync(python)) {
-    const ok = await run(python, ['-c', 'import temporalio']).then(
-      () => true,
-      () => false,
-    );
-    if (ok) return;
-  }
-  await run('python3', ['-m', 'venv', '--clear', venv]);
-  await run(
-    python,
-    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `temporalio==${temporalioVersion}`],
-    {
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-}
 
 const pythonEnv = () => ({
   ...process.env,
@@ -68,7 +45,7 @@ describe('agentTask from the Python Temporal SDK', () => {
   const held = new Promise<void>((r) => (release = r));
 
   beforeAll(async () => {
-    await ensurePythonSdk();
+    await ensurePythonPackages({ temporalio: `temporalio==${temporalioVersion}` });
     [worker, temporal] = await Promise.all([startTestWorker(), connectTemporal(env)]);
     agent = await runKafkaAgent({
       type: 'ANALYSIS',

@@ -10,7 +10,7 @@ import { stackPaths } from '../../src/stack/paths.ts';
 import { env } from '../helpers.ts';
 
 const run = promisify(execFile);
-const temporalioVersion = '1.35.0';
+export const temporalioVersion = '1.35.0';
 
 export const pythonVenv = join(stackPaths(env).home, 'python', `temporalio-${temporalioVersion}`);
 export const venvBin = (name: string) => join(pythonVenv, 'bin', name);
