@@ -727,8 +727,14 @@ export function parseConfig(raw: Record<string, string | undefined>, component: 
   problems = problems.filter((p) => own.has(p.field));
   if (!data || problems.length > 0) throw new ConfigError(problems);
   // The installer's settings: an operator's command may drive the stack (leniently here; `prism stack`
-  // validates them, src/stack/config.ts); an application process never reads them.
-  const stack = stackSettings(component === 'operator' || component === 'admin' ? cleaned : {}, data);
+  // validates them, src/stack/config.ts); an application process never reads them. The migrator given the
+  // superuser's password is an operator's `prism migrate`: it brings the roles up to date too, and one of
+  // their passwords (the monitoring role's) is the installer's.
+  const operatorRun =
+    component === 'operator' ||
+    component === 'admin' ||
+    (component === 'migrator' && cleaned.POSTGRES_PASSWORD !== undefined);
+  const stack = stackSettings(operatorRun ? cleaned : {}, data);
   return withConnectionDefaults(data, component, logins, stack);
 }
 

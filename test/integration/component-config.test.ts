@@ -103,6 +103,25 @@ describe('each process reads its own configuration', () => {
     expect(run.ready, run.output).toBe(true);
   }, 150_000);
 
+  it("`prism migrate` runs as the migrator: with the superuser's password it brings the roles up to date too", async () => {
+    const asOperator = await runUntil(['migrate'], { ...process.env, ...othersBad }, /$^/);
+    expect(asOperator.output).toMatch(/already up to date|applied/);
+    expect(asOperator.code, asOperator.output).toBe(0);
+    // A migration job given the migrator's variables alone, without the superuser's: the schema only.
+    const all = rawEnvironment();
+    const job: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PRISM_SECRETS_FILE: 'none',
+    };
+    for (const name of componentVariables.migrator) if (all[name]) job[name] = all[name];
+    expect(job.POSTGRES_MIGRATOR_PASSWORD).toBeDefined();
+    delete job.POSTGRES_PASSWORD;
+    const asJob = await runUntil(['migrate'], { ...job, ...othersBad }, /$^/);
+    expect(asJob.output).toMatch(/already up to date|applied/);
+    expect(asJob.code, asJob.output).toBe(0);
+  }, 120_000);
+
   it('a worker missing a variable of its own stops, naming it', async () => {
     const { INFLUX_PASSWORD: _, ...env } = ownEnvironment('worker');
     const run = await runUntil(['worker'], { ...env, WORKER_METRICS_PORT: 'banana' }, /\bready\b/);
