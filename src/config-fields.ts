@@ -6,30 +6,31 @@ import { z } from 'zod';
 /** `message` for a value of the wrong kind; zod's own for one out of range. */
 const typeMessage = (message: string) => (issue: { code: string }) =>
   issue.code === 'invalid_type' ? message : undefined;
+/** `schema`, for a number given as a string only when it is written as `written` matches. */
+const numberWritten = (written: RegExp, schema: z.ZodNumber) =>
+  z.preprocess((value) => (typeof value === 'string' && written.test(value) ? Number(value) : value), schema);
 /**
  * A whole number written in decimal digits (blanks around them ignored), from `min` to `max`. Number() would
  * also take "1.", "1e3", "0x10" and "", so a typo could pass for a setting nobody meant.
  */
-export function wholeNumber(min: number, max: number) {
-  return z.preprocess(
-    (value) => (typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+export const wholeNumber = (min: number, max: number) =>
+  numberWritten(
+    /^\s*\d+\s*$/,
     z
       .number({ error: typeMessage('a whole number') })
       .int('a whole number')
       .min(min)
       .max(max),
   );
-}
 /** A number in decimal notation ("0.05", "3"), from `min` to `max`. */
-export function decimal(min: number, max: number) {
-  return z.preprocess(
-    (value) => (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value),
+export const decimal = (min: number, max: number) =>
+  numberWritten(
+    /^\s*\d+(\.\d+)?\s*$/,
     z
       .number({ error: typeMessage('a number such as 0.5') })
       .min(min)
       .max(max),
   );
-}
 export const port = wholeNumber(1, 65535);
 /** Five cron fields (minute hour day-of-month month day-of-week), as Temporal Schedules take them. */
 export const cron = z

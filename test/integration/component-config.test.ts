@@ -14,8 +14,10 @@ const bin = resolve('bin/prism.js');
 let cwd: string;
 
 /** Only what `component` reads, from this deployment's configuration; no .env (the process runs elsewhere). */
-function ownEnvironment(component: keyof typeof componentVariables): NodeJS.ProcessEnv {
-  const all = { ...rawEnvironment(), ...componentProcessEnv(component as 'worker') };
+function ownEnvironment(
+  component: keyof typeof componentVariables,
+  all: NodeJS.ProcessEnv = { ...rawEnvironment(), ...componentProcessEnv(component as 'worker') },
+): NodeJS.ProcessEnv {
   const own: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   for (const name of componentVariables[component]) if (all[name]) own[name] = all[name];
   return { ...own, PRISM_SECRETS_FILE: 'none' };
@@ -108,13 +110,8 @@ describe('each process reads its own configuration', () => {
     expect(asOperator.output).toMatch(/already up to date|applied/);
     expect(asOperator.code, asOperator.output).toBe(0);
     // A migration job given the migrator's variables alone, without the superuser's: the schema only.
-    const all = rawEnvironment();
-    const job: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PRISM_SECRETS_FILE: 'none',
-    };
-    for (const name of componentVariables.migrator) if (all[name]) job[name] = all[name];
+    // (`prism up` starts no migrator process: its variables come from this deployment's configuration.)
+    const job = ownEnvironment('migrator', rawEnvironment());
     expect(job.POSTGRES_MIGRATOR_PASSWORD).toBeDefined();
     delete job.POSTGRES_PASSWORD;
     const asJob = await runUntil(['migrate'], { ...job, ...othersBad }, /$^/);
