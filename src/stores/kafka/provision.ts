@@ -105,10 +105,18 @@ export async function provisionKafka(
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const missing = wanted.filter((spec) => !existing.has(spec.name));
-      const present = wanted.filter((spec) => existing.has(spec.name));
+      let missing = wanted.filter((spec) => !existing.has(spec.name));
+      let present = wanted.filter((spec) => existing.has(spec.name));
       if (missing.length > 0) await checkBrokers(admin, replication);
-      await createTopics(admin, missing, replication, progress);
+      if (!(await createTopics(admin, missing, replication, progress))) {
+        // Some of them exist after all: made meanwhile by another provisioner, or listed by a broker that had
+        // not applied them yet. Kafka's answer does not say which, so every one is checked as an existing
+        // topic below (replicas, partitions, configs) rather than trusted to be as it was asked for.
+        progress.step(
+          `${missing.map((s) => s.name).join(', ')}: some already existed; checking them as existing topics`,
+        );
+        [present, missing] = [wanted, []];
+      }
       const replicas = await replicaCounts(admin, present);
       const underReplicated = present
         .map((s) => ({
@@ -162,9 +170,10 @@ async function createTopics(
   specs: TopicSpec[],
   replication: Replication,
   progress: Progress,
-): Promise<void> {
-  if (specs.length === 0) return;
-  await admin.createTopics({
+): Promise<boolean> {
+  if (specs.length === 0) return true;
+  // false: at least one of them already existed (kafkajs's TOPIC_ALREADY_EXISTS), the others were made.
+  const allNew = await admin.createTopics({
     // kafkajs's own wait gives up on the "unknown topic" a KRaft broker answers until it has applied the
     // new topic's metadata; waitForTopicLeaders tolerates that.
     waitForLeaders: false,
@@ -179,8 +188,10 @@ async function createTopics(
     })),
   });
   await waitForTopicLeaders(admin, specs);
+  if (!allNew) return false;
   const copies = replication.factor > 1 ? `, ${replication.factor} replicas` : '';
   for (const spec of specs) progress.step(`created ${spec.name} (${spec.partitions} partitions${copies})`);
+  return true;
 }
 
 /** The fewest replicas of any partition of each topic. */
@@ -239,18 +250,32 @@ export async function waitForTopicLeaders(
  * The metadata of topics that exist, asked again while the broker that answers has not caught up with them
  * yet: on a cluster, a topic another broker created a moment ago can be listed everywhere and still be
  * "This server does not host this topic-partition" to a metadata request for it, for a few hundred ms.
+ * An answer that leaves a topic out, or gives it no partitions, is asked again too: counted as it stands,
+ * it would pass for a topic with no replicas to check (and Math.min() of none is Infinity).
  */
 async function topicMetadata(admin: Admin, names: string[], timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    let lagging: string;
     try {
-      return (await admin.fetchTopicMetadata({ topics: names })).topics;
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      const incomplete = names.filter(
+        (name) => !topics.some((t) => t.name === name && t.partitions.length > 0),
+      );
+      if (incomplete.length === 0) return topics;
+      lagging = `no partitions of ${incomplete.join(', ')} in the broker's answer`;
     } catch (error) {
       const type = kafkaErrorType(error);
-      const lagging = type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
-      if (!lagging || Date.now() > deadline) throw error;
-      await sleep(200);
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+      lagging = (error as Error).message;
     }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Kafka did not describe topics ${names.join(', ')} within ${timeoutMs} ms (${lagging}). ` +
+          'Check the broker log and that every broker is healthy (prism stack status).',
+      );
+    }
+    await sleep(200);
   }
 }
 

@@ -157,4 +157,32 @@ describe('provisionKafka', () => {
     expect(shrink).toEqual({ created: [], updated: [], unchanged: [name] });
     expect((await partitionCounts([name])).get(name)).toBe(5);
   });
+
+  it('two provisioners at once both finish, and no topic is reported created by both', async () => {
+    // Two workers starting together both provision: each may list the topics as missing before the other
+    // makes them. The one whose create finds a topic already there checks it as an existing topic (its
+    // partitions, replicas and configs) instead of reporting it as its own creation, unchecked.
+    const prefix = newPrefix();
+    const at = kafkaName(kafka, prefix);
+    const wanted: string[] = [Topic.SystemLogs, Topic.ControlActions, Topic.UserQueries];
+    const specs = topicSpecs.filter((s) => wanted.includes(s.name));
+    const names = specs.map((s) => at + s.name).sort();
+    const runs = await Promise.all(
+      [1, 2].map(() =>
+        provisionKafka(env, silentProgress, { kafka: createKafka(env), prefix, topics: specs }),
+      ),
+    );
+    for (const run of runs) expect([...run.created, ...run.updated, ...run.unchanged].sort()).toEqual(names);
+    const claimedTwice = runs[0]!.created.filter((name) => runs[1]!.created.includes(name));
+    expect(claimedTwice).toEqual([]);
+
+    const counts = await partitionCounts(names);
+    const configs = await topicConfigs(names);
+    for (const spec of specs) {
+      expect(counts.get(at + spec.name), spec.name).toBe(spec.partitions);
+      expect(configs.get(at + spec.name), spec.name).toMatchObject({
+        'retention.ms': spec.config['retention.ms'],
+      });
+    }
+  });
 });
