@@ -1,5 +1,6 @@
 // `prism api` (the HTTP API) and `prism apikey create|revoke|list` (its keys).
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { decimalArg, wholeNumberArg } from './args.ts';
 import { issueApiKey, listKeys, revokeKey } from '../api/keys.ts';
 import { startApi } from '../api/server.ts';
 import { loadConfig } from '../config.ts';
@@ -9,12 +10,11 @@ export function registerApiCommands(program: Command): void {
   program
     .command('api')
     .description('run the HTTP API until SIGINT or SIGTERM (OpenAPI at /docs)')
-    .option('--port <port>', 'listen on this port instead of API_PORT', (v) => {
-      const port = Number(v);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new Error(`--port: not a port number: ${v}`);
-      return port;
-    })
+    .option(
+      '--port <port>',
+      'listen on this port instead of API_PORT (0: any free port)',
+      wholeNumberArg(0, 65535),
+    )
     .action(async (opts: { port?: number }) => {
       const running = await startApi(loadConfig('api'), opts.port !== undefined ? { port: opts.port } : {});
       process.stderr.write(`[api] listening on ${running.url} — API description at ${running.url}/docs\n`);
@@ -33,9 +33,8 @@ export function registerApiCommands(program: Command): void {
     .requiredOption('--role <role>', 'admin, operator, agent or viewer (granted to the user)')
     .option('--name <name>', 'what the key is for, e.g. "grafana" or "line-3 agent"')
     .option('--expires-in-days <days>', 'the key stops working after this many days', (v) => {
-      const days = Number(v);
-      if (!Number.isFinite(days) || days <= 0)
-        throw new Error(`--expires-in-days: a positive number, got ${v}`);
+      const days = decimalArg(0)(v);
+      if (days === 0) throw new InvalidArgumentError('Use a number of days above 0.');
       return days;
     })
     .action(async (opts: { user: string; role: string; name?: string; expiresInDays?: number }) => {

@@ -1,5 +1,7 @@
 // Command-line values the task commands share, checked where they are read.
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { z } from 'zod';
+import { decimal, wholeNumber } from '../config-fields.ts';
 import { agentTypes, isAgentType, priorities, type AgentType, type Priority } from '../task/index.ts';
 
 /** An agent type, in any case: one of the four of the spec. */
@@ -16,11 +18,31 @@ export function priorityArg(value: string): Priority {
   return priority as Priority;
 }
 
-export function portArg(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new InvalidArgumentError('a TCP port, 1 to 65535');
-  return port;
+/**
+ * A whole-number option from `min` (to `max`), written in decimal digits as the configuration's variables are
+ * (src/config-fields.ts): Number() would also take "1.", "1e3", "0x10" and "" (as 0).
+ */
+export const wholeNumberArg =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string): number =>
+    checked(wholeNumber(min, max), value, range('a whole number', min, max));
+
+/** A decimal option ("0.5", "30") from `min` (to `max`): no exponent, no sign, no hex. */
+export const decimalArg =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string): number =>
+    checked(decimal(min, max), value, range('a number', min, max));
+
+export const portArg = wholeNumberArg(1, 65535);
+
+const range = (kind: string, min: number, max: number) =>
+  max === Number.MAX_SAFE_INTEGER ? `${kind} of at least ${min}` : `${kind} from ${min} to ${max}`;
+
+function checked(schema: z.ZodType<number, unknown>, value: string, expected: string): number {
+  const parsed = schema.safeParse(value);
+  // commander prints: option '--tasks <n>' argument '1e3' is invalid. <this>
+  if (!parsed.success) throw new InvalidArgumentError(`Use ${expected}, in decimal digits.`);
+  return parsed.data;
 }
 
 /**

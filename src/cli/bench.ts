@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { agentTypeArg, withTopology } from './args.ts';
+import { agentTypeArg, wholeNumberArg, withTopology } from './args.ts';
 import { agentTypes, type AgentType } from '../task/index.ts';
 import { loadConfig } from '../config.ts';
 import { formatReport, runBench } from '../bench/index.ts';
@@ -9,20 +9,13 @@ import { consoleProgress } from '../progress.ts';
 import { benchPriorities, prioritiesOption } from './bench-priorities.ts';
 import { formatListReport, runListBench } from '../bench/task-list.ts';
 
-const positiveInt = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${name} must be a whole number of at least 1, got "${v}"`);
-  return n;
-};
-
 export function registerBenchCommand(program: Command): void {
   withTopology(program.command('bench'))
     .description(
       'run N tasks at concurrency C through the running system (start it with `prism up`) and print throughput and latency',
     )
-    .option('--tasks <n>', 'number of tasks', positiveInt('--tasks'), 200)
-    .option('--concurrency <c>', 'tasks in flight at once', positiveInt('--concurrency'), 16)
+    .option('--tasks <n>', 'number of tasks', wholeNumberArg(1), 200)
+    .option('--concurrency <c>', 'tasks in flight at once', wholeNumberArg(1), 16)
     .option('--type <TYPE>', `agent type of the tasks: ${agentTypes.join(', ')}`, agentTypeArg, 'MONITORING')
     .option('--machine <id>', 'machine the MONITORING/PREDICTION agents read', 'cnc-02')
     .option('--no-floor', 'skip the floor measurement (the same store work without Temporal)')
@@ -31,8 +24,8 @@ export function registerBenchCommand(program: Command): void {
       '--list-tasks',
       "instead: time filtered pages of `prism task list` / GET /tasks on --list-rows synthetic tasks seeded (and then removed) in the configured PostgreSQL; use the tests' deployment or a scratch database",
     )
-    .option('--list-rows <n>', 'tasks --list-tasks seeds', positiveInt('--list-rows'), 100_000)
-    .option('--list-runs <n>', 'timed pages per filter of --list-tasks', positiveInt('--list-runs'), 30)
+    .option('--list-rows <n>', 'tasks --list-tasks seeds', wholeNumberArg(1), 100_000)
+    .option('--list-runs <n>', 'timed pages per filter of --list-tasks', wholeNumberArg(1), 30)
     .option(
       '--profile <dir>',
       'write V8 CPU profiles of the task worker and the agent while the tasks run through Temporal (both are restarted for it), and print where their time went',

@@ -1,7 +1,7 @@
 // `prism chaos`: fault injection under a steady load (src/chaos), against the running system or a scratch
 // stack of its own.
 import type { Command } from 'commander';
-import { withTopology } from './args.ts';
+import { decimalArg, wholeNumberArg, withTopology } from './args.ts';
 import {
   defaultChaosOptions,
   faultTargets,
@@ -15,15 +15,6 @@ import { startScratchStack } from '../chaos/scratch.ts';
 import { startApp } from '../app/index.ts';
 import { loadConfig } from '../config.ts';
 import { consoleProgress } from '../progress.ts';
-
-const seconds =
-  (name: string, min = 0) =>
-  (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min)
-      throw new Error(`${name} must be a number of seconds of at least ${min}, got "${v}"`);
-    return n;
-  };
 
 function faultList(v: string): string[] {
   // The cluster topology's targets (nodes, leaders, machines) are checked against it when the run starts.
@@ -71,37 +62,37 @@ export function registerChaosCommand(program: Command): void {
     .option(
       '--duration <seconds>',
       'how long a killed target stays down before it is restarted',
-      seconds('--duration', 1),
+      decimalArg(1),
       defaultChaosOptions.killSec,
     )
     .option(
       '--freeze <seconds>',
       'how long a frozen target stays stopped',
-      seconds('--freeze', 1),
+      decimalArg(1),
       defaultChaosOptions.freezeSec,
     )
     .option(
       '--concurrency <n>',
       'tasks in flight at once',
-      seconds('--concurrency', 1),
+      wholeNumberArg(1),
       defaultChaosOptions.concurrency,
     )
     .option(
       '--warmup <seconds>',
       'steady load before each fault',
-      seconds('--warmup', 3),
+      decimalArg(3),
       defaultChaosOptions.warmupSec,
     )
     .option(
       '--recovery <seconds>',
       'load after the target is back',
-      seconds('--recovery', 5),
+      decimalArg(5),
       defaultChaosOptions.recoverySec,
     )
     .option(
       '--settle <seconds>',
       'a task not ended this long after the load stops is stuck',
-      seconds('--settle', 10),
+      decimalArg(10),
       defaultChaosOptions.settleSec,
     )
     .option(
@@ -139,7 +130,6 @@ export function registerChaosCommand(program: Command): void {
                 ? ['kill', 'freeze', 'partition']
                 : ['kill', 'freeze']
               : [opts.mode as FaultMode];
-        if (!Number.isInteger(opts.concurrency)) throw new Error('--concurrency must be a whole number');
         const progress = consoleProgress('chaos');
         const options = {
           ...defaultChaosOptions,

@@ -17,7 +17,11 @@ import { registerWorkerCommand } from './worker.ts';
 const program = new Command('prism')
   .description('PRISM Orchestration: durable task orchestration for autonomous-manufacturing AI agents')
   .showHelpAfterError()
-  .configureHelp({ sortSubcommands: true });
+  .configureHelp({ sortSubcommands: true })
+  // A usage error commander finds (an unknown option, a value an option refuses, a missing required one) is
+  // the caller's mistake like any other: exit 2, as below. Commander has printed it; help and --version exit 0.
+  // (Set before the commands are added: each inherits it.)
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 registerStackCommands(program);
 registerMigrateCommand(program);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { withTopology } from './args.ts';
+import { decimalArg, wholeNumberArg, withTopology } from './args.ts';
 import { loadStackConfig } from '../stack/config.ts';
 import type { Env } from '../config.ts';
 import type { ServiceHealth } from '../stack/health.ts';
@@ -88,15 +88,11 @@ function regexArg(value: string): RegExp {
 
 function linesArg(value: string): number | 'all' {
   if (value === 'all') return 'all';
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number of lines, or "all"');
-  return n;
-}
-
-function secondsArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('a number of seconds');
-  return n;
+  try {
+    return wholeNumberArg(0)(value);
+  } catch {
+    throw new InvalidArgumentError('Use a whole number of lines, or "all".');
+  }
 }
 
 /** How many lines of each log: --lines, else 100, or all of them when --since or --grep narrows them down. */
@@ -258,7 +254,7 @@ export function registerStackCommands(program: Command): void {
     .option(
       '--grace <seconds>',
       'how long it has to stop after its stop signal before it is killed',
-      secondsArg,
+      decimalArg(0),
       30,
     )
     .option('--json', 'print [ { "name", "before", "after", "healthy", "ms" } ]')

@@ -4,14 +4,16 @@ import { connectTemporal } from '../clients/temporal.ts';
 import { loadConfig } from '../config.ts';
 import { withPrisma } from '../db/prisma.ts';
 import {
+  agentTimeoutLimitsMs,
   agentTypes,
   priorities,
+  requestDefaults,
   taskNotFound,
   taskNotRunning,
   type AgentType,
   type Priority,
 } from '../task/index.ts';
-import { agentTypeArg, priorityArg } from './args.ts';
+import { agentTypeArg, decimalArg, priorityArg } from './args.ts';
 import { registerTaskListCommand } from './task-list.ts';
 import { registerTaskWatchCommand } from './task-watch.ts';
 import { cancelTask, startTask, temporalRunUrl, waitForTask } from '../task/client.ts';
@@ -36,7 +38,12 @@ export function registerTaskCommands(program: Command): void {
     .option('--priority <p>', `one of ${priorities.join(', ')}`, priorityArg, 'NORMAL')
     .option('--request-id <id>', 'idempotency key (default: a new UUID)')
     .option('--param <key=value...>', 'parameters for the agent (repeatable)')
-    .option('--timeout <seconds>', 'how long to wait for the agent', '120')
+    .option(
+      '--timeout <seconds>',
+      'how long each step waits for its agent',
+      decimalArg(agentTimeoutLimitsMs.min / 1000, agentTimeoutLimitsMs.max / 1000),
+      requestDefaults.agentTimeoutMs / 1000,
+    )
     .option('--wait', 'wait until the task ends and print its outcome')
     .option('--json', 'print JSON')
     .action(
@@ -46,7 +53,7 @@ export function registerTaskCommands(program: Command): void {
         priority: Priority;
         requestId?: string;
         param?: string[];
-        timeout: string;
+        timeout: number;
         wait?: boolean;
         json?: boolean;
       }) => {
@@ -67,7 +74,7 @@ export function registerTaskCommands(program: Command): void {
             agentType: opts.type,
             priority: opts.priority,
             parameters,
-            agentTimeoutMs: Math.round(Number(opts.timeout) * 1000),
+            agentTimeoutMs: Math.round(opts.timeout * 1000),
           });
           const url = temporalRunUrl(env, started.workflowId);
           if (!opts.wait) {
