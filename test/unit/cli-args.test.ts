@@ -40,28 +40,15 @@ describe('numeric CLI options', () => {
 
   // Exit 2, as for any input of the caller's that is wrong (src/cli/main.ts), not commander's own 1.
   it('prism bench --tasks 1e3 exits 2 naming the option and the value, before it connects to anything', async () => {
-    const err = await run(process.execPath, [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'bench',
-      '--tasks',
-      '1e3',
-    ]).then(
-      () => null,
-      (e: unknown) => e as { code: number; stderr: string },
-    );
-    expect(err?.code).toBe(2);
-    expect(err?.stderr).toContain(
+    const err = await prismFails('bench', '--tasks', '1e3');
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain(
       "option '--tasks <n>' argument '1e3' is invalid. Use a whole number of at least 1",
     );
   });
 
   it('prism task submit --timeout takes seconds within the agent timeout limits', async () => {
-    const err = await run(process.execPath, [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
+    const err = await prismFails(
       'task',
       'submit',
       '--type',
@@ -70,13 +57,20 @@ describe('numeric CLI options', () => {
       'q',
       '--timeout',
       '0.5',
-    ]).then(
-      () => null,
-      (e: unknown) => e as { code: number; stderr: string },
     );
-    expect(err?.code).toBe(2);
-    expect(err?.stderr).toContain(
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain(
       "'--timeout <seconds>' argument '0.5' is invalid. Use a number from 1 to 3600",
     );
   });
 });
+
+/** How `prism <args>` failed: its exit code and what it printed on stderr (it must not succeed). */
+async function prismFails(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const ran = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args]).then(
+    () => null,
+    (e: unknown) => e as { code: number; stderr: string },
+  );
+  if (!ran) throw new Error(`prism ${args.join(' ')} succeeded`);
+  return ran;
+}
