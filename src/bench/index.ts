@@ -29,6 +29,11 @@ import { latencyStats, pool, type LatencyStats } from './stats.ts';
 export interface BenchOptions {
   tasks: number;
   concurrency: number;
+  /**
+   * Tasks run through Temporal first, at the same concurrency, and not measured: on a system just started the
+   * first few hundred tasks run on cold JIT and caches (docs/performance.md run 19). 0 (the default): none.
+   */
+  warmup?: number;
   agentType: AgentType;
   parameters: Record<string, unknown>;
   /** Skip the floor measurement. */
@@ -75,6 +80,8 @@ export interface BenchReport {
   engine: BenchRun | null;
   /** Temporal throughput / floor throughput, and floor p50 / Temporal p50. */
   ratio: { throughput: number; p50Latency: number } | null;
+  /** The unmeasured tasks run first (`warmup`): how many, how many failed, how long they took. */
+  warmup?: { tasks: number; failed: number; wallMs: number; throughputPerSec: number };
   /** With `profileDir`: where the profiles are, and each thread's time over the measurement through Temporal. */
   profile?: { dir: string; threads: ThreadProfile[] };
 }
@@ -159,13 +166,14 @@ async function runThroughTemporal(
   o: BenchOptions,
   runId: string,
   progress: Progress,
+  label = 'through Temporal',
 ): Promise<BenchRun> {
   // A client as the API's and the ingress's: with tracing on, each task's trace starts at its start, sampled
   // as OTEL_TRACES_SAMPLER says (a run started without a trace context has every span kept).
   const tracing = tracingFor(env, 'prism-bench');
   const client = await connectTemporal(env, { tracing });
   try {
-    return await measure('through Temporal', env, o, progress, async (i) => {
+    return await measure(label, env, o, progress, async (i) => {
       const { workflowId } = await startTask(client, env, {
         requestId: `bench-${runId}-${i}`,
         query: `benchmark task ${i}`,
@@ -332,9 +340,26 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
     );
   }
   const profiled = options.profileDir ? await startProfiling(env, options, runId, progress) : null;
-  const fromUs = monotonicMicros();
+  let warmup: BenchRun | undefined;
+  let fromUs: number;
   let temporal: BenchRun;
   try {
+    // After a profiled restart too (its processes start cold), and outside the profiles' window. Warm-up
+    // tasks are the run's (request ids bench-<runId>w-<i>), so they are removed with the others.
+    if (options.warmup) {
+      warmup = await runThroughTemporal(
+        env,
+        { ...options, tasks: options.warmup },
+        `${runId}w`,
+        progress,
+        'warm-up',
+      );
+      progress.step(
+        `warm-up: ${warmup.tasks - warmup.failed}/${warmup.tasks} tasks in ${(warmup.wallMs / 1000).toFixed(1)} s ` +
+          `(${warmup.throughputPerSec.toFixed(1)} tasks/s), not measured`,
+      );
+    }
+    fromUs = monotonicMicros();
     temporal = await runThroughTemporal(env, options, runId, progress);
   } finally {
     if (profiled) await profiled.stop();
@@ -365,7 +390,25 @@ export async function runBench(env: Env, options: BenchOptions, progress: Progre
         p50Latency: floor.endToEnd.p50 / Math.max(temporal.endToEnd.p50, 1e-9),
       }
     : null;
-  return { runId, options, temporal, floor, engine, ratio, ...(profile ? { profile } : {}) };
+  return {
+    runId,
+    options,
+    temporal,
+    floor,
+    engine,
+    ratio,
+    ...(warmup
+      ? {
+          warmup: {
+            tasks: warmup.tasks,
+            failed: warmup.failed,
+            wallMs: warmup.wallMs,
+            throughputPerSec: warmup.throughputPerSec,
+          },
+        }
+      : {}),
+    ...(profile ? { profile } : {}),
+  };
 }
 
 /**
@@ -409,8 +452,11 @@ export function formatReport(r: BenchReport): string {
       ...Object.entries(b.steps).map(([k, s]) => row(k, s)),
       ...(b.cpu ? cpuLines(b.cpu) : []),
     ].join('\n');
+  const warm = r.warmup
+    ? ` (after ${r.warmup.tasks} warm-up tasks, not measured${r.warmup.failed ? `, ${r.warmup.failed} of them failed` : ''})`
+    : '';
   return [
-    run('Through Temporal', r.temporal),
+    run(`Through Temporal${warm}`, r.temporal),
     ...(r.floor ? ['', run('Floor: the same store work without Temporal', r.floor)] : []),
     ...(r.engine
       ? ['', run('Engine: no-op workflows, the cost of Temporal alone (server and SDK) here', r.engine)]

@@ -16,6 +16,12 @@ export function registerBenchCommand(program: Command): void {
     )
     .option('--tasks <n>', 'number of tasks', wholeNumberArg(1), 200)
     .option('--concurrency <c>', 'tasks in flight at once', wholeNumberArg(1), 16)
+    .option(
+      '--warmup <n>',
+      'tasks run through Temporal first and not measured (a system just started runs its first few hundred on cold JIT and caches)',
+      wholeNumberArg(0),
+      0,
+    )
     .option('--type <TYPE>', `agent type of the tasks: ${agentTypes.join(', ')}`, agentTypeArg, 'MONITORING')
     .option('--machine <id>', 'machine the MONITORING/PREDICTION agents read', 'cnc-02')
     .option('--no-floor', 'skip the floor measurement (the same store work without Temporal)')
@@ -37,6 +43,7 @@ export function registerBenchCommand(program: Command): void {
       async (opts: {
         tasks: number;
         concurrency: number;
+        warmup: number;
         type: AgentType;
         machine: string;
         floor: boolean;
@@ -66,6 +73,7 @@ export function registerBenchCommand(program: Command): void {
           {
             tasks: opts.tasks,
             concurrency: opts.concurrency,
+            warmup: opts.warmup,
             agentType: opts.type,
             parameters: benchParameters(opts.type, opts.machine),
             noFloor: !opts.floor,

@@ -1,5 +1,6 @@
-// `prism bench` on a small run: every task through the whole flow and through the floor, latencies per
-// step, the ratio, the CPU breakdown, and the benchmark's tasks removed afterwards.
+// `prism bench` on a small run: warm-up tasks first, then every task through the whole flow and through the
+// floor, latencies per step, the ratio, the CPU breakdown, and the benchmark's tasks (warm-up ones too)
+// removed afterwards.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKafkaAgent } from '../../src/agents/kafka-transport.ts';
@@ -52,6 +53,7 @@ describe('prism bench', () => {
       {
         tasks: 6,
         concurrency: 3,
+        warmup: 4,
         agentType: 'MONITORING',
         parameters: { machine, sensorType: 'spindle_temperature_c', since: '-30m' },
       },
@@ -90,6 +92,16 @@ describe('prism bench', () => {
     expect(report.ratio!.throughput).toBeCloseTo(
       report.temporal.throughputPerSec / report.floor!.throughputPerSec,
       5,
+    );
+  });
+
+  it('runs the warm-up tasks first, through Temporal, and leaves them out of the figures', () => {
+    expect(report.warmup).toMatchObject({ tasks: 4, failed: 0 });
+    expect(report.warmup!.throughputPerSec).toBeCloseTo((4 / report.warmup!.wallMs) * 1000, 5);
+    // The measured run counts its own 6 alone.
+    expect(report.temporal.endToEnd.count).toBe(6);
+    expect(formatReport(report)).toMatch(
+      /^Through Temporal \(after 4 warm-up tasks, not measured\): 6\/6 tasks/,
     );
   });
 
