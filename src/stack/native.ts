@@ -18,6 +18,7 @@ import {
   stillRunning,
   stopProcess,
 } from './process.ts';
+import { reserveListeningPorts } from './reserved-ports.ts';
 import type { Progress } from '../progress.ts';
 import { servicesOf, type NativeService, type ServiceContext } from './services.ts';
 import { clusterMachines, machineEnv } from './topology.ts';
@@ -116,6 +117,7 @@ export async function startService(
     }
     removeFile(ctx.pidFile); // stale: its process is gone or is now something else
     await stopOrphans(service, ctx, progress);
+    reserveListeningPorts(service.name, service.ports(ctx.env), progress);
     await ensurePortsFree(service, ctx.env);
     progress.step(`starting ${service.name} (log: ${ctx.logFile})`);
     try {
