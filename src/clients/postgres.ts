@@ -127,7 +127,7 @@ export class PrimaryLocator {
   private async find(deadline: number): Promise<string> {
     for (;;) {
       const answers = await Promise.all(this.hosts.map((h) => this.isPrimary(h, deadline)));
-      const found = this.hosts.find((_, i) => answers[i]);
+      const found = this.hosts.find((_, i) => answers[i] === true);
       if (found) return (this.primary = found);
       if (Date.now() + this.retryMs >= deadline) {
         // SQLSTATE 08001 (the client could not establish a connection): every caller's retry treats it as
@@ -135,7 +135,9 @@ export class PrimaryLocator {
         throw Object.assign(
           new Error(
             `no primary among the PostgreSQL servers ${this.hosts.join(', ')} (POSTGRES_HOST): none is up and ` +
-              'taking writes; during a failover one is promoted within seconds, so try again',
+              'taking writes; during a failover one is promoted within seconds, so try again. ' +
+              // What each said: a database that refuses connections on every server is not a failover.
+              this.hosts.map((h, i) => `${h}: ${answers[i] === false ? 'a standby' : answers[i]}`).join('; '),
           ),
           { code: '08001' },
         );
@@ -144,7 +146,8 @@ export class PrimaryLocator {
     }
   }
 
-  private async isPrimary(host: string, deadline: number): Promise<boolean> {
+  /** true: the primary; false: a standby; otherwise why it could not say (the server's or the socket's error). */
+  private async isPrimary(host: string, deadline: number): Promise<boolean | string> {
     const timeoutMs = Math.max(200, Math.min(2_000, deadline - Date.now()));
     const client = new pg.Client({ ...this.configOf(host), connectionTimeoutMillis: timeoutMs });
     client.on('error', () => undefined); // a server that goes away mid-question is simply not the answer
@@ -152,8 +155,9 @@ export class PrimaryLocator {
       await client.connect();
       const { rows } = await client.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
       return rows[0]?.standby === false;
-    } catch {
-      return false;
+    } catch (err) {
+      const { message, code } = err as { message?: string; code?: string };
+      return `${message ?? String(err)}${code ? ` (${code})` : ''}`;
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -173,38 +173,88 @@ export async function dropDatabase(env: PgEnv, database: string): Promise<void> 
 /**
  * Puts database `scratch` in the place of `live`; `live` is kept as `kept`. New connections to both are
  * refused while it happens, the open ones are ended (the application's pools reconnect to the new one).
+ * The two renames are one transaction, and whatever happens both names accept connections again after:
+ * a swap that fails leaves the live database as it was.
  */
 export async function swapDatabase(env: PgEnv, live: string, scratch: string, kept: string): Promise<void> {
   const admin = await connect(env, 'postgres');
+  const exists = async (db: string) =>
+    (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1;
   try {
-    const exists = async (db: string) =>
-      (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db])).rowCount === 1;
     for (const db of [live, scratch]) {
       if (await exists(db)) await admin.query(`ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS false`);
     }
-    const terminate = () =>
-      admin.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()',
-        [[live, scratch]],
-      );
     for (let attempt = 1; ; attempt += 1) {
-      await terminate();
+      await endSessions(admin, [live, scratch]);
+      await admin.query('BEGIN');
       try {
         if (await exists(live)) await admin.query(`ALTER DATABASE ${ident(live)} RENAME TO ${ident(kept)}`);
         await admin.query(`ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(live)}`);
+        await admin.query('COMMIT');
         break;
       } catch (err) {
-        // 55006: a connection slipped in between; end it and try again.
-        if ((err as { code?: string }).code !== '55006' || attempt >= 10) throw err;
+        await admin.query('ROLLBACK');
+        // 55006: a session is still in one of them (one that slipped in, or one this role may not end).
+        if ((err as { code?: string }).code !== '55006') throw err;
+        // Each RENAME waits up to 5 s itself for the sessions to go (and ends an autovacuum worker); new ones
+        // are refused meanwhile, so a few attempts are enough for all but a session this role may not end.
+        if (attempt >= 3) throw await stillInUse(admin, [live, scratch], attempt);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    for (const db of [live, kept]) {
-      if (await exists(db)) await admin.query(`ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS true`);
-    }
   } finally {
+    // Swapped or not, no database is left refusing connections (the application's would stay down).
+    for (const db of [live, scratch, kept]) {
+      if (await exists(db).catch(() => false))
+        await admin.query(`ALTER DATABASE ${ident(db)} ALLOW_CONNECTIONS true`).catch(() => undefined);
+    }
     await admin.end().catch(() => undefined);
   }
+}
+
+/**
+ * Ends the sessions in `databases` that this role may end: a user's sessions, a superuser's only when it is
+ * one. pg_signal_backend (the backup role's) may not end a superuser's session, nor, since PostgreSQL's fix of
+ * CVE-2023-5870, an autovacuum worker (no user; the RENAME ends it by itself). Without pg_read_all_stats the
+ * role sees no backend_type of another role's session, so a session is told by its user.
+ */
+async function endSessions(admin: pg.Client, databases: string[]): Promise<void> {
+  await admin.query(
+    `SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
+      WHERE a.datname = ANY($1) AND a.pid <> pg_backend_pid() AND a.usesysid IS NOT NULL
+        AND coalesce(a.backend_type, 'client backend') = 'client backend'
+        AND (NOT r.rolsuper OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user))`,
+    [databases],
+  );
+}
+
+/** The error for sessions that outlasted every attempt: who they are, and what to do. */
+async function stillInUse(admin: pg.Client, databases: string[], attempts: number): Promise<Error> {
+  const { rows } = await admin.query<{
+    pid: number;
+    datname: string;
+    usename: string | null;
+    app: string;
+    kind: string | null;
+  }>(
+    `SELECT pid, datname, usename, application_name AS app, backend_type AS kind FROM pg_stat_activity
+      WHERE datname = ANY($1) AND pid <> pg_backend_pid() ORDER BY pid`,
+    [databases],
+  );
+  const sessions = rows
+    .map(
+      (s) =>
+        `pid ${s.pid} in ${s.datname}: ${s.kind ?? 'a session'} of ${s.usename ?? 'no user'}${s.app ? ` (${s.app})` : ''}`,
+    )
+    .join('; ');
+  return Object.assign(
+    new Error(
+      `${databases.join(' and ')} still in use after ${attempts} attempts to end their sessions, by sessions ` +
+        `this role (${String((await admin.query('SELECT current_user AS u')).rows[0]?.u)}) may not end: ` +
+        `${sessions || 'none left now'}. Close them (a superuser's session, or one of another tool) and restore again.`,
+    ),
+    { code: '55006' },
+  );
 }
 
 /** A database name of at most 63 bytes (PostgreSQL's limit), from a base and a suffix. */
