@@ -39,6 +39,16 @@ describe('swapping a restored database in', () => {
     }
   }
 
+  /** A live database ('before'), a restored one ('restored') and the name the live one is kept under. */
+  async function databases() {
+    const id = testId('swap');
+    const [live, scratch, kept] = [`${id}_live`, `${id}_scratch`, `${id}_kept`];
+    await database(live, 'before');
+    await database(scratch, 'restored');
+    made.push(kept);
+    return { live, scratch, kept };
+  }
+
   async function says(name: string): Promise<string> {
     const c = superuser(name);
     await c.connect();
@@ -63,11 +73,7 @@ describe('swapping a restored database in', () => {
   });
 
   it('ends the application’s sessions and swaps, keeping the live one and letting both be connected to', async () => {
-    const id = testId('swap');
-    const [live, scratch, kept] = [`${id}_live`, `${id}_scratch`, `${id}_kept`];
-    await database(live, 'before');
-    await database(scratch, 'restored');
-    made.push(kept);
+    const { live, scratch, kept } = await databases();
     // An application's session on the live database, idle in its pool.
     const appClient = createPgClient({ ...asPostgresRole(env, 'app'), POSTGRES_DB: live });
     appClient.on('error', () => undefined);
@@ -81,11 +87,7 @@ describe('swapping a restored database in', () => {
   });
 
   it('leaves the live database as it was, accepting connections, when a session it may not end stays', async () => {
-    const id = testId('swap');
-    const [live, scratch, kept] = [`${id}_live`, `${id}_scratch`, `${id}_kept`];
-    await database(live, 'before');
-    await database(scratch, 'restored');
-    made.push(kept);
+    const { live, scratch, kept } = await databases();
     // A superuser's session: the backup role (pg_signal_backend) may not end it.
     const held = superuser(live);
     await held.connect();
