@@ -366,6 +366,7 @@ describe('docker-compose.cluster.yml', () => {
       expect(String(composed.CLUSTER_HOSTNAME)).toBe(native.CLUSTER_HOSTNAME);
       expect(String(composed.RAFT_BOOTSTRAP_EXPECT)).toBe(native.RAFT_BOOTSTRAP_EXPECT);
       expect(String(composed.CLUSTER_IN_LOCALHOST)).toBe(native.CLUSTER_IN_LOCALHOST);
+      expect(composed.COLLECTION_RETRIEVAL_STRATEGY).toBe(native.COLLECTION_RETRIEVAL_STRATEGY);
       // Each container has the single node's ports (natively the nodes share one box and move theirs).
       expect(composed).toMatchObject({
         CLUSTER_GOSSIP_BIND_PORT: ports.gossip,

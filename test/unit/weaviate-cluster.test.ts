@@ -45,6 +45,10 @@ describe('Weaviate nodes of the cluster topology', () => {
     expect(weaviateClusterEnv({ ...ports, PRISM_BIND_ADDRESS: 'localhost' })).not.toHaveProperty(
       'CLUSTER_BIND_ADDR',
     );
+    // A single node is its own Raft leader: its schema reads stay Weaviate's default.
+    expect(weaviateClusterEnv({ ...ports, PRISM_BIND_ADDRESS: '127.0.0.1' })).not.toHaveProperty(
+      'COLLECTION_RETRIEVAL_STRATEGY',
+    );
   });
 
   it('gives every port Weaviate binds to every address a value of its own on each node', () => {
@@ -68,6 +72,8 @@ describe('Weaviate nodes of the cluster topology', () => {
       CLUSTER_JOIN: '127.0.1.1:7956,127.0.1.2:7966,127.0.1.3:7976',
       RAFT_JOIN: 'weaviate-1:8300,weaviate-2:8300,weaviate-3:8300',
       RAFT_BOOTSTRAP_EXPECT: '3',
+      // Data requests do not wait on the Raft leader (test/cluster/weaviate.test.ts kills it).
+      COLLECTION_RETRIEVAL_STRATEGY: 'LocalOnly',
     });
   });
 });

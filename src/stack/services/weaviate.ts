@@ -83,6 +83,16 @@ export function weaviateNodeName(machine?: Machine): string {
 }
 
 /**
+ * How a node of the cluster finds a collection's definition for each data request: in its own copy of the
+ * schema (Raft keeps every voter's copy; a change returns once the node it went through has applied it),
+ * not by asking the Raft leader, Weaviate's default (`LeaderOnly`). That question waits for a lost leader's
+ * RPC port to answer (`waitForReady`) until the request's deadline: every write and read that came to a
+ * surviving node while the leader was down stalled for the client's whole timeout (60 s for an import,
+ * docs/scaling.md#weaviate), where with the node's own copy the survivors go on at once.
+ */
+export const weaviateClusterSchemaReads = { COLLECTION_RETRIEVAL_STRATEGY: 'LocalOnly' } as const;
+
+/**
  * The environment that makes a node of the cluster: its name, where it listens, the peers it joins (gossip)
  * and the Raft voters it bootstraps with. Pure: unit-tested (test/unit/weaviate-cluster.test.ts).
  */
@@ -113,6 +123,7 @@ export function weaviateClusterEnv(
     // Every node a voter: the schema (Raft) outlives one lost node of three.
     RAFT_JOIN: peers.map(({ m, ports: p }) => `${weaviateNodeName(m)}:${p.raft}`).join(','),
     RAFT_BOOTSTRAP_EXPECT: String(cluster.machines.length),
+    ...weaviateClusterSchemaReads,
   };
 }
 
@@ -226,7 +237,10 @@ export const weaviate: NativeService = {
   current: isCurrent,
 };
 
-/** Whether the running node has the bind address and backup module this configuration gives it. */
+/**
+ * Whether the running node has the bind address, backup module and (in a cluster) the schema reads this
+ * configuration gives it.
+ */
 async function isCurrent(ctx: ServiceContext): Promise<boolean> {
   const pid = ownedPid(ctx.pidFile, 'weaviate-server');
   if (pid === null) return true;
@@ -234,7 +248,11 @@ async function isCurrent(ctx: ServiceContext): Promise<boolean> {
   if (environ === null) return true;
   const has = new Set(environ.split('\0'));
   const bind = ctx.env.PRISM_BIND_ADDRESS;
-  const expected = { ...backupEnvOf(ctx), ...(isIP(bind) ? { CLUSTER_BIND_ADDR: bind } : {}) };
+  const expected = {
+    ...backupEnvOf(ctx),
+    ...(isIP(bind) ? { CLUSTER_BIND_ADDR: bind } : {}),
+    ...(ctx.cluster ? weaviateClusterSchemaReads : {}),
+  };
   return Object.entries(expected).every(([name, value]) => has.has(`${name}=${value}`));
 }
 
