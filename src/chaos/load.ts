@@ -56,6 +56,10 @@ export function startLoad(o: LoadOptions): RunningLoad {
   let stopped = false;
   let next = 0;
   const abandoned = new AbortController();
+  // Each waiting task's own signal, aborted when the run is abandoned: the Temporal client adds an abort
+  // listener for every call it makes under a signal and never removes it, so on one signal for the whole
+  // run they piled up (Node warned of a leak past 10); a task's signal goes with the task.
+  const waiting = new Set<AbortController>();
 
   const runOne = async (n: number) => {
     const edge: Edge = n % 2 === 0 ? 'temporal' : 'api';
@@ -77,9 +81,12 @@ export function startLoad(o: LoadOptions): RunningLoad {
     try {
       if (edge === 'temporal') {
         const { workflowId } = await startTask(o.temporal, o.env, request);
-        const outcome = await o.temporal.connection.withAbortSignal(abandoned.signal, () =>
-          waitForTask(o.temporal, workflowId),
-        );
+        const wait = new AbortController();
+        waiting.add(wait);
+        if (abandoned.signal.aborted) wait.abort();
+        const outcome = await o.temporal.connection
+          .withAbortSignal(wait.signal, () => waitForTask(o.temporal, workflowId))
+          .finally(() => waiting.delete(wait));
         task.status = outcome.status;
         task.reason = outcome.error;
       } else {
@@ -111,6 +118,7 @@ export function startLoad(o: LoadOptions): RunningLoad {
     abandon() {
       stopped = true;
       abandoned.abort();
+      for (const wait of waiting) wait.abort();
     },
   };
 }
