@@ -58,6 +58,11 @@ export function weaviateRestUrl(
   return `${env.WEAVIATE_TLS ? 'https' : 'http'}://${host}:${env.WEAVIATE_HTTP_PORT}`;
 }
 
+/** The REST API's headers for WEAVIATE_API_KEY: none when Weaviate runs without API-key auth. */
+export function weaviateAuthHeaders(env: Pick<Env, 'WEAVIATE_API_KEY'>): Record<string, string> {
+  return env.WEAVIATE_API_KEY ? { Authorization: `Bearer ${env.WEAVIATE_API_KEY}` } : {};
+}
+
 /**
  * Connects the weaviate-client v3 (REST + gRPC; both over TLS with WEAVIATE_TLS, verified against Node's
  * CAs and NODE_EXTRA_CA_CERTS for REST, gRPC's or GRPC_DEFAULT_SSL_ROOTS_FILE_PATH for gRPC: the library

@@ -8,7 +8,7 @@ import { createKafka, logLevel } from '../clients/kafka.ts';
 import { Connection } from '@temporalio/client';
 import { temporalTarget } from '../clients/temporal.ts';
 import { createS3 } from '../clients/s3.ts';
-import { weaviateRestUrl } from '../clients/weaviate.ts';
+import { weaviateAuthHeaders, weaviateRestUrl } from '../clients/weaviate.ts';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { run } from './process.ts';
 import { etcdClientPort } from './services/etcd.ts';
@@ -188,10 +188,9 @@ const probes: Record<ServiceName, Probe> = {
     check: async () => {
       const ready = await fetchWithTimeout(`${weaviateRestUrl(env)}/v1/.well-known/ready`);
       if (!ready.ok) throw new Error(`not ready (HTTP ${ready.status})`);
-      const headers: Record<string, string> = env.WEAVIATE_API_KEY
-        ? { Authorization: `Bearer ${env.WEAVIATE_API_KEY}` }
-        : {};
-      const meta = await fetchJson<{ version: string }>(`${weaviateRestUrl(env)}/v1/meta`, { headers });
+      const meta = await fetchJson<{ version: string }>(`${weaviateRestUrl(env)}/v1/meta`, {
+        headers: weaviateAuthHeaders(env),
+      });
       return meta.version;
     },
   }),

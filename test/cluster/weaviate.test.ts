@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { WeaviateClient } from 'weaviate-client';
-import { connectWeaviate, weaviateRestUrl } from '../../src/clients/weaviate.ts';
+import { connectWeaviate, weaviateAuthHeaders, weaviateRestUrl } from '../../src/clients/weaviate.ts';
 import type { Env } from '../../src/config.ts';
 import { silentProgress } from '../../src/progress.ts';
 import { clusterServices } from '../../src/stack/cluster.ts';
@@ -67,17 +67,13 @@ async function objectsOnNodeAlone(index: number, collection: string): Promise<nu
 }
 
 /**
- * What each node says of its replicas of `collection` (`/v1/nodes/{class}?output=verbose`, asked of a node the
- * test did not kill): per shard its object count (counted at the last flush, so it lags) and what async
+ * What each node says of its replicas of `collection` (`/v1/nodes/{class}?output=verbose`, asked of `host`, a
+ * node the test did not kill): per shard its object count (counted at the last flush, so it lags) and what async
  * replication last did from it, towards which node and how many objects it sent.
  */
-async function replicationStatus(collection: string): Promise<string> {
-  const headers: Record<string, string> = env.WEAVIATE_API_KEY
-    ? { Authorization: `Bearer ${env.WEAVIATE_API_KEY}` }
-    : {};
-  const host = env.WEAVIATE_HOST.split(',')[1]!;
+async function replicationStatus(collection: string, host: string): Promise<string> {
   const res = await fetch(`${weaviateRestUrl(env, host)}/v1/nodes/${collection}?output=verbose`, {
-    headers,
+    headers: weaviateAuthHeaders(env),
     signal: AbortSignal.timeout(10_000),
   });
   const body = (await res.json()) as {
@@ -110,6 +106,8 @@ describe('Weaviate as a three-node cluster', () => {
   let client: WeaviateClient;
   // The node the test kills: the schema's Raft leader, and the node the client talks to.
   let victim: ReturnType<typeof nodes>[number];
+  // A node that stays up: the one asked about async replication when the victim does not catch up.
+  let survivor: string;
   // A deployment of its own on the cluster: collection names start with a capital letter.
   const prefix = `ClusterTest${randomUUID().replaceAll('-', '').slice(0, 8)}_`;
   const knowledge = collectionName('ExternalKnowledge', prefix);
@@ -131,6 +129,7 @@ describe('Weaviate as a three-node cluster', () => {
     victim = nodes()[roles.indexOf('leader')]!;
     const hosts = env.WEAVIATE_HOST.split(',');
     const victimHost = hosts[victim.machine!.index - 1]!;
+    survivor = hosts.find((h) => h !== victimHost)!;
     client = await connectWeaviate({
       ...env,
       WEAVIATE_HOST: [victimHost, ...hosts.filter((h) => h !== victimHost)].join(','),
@@ -257,7 +256,7 @@ describe('Weaviate as a three-node cluster', () => {
       console.error(`${name} held ${held ?? 'no answer'} of the ${expected} objects when last asked alone`);
       console.error(
         `async replication of ${knowledge}, per node and shard (epoch ms):\n` +
-          (await replicationStatus(knowledge).catch((e: unknown) => `not known: ${String(e)}`)),
+          (await replicationStatus(knowledge, survivor).catch((e: unknown) => `not known: ${String(e)}`)),
       );
       for (const node of nodes()) {
         const lines = readFileSync(context(node, env, paths).logFile, 'utf8')

@@ -13,7 +13,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import weaviate, { type WeaviateClient } from 'weaviate-client';
 import type { Env } from '../../config.ts';
-import { weaviateRestUrl } from '../../clients/weaviate.ts';
+import { weaviateAuthHeaders, weaviateRestUrl } from '../../clients/weaviate.ts';
 import { collectionName, collectionSpecs, type CollectionName } from '../../stores/weaviate/schema.ts';
 import { digestOf, freePortRange, resolveTool, tarDirectory, untar, until } from '../tools.ts';
 import type { StoreBackup } from '../manifest.ts';
@@ -31,7 +31,7 @@ function liveRest(env: Env): Rest {
     base: `${weaviateRestUrl(env)}/v1`,
     headers: {
       'content-type': 'application/json',
-      ...(env.WEAVIATE_API_KEY ? { authorization: `Bearer ${env.WEAVIATE_API_KEY}` } : {}),
+      ...weaviateAuthHeaders(env),
     },
   };
 }

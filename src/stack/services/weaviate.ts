@@ -18,7 +18,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Env } from '../../config.ts';
 import { createS3, ensureBucket, weaviateBackupBucket } from '../../clients/s3.ts';
-import { weaviateClusterGrpcPort } from '../../clients/weaviate.ts';
+import { weaviateAuthHeaders, weaviateClusterGrpcPort } from '../../clients/weaviate.ts';
 import { joinCgroup, machineCgroup } from '../cgroups.ts';
 import { binaries } from '../install.ts';
 import { isAlive, ownedPid, spawnDetached, stopProcess } from '../process.ts';
@@ -281,9 +281,7 @@ async function refreshNode(ctx: ServiceContext, pid: number): Promise<number | v
 async function untilClusterHealthy(ctx: ServiceContext, pid: number, timeoutMs = 180_000): Promise<void> {
   const { env } = ctx;
   const base = `http://${env.PRISM_BIND_ADDRESS}:${env.WEAVIATE_HTTP_PORT}/v1`;
-  const headers: Record<string, string> = env.WEAVIATE_API_KEY
-    ? { Authorization: `Bearer ${env.WEAVIATE_API_KEY}` }
-    : {};
+  const headers = weaviateAuthHeaders(env);
   const expected = ctx.cluster?.machines.length ?? 1;
   const deadline = Date.now() + timeoutMs;
   let last = 'not ready';
@@ -311,9 +309,7 @@ async function untilClusterHealthy(ctx: ServiceContext, pid: number, timeoutMs =
 /** Raft's view of the node, as the node itself reports it: leader or follower of the schema. */
 export async function weaviateRole(ctx: ServiceContext): Promise<string | null> {
   const { env } = ctx;
-  const headers: Record<string, string> = env.WEAVIATE_API_KEY
-    ? { Authorization: `Bearer ${env.WEAVIATE_API_KEY}` }
-    : {};
+  const headers = weaviateAuthHeaders(env);
   const res = await fetch(
     `http://${env.PRISM_BIND_ADDRESS}:${env.WEAVIATE_HTTP_PORT}/v1/cluster/statistics`,
     { headers, signal: AbortSignal.timeout(3_000) },
